@@ -1,0 +1,1 @@
+"""The FastAPI front door: submit and read tasks."""

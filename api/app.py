@@ -1,0 +1,51 @@
+"""Build the FastAPI application. Policy and catalog load (and fail) at start-up."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.errors import install_error_handlers
+from api.routes import tasks
+from genroute import __version__
+from genroute.db.session import make_engine, make_session_factory
+from genroute.queueing import make_celery
+from genroute.settings import Settings
+from genroute.sweeper import Sweeper
+from policies import load_catalog, load_policy
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """An app bound to `settings`, whose URLs must point at running servers."""
+    policy = load_policy(settings.policy_file, load_catalog(settings.task_types_file))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db_engine = make_engine(settings.database_url)
+        app.state.settings = settings
+        app.state.policy = policy
+        app.state.sessions = make_session_factory(db_engine)
+        app.state.celery = make_celery(settings, settings.broker_url)
+        sweeper = Sweeper(
+            app.state.sessions,
+            app.state.celery,
+            settings.sweep_interval_s,
+            settings.unpublished_grace_s,
+        )
+        sweeper.start()
+        try:
+            yield
+        finally:
+            sweeper.stop()
+            db_engine.dispose()
+
+    app = FastAPI(title="genroute", version=__version__, lifespan=lifespan)
+    install_error_handlers(app)
+    app.include_router(tasks.router)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, str]:
+        """The process is up and serving."""
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,34 @@
+"""What route handlers need, as named Annotated dependencies built from app.state."""
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from celery import Celery
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from genroute.settings import Settings
+from policies import RoutingPolicy
+
+
+def _settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def _policy(request: Request) -> RoutingPolicy:
+    return request.app.state.policy
+
+
+def _celery(request: Request) -> Celery:
+    return request.app.state.celery
+
+
+def _session(request: Request) -> Iterator[Session]:
+    with request.app.state.sessions() as session:
+        yield session
+
+
+SettingsDep = Annotated[Settings, Depends(_settings)]
+PolicyDep = Annotated[RoutingPolicy, Depends(_policy)]
+CeleryDep = Annotated[Celery, Depends(_celery)]
+SessionDep = Annotated[Session, Depends(_session)]

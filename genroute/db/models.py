@@ -1,0 +1,116 @@
+"""SQLAlchemy 2 models: tasks and their attempts. PostgreSQL is the system of record."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, MetaData, String, Text, func, text
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _now_column(nullable: bool = False) -> Mapped[datetime]:
+    return mapped_column(DateTime(timezone=True), nullable=nullable, server_default=func.now())
+
+
+class Task(Base):
+    """One accepted request, its route decision and its current state.
+
+    `current_attempt_id` is the claim: only the attempt it names may finish the task, which is
+    what keeps a late or duplicate worker from producing a second accepted output.
+    """
+
+    __tablename__ = "tasks"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    task_type: Mapped[str] = mapped_column(String(64))
+    request: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    status: Mapped[str] = mapped_column(String(16), server_default=text("'queued'"))
+
+    route_path: Mapped[str] = mapped_column(String(32))
+    route_rule: Mapped[str] = mapped_column(String(128))
+    policy_version: Mapped[str] = mapped_column(String(128))
+    fallback_path: Mapped[str | None] = mapped_column(String(32))
+    route_reason: Mapped[str] = mapped_column(Text)
+    max_output_tokens: Mapped[int] = mapped_column(Integer)
+
+    queue: Mapped[str] = mapped_column(String(32))
+    attempt_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    max_attempts: Mapped[int] = mapped_column(Integer)
+    current_attempt_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    result_attempt_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    output_text: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    created_at: Mapped[datetime] = _now_column()
+    updated_at: Mapped[datetime] = _now_column()
+    enqueued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    attempts: Mapped[list["Attempt"]] = relationship(
+        back_populates="task", order_by="Attempt.attempt_no", lazy="selectin"
+    )
+
+    __table_args__ = (
+        Index("ix_tasks_status_created_at", "status", "created_at"),
+        # The sweeper's two questions: never published, and claimed with an expired lease.
+        Index("ix_tasks_unpublished", "created_at", postgresql_where=text("published_at IS NULL")),
+        Index(
+            "ix_tasks_running_lease",
+            "lease_expires_at",
+            postgresql_where=text("status = 'running'"),
+        ),
+    )
+
+
+class Attempt(Base):
+    """One try at a task on one path and engine, with its timings, tokens and outcome."""
+
+    __tablename__ = "attempts"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    task_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tasks.id", ondelete="CASCADE"), index=True
+    )
+    attempt_no: Mapped[int] = mapped_column(Integer)
+    path: Mapped[str] = mapped_column(String(32))
+    queue: Mapped[str] = mapped_column(String(32))
+    engine: Mapped[str | None] = mapped_column(String(64))
+    model: Mapped[str | None] = mapped_column(String(256))
+    worker_host: Mapped[str | None] = mapped_column(String(255))
+    worker_name: Mapped[str | None] = mapped_column(String(255))
+    worker_pid: Mapped[int | None] = mapped_column(Integer)
+    gpu_id: Mapped[str | None] = mapped_column(String(32))
+
+    outcome: Mapped[str] = mapped_column(String(16), server_default=text("'running'"))
+    error: Mapped[str | None] = mapped_column(Text)
+    output_text: Mapped[str | None] = mapped_column(Text)
+    tokens_in: Mapped[int | None] = mapped_column(Integer)
+    tokens_out: Mapped[int | None] = mapped_column(Integer)
+    engine_facts: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+
+    enqueued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    first_output_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    task: Mapped[Task] = relationship(back_populates="attempts")
+
+    __table_args__ = (
+        Index("uq_attempts_task_id_attempt_no", "task_id", "attempt_no", unique=True),
+        Index("ix_attempts_path_finished_at", "path", "finished_at"),
+    )

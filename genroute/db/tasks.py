@@ -1,0 +1,243 @@
+"""Repository functions for tasks and attempts. None of them commits: the caller owns the
+transaction, and a worker never holds one open while generating."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from genroute.contract import AttemptOutcome, RouteDecision, TaskRequest, TaskStatus
+from genroute.db.models import Attempt, Task
+
+
+def db_now(session: Session) -> datetime:
+    """The database's clock, so leases compare across hosts without clock skew."""
+    return session.execute(select(func.now())).scalar_one()
+
+
+def create_task(
+    session: Session, request: TaskRequest, decision: RouteDecision, max_attempts: int
+) -> Task:
+    task = Task(
+        id=uuid.uuid4(),
+        task_type=request.task_type,
+        request=request.model_dump(mode="json"),
+        status=TaskStatus.queued.value,
+        route_path=decision.path.value,
+        route_rule=decision.rule,
+        policy_version=decision.policy_version,
+        fallback_path=decision.fallback_path.value if decision.fallback_path else None,
+        route_reason=decision.reason,
+        max_output_tokens=decision.max_output_tokens,
+        queue=decision.path.value,
+        attempt_count=0,
+        max_attempts=max_attempts,
+    )
+    session.add(task)
+    session.flush()
+    return task
+
+
+def get_task(session: Session, task_id: uuid.UUID) -> Task | None:
+    return session.get(Task, task_id)
+
+
+def mark_published(session: Session, task_id: uuid.UUID) -> None:
+    session.execute(
+        update(Task)
+        .where(Task.id == task_id)
+        .values(published_at=func.now(), enqueued_at=func.now(), updated_at=func.now())
+    )
+
+
+def tasks_to_republish(
+    session: Session, unpublished_grace_s: float, limit: int = 500
+) -> list[Task]:
+    """Tasks whose message may not be in the broker: committed but never published, or claimed
+    by a worker whose lease ran out and not republished since."""
+    cutoff = func.now() - timedelta(seconds=unpublished_grace_s)
+    never_published = (Task.status == TaskStatus.queued.value) & Task.published_at.is_(None)
+    lease_lost = (
+        (Task.status == TaskStatus.running.value)
+        & (Task.lease_expires_at < func.now())
+        & (Task.published_at < Task.lease_expires_at)
+    )
+    query = (
+        select(Task)
+        .where((never_published & (Task.created_at < cutoff)) | lease_lost)
+        .order_by(Task.created_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(session.scalars(query))
+
+
+@dataclass(frozen=True)
+class WorkerIdentity:
+    """Who is running an attempt; recorded on every attempt."""
+
+    path: str
+    engine: str
+    model: str
+    host: str
+    name: str
+    pid: int
+    gpu_id: str | None
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The outcome of trying to claim a task: an attempt to run, a wait, or nothing to do."""
+
+    attempt: Attempt | None = None
+    retry_after_s: float | None = None
+    skipped: str | None = None
+
+
+def claim_task(
+    session: Session, task_id: uuid.UUID, queue: str, worker: WorkerIdentity, lease_s: float
+) -> Claim:
+    """Claim `task_id` for a new attempt under a row lock.
+
+    A redelivered duplicate finds the task finished (skip) or held under a live lease (retry
+    later); a task whose claimant's lease expired is taken over and the old attempt marked lost.
+    """
+    task = session.scalars(select(Task).where(Task.id == task_id).with_for_update()).one_or_none()
+    if task is None:
+        return Claim(skipped="task does not exist")
+    if TaskStatus(task.status).is_terminal:
+        return Claim(skipped=f"task already {task.status}")
+    now = db_now(session)
+    if task.status == TaskStatus.running.value:
+        assert task.lease_expires_at is not None
+        if task.lease_expires_at > now:
+            return Claim(retry_after_s=(task.lease_expires_at - now).total_seconds())
+        _mark_lost(session, task.current_attempt_id, now)
+    if task.attempt_count >= task.max_attempts:
+        _finish_task(session, task, now, TaskStatus.failed, error="attempt budget spent")
+        return Claim(skipped="attempt budget spent")
+    attempt = Attempt(
+        id=uuid.uuid4(),
+        task_id=task.id,
+        attempt_no=task.attempt_count + 1,
+        path=worker.path,
+        queue=queue,
+        engine=worker.engine,
+        model=worker.model,
+        worker_host=worker.host,
+        worker_name=worker.name,
+        worker_pid=worker.pid,
+        gpu_id=worker.gpu_id,
+        outcome=AttemptOutcome.running.value,
+        enqueued_at=task.enqueued_at,
+        started_at=now,
+    )
+    session.add(attempt)
+    task.status = TaskStatus.running.value
+    task.attempt_count += 1
+    task.current_attempt_id = attempt.id
+    task.lease_expires_at = now + timedelta(seconds=lease_s)
+    task.updated_at = now
+    session.flush()
+    return Claim(attempt=attempt)
+
+
+def _mark_lost(session: Session, attempt_id: uuid.UUID | None, now: datetime) -> None:
+    if attempt_id is None:
+        return
+    session.execute(
+        update(Attempt)
+        .where(Attempt.id == attempt_id, Attempt.outcome == AttemptOutcome.running.value)
+        .values(
+            outcome=AttemptOutcome.worker_lost.value,
+            error="worker stopped renewing its claim (process died or was killed)",
+            finished_at=now,
+        )
+    )
+
+
+def _finish_task(
+    session: Session,
+    task: Task,
+    now: datetime,
+    status: TaskStatus,
+    *,
+    error: str | None = None,
+    output: str | None = None,
+    result_attempt_id: uuid.UUID | None = None,
+) -> None:
+    task.status = status.value
+    task.error = error
+    task.output_text = output
+    task.result_attempt_id = result_attempt_id
+    task.finished_at = now
+    task.updated_at = now
+    task.lease_expires_at = None
+
+
+def renew_lease(session: Session, attempt_id: uuid.UUID, lease_s: float) -> bool:
+    """Extend the claim while generating. False means the claim was taken over."""
+    result = session.execute(
+        update(Task)
+        .where(Task.current_attempt_id == attempt_id, Task.status == TaskStatus.running.value)
+        .values(lease_expires_at=func.now() + timedelta(seconds=lease_s))
+    )
+    return result.rowcount == 1
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    """What an engine produced for one attempt, ready to record."""
+
+    outcome: AttemptOutcome
+    output_text: str | None = None
+    error: str | None = None
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    first_output_at: datetime | None = None
+    engine_facts: dict[str, Any] | None = None
+
+
+def record_attempt(session: Session, attempt_id: uuid.UUID, result: AttemptResult) -> bool:
+    """Record `result` and, if this attempt still holds the claim, finish the task with it.
+
+    Returns whether the task was finished by this attempt. A late attempt whose claim was taken
+    over keeps its recorded loss: its output is stored for inspection, never accepted.
+    """
+    attempt = session.scalars(
+        select(Attempt).where(Attempt.id == attempt_id).with_for_update()
+    ).one()
+    task = session.scalars(select(Task).where(Task.id == attempt.task_id).with_for_update()).one()
+    now = db_now(session)
+    holds_claim = task.current_attempt_id == attempt.id and task.status == TaskStatus.running.value
+    attempt.output_text = result.output_text
+    attempt.tokens_in = result.tokens_in
+    attempt.tokens_out = result.tokens_out
+    attempt.first_output_at = result.first_output_at
+    attempt.engine_facts = result.engine_facts or {}
+    if not holds_claim:
+        late = "finished after its claim was taken over; output not accepted"
+        attempt.error = f"{attempt.error}; {late}" if attempt.error else late
+        if attempt.finished_at is None:
+            attempt.finished_at = now
+        return False
+    attempt.outcome = result.outcome.value
+    attempt.error = result.error
+    attempt.finished_at = now
+    if result.outcome is AttemptOutcome.succeeded:
+        _finish_task(
+            session,
+            task,
+            now,
+            TaskStatus.succeeded,
+            output=result.output_text,
+            result_attempt_id=attempt.id,
+        )
+    else:
+        _finish_task(
+            session, task, now, TaskStatus.failed, error=f"{result.outcome}: {result.error}"
+        )
+    return True

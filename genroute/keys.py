@@ -1,0 +1,7 @@
+"""Every Redis key genroute writes (besides Celery's own), in one place."""
+
+WORKER_READY_PREFIX = "genroute:worker:ready:"
+
+
+def worker_ready_key(worker_name: str, pid: int) -> str:
+    return f"{WORKER_READY_PREFIX}{worker_name}:{pid}"

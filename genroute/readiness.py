@@ -1,0 +1,34 @@
+"""Worker readiness in Redis: a worker child announces itself once its model is loaded, so the
+demo and operators can wait for real capacity rather than for a process to exist."""
+
+import json
+from dataclasses import asdict
+from typing import Any
+
+import redis
+
+from genroute.db.tasks import WorkerIdentity
+from genroute.keys import WORKER_READY_PREFIX, worker_ready_key
+
+READY_TTL_S = 24 * 3600
+
+
+def redis_from_broker_url(broker_url: str) -> redis.Redis:
+    """kombu spells Unix sockets `redis+socket://`; redis-py spells them `unix://`."""
+    return redis.Redis.from_url(broker_url.replace("redis+socket://", "unix://", 1))
+
+
+def mark_ready(client: redis.Redis, identity: WorkerIdentity) -> None:
+    key = worker_ready_key(identity.name, identity.pid)
+    client.set(key, json.dumps(asdict(identity)), ex=READY_TTL_S)
+
+
+def clear_ready(client: redis.Redis, identity: WorkerIdentity) -> None:
+    client.delete(worker_ready_key(identity.name, identity.pid))
+
+
+def ready_workers(client: redis.Redis) -> list[dict[str, Any]]:
+    """Identities of every worker process that has loaded its model and not shut down."""
+    keys = list(client.scan_iter(match=f"{WORKER_READY_PREFIX}*"))
+    values = client.mget(keys) if keys else []
+    return [json.loads(value) for value in values if value]

@@ -1,0 +1,46 @@
+"""Typed settings, read from GENROUTE_* environment variables when built (never at import)."""
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Everything configurable about one genroute process.
+
+    `database_url` and `broker_url` left empty mean "start embedded services in `data_dir`".
+    """
+
+    model_config = SettingsConfigDict(env_prefix="GENROUTE_", extra="ignore")
+
+    database_url: str = ""
+    broker_url: str = ""
+    data_dir: Path = Field(default=Path(".genroute"))
+    policy_file: Path = _REPO_ROOT / "policies" / "default.yaml"
+    task_types_file: Path = _REPO_ROOT / "policies" / "task_types.yaml"
+    paths_file: Path = _REPO_ROOT / "workers" / "paths.yaml"
+    model_cache_dir: Path = Field(default=Path.home() / ".cache" / "genroute" / "models")
+
+    max_input_chars: int = Field(default=32_000, gt=0)
+    max_attempts: int = Field(default=3, ge=1, le=20)
+
+    task_soft_time_limit_s: int = Field(default=300, gt=0)
+    task_hard_time_limit_s: int = Field(default=330, gt=0)
+    claim_lease_s: float = Field(default=30.0, gt=0)
+    sweep_interval_s: float = Field(default=5.0, gt=0)
+    unpublished_grace_s: float = Field(default=10.0, ge=0)
+    torch_threads: int = Field(default=1, ge=1)
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+
+    @property
+    def visibility_timeout_s(self) -> int:
+        """Broker redelivery delay: above the hard limit plus model load, else long tasks loop."""
+        return self.task_hard_time_limit_s + 600
+
+    def uses_embedded_services(self) -> bool:
+        return not (self.database_url and self.broker_url)

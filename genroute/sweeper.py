@@ -1,0 +1,53 @@
+"""Republishes tasks whose broker message may be missing, so nothing is lost between the
+database and the broker: tasks committed but never published (a crash between the two), and
+tasks whose claimant stopped renewing its lease (a whole worker died)."""
+
+import logging
+import threading
+
+from celery import Celery
+from sqlalchemy.orm import Session, sessionmaker
+
+from genroute.db.tasks import mark_published, tasks_to_republish
+from genroute.queueing import publish
+
+log = logging.getLogger(__name__)
+
+
+def sweep_once(sessions: sessionmaker[Session], app: Celery, unpublished_grace_s: float) -> int:
+    """Republish every task that needs it; returns how many were sent."""
+    with sessions.begin() as session:
+        tasks = tasks_to_republish(session, unpublished_grace_s)
+        for task in tasks:
+            publish(app, task.id, task.queue, task.request.get("priority", 5))
+            mark_published(session, task.id)
+            log.warning("republished task %s on %s (status %s)", task.id, task.queue, task.status)
+    return len(tasks)
+
+
+class Sweeper:
+    """Runs `sweep_once` every `interval_s` on a daemon thread until stopped."""
+
+    def __init__(
+        self, sessions: sessionmaker[Session], app: Celery, interval_s: float, grace_s: float
+    ) -> None:
+        self._sessions = sessions
+        self._app = app
+        self._interval_s = interval_s
+        self._grace_s = grace_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sweeper", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=self._interval_s + 5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval_s):
+            try:
+                sweep_once(self._sessions, self._app, self._grace_s)
+            except Exception:  # the broker or database may be briefly away; try next round
+                log.exception("sweep failed")

@@ -1,0 +1,1 @@
+"""Alembic migrations; `genroute db upgrade` runs them (see genroute/db/migrate.py)."""

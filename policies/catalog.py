@@ -1,0 +1,83 @@
+"""The task-type catalog: what each kind of work is, its prompt and its output limits."""
+
+import string
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from genroute.contract import MAX_OUTPUT_TOKENS, TaskRequest
+from genroute.errors import RequestRejected, UnknownTaskType
+from policies.loading import validate_file
+
+
+class TaskType(BaseModel):
+    """One entry of the catalog. `prompt_template` must use `{input}` and nothing else."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    description: str = Field(min_length=1)
+    system_prompt: str = Field(min_length=1)
+    prompt_template: str = Field(min_length=1)
+    default_max_output_tokens: int = Field(ge=1, le=MAX_OUTPUT_TOKENS)
+    max_output_tokens: int = Field(ge=1, le=MAX_OUTPUT_TOKENS)
+    output_format: Literal["text", "json"] = "text"
+    json_schema: dict[str, Any] | None = None
+
+    @field_validator("prompt_template")
+    @classmethod
+    def _template_uses_input_only(cls, template: str) -> str:
+        names = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+        if names != {"input"}:
+            raise ValueError(
+                f"must contain exactly the placeholder {{input}}, found {sorted(names)}"
+            )
+        return template
+
+    @model_validator(mode="after")
+    def _default_within_bound(self) -> "TaskType":
+        if self.default_max_output_tokens > self.max_output_tokens:
+            raise ValueError("default_max_output_tokens exceeds max_output_tokens")
+        return self
+
+    def render_prompt(self, request_input: str) -> str:
+        return self.prompt_template.format(input=request_input)
+
+
+class TaskTypeCatalog(BaseModel):
+    """Every task type a producer may submit, by name."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    task_types: dict[str, TaskType] = Field(min_length=1)
+
+    def get(self, name: str) -> TaskType:
+        try:
+            return self.task_types[name]
+        except KeyError:
+            known = ", ".join(sorted(self.task_types))
+            raise UnknownTaskType(
+                "task_type", f"unknown task type '{name}'; known types: {known}"
+            ) from None
+
+    def output_limit(self, request: TaskRequest) -> int:
+        """The effective output-token bound: the request's own, capped by the type's maximum."""
+        task_type = self.get(request.task_type)
+        if request.max_output_tokens is None:
+            return task_type.default_max_output_tokens
+        if request.max_output_tokens > task_type.max_output_tokens:
+            raise RequestRejected(
+                "max_output_tokens",
+                f"{request.max_output_tokens} exceeds the limit of {task_type.max_output_tokens} "
+                f"for task type '{request.task_type}'",
+            )
+        return request.max_output_tokens
+
+
+def load_catalog(path: Path) -> TaskTypeCatalog:
+    """Load and validate the catalog YAML; errors name the file, the task type and the field."""
+
+    def name_item(_data: dict[str, Any], loc: tuple[Any, ...]) -> str:
+        return f"task type '{loc[1]}': " if len(loc) > 1 and loc[0] == "task_types" else ""
+
+    return validate_file(path, TaskTypeCatalog, name_item)

@@ -1,0 +1,51 @@
+"""Read a YAML file into a pydantic model, turning every failure into a PolicyError that names
+the file, the item (task type or rule) and the field."""
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from genroute.errors import PolicyError
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+# Given the raw file contents and an error location, name the item it is in ("rule 'x': ").
+ItemNamer = Callable[[dict[str, Any], tuple[Any, ...]], str]
+
+
+def read_yaml_mapping(path: Path) -> dict[str, Any]:
+    """Parse `path` as a YAML mapping or raise PolicyError naming the file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PolicyError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise PolicyError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise PolicyError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
+    return data
+
+
+def validate_mapping(
+    path: Path, data: dict[str, Any], model: type[ModelT], name_item: ItemNamer | None = None
+) -> ModelT:
+    """Validate already-parsed `data` from `path` against `model`."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            loc = tuple(error["loc"])
+            item = name_item(data, loc) if name_item else ""
+            field = ".".join(str(part) for part in loc) or "(top level)"
+            problems.append(f"{item}field '{field}': {error['msg']}")
+        raise PolicyError(f"{path}: " + "; ".join(problems)) from exc
+
+
+def validate_file(path: Path, model: type[ModelT], name_item: ItemNamer | None = None) -> ModelT:
+    """Read and validate the YAML file at `path` against `model`."""
+    return validate_mapping(path, read_yaml_mapping(path), model, name_item)

@@ -1,0 +1,170 @@
+"""Routing rules: the first rule whose conditions all hold picks the path; else the default.
+
+`RoutingPolicy.decide` is pure: no I/O, no clock, no globals. Loading happens once at start-up.
+"""
+
+import hashlib
+from pathlib import Path as FilePath
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from genroute.contract import Path, PrivacyTier, RouteDecision, TaskRequest
+from genroute.errors import PolicyError
+from policies.catalog import TaskTypeCatalog
+from policies.loading import read_yaml_mapping, validate_mapping
+
+
+class Conditions(BaseModel):
+    """What a rule matches on. Every condition given must hold; an empty `when` matches all."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    task_types: frozenset[str] | None = None
+    max_output_tokens_at_most: int | None = Field(default=None, ge=1)
+    max_output_tokens_above: int | None = Field(default=None, ge=0)
+    requires_tool_calls: bool | None = None
+    requires_deep_reasoning: bool | None = None
+    latency_budget_ms_at_most: int | None = Field(default=None, ge=1)
+    latency_budget_ms_at_least: int | None = Field(default=None, ge=1)
+    user_facing: bool | None = None
+    privacy_tiers: frozenset[PrivacyTier] | None = None
+
+    def failed_condition(self, request: TaskRequest, output_limit: int) -> str | None:
+        """The first condition `request` does not meet, or None when all hold."""
+        checks: list[tuple[str, bool]] = []
+        if self.task_types is not None:
+            checks.append(("task_types", request.task_type in self.task_types))
+        if self.max_output_tokens_at_most is not None:
+            checks.append(
+                ("max_output_tokens_at_most", output_limit <= self.max_output_tokens_at_most)
+            )
+        if self.max_output_tokens_above is not None:
+            checks.append(("max_output_tokens_above", output_limit > self.max_output_tokens_above))
+        for flag in ("requires_tool_calls", "requires_deep_reasoning", "user_facing"):
+            wanted = getattr(self, flag)
+            if wanted is not None:
+                checks.append((flag, getattr(request, flag) == wanted))
+        budget = request.latency_budget_ms
+        if self.latency_budget_ms_at_most is not None:
+            checks.append(
+                (
+                    "latency_budget_ms_at_most",
+                    budget is not None and budget <= self.latency_budget_ms_at_most,
+                )
+            )
+        if self.latency_budget_ms_at_least is not None:
+            checks.append(
+                (
+                    "latency_budget_ms_at_least",
+                    budget is None or budget >= self.latency_budget_ms_at_least,
+                )
+            )
+        if self.privacy_tiers is not None:
+            checks.append(("privacy_tiers", request.privacy_tier in self.privacy_tiers))
+        return next((name for name, held in checks if not held), None)
+
+
+class Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    when: Conditions = Field(default_factory=Conditions)
+    path: Path
+    fallback: Path | None = None
+    reason: str = Field(min_length=1)
+
+
+class DefaultRoute(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: Path
+    fallback: Path = Path.autoregressive
+    reason: str = "no rule matched"
+
+
+class PolicyFile(BaseModel):
+    """The YAML document as written."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: str = Field(min_length=1)
+    default: DefaultRoute
+    rules: tuple[Rule, ...] = ()
+
+    @model_validator(mode="after")
+    def _rule_names_unique(self) -> "PolicyFile":
+        names = [rule.name for rule in self.rules]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"rule names must be unique, repeated: {duplicates}")
+        return self
+
+
+class RoutingPolicy:
+    """A validated policy bound to the catalog it routes for."""
+
+    def __init__(self, document: PolicyFile, catalog: TaskTypeCatalog, version: str) -> None:
+        self.document = document
+        self.catalog = catalog
+        self.version = version
+
+    def decide(self, request: TaskRequest) -> RouteDecision:
+        """Route `request`. Raises RequestRejected for unknown task types or limits."""
+        output_limit = self.catalog.output_limit(request)
+        for rule in self.document.rules:
+            if rule.when.failed_condition(request, output_limit) is None:
+                return self._decision(
+                    request, rule.path, rule.fallback, rule.name, rule.reason, output_limit
+                )
+        default = self.document.default
+        return self._decision(request, default.path, None, "default", default.reason, output_limit)
+
+    def _decision(
+        self,
+        request: TaskRequest,
+        path: Path,
+        rule_fallback: Path | None,
+        rule: str,
+        reason: str,
+        output_limit: int,
+    ) -> RouteDecision:
+        fallback = (
+            None
+            if request.fallback == "none"
+            else (rule_fallback or self.document.default.fallback)
+        )
+        return RouteDecision(
+            path=path,
+            rule=rule,
+            policy_version=self.version,
+            fallback_path=fallback,
+            reason=reason,
+            max_output_tokens=output_limit,
+        )
+
+
+def _name_rule(data: dict[str, Any], loc: tuple[Any, ...]) -> str:
+    if len(loc) < 2 or loc[0] != "rules" or not isinstance(loc[1], int):
+        return ""
+    rules = data.get("rules")
+    raw = rules[loc[1]] if isinstance(rules, list) and loc[1] < len(rules) else None
+    name = raw.get("name") if isinstance(raw, dict) else None
+    return f"rule #{loc[1] + 1} '{name}': " if name else f"rule #{loc[1] + 1}: "
+
+
+def load_policy(path: FilePath, catalog: TaskTypeCatalog) -> RoutingPolicy:
+    """Load, validate and version a policy file; every error names the file, rule and field."""
+    data = read_yaml_mapping(path)
+    document = validate_mapping(path, data, PolicyFile, _name_rule)
+    for index, rule in enumerate(document.rules):
+        unknown = sorted((rule.when.task_types or frozenset()) - set(catalog.task_types))
+        if unknown:
+            raise PolicyError(
+                f"{path}: rule #{index + 1} '{rule.name}': field 'when.task_types': "
+                f"unknown task types {unknown}; the catalog defines {sorted(catalog.task_types)}"
+            )
+    canonical = yaml.safe_dump(data, sort_keys=True).encode()
+    version = f"{document.version}+{hashlib.sha256(canonical).hexdigest()[:8]}"
+    return RoutingPolicy(document, catalog, version)

@@ -1,0 +1,1 @@
+"""Celery workers: the generate task, per-process worker context and model engines."""

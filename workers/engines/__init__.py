@@ -1,0 +1,1 @@
+"""Model engines, chosen by name from workers/paths.yaml through an explicit registry."""

@@ -1,0 +1,102 @@
+"""The generate task: claim, build the prompt, run the engine, record the attempt.
+
+Each step uses its own short transaction; none is open while the model generates. The claim
+(a row lock plus `current_attempt_id`) makes redelivered and duplicate messages harmless.
+"""
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from celery import Celery, Task
+from celery.exceptions import SoftTimeLimitExceeded
+
+from genroute.contract import AttemptOutcome
+from genroute.db.tasks import AttemptResult, Claim, claim_task, get_task, record_attempt
+from genroute.engine import GenerationRequest
+from genroute.queueing import GENERATE_TASK
+from workers.context import WorkerContext
+from workers.lease import LeaseKeeper
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A claimed attempt and the engine request built for it."""
+
+    attempt_id: uuid.UUID
+    request: GenerationRequest
+
+
+def claim(context: WorkerContext, task_id: uuid.UUID, queue: str) -> tuple[Claim, Prepared | None]:
+    """Claim the task and build its prompt, in one transaction."""
+    with context.sessions.begin() as session:
+        result = claim_task(
+            session, task_id, queue, context.identity, context.settings.claim_lease_s
+        )
+        if result.attempt is None:
+            return result, None
+        task = get_task(session, task_id)
+        assert task is not None
+        task_type = context.catalog.get(task.task_type)
+        request = GenerationRequest(
+            system_prompt=task_type.system_prompt,
+            prompt=task_type.render_prompt(task.request["input"]),
+            max_output_tokens=task.max_output_tokens,
+        )
+        return result, Prepared(result.attempt.id, request)
+
+
+def generate_once(context: WorkerContext, prepared: Prepared) -> AttemptResult:
+    """Run the engine with the claim kept alive; classify the outcome."""
+    with LeaseKeeper(context.sessions, prepared.attempt_id, context.settings.claim_lease_s):
+        try:
+            generation = context.engine.generate([prepared.request])[0]
+        except SoftTimeLimitExceeded:
+            return AttemptResult(
+                AttemptOutcome.timeout,
+                error=f"soft time limit of {context.settings.task_soft_time_limit_s}s exceeded",
+            )
+        except Exception as exc:
+            log.exception(
+                "engine %s failed on attempt %s", context.engine.name, prepared.attempt_id
+            )
+            return AttemptResult(AttemptOutcome.error, error=f"{type(exc).__name__}: {exc}")
+    return AttemptResult(
+        AttemptOutcome.succeeded,
+        output_text=generation.text,
+        tokens_in=generation.tokens_in,
+        tokens_out=generation.tokens_out,
+        first_output_at=generation.first_output_at,
+        engine_facts=generation.facts,
+    )
+
+
+def register_generate(app: Celery, current_context: Callable[[], WorkerContext]) -> Task:
+    """Add the generate task to `app`; `current_context` returns this process's context."""
+
+    @app.task(name=GENERATE_TASK, bind=True, max_retries=None)
+    def generate(self: Task, task_id: str) -> None:
+        context = current_context()
+        queue = (self.request.delivery_info or {}).get("routing_key") or "unknown"
+        claimed, prepared = claim(context, uuid.UUID(task_id), queue)
+        if claimed.retry_after_s is not None:
+            # Another attempt holds a live lease: look again once it would have expired.
+            raise self.retry(countdown=claimed.retry_after_s + 0.5)
+        if prepared is None:
+            log.info("task %s: nothing to do (%s)", task_id, claimed.skipped)
+            return
+        result = generate_once(context, prepared)
+        with context.sessions.begin() as session:
+            accepted = record_attempt(session, prepared.attempt_id, result)
+        log.info(
+            "task %s attempt %s: %s%s",
+            task_id,
+            prepared.attempt_id,
+            result.outcome.value,
+            "" if accepted else " (superseded)",
+        )
+
+    return generate
