@@ -7,6 +7,11 @@ from fastapi.responses import JSONResponse
 
 from genroute.errors import RequestRejected, TaskNotFound
 
+_CLEARER = {
+    "extra_forbidden": "unknown field; it is not part of the request contract",
+    "missing": "required field is missing",
+}
+
 
 def _field_name(loc: tuple[object, ...]) -> str:
     parts = [str(part) for part in loc if part != "body"]
@@ -18,8 +23,7 @@ async def _validation_failed(_request: Request, exc: RequestValidationError) -> 
     for error in exc.errors():
         field = _field_name(tuple(error.get("loc", ())))
         message = error.get("msg", "invalid")
-        if error.get("type") == "extra_forbidden":
-            message = "unknown field; it is not part of the request contract"
+        message = _CLEARER.get(error.get("type", ""), message)
         errors.append({"field": field, "message": message})
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
     return JSONResponse(status_code=422, content={"detail": detail, "errors": errors})

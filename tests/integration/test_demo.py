@@ -1,0 +1,29 @@
+"""`genroute demo --json` against the test servers: every ticket terminal, real text."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from genroute.embedded import child_environment
+from genroute.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+
+def test_demo_json_line(settings: Settings) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "genroute", "demo", "--count", "4", "--json"],
+        env=child_environment(settings),
+        capture_output=True,
+        text=True,
+        timeout=280,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["submitted"] == summary["terminal"] == 4
+    assert summary["succeeded"] + summary["failed"] == 4
+    assert set(summary["by_path"]) == {"autoregressive", "diffusion"}
+    assert sum(p["count"] for p in summary["by_path"].values()) == 4
+    assert any(sample["output"] for sample in summary["samples"])

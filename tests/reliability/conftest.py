@@ -1,0 +1,1 @@
+from tests.integration.conftest import client, stack  # noqa: F401 - shared fixtures

@@ -1,0 +1,60 @@
+"""A worker child SIGKILLed mid-generation loses nothing: the message is redelivered, the
+expired claim is taken over, and exactly one attempt's output is accepted."""
+
+import os
+import signal
+import time
+import uuid
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from genroute.db.models import Attempt, Task
+from tests.helpers import ticket, wait_for_task
+
+pytestmark = pytest.mark.reliability
+
+
+def _running_attempt(sessions, task_id: uuid.UUID, timeout_s: float = 60) -> Attempt:
+    """Wait until the task's first attempt is generating (claimed, lease live)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with sessions() as session:
+            attempt = session.scalars(
+                select(Attempt).where(Attempt.task_id == task_id, Attempt.outcome == "running")
+            ).first()
+            if attempt is not None:
+                return attempt
+        time.sleep(0.05)
+    raise AssertionError(f"task {task_id} never started generating")
+
+
+def test_killed_worker_child_does_not_lose_the_task(client: httpx.Client, sessions) -> None:
+    # Long enough (~100 tokens at ~10-15 tokens/s) that the kill lands mid-generation.
+    response = client.post(
+        "/v1/tasks", json=ticket(task_type="reasoning_answer", max_output_tokens=100)
+    )
+    assert response.status_code == 202, response.text
+    task_id = uuid.UUID(response.json()["id"])
+
+    victim = _running_attempt(sessions, task_id)
+    time.sleep(1.0)  # let it produce some tokens
+    os.kill(victim.worker_pid, signal.SIGKILL)
+
+    view = wait_for_task(client, str(task_id), timeout_s=180)
+    assert view.status.value == "succeeded", view.error
+
+    with sessions() as session:
+        task = session.get(Task, task_id)
+        attempts = session.scalars(
+            select(Attempt).where(Attempt.task_id == task_id).order_by(Attempt.attempt_no)
+        ).all()
+    outcomes = [a.outcome for a in attempts]
+    assert outcomes.count("succeeded") == 1, outcomes
+    assert attempts[0].id == victim.id and attempts[0].outcome == "worker_lost"
+    winner = next(a for a in attempts if a.outcome == "succeeded")
+    assert winner.worker_pid != victim.worker_pid
+    assert task.result_attempt_id == winner.id
+    assert task.output_text == winner.output_text
+    assert task.attempt_count == len(attempts) == 2
