@@ -17,6 +17,9 @@ def _setup_logging(level: str = "INFO") -> None:
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s %(process)d: %(message)s"
     )
+    # pgserver logs every pg_ctl call with its full output at INFO; httpx logs every request.
+    for chatty in ("pgserver", "httpx"):
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
 @click.group()

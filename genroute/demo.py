@@ -90,7 +90,8 @@ def run_demo(settings: Settings, count: int, as_json: bool, timeout_s: float) ->
         print(format_table(summary["by_path"]))
         print()
         for sample in summary["samples"]:
-            print(f"[{sample['path']}] {sample['task_type']}: {sample['output']}")
+            text = " ".join((sample["output"] or "").split())
+            print(f"[{sample['path']}] {sample['task_type']}: {text[:160]}")
         print(
             f"\n{summary['terminal']}/{summary['submitted']} terminal, {summary['succeeded']} "
             f"succeeded, {summary['failed']} failed in {summary['elapsed_s']}s"

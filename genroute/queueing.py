@@ -38,6 +38,7 @@ def make_celery(settings: Settings, broker_url: str) -> Celery:
         # Model load happens in worker_process_init; the default 4 s would kill the child.
         worker_proc_alive_timeout=300,
         worker_hijack_root_logger=False,
+        worker_redirect_stdouts=False,
         enable_utc=True,
     )
     return app

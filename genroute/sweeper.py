@@ -20,7 +20,7 @@ def sweep_once(sessions: sessionmaker[Session], app: Celery, unpublished_grace_s
         tasks = tasks_to_republish(session, unpublished_grace_s)
         for task in tasks:
             publish(app, task.id, task.queue, task.request.get("priority", 5))
-            mark_published(session, task.id)
+            mark_published(session, task.id, requeued=task.status != "queued")
             log.warning("republished task %s on %s (status %s)", task.id, task.queue, task.status)
     return len(tasks)
 

@@ -5,15 +5,20 @@ The parent process never loads the model: each prefork child builds its WorkerCo
 """
 
 import logging
+import multiprocessing
+import os
+import signal
 import socket
 
 from celery import Celery
 from celery.signals import worker_process_init, worker_process_shutdown
 
 from genroute.contract import Path as RoutePath
+from genroute.errors import EngineUnavailable
 from genroute.queueing import make_celery
 from genroute.readiness import clear_ready, redis_from_broker_url
 from genroute.settings import Settings
+from policies import load_catalog
 from workers.context import WorkerContext, build_context
 from workers.engines.registry import load_paths
 from workers.tasks import register_generate
@@ -21,6 +26,9 @@ from workers.tasks import register_generate
 log = logging.getLogger(__name__)
 
 _context: WorkerContext | None = None
+# Shared memory created before the pool forks: a child that cannot load its model flags it so
+# the parent exits non-zero after the shutdown the child asked for.
+_child_start_failed = multiprocessing.Value("b", 0, lock=False)
 
 
 def _current_context() -> WorkerContext:
@@ -40,7 +48,15 @@ def create_worker_app(settings: Settings, path: RoutePath, name: str) -> Celery:
 
     def init_process(**_kwargs: object) -> None:
         global _context
-        _context = build_context(settings, path, name)
+        try:
+            _context = build_context(settings, path, name)
+        except Exception:
+            # Celery would log this and keep a child without a model; stop the whole worker so
+            # its supervisor (or the demo) sees the failure instead of tasks failing one by one.
+            log.exception("worker process could not start; shutting the worker down")
+            _child_start_failed.value = 1
+            os.kill(os.getppid(), signal.SIGTERM)
+            os._exit(1)
 
     def shutdown_process(**_kwargs: object) -> None:
         if _context is None:
@@ -60,18 +76,28 @@ def create_worker_app(settings: Settings, path: RoutePath, name: str) -> Celery:
 def run_worker(settings: Settings, path: RoutePath, gpu: int | None, concurrency: int) -> None:
     """Start a prefork worker consuming `path`'s queues; blocks until shutdown."""
     config = load_paths(settings.paths_file)[path]
+    load_catalog(settings.task_types_file)  # fail here, clearly, not in every child
     name = worker_name(path, gpu)
     app = create_worker_app(settings, path, name)
-    app.worker_main(
-        [
-            "worker",
-            f"--queues={','.join(config.queues)}",
-            f"--hostname={name}",
-            f"--concurrency={concurrency}",
-            "--pool=prefork",
-            "--events",
-            "--loglevel=INFO",
-            "--without-gossip",
-            "--without-mingle",
-        ]
-    )
+    try:
+        app.worker_main(
+            [
+                "worker",
+                f"--queues={','.join(config.queues)}",
+                f"--hostname={name}",
+                f"--concurrency={concurrency}",
+                "--pool=prefork",
+                "--events",
+                "--loglevel=INFO",
+                "--without-gossip",
+                "--without-mingle",
+            ]
+        )
+    except SystemExit as exit_:
+        if exit_.code not in (0, None) or not _child_start_failed.value:
+            raise
+    if _child_start_failed.value:
+        raise EngineUnavailable(
+            f"a {path.value} worker process could not load engine '{config.engine}' with model "
+            f"'{config.model}'; the log above has the cause"
+        )

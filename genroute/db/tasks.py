@@ -35,6 +35,8 @@ def create_task(
         queue=decision.path.value,
         attempt_count=0,
         max_attempts=max_attempts,
+        # Set now, not at publish: a fast worker may claim before the publish is recorded.
+        enqueued_at=func.now(),
     )
     session.add(task)
     session.flush()
@@ -45,12 +47,12 @@ def get_task(session: Session, task_id: uuid.UUID) -> Task | None:
     return session.get(Task, task_id)
 
 
-def mark_published(session: Session, task_id: uuid.UUID) -> None:
-    session.execute(
-        update(Task)
-        .where(Task.id == task_id)
-        .values(published_at=func.now(), enqueued_at=func.now(), updated_at=func.now())
-    )
+def mark_published(session: Session, task_id: uuid.UUID, *, requeued: bool = False) -> None:
+    """Record that the task's message is in the broker; a requeue also restarts queue wait."""
+    values = {"published_at": func.now(), "updated_at": func.now()}
+    if requeued:
+        values["enqueued_at"] = func.now()
+    session.execute(update(Task).where(Task.id == task_id).values(**values))
 
 
 def tasks_to_republish(

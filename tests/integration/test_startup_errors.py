@@ -41,3 +41,39 @@ def test_api_refuses_to_start_with_a_broken_policy(settings: Settings, tmp_path:
     assert str(policy) in result.stderr
     assert "rule #2 'typo-rule'" in result.stderr
     assert "when.max_tokens_at_most" in result.stderr
+
+
+def test_worker_exits_non_zero_when_its_model_cannot_load(
+    settings: Settings, tmp_path: Path
+) -> None:
+    paths = tmp_path / "paths.yaml"
+    paths.write_text(
+        "paths:\n  diffusion: {queues: [diffusion], engine: transformers-causal, "
+        f"model: {tmp_path / 'no-such-model'}}}\n"
+    )
+    env = child_environment(settings.model_copy(update={"paths_file": paths}))
+    result = subprocess.run(
+        [sys.executable, "-m", "genroute", "worker", "--path", "diffusion"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "could not load engine 'transformers-causal'" in result.stderr
+    assert "no-such-model" in result.stderr
+
+
+def test_worker_refuses_an_unknown_engine(settings: Settings, tmp_path: Path) -> None:
+    paths = tmp_path / "paths.yaml"
+    paths.write_text("paths:\n  diffusion: {queues: [diffusion], engine: magic, model: m}\n")
+    env = child_environment(settings.model_copy(update={"paths_file": paths}))
+    result = subprocess.run(
+        [sys.executable, "-m", "genroute", "worker", "--path", "diffusion"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert str(paths) in result.stderr and "unknown engine 'magic'" in result.stderr
