@@ -78,14 +78,16 @@ def worker(path_name: str, gpu: int | None, concurrency: int) -> None:
     # Pin the GPU before anything can import torch: CUDA reads this once, at initialisation.
     if gpu is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = str(gpu)
-        os.environ["GENROUTE_GPU_ID"] = str(gpu)
+        # A container sees its one GPU as device 0; GENROUTE_GPU_ID can keep the host's id.
+        os.environ.setdefault("GENROUTE_GPU_ID", str(gpu))
     from genroute.contract import Path
     from genroute.embedded import services
     from workers.app import run_worker
 
     _setup_logging()
+    gpu_label = os.environ.get("GENROUTE_GPU_ID") if gpu is not None else None
     with services(Settings()) as live:
-        run_worker(live, Path(path_name), gpu, concurrency)
+        run_worker(live, Path(path_name), gpu_label, concurrency)
 
 
 @cli.group()

@@ -37,7 +37,7 @@ def _current_context() -> WorkerContext:
     return _context
 
 
-def worker_name(path: RoutePath, gpu: int | None) -> str:
+def worker_name(path: RoutePath, gpu: str | None) -> str:
     device = f"gpu{gpu}" if gpu is not None else "cpu"
     return f"{path.value}-{device}@{socket.gethostname()}"
 
@@ -73,7 +73,7 @@ def create_worker_app(settings: Settings, path: RoutePath, name: str) -> Celery:
     return app
 
 
-def run_worker(settings: Settings, path: RoutePath, gpu: int | None, concurrency: int) -> None:
+def run_worker(settings: Settings, path: RoutePath, gpu: str | None, concurrency: int) -> None:
     """Start a prefork worker consuming `path`'s queues; blocks until shutdown."""
     config = load_paths(settings.paths_file)[path]
     load_catalog(settings.task_types_file)  # fail here, clearly, not in every child
