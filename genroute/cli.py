@@ -34,11 +34,10 @@ def cli() -> None:
 def demo(count: int, as_json: bool, timeout_s: float) -> None:
     """Run real tickets through the API, queues and one worker per path; print a table."""
     from genroute.demo import run_demo
-    from workers.engines.models import SMOLLM2, resolve_model
 
     _setup_logging("WARNING" if as_json else "INFO")
     settings = Settings()
-    resolve_model(SMOLLM2, settings.model_cache_dir)  # convert once here, not in two workers
+    _prepare_models(settings)  # once here, not in two workers at once
     summary = run_demo(settings, count, as_json, timeout_s)
     if as_json:
         print(json.dumps(summary))
@@ -72,8 +71,13 @@ def api(host: str | None, port: int | None) -> None:
     help="The generation path whose queues this worker consumes.",
 )
 @click.option("--gpu", default=None, type=click.IntRange(0), help="Pin the worker to this GPU.")
-@click.option("--concurrency", default=1, show_default=True, type=click.IntRange(1, 64))
-def worker(path_name: str, gpu: int | None, concurrency: int) -> None:
+@click.option(
+    "--concurrency",
+    default=None,
+    type=click.IntRange(1, 256),
+    help="Task slots (default: the path's batch width; 1 for prefork).",
+)
+def worker(path_name: str, gpu: int | None, concurrency: int | None) -> None:
     """Run a Celery worker for one path, loading its model once per worker process."""
     # Pin the GPU before anything can import torch: CUDA reads this once, at initialisation.
     if gpu is not None:
@@ -88,6 +92,25 @@ def worker(path_name: str, gpu: int | None, concurrency: int) -> None:
     gpu_label = os.environ.get("GENROUTE_GPU_ID") if gpu is not None else None
     with services(Settings()) as live:
         run_worker(live, Path(path_name), gpu_label, concurrency)
+
+
+def _prepare_models(settings: Settings) -> list[str]:
+    from workers.engines.models import BUILT_IN, resolve_model
+
+    return [resolve_model(model, settings.model_cache_dir) for model in BUILT_IN]
+
+
+@cli.group()
+def models() -> None:
+    """Model weights."""
+
+
+@models.command("prepare")
+def models_prepare() -> None:
+    """Build the built-in development models into the model cache (once)."""
+    _setup_logging("WARNING")
+    for folder in _prepare_models(Settings()):
+        click.echo(folder)
 
 
 @cli.group()

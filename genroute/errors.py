@@ -44,3 +44,7 @@ class EngineError(GenrouteError):
 
 class EngineUnavailable(EngineError):
     """The engine or its model cannot be loaded or reached."""
+
+
+class EngineTimeout(EngineError):
+    """The engine did not answer within its time limit."""

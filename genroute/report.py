@@ -22,14 +22,25 @@ def _queue_wait_s(attempt: AttemptView) -> float | None:
     return max(0.0, (attempt.started_at - attempt.enqueued_at).total_seconds())
 
 
-def _generation(attempts: list[AttemptView]) -> tuple[int, float]:
-    tokens = sum(a.tokens_out or 0 for a in attempts)
-    seconds = sum(
-        (a.finished_at - a.started_at).total_seconds()
-        for a in attempts
-        if a.finished_at and a.started_at and a.tokens_out
-    )
-    return tokens, seconds
+def _throughput(attempts: list[AttemptView]) -> tuple[int, float]:
+    """Tokens out and the busy span they were produced in: batched attempts overlap, so
+    summing their durations would undercount what a worker delivers."""
+    producing = [a for a in attempts if a.started_at and a.finished_at and a.tokens_out]
+    if not producing:
+        return 0, 0.0
+    start = min(a.started_at for a in producing)
+    end = max(a.finished_at for a in producing)
+    return sum(a.tokens_out for a in producing), (end - start).total_seconds()
+
+
+def _fact_total(attempts: list[AttemptView], key: str) -> float | None:
+    values = [a.engine_facts[key] for a in attempts if a.engine_facts.get(key) is not None]
+    return sum(values) if values else None
+
+
+def _mean_fact(attempts: list[AttemptView], key: str) -> float | None:
+    values = [a.engine_facts[key] for a in attempts if a.engine_facts.get(key) is not None]
+    return statistics.fmean(values) if values else None
 
 
 def summarize_by_path(tasks: list[TaskView]) -> dict[str, dict[str, Any]]:
@@ -42,7 +53,8 @@ def summarize_by_path(tasks: list[TaskView]) -> dict[str, dict[str, Any]]:
         latencies = [(t.finished_at - t.created_at).total_seconds() for t in group if t.finished_at]
         attempts = [a for t in group for a in t.attempts]
         waits = [w for w in map(_queue_wait_s, attempts) if w is not None]
-        tokens, seconds = _generation(attempts)
+        tokens, seconds = _throughput(attempts)
+        canvases = _fact_total(attempts, "canvases")
         summary[path] = {
             "count": len(group),
             "succeeded": sum(t.status is TaskStatus.succeeded for t in group),
@@ -56,6 +68,11 @@ def summarize_by_path(tasks: list[TaskView]) -> dict[str, dict[str, Any]]:
             "tokens_out": tokens,
             "tokens_per_s": _round(tokens / seconds if seconds else None),
             "mean_queue_wait_s": _round(statistics.fmean(waits) if waits else None),
+            "mean_batch_size": _round(_mean_fact(attempts, "batch_size")),
+            "canvases": canvases,
+            "canvas_tokens": _fact_total(attempts, "canvas_tokens"),
+            "mean_denoising_steps": _round(_mean_fact(attempts, "denoising_steps")),
+            "cost": _round(_fact_total(attempts, "cost")),
         }
     return summary
 
@@ -75,6 +92,9 @@ def format_table(summary: dict[str, dict[str, Any]]) -> str:
         ("queue_wait_p50_s", "wait p50 s"),
         ("queue_wait_p95_s", "wait p95 s"),
         ("tokens_per_s", "tok/s"),
+        ("mean_batch_size", "batch"),
+        ("canvases", "canvases"),
+        ("mean_denoising_steps", "steps"),
         ("engines", "engine"),
     ]
     rows = [[h for _, h in columns]]

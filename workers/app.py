@@ -1,7 +1,12 @@
 """Build and run a Celery worker bound to one path (and one GPU).
 
-The parent process never loads the model: each prefork child builds its WorkerContext in
-`worker_process_init`, so CUDA is first touched in the child, after CUDA_VISIBLE_DEVICES is set.
+Two shapes, chosen by the path's batch width:
+- batch width 1: prefork with one child per concurrency slot. Each child builds its context in
+  `worker_process_init`, so CUDA is first touched in the child; a child killed mid-generation
+  is replaced and its message redelivered (`task_reject_on_worker_lost`).
+- batch width N > 1: the threads pool with N slots in one process holding the model once; an
+  in-process engine's requests meet in the Batcher, a served model's go to its server. If the
+  process dies, the claims' leases expire and the sweeper republishes their tasks.
 """
 
 import logging
@@ -11,16 +16,15 @@ import signal
 import socket
 
 from celery import Celery
-from celery.signals import worker_process_init, worker_process_shutdown
+from celery.signals import worker_process_init, worker_process_shutdown, worker_shutdown
 
 from genroute.contract import Path as RoutePath
 from genroute.errors import EngineUnavailable
 from genroute.queueing import make_celery
-from genroute.readiness import clear_ready, redis_from_broker_url
 from genroute.settings import Settings
 from policies import load_catalog
 from workers.context import WorkerContext, build_context
-from workers.engines.registry import load_paths
+from workers.engines.registry import PathConfig, load_paths
 from workers.tasks import register_generate
 
 log = logging.getLogger(__name__)
@@ -42,10 +46,12 @@ def worker_name(path: RoutePath, gpu: str | None) -> str:
     return f"{path.value}-{device}@{socket.gethostname()}"
 
 
-def create_worker_app(settings: Settings, path: RoutePath, name: str) -> Celery:
-    app = make_celery(settings, settings.broker_url)
-    register_generate(app, _current_context)
+def _close_context(**_kwargs: object) -> None:
+    if _context is not None:
+        _context.close()
 
+
+def _load_in_each_child(settings: Settings, path: RoutePath, name: str) -> None:
     def init_process(**_kwargs: object) -> None:
         global _context
         try:
@@ -58,35 +64,38 @@ def create_worker_app(settings: Settings, path: RoutePath, name: str) -> Celery:
             os.kill(os.getppid(), signal.SIGTERM)
             os._exit(1)
 
-    def shutdown_process(**_kwargs: object) -> None:
-        if _context is None:
-            return
-        client = redis_from_broker_url(settings.broker_url)
-        try:
-            clear_ready(client, _context.identity)
-        finally:
-            client.close()
-        _context.db_engine.dispose()
-
     worker_process_init.connect(init_process, weak=False)
-    worker_process_shutdown.connect(shutdown_process, weak=False)
-    return app
+    worker_process_shutdown.connect(_close_context, weak=False)
 
 
-def run_worker(settings: Settings, path: RoutePath, gpu: str | None, concurrency: int) -> None:
-    """Start a prefork worker consuming `path`'s queues; blocks until shutdown."""
+def _pool_arguments(config: PathConfig, concurrency: int | None) -> list[str]:
+    if config.batch_width > 1:
+        return ["--pool=threads", f"--concurrency={concurrency or config.batch_width}"]
+    return ["--pool=prefork", f"--concurrency={concurrency or 1}"]
+
+
+def run_worker(
+    settings: Settings, path: RoutePath, gpu: str | None, concurrency: int | None
+) -> None:
+    """Start a worker consuming `path`'s queues; blocks until shutdown."""
+    global _context
     config = load_paths(settings.paths_file)[path]
     load_catalog(settings.task_types_file)  # fail here, clearly, not in every child
     name = worker_name(path, gpu)
-    app = create_worker_app(settings, path, name)
+    app: Celery = make_celery(settings, settings.broker_url)
+    register_generate(app, _current_context)
+    if config.batch_width > 1:
+        _context = build_context(settings, path, name)
+        worker_shutdown.connect(_close_context, weak=False)
+    else:
+        _load_in_each_child(settings, path, name)
     try:
         app.worker_main(
             [
                 "worker",
                 f"--queues={','.join(config.queues)}",
                 f"--hostname={name}",
-                f"--concurrency={concurrency}",
-                "--pool=prefork",
+                *_pool_arguments(config, concurrency),
                 "--events",
                 "--loglevel=INFO",
                 "--without-gossip",

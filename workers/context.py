@@ -1,9 +1,11 @@
-"""Per-process worker context: built once in each worker child (after fork), then shared by
-every task that child runs. Holds the engine (model loaded once), DB sessions and catalog."""
+"""Per-process worker context: built once per worker process (in each prefork child after the
+fork, or in the process itself for the threads pool), then shared by every task it runs.
+Holds the engine (model loaded once) and its batcher, DB sessions and the catalog."""
 
 import logging
 import os
 import socket
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 
 from sqlalchemy import Engine as DbEngine
@@ -12,11 +14,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from genroute.contract import Path as RoutePath
 from genroute.db.session import make_engine, make_session_factory
 from genroute.db.tasks import WorkerIdentity
-from genroute.engine import Engine
-from genroute.readiness import mark_ready, redis_from_broker_url
+from genroute.engine import Engine, Generation, GenerationRequest
+from genroute.errors import EngineTimeout
+from genroute.readiness import clear_ready, mark_ready, redis_from_broker_url
 from genroute.settings import Settings
 from policies import TaskTypeCatalog, load_catalog
-from workers.engines.registry import build_engine, load_paths
+from workers.batching import Batcher
+from workers.engines.registry import PathConfig, build_engine, load_paths
 
 log = logging.getLogger(__name__)
 
@@ -24,18 +28,58 @@ log = logging.getLogger(__name__)
 @dataclass
 class WorkerContext:
     settings: Settings
+    path_config: PathConfig
     engine: Engine
+    batcher: Batcher | None
     catalog: TaskTypeCatalog
     sessions: sessionmaker[Session]
     db_engine: DbEngine
     identity: WorkerIdentity
 
+    def generate(self, request: GenerationRequest) -> Generation:
+        """One request through the batcher when there is one, else straight to the engine.
+
+        The batcher runs in its own thread, out of reach of Celery's time limits, so the
+        soft limit is applied here."""
+        if self.batcher is None:
+            return self.engine.generate([request])[0]
+        future = self.batcher.submit(request)
+        try:
+            return future.result(timeout=self.settings.task_soft_time_limit_s)
+        except FutureTimeout as exc:
+            future.cancel()
+            raise EngineTimeout(
+                f"no result within the soft limit of {self.settings.task_soft_time_limit_s}s"
+            ) from exc
+
+    def cost_facts(self, generation: Generation) -> dict[str, float]:
+        """GPU time shared evenly across the batch, and its cost at the path's rate."""
+        batch_size = max(1, int(generation.facts.get("batch_size", 1)))
+        seconds = (generation.finished_at - generation.started_at).total_seconds() / batch_size
+        return {
+            "gpu_seconds": round(seconds, 6),
+            "cost": round(seconds * self.path_config.cost_per_gpu_hour / 3600, 8),
+        }
+
+    def close(self) -> None:
+        if self.batcher is not None:
+            self.batcher.close()
+        client = redis_from_broker_url(self.settings.broker_url)
+        try:
+            clear_ready(client, self.identity)
+        finally:
+            client.close()
+        self.db_engine.dispose()
+
 
 def build_context(settings: Settings, path: RoutePath, worker_name: str) -> WorkerContext:
-    """Load the path's engine and open the database; called in `worker_process_init`."""
+    """Load the path's engine, open the database and announce readiness."""
     config = load_paths(settings.paths_file)[path]
     engine = build_engine(config, settings.model_cache_dir, settings.torch_threads)
-    db_engine = make_engine(settings.database_url, pool_size=2)
+    batcher = None
+    if config.in_process and config.batch_width > 1:
+        batcher = Batcher(engine, config.batch_width, config.batch_wait_ms / 1000)
+    db_engine = make_engine(settings.database_url, pool_size=max(2, config.batch_width + 1))
     identity = WorkerIdentity(
         path=path.value,
         engine=engine.name,
@@ -47,7 +91,9 @@ def build_context(settings: Settings, path: RoutePath, worker_name: str) -> Work
     )
     context = WorkerContext(
         settings=settings,
+        path_config=config,
         engine=engine,
+        batcher=batcher,
         catalog=load_catalog(settings.task_types_file),
         sessions=make_session_factory(db_engine),
         db_engine=db_engine,

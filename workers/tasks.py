@@ -15,6 +15,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from genroute.contract import AttemptOutcome
 from genroute.db.tasks import AttemptResult, Claim, claim_task, get_task, record_attempt
 from genroute.engine import GenerationRequest
+from genroute.errors import EngineTimeout
 from genroute.queueing import GENERATE_TASK
 from workers.context import WorkerContext
 from workers.lease import LeaseKeeper
@@ -53,12 +54,9 @@ def generate_once(context: WorkerContext, prepared: Prepared) -> AttemptResult:
     """Run the engine with the claim kept alive; classify the outcome."""
     with LeaseKeeper(context.sessions, prepared.attempt_id, context.settings.claim_lease_s):
         try:
-            generation = context.engine.generate([prepared.request])[0]
-        except SoftTimeLimitExceeded:
-            return AttemptResult(
-                AttemptOutcome.timeout,
-                error=f"soft time limit of {context.settings.task_soft_time_limit_s}s exceeded",
-            )
+            generation = context.generate(prepared.request)
+        except (SoftTimeLimitExceeded, EngineTimeout) as exc:
+            return AttemptResult(AttemptOutcome.timeout, error=f"{type(exc).__name__}: {exc}")
         except Exception as exc:
             log.exception(
                 "engine %s failed on attempt %s", context.engine.name, prepared.attempt_id
@@ -70,7 +68,7 @@ def generate_once(context: WorkerContext, prepared: Prepared) -> AttemptResult:
         tokens_in=generation.tokens_in,
         tokens_out=generation.tokens_out,
         first_output_at=generation.first_output_at,
-        engine_facts=generation.facts,
+        engine_facts={**generation.facts, **context.cost_facts(generation)},
     )
 
 

@@ -7,12 +7,13 @@ import pytest
 
 from genroute.settings import Settings
 from genroute.stack import Stack, running_stack
-from workers.engines.models import SMOLLM2, resolve_model
+from workers.engines.models import BUILT_IN, resolve_model
 
 
 @pytest.fixture(scope="session")
 def stack(settings: Settings) -> Iterator[Stack]:
-    resolve_model(SMOLLM2, settings.model_cache_dir)
+    for model in BUILT_IN:
+        resolve_model(model, settings.model_cache_dir)
     with running_stack(settings, ["autoregressive", "diffusion"], settings.data_dir / "logs") as s:
         yield s
 

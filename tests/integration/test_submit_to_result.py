@@ -13,7 +13,7 @@ pytestmark = pytest.mark.integration
 
 
 def test_task_runs_on_its_routed_path_and_is_recorded(client: httpx.Client, sessions) -> None:
-    response = client.post("/v1/tasks", json=ticket())
+    response = client.post("/v1/tasks", json=ticket(max_output_tokens=40))
     assert response.status_code == 202, response.text
     accepted = response.json()
     assert accepted["status"] == "queued"
@@ -22,16 +22,22 @@ def test_task_runs_on_its_routed_path_and_is_recorded(client: httpx.Client, sess
 
     view = wait_for_task(client, accepted["id"])
     assert view.status.value == "succeeded", view.error
-    assert view.output and view.output.strip()
     [attempt] = view.attempts
     assert attempt.outcome.value == "succeeded"
-    assert attempt.engine == "transformers-causal"
-    assert attempt.model == "smollm2-135m-instruct"
+    assert attempt.engine == "diffusion-gemma"
+    assert attempt.model == "diffusiongemma-tiny-random"
     assert attempt.queue == "diffusion"
-    assert 0 < attempt.tokens_out <= 12
+    assert 0 <= attempt.tokens_out <= 40
     assert attempt.tokens_in > 20
     assert attempt.enqueued_at <= attempt.started_at <= attempt.first_output_at
     assert attempt.first_output_at <= attempt.finished_at
+    facts = attempt.engine_facts
+    # Canvas rounding: 40 tokens asked of a 32-token canvas is paid as up to 2 whole canvases.
+    assert facts["canvas_length"] == 32
+    assert 1 <= facts["canvases"] <= 2
+    assert facts["canvas_tokens"] == 32 * facts["canvases"] >= attempt.tokens_out
+    assert 1 <= facts["denoising_steps"] <= 4 * facts["canvases"]
+    assert facts["gpu_seconds"] > 0 and facts["cost"] > 0
 
     with sessions() as session:
         task = session.get(Task, uuid.UUID(accepted["id"]))
@@ -44,6 +50,16 @@ def test_task_runs_on_its_routed_path_and_is_recorded(client: httpx.Client, sess
         assert rows[0].worker_pid and rows[0].worker_host and rows[0].worker_name
 
 
+def test_concurrent_diffusion_requests_share_a_batch(client: httpx.Client) -> None:
+    ids = [
+        client.post("/v1/tasks", json=ticket(max_output_tokens=8)).json()["id"] for _ in range(4)
+    ]
+    views = [wait_for_task(client, task_id) for task_id in ids]
+    assert all(v.status.value == "succeeded" for v in views)
+    sizes = [v.attempts[0].engine_facts["batch_size"] for v in views]
+    assert max(sizes) > 1, sizes
+
+
 def test_extraction_goes_to_the_autoregressive_queue(client: httpx.Client) -> None:
     response = client.post("/v1/tasks", json=ticket(task_type="extraction", max_output_tokens=16))
     assert response.status_code == 202, response.text
@@ -52,6 +68,9 @@ def test_extraction_goes_to_the_autoregressive_queue(client: httpx.Client) -> No
     assert view.status.value == "succeeded", view.error
     assert [a.queue for a in view.attempts] == ["autoregressive"]
     assert view.attempts[0].path == "autoregressive"
+    assert view.attempts[0].engine == "transformers-causal"
+    assert view.attempts[0].model == "smollm2-135m-instruct"
+    assert view.output and view.output.strip()
 
 
 def test_reading_an_unknown_task_is_404(client: httpx.Client) -> None:

@@ -1,9 +1,12 @@
-"""The explicit engine registry and the per-path engine configuration (workers/paths.yaml).
+"""The explicit engine registry and the per-path engine configuration (workers/paths.yaml,
+overridable per field by GENROUTE_<PATH>_<FIELD> environment variables).
 
 Nothing registers itself on import: an engine is available because it is listed here.
 """
 
-from collections.abc import Callable
+import json
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,34 +15,54 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from genroute.contract import Path as RoutePath
 from genroute.engine import Engine
+from genroute.errors import PolicyError
 from genroute.queueing import QUEUES
-from policies.loading import validate_file
+from policies.loading import read_yaml_mapping, validate_mapping
+from workers.engines.diffusion_gemma import DiffusionGemmaEngine, DiffusionParams
 from workers.engines.models import resolve_model
+from workers.engines.openai_http import HttpParams, OpenAIHttpEngine
 from workers.engines.transformers_causal import CausalParams, TransformersCausalEngine
 
 
 @dataclass(frozen=True)
 class EngineSpec:
     """How to check an engine's params and build it: (model name, weights source, params,
-    torch threads) -> Engine."""
+    torch threads) -> Engine. `in_process` engines hold the model and are batched here."""
 
     params: type[BaseModel]
     build: Callable[[str, str, Any, int], Engine]
+    in_process: bool
 
 
 ENGINES: dict[str, EngineSpec] = {
-    TransformersCausalEngine.name: EngineSpec(CausalParams, TransformersCausalEngine),
+    TransformersCausalEngine.name: EngineSpec(CausalParams, TransformersCausalEngine, True),
+    DiffusionGemmaEngine.name: EngineSpec(DiffusionParams, DiffusionGemmaEngine, True),
+    OpenAIHttpEngine.name: EngineSpec(HttpParams, OpenAIHttpEngine, False),
+}
+
+# Fields an environment variable may override, and how to read its text.
+_ENV_FIELDS: dict[str, Callable[[str], Any]] = {
+    "engine": str,
+    "model": str,
+    "batch_width": int,
+    "batch_wait_ms": int,
+    "cost_per_gpu_hour": float,
+    "params": json.loads,
 }
 
 
 class PathConfig(BaseModel):
-    """One path's queues, engine, model and engine params (checked against the engine)."""
+    """One path's queues, engine, model, batching and cost, and engine params (checked
+    against the engine's own params model)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     queues: tuple[str, ...] = Field(min_length=1)
     engine: str
     model: str = Field(min_length=1)
+    batch_width: int = Field(default=1, ge=1, le=256)
+    batch_wait_ms: int = Field(default=20, ge=0, le=10_000)
+    cost_per_gpu_hour: float = Field(default=0.0, ge=0)
     params: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -53,6 +76,10 @@ class PathConfig(BaseModel):
         spec.params.model_validate(self.params)
         return self
 
+    @property
+    def in_process(self) -> bool:
+        return ENGINES[self.engine].in_process
+
 
 class PathsFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -60,12 +87,41 @@ class PathsFile(BaseModel):
     paths: dict[RoutePath, PathConfig]
 
 
-def load_paths(path: Path) -> dict[RoutePath, PathConfig]:
-    """Load workers/paths.yaml; errors name the file and the field."""
-    return validate_file(path, PathsFile).paths
+def _apply_env(data: dict[str, Any], environ: Mapping[str, str], path: Path) -> None:
+    for route, entry in (data.get("paths") or {}).items():
+        if not isinstance(entry, dict):
+            continue
+        for field, parse in _ENV_FIELDS.items():
+            name = f"GENROUTE_{str(route).upper()}_{field.upper()}"
+            if name not in environ:
+                continue
+            try:
+                value = parse(environ[name])
+            except ValueError as exc:
+                raise PolicyError(f"{path}: environment variable {name}: {exc}") from exc
+            if field == "params":
+                if not isinstance(value, dict):
+                    raise PolicyError(
+                        f"{path}: environment variable {name}: expected a JSON object"
+                    )
+                value = {**entry.get("params", {}), **value}
+            entry[field] = value
+
+
+def load_paths(path: Path, environ: Mapping[str, str] | None = None) -> dict[RoutePath, PathConfig]:
+    """Load workers/paths.yaml with environment overrides; errors name the file and field."""
+    data = read_yaml_mapping(path)
+    _apply_env(data, os.environ if environ is None else environ, path)
+    return validate_mapping(path, data, PathsFile).paths
 
 
 def build_engine(config: PathConfig, cache_dir: Path, torch_threads: int) -> Engine:
     spec = ENGINES[config.engine]
     params = spec.params.model_validate(config.params)
-    return spec.build(config.model, resolve_model(config.model, cache_dir), params, torch_threads)
+    if spec.in_process:
+        return spec.build(
+            config.model, resolve_model(config.model, cache_dir), params, torch_threads
+        )
+    # A served model's batch width is the server's; never have more requests in flight.
+    params = params.model_copy(update={"max_in_flight": params.max_in_flight or config.batch_width})
+    return spec.build(config.model, config.model, params, torch_threads)

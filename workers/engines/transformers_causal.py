@@ -8,47 +8,25 @@ CUDA_VISIBLE_DEVICES; nothing in the parent process touches CUDA.
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from genroute.engine import Generation, GenerationRequest
 from genroute.errors import EngineUnavailable
+from workers.engines.hf_common import InProcessParams, OutputClock, chat_text, pick_device
 
 log = logging.getLogger(__name__)
 
 
-class CausalParams(BaseModel):
-    """Options of this engine in workers/paths.yaml; unknown keys are refused at start-up."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    device: str = Field(default="auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$")
+class CausalParams(InProcessParams):
     repetition_penalty: float = Field(default=1.1, ge=1.0, le=2.0)
-    torch_threads: int | None = Field(default=None, ge=1)
-
-
-class _FirstTokenClock:
-    """A transformers streamer that notes when the first new token exists (the first `put`
-    carries the prompt, the second the first generated token)."""
-
-    def __init__(self) -> None:
-        self.puts = 0
-        self.first_output_at: datetime | None = None
-
-    def put(self, _value: Any) -> None:
-        self.puts += 1
-        if self.puts == 2:
-            self.first_output_at = datetime.now(UTC)
-
-    def end(self) -> None:
-        pass
 
 
 class TransformersCausalEngine:
     """SmolLM2 in development, any causal LM on a GPU node."""
 
     name = "transformers-causal"
+    in_process = True
 
     def __init__(self, model: str, source: str, params: CausalParams, torch_threads: int) -> None:
         import torch
@@ -57,7 +35,7 @@ class TransformersCausalEngine:
         torch.set_num_threads(params.torch_threads or torch_threads)
         self.model = model
         self._torch = torch
-        self.device = self._pick_device(params.device)
+        self.device = pick_device(torch, params.device)
         dtype = torch.bfloat16 if self.device.startswith("cuda") else torch.float32
         try:
             self._tokenizer = AutoTokenizer.from_pretrained(source)
@@ -71,28 +49,12 @@ class TransformersCausalEngine:
         self._repetition_penalty = params.repetition_penalty
         log.info("loaded %s on %s (%s)", model, self.device, dtype)
 
-    def _pick_device(self, wanted: str) -> str:
-        if wanted == "auto":
-            return "cuda" if self._torch.cuda.is_available() else "cpu"
-        if wanted.startswith("cuda") and not self._torch.cuda.is_available():
-            raise EngineUnavailable(f"device '{wanted}' requested but CUDA is not available")
-        return wanted
-
-    def _chat_text(self, request: GenerationRequest) -> str:
-        messages = [
-            {"role": "system", "content": request.system_prompt},
-            {"role": "user", "content": request.prompt},
-        ]
-        return self._tokenizer.apply_chat_template(
-            messages, tokenize=False, add_generation_prompt=True
-        )
-
     def generate(self, requests: Sequence[GenerationRequest]) -> list[Generation]:
         torch = self._torch
         started_at = datetime.now(UTC)
-        texts = [self._chat_text(request) for request in requests]
+        texts = [chat_text(self._tokenizer, request) for request in requests]
         batch = self._tokenizer(texts, return_tensors="pt", padding=True).to(self.device)
-        clock = _FirstTokenClock()
+        clock = OutputClock()
         with torch.inference_mode():
             output = self._model.generate(
                 **batch,

@@ -1,0 +1,68 @@
+"""What the in-process transformers engines share: device choice, chat prompts, and a streamer
+that notes when the first output exists and counts canvases and denoising steps."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from genroute.engine import GenerationRequest
+from genroute.errors import EngineUnavailable
+
+
+class InProcessParams(BaseModel):
+    """Options every in-process engine takes in workers/paths.yaml; unknown keys are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    device: str = Field(default="auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$")
+    torch_threads: int | None = Field(default=None, ge=1)
+
+
+def pick_device(torch: Any, wanted: str) -> str:
+    """`auto` is the (pinned) GPU when CUDA is visible, else the CPU."""
+    if wanted == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if wanted.startswith("cuda") and not torch.cuda.is_available():
+        raise EngineUnavailable(f"device '{wanted}' requested but CUDA is not available")
+    return wanted
+
+
+def chat_text(tokenizer: Any, request: GenerationRequest) -> str:
+    """The request through the model's chat template; templates without a system role get the
+    system prompt folded into the user turn."""
+    messages = [
+        {"role": "system", "content": request.system_prompt},
+        {"role": "user", "content": request.prompt},
+    ]
+    try:
+        return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    except Exception:  # jinja raises its own error types for unsupported roles
+        folded = [{"role": "user", "content": f"{request.system_prompt}\n\n{request.prompt}"}]
+        return tokenizer.apply_chat_template(folded, tokenize=False, add_generation_prompt=True)
+
+
+class OutputClock:
+    """A transformers streamer. The first `put` carries the prompt; each later one carries new
+    output (a token for causal LMs, a whole canvas for DiffusionGemma). `put_draft` is called
+    once per denoising step."""
+
+    def __init__(self) -> None:
+        self.puts = 0
+        self.denoising_steps = 0
+        self.first_output_at: datetime | None = None
+
+    def put(self, _value: Any) -> None:
+        self.puts += 1
+        if self.puts == 2:
+            self.first_output_at = datetime.now(UTC)
+
+    def put_draft(self, **_kwargs: Any) -> None:
+        self.denoising_steps += 1
+
+    def end(self) -> None:
+        pass
+
+    @property
+    def outputs(self) -> int:
+        return max(0, self.puts - 1)
