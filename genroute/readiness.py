@@ -14,8 +14,12 @@ READY_TTL_S = 24 * 3600
 
 
 def redis_from_broker_url(broker_url: str) -> redis.Redis:
-    """kombu spells Unix sockets `redis+socket://`; redis-py spells them `unix://`."""
-    return redis.Redis.from_url(broker_url.replace("redis+socket://", "unix://", 1))
+    """A redis-py client for a kombu broker URL: kombu spells Unix sockets
+    `redis+socket:///path?virtual_host=N`, redis-py `unix:///path?db=N`."""
+    if broker_url.startswith("redis+socket://"):
+        broker_url = "unix://" + broker_url.removeprefix("redis+socket://")
+        broker_url = broker_url.replace("virtual_host=", "db=")
+    return redis.Redis.from_url(broker_url)
 
 
 def mark_ready(client: redis.Redis, identity: WorkerIdentity) -> None:

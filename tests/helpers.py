@@ -25,3 +25,11 @@ def ticket(**overrides: Any) -> dict[str, Any]:
     }
     request.update(overrides)
     return request
+
+
+def broker_url_with_db(broker_url: str, db: int) -> str:
+    """The same Redis server, another database: a stack of its own with no shared queues."""
+    if broker_url.startswith("redis+socket://"):
+        return f"{broker_url.split('?')[0]}?virtual_host={db}"
+    base, _, _ = broker_url.rpartition("/")
+    return f"{base}/{db}" if base.count("/") >= 2 else f"{broker_url.rstrip('/')}/{db}"

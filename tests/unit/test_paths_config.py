@@ -36,3 +36,49 @@ def test_bad_engine_configuration_fails_at_start_up(tmp_path: Path, entry: str, 
         load_paths(path)
     assert str(path) in str(caught.value)
     assert words in str(caught.value)
+
+
+def test_environment_overrides_fields_and_merges_params(tmp_path: Path) -> None:
+    path = tmp_path / "paths.yaml"
+    path.write_text(
+        "paths:\n  diffusion: {queues: [diffusion], engine: diffusion-gemma, model: m, "
+        "params: {max_denoising_steps: 12}}\n"
+    )
+    environ = {
+        "GENROUTE_DIFFUSION_BATCH_WIDTH": "6",
+        "GENROUTE_DIFFUSION_MODEL": "google/diffusiongemma-26B-A4B-it",
+        "GENROUTE_DIFFUSION_PARAMS": '{"canvas_length": 64}',
+    }
+    config = load_paths(path, environ)["diffusion"]
+    assert config.batch_width == 6
+    assert config.model == "google/diffusiongemma-26B-A4B-it"
+    assert config.params == {"max_denoising_steps": 12, "canvas_length": 64}
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "words"),
+    [
+        ("GENROUTE_DIFFUSION_BATCH_WIDTH", "wide", "GENROUTE_DIFFUSION_BATCH_WIDTH"),
+        ("GENROUTE_DIFFUSION_BATCH_WIDTH", "0", "batch_width"),
+        ("GENROUTE_DIFFUSION_PARAMS", "[1]", "expected a JSON object"),
+        ("GENROUTE_DIFFUSION_PARAMS", '{"t_max": 0.1}', "t_max (0.1) must be above t_min"),
+        ("GENROUTE_DIFFUSION_ENGINE", "magic", "unknown engine 'magic'"),
+    ],
+)
+def test_bad_environment_overrides_are_named(
+    tmp_path: Path, name: str, value: str, words: str
+) -> None:
+    path = tmp_path / "paths.yaml"
+    path.write_text(
+        "paths:\n  diffusion: {queues: [diffusion], engine: diffusion-gemma, model: m}\n"
+    )
+    with pytest.raises(PolicyError) as caught:
+        load_paths(path, {name: value})
+    assert words in str(caught.value)
+
+
+def test_http_engine_needs_a_server_url(tmp_path: Path) -> None:
+    path = tmp_path / "paths.yaml"
+    path.write_text("paths:\n  diffusion: {queues: [diffusion], engine: openai-http, model: m}\n")
+    with pytest.raises(PolicyError, match="base_url"):
+        load_paths(path, {})

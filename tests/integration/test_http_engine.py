@@ -1,0 +1,182 @@
+"""The OpenAI-compatible HTTP engine end to end: API -> Redis -> a real Celery worker -> a real
+vLLM server (CPU build, tiny random Llama) -> PostgreSQL, on a stack of its own."""
+
+import contextlib
+import json
+import os
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import pytest
+
+from genroute.engine import GenerationRequest
+from genroute.errors import EngineError, EngineTimeout, EngineUnavailable
+from genroute.settings import Settings
+from genroute.stack import Stack, running_stack
+from tests.helpers import broker_url_with_db, ticket, wait_for_task
+from tests.integration.vllm_server import build_tiny_llama, vllm_server
+from workers.engines.models import SMOLLM2, resolve_model
+from workers.engines.openai_http import HttpParams, OpenAIHttpEngine
+
+pytestmark = pytest.mark.integration
+
+VLLM_PYTHON = os.environ.get("GENROUTE_TEST_VLLM_PYTHON")
+needs_vllm = pytest.mark.skipif(
+    not VLLM_PYTHON, reason="no vLLM environment: `python3 dev.py test` sets one up"
+)
+
+
+@pytest.fixture(scope="module")
+def vllm(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
+    folder = tmp_path_factory.mktemp("vllm")
+    model = build_tiny_llama(
+        folder / "tiny-llama", resolve_model(SMOLLM2, settings.model_cache_dir)
+    )
+    with vllm_server(VLLM_PYTHON, model, folder / "vllm.log") as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def http_stack(settings: Settings, vllm: tuple, tmp_path_factory: pytest.TempPathFactory):
+    url, _process = vllm
+    folder = tmp_path_factory.mktemp("http-stack")
+    paths = folder / "paths.yaml"
+    common = {"engine": "openai-http", "model": "tiny-llama", "batch_width": 4}
+    paths.write_text(
+        json.dumps(
+            {
+                "paths": {
+                    "autoregressive": {
+                        **common,
+                        "queues": ["autoregressive", "fallback"],
+                        "params": {"base_url": url, "api": "chat", "timeout_s": 60},
+                    },
+                    "diffusion": {
+                        **common,
+                        "queues": ["diffusion"],
+                        "params": {
+                            "base_url": url,
+                            "api": "completions",
+                            "extra_args": {"diffusion_max_steps": 8, "diffusion_canvas_length": 32},
+                        },
+                    },
+                }
+            }
+        )
+    )
+    own = settings.model_copy(
+        update={"broker_url": broker_url_with_db(settings.broker_url, 14), "paths_file": paths}
+    )
+    with running_stack(own, ["autoregressive", "diffusion"], folder / "logs") as stack:
+        yield stack
+
+
+@needs_vllm
+def test_both_apis_through_a_worker_and_vllm(http_stack: Stack) -> None:
+    with httpx.Client(base_url=http_stack.api_url, timeout=30) as client:
+        chat = client.post("/v1/tasks", json=ticket(task_type="extraction", max_output_tokens=12))
+        completion = client.post("/v1/tasks", json=ticket(max_output_tokens=12))
+        views = [wait_for_task(client, r.json()["id"]) for r in (chat, completion)]
+    for view, path in zip(views, ["autoregressive", "diffusion"], strict=True):
+        assert view.status.value == "succeeded", view.error
+        [attempt] = view.attempts
+        assert (attempt.path, attempt.engine, attempt.model) == (path, "openai-http", "tiny-llama")
+        assert attempt.tokens_out == 12 and attempt.tokens_in > 0
+        assert view.output
+        assert attempt.started_at <= attempt.first_output_at <= attempt.finished_at
+        assert attempt.engine_facts["finish_reason"] == "length"
+
+
+@needs_vllm
+def test_concurrent_requests_all_complete(http_stack: Stack) -> None:
+    with httpx.Client(base_url=http_stack.api_url, timeout=30) as client:
+        ids = [
+            client.post("/v1/tasks", json=ticket(max_output_tokens=6)).json()["id"]
+            for _ in range(10)
+        ]
+        views = [wait_for_task(client, task_id) for task_id in ids]
+    assert [v.status.value for v in views] == ["succeeded"] * 10
+
+
+@needs_vllm
+def test_server_gone_is_an_attempt_outcome(http_stack: Stack, vllm: tuple) -> None:
+    """Runs last in this module: it stops the vLLM server."""
+    _url, process = vllm
+    process.terminate()
+    process.wait(timeout=30)
+    with httpx.Client(base_url=http_stack.api_url, timeout=30) as client:
+        task_id = client.post("/v1/tasks", json=ticket(max_output_tokens=6)).json()["id"]
+        view = wait_for_task(client, task_id)
+    assert view.status.value == "failed"
+    [attempt] = view.attempts
+    assert attempt.outcome.value == "error"
+    assert "cannot reach" in attempt.error and "EngineUnavailable" in attempt.error
+
+
+class _Scripted(BaseHTTPRequestHandler):
+    """A local HTTP server that answers the way a failing inference server can."""
+
+    mode = "503"
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        if self.mode == "slow":
+            time.sleep(3)
+        status = 503 if self.mode == "503" else 200
+        self.send_response(status)
+        self.end_headers()
+        self.wfile.write(b'{"error": "overloaded"}')
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def scripted_server() -> Iterator[tuple[str, type[_Scripted]]]:
+    handler = type("Handler", (_Scripted,), {})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1", handler
+    server.shutdown()
+    server.server_close()
+
+
+@contextlib.contextmanager
+def _engine(url: str, **params: object) -> Iterator[OpenAIHttpEngine]:
+    engine = OpenAIHttpEngine("m", "m", HttpParams(base_url=url, max_in_flight=2, **params), 1)
+    try:
+        yield engine
+    finally:
+        engine.close()
+
+
+REQUEST = GenerationRequest("system", "prompt", 4)
+
+
+def test_5xx_is_unavailable(scripted_server: tuple) -> None:
+    url, _handler = scripted_server
+    with _engine(url) as engine, pytest.raises(EngineUnavailable, match="answered 503"):
+        engine.generate([REQUEST])
+
+
+def test_slow_server_times_out(scripted_server: tuple) -> None:
+    url, handler = scripted_server
+    handler.mode = "slow"
+    with (
+        _engine(url, timeout_s=0.5) as engine,
+        pytest.raises(EngineTimeout, match=r"did not answer within 0\.5s"),
+    ):
+        engine.generate([REQUEST])
+
+
+def test_refused_connection_is_unavailable() -> None:
+    with (
+        _engine("http://127.0.0.1:9/v1", connect_timeout_s=1) as engine,
+        pytest.raises(EngineUnavailable, match="cannot reach"),
+    ):
+        engine.generate([REQUEST])
+    assert issubclass(EngineUnavailable, EngineError)

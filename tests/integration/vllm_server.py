@@ -1,0 +1,100 @@
+"""A real vLLM server (CPU build, from `.venv-vllm`) serving a tiny random Llama, for testing
+the HTTP engine the way GPU nodes use it."""
+
+import contextlib
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+from genroute.stack import free_port
+
+
+def build_tiny_llama(target: Path, tokenizer_source: str) -> Path:
+    """A 2-layer Llama with random weights (seed 0) and SmolLM2's tokenizer; vLLM's CPU
+    attention needs a head dimension of at least 32."""
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    if (target / "model.safetensors").exists():
+        return target
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_source)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        head_dim=32,
+        max_position_embeddings=2048,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        tie_word_embeddings=True,
+    )
+    torch.manual_seed(0)
+    LlamaForCausalLM(config).save_pretrained(target)
+    tokenizer.save_pretrained(target)
+    return target
+
+
+@contextlib.contextmanager
+def vllm_server(
+    python: str, model: Path, log_path: Path, start_timeout_s: float = 300
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Start `python -m vllm.entrypoints.openai.api_server`; yield its /v1 URL and process."""
+    port = free_port()
+    env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_LOGGING_LEVEL": "WARNING"}
+    command = [
+        python,
+        "-m",
+        "vllm.entrypoints.openai.api_server",
+        "--model",
+        str(model),
+        "--served-model-name",
+        "tiny-llama",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--enforce-eager",
+        "--dtype",
+        "float32",
+        "--max-model-len",
+        "1024",
+        "--max-num-seqs",
+        "4",
+    ]
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
+        try:
+            _wait_healthy(process, port, log_path, start_timeout_s)
+            yield f"http://127.0.0.1:{port}/v1", process
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _wait_healthy(
+    process: subprocess.Popen[bytes], port: int, log_path: Path, timeout_s: float
+) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"vLLM exited ({process.returncode}):\n{log_path.read_text()[-3000:]}"
+            )
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                return
+        time.sleep(1)
+    raise RuntimeError(f"vLLM not healthy after {timeout_s}s:\n{log_path.read_text()[-3000:]}")

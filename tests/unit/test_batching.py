@@ -1,0 +1,97 @@
+"""The Batcher groups concurrent requests (a fake engine stands in for the model here)."""
+
+import threading
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import pytest
+
+from genroute.engine import Generation, GenerationRequest
+from workers.batching import Batcher
+
+
+class RecordingEngine:
+    name = "recording"
+    model = "fake"
+
+    def __init__(self, fail: bool = False) -> None:
+        self.batches: list[int] = []
+        self.fail = fail
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[Generation]:
+        self.batches.append(len(requests))
+        if self.fail:
+            raise RuntimeError("model exploded")
+        now = datetime.now(UTC)
+        return [
+            Generation(r.prompt.upper(), 1, 1, now, now, now, {"batch_size": len(requests)})
+            for r in requests
+        ]
+
+
+def _request(text: str) -> GenerationRequest:
+    return GenerationRequest("system", text, 8)
+
+
+def test_concurrent_requests_share_one_call_and_get_their_own_results() -> None:
+    engine = RecordingEngine()
+    batcher = Batcher(engine, max_batch=8, max_wait_s=0.3)
+    futures = [batcher.submit(_request(f"r{i}")) for i in range(5)]
+    results = [f.result(timeout=5) for f in futures]
+    batcher.close()
+    assert [r.text for r in results] == ["R0", "R1", "R2", "R3", "R4"]
+    assert engine.batches == [5]
+
+
+def test_batches_never_exceed_the_width() -> None:
+    engine = RecordingEngine()
+    batcher = Batcher(engine, max_batch=3, max_wait_s=0.2)
+    futures = [batcher.submit(_request(str(i))) for i in range(7)]
+    for future in futures:
+        future.result(timeout=5)
+    batcher.close()
+    assert max(engine.batches) <= 3 and sum(engine.batches) == 7
+
+
+def test_a_lone_request_waits_at_most_the_window() -> None:
+    engine = RecordingEngine()
+    batcher = Batcher(engine, max_batch=8, max_wait_s=0.05)
+    started = time.monotonic()
+    batcher.submit(_request("alone")).result(timeout=5)
+    assert time.monotonic() - started < 2
+    batcher.close()
+    assert engine.batches == [1]
+
+
+def test_an_engine_failure_reaches_every_waiter_and_the_batcher_goes_on() -> None:
+    engine = RecordingEngine(fail=True)
+    batcher = Batcher(engine, max_batch=4, max_wait_s=0.2)
+    futures = [batcher.submit(_request(str(i))) for i in range(3)]
+    for future in futures:
+        with pytest.raises(RuntimeError, match="model exploded"):
+            future.result(timeout=5)
+    engine.fail = False
+    assert batcher.submit(_request("after")).result(timeout=5).text == "AFTER"
+    batcher.close()
+
+
+def test_submissions_from_many_threads() -> None:
+    engine = RecordingEngine()
+    batcher = Batcher(engine, max_batch=4, max_wait_s=0.1)
+    results: list[str] = []
+    lock = threading.Lock()
+
+    def worker(i: int) -> None:
+        text = batcher.submit(_request(f"t{i}")).result(timeout=5).text
+        with lock:
+            results.append(text)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    batcher.close()
+    assert sorted(results) == sorted(f"T{i}" for i in range(12))
+    assert max(engine.batches) <= 4
