@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -48,14 +47,3 @@ class ManagedProcess:
     def log_tail(self, lines: int = 30) -> str:
         text = self.log_path.read_text(errors="replace").splitlines()
         return "\n".join(text[-lines:])
-
-
-@contextlib.contextmanager
-def managed(
-    name: str, args: list[str], env: dict[str, str], log_dir: Path
-) -> Iterator[ManagedProcess]:
-    process = ManagedProcess(name, args, env, log_dir)
-    try:
-        yield process
-    finally:
-        process.stop()

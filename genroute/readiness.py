@@ -2,6 +2,7 @@
 demo and operators can wait for real capacity rather than for a process to exist."""
 
 import json
+import os
 from dataclasses import asdict
 from typing import Any
 
@@ -23,8 +24,10 @@ def redis_from_broker_url(broker_url: str) -> redis.Redis:
 
 
 def mark_ready(client: redis.Redis, identity: WorkerIdentity) -> None:
+    """Announce this process; `parent_pid` ties a prefork child to the worker that started it."""
     key = worker_ready_key(identity.name, identity.pid)
-    client.set(key, json.dumps(asdict(identity)), ex=READY_TTL_S)
+    payload = {**asdict(identity), "parent_pid": os.getppid()}
+    client.set(key, json.dumps(payload), ex=READY_TTL_S)
 
 
 def clear_ready(client: redis.Redis, identity: WorkerIdentity) -> None:

@@ -12,7 +12,7 @@ import httpx
 
 from genroute.embedded import child_environment
 from genroute.errors import GenrouteError
-from genroute.processes import ManagedProcess, managed
+from genroute.processes import ManagedProcess
 from genroute.readiness import ready_workers, redis_from_broker_url
 from genroute.settings import Settings
 
@@ -25,9 +25,31 @@ def free_port() -> int:
 
 @dataclass
 class Stack:
+    """The running API and workers; `restart_worker` replaces one as a supervisor would."""
+
+    settings: Settings
     api_url: str
     api: ManagedProcess
+    log_dir: Path
+    env: dict[str, str]
     workers: dict[str, ManagedProcess] = field(default_factory=dict)
+
+    def start_worker(self, path: str) -> ManagedProcess:
+        process = ManagedProcess(
+            f"worker-{path}", ["worker", "--path", path], self.env, self.log_dir
+        )
+        self.workers[path] = process
+        return process
+
+    def restart_worker(self, path: str, timeout_s: float = 240.0) -> ManagedProcess:
+        self.workers[path].stop(grace_s=5)
+        process = self.start_worker(path)
+        wait_for_workers(self.settings, {path: process}, timeout_s)
+        return process
+
+    def stop(self) -> None:
+        for process in [*self.workers.values(), self.api]:
+            process.stop()
 
 
 def _fail(process: ManagedProcess, what: str) -> GenrouteError:
@@ -49,7 +71,8 @@ def wait_for_api(api: ManagedProcess, url: str, timeout_s: float) -> None:
 def wait_for_workers(
     settings: Settings, workers: dict[str, ManagedProcess], timeout_s: float
 ) -> None:
-    """Wait until every worker's child process has loaded its model and announced itself."""
+    """Wait until each worker process (or its prefork child) has loaded its model and
+    announced itself; entries left by earlier, killed processes do not count."""
     client = redis_from_broker_url(settings.broker_url)
     deadline = time.monotonic() + timeout_s
     try:
@@ -57,8 +80,12 @@ def wait_for_workers(
             for path, process in workers.items():
                 if not process.alive():
                     raise _fail(process, f"the {path} worker exited during start-up")
-            ready_paths = {worker["path"] for worker in ready_workers(client)}
-            if set(workers) <= ready_paths:
+            ready = {
+                (worker["path"], pid)
+                for worker in ready_workers(client)
+                for pid in (worker["pid"], worker.get("parent_pid"))
+            }
+            if all((path, process.pid) in ready for path, process in workers.items()):
                 return
             time.sleep(0.3)
     finally:
@@ -73,17 +100,13 @@ def running_stack(
     """API plus one worker per path, against `settings`' servers; all stopped on exit."""
     env = child_environment(settings)
     port = free_port()
-    with contextlib.ExitStack() as stack:
-        api = stack.enter_context(
-            managed("api", ["api", "--host", "127.0.0.1", "--port", str(port)], env, log_dir)
-        )
-        workers = {
-            path: stack.enter_context(
-                managed(f"worker-{path}", ["worker", "--path", path], env, log_dir)
-            )
-            for path in paths
-        }
-        url = f"http://127.0.0.1:{port}"
-        wait_for_api(api, url, start_timeout_s)
-        wait_for_workers(settings, workers, start_timeout_s)
-        yield Stack(api_url=url, api=api, workers=workers)
+    api = ManagedProcess("api", ["api", "--host", "127.0.0.1", "--port", str(port)], env, log_dir)
+    stack = Stack(settings, f"http://127.0.0.1:{port}", api, log_dir, env)
+    try:
+        for path in paths:
+            stack.start_worker(path)
+        wait_for_api(api, stack.api_url, start_timeout_s)
+        wait_for_workers(settings, stack.workers, start_timeout_s)
+        yield stack
+    finally:
+        stack.stop()
