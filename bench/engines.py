@@ -6,15 +6,21 @@ Redis -> a real worker -> PostgreSQL) with a batch-width-1 worker and a batched 
 one JSON object with `batched_over_sequential` (system, batched vs batch 1) and
 `system_over_direct` (system vs direct, both batched) per engine.
 
-    .venv/bin/python bench/engines.py [--requests 16] [--width 8] [--tokens 32]
+    .venv/bin/python bench/engines.py [--requests 16] [--width 8] [--tokens 64] [--gpu N]
+
+With `--gpu N` the workers run as `genroute worker --gpu N` and the direct calls see only that
+GPU; each system run then also reports where its attempts ran (engine device, GPU id) and
+whether nvidia-smi lists the worker process on the GPU.
 """
 
 import argparse
 import json
 import os
 import platform
+import subprocess
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -70,30 +76,71 @@ def direct(
 
 
 def through_system(
-    settings: Settings, path: str, config: PathConfig, requests: list[dict], folder: Path
-) -> float:
-    """Tokens/s from first submission to last result, by the database's clock."""
+    settings: Settings,
+    path: str,
+    config: PathConfig,
+    requests: list[dict],
+    folder: Path,
+    worker_args: tuple[str, ...],
+) -> tuple[float, dict[str, Any]]:
+    """Tokens/s from first submission to last result, by the database's clock, and where the
+    attempts ran."""
     paths_file = folder / f"paths-{path}-{config.batch_width}.yaml"
     entry = config.model_dump(mode="json")
     paths_file.write_text(yaml.safe_dump({"paths": {path: entry}}))
     live = settings.model_copy(update={"paths_file": paths_file})
     with (
-        running_stack(live, [path], folder / "logs") as stack,
+        running_stack(live, [path], folder / "logs", worker_args=worker_args) as stack,
         httpx.Client(base_url=stack.api_url, timeout=30) as client,
     ):
         warm = client.post("/v1/tasks", json=requests[0]).json()["id"]
         _wait(client, [warm])
-        ids = [client.post("/v1/tasks", json=r).json()["id"] for r in requests]
+        ids = submit_concurrently(client, requests)
         views = _wait(client, ids)
+        placement = _placement(views, stack.workers[path].pid)
     failed = [v.id for v in views if v.status.value != "succeeded"]
     if failed:
         raise SystemExit(f"benchmark tasks failed: {failed}")
     span = max(v.finished_at for v in views) - min(v.created_at for v in views)
     tokens = sum(v.attempts[-1].tokens_out or 0 for v in views)
-    return round(tokens / span.total_seconds(), 2)
+    return round(tokens / span.total_seconds(), 2), placement
+
+
+def _placement(views: list[TaskView], worker_pid: int) -> dict[str, Any]:
+    attempts = [v.attempts[-1] for v in views]
+    placement: dict[str, Any] = {
+        "devices": sorted({str(a.engine_facts.get("device")) for a in attempts}),
+        "gpu_ids": sorted({str(a.gpu_id) for a in attempts}),
+        "worker_pids": sorted({a.worker_pid for a in attempts if a.worker_pid}),
+    }
+    try:
+        listed = subprocess.run(
+            ["nvidia-smi", "--query-compute-apps=pid,used_memory", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return placement
+    apps = {int(line.split(",")[0]): line.split(",")[1].strip() for line in listed.splitlines()}
+    placement["nvidia_smi_apps"] = apps
+    placement["worker_on_gpu"] = any(pid in apps for pid in placement["worker_pids"])
+    return placement
+
+
+def submit_concurrently(
+    client: httpx.Client, requests: list[dict], producers: int = 8
+) -> list[str]:
+    """Submit as `producers` concurrent clients would: load arrives together, not in a queue."""
+    with ThreadPoolExecutor(producers) as pool:
+        responses = list(pool.map(lambda r: client.post("/v1/tasks", json=r), requests))
+    return [response.raise_for_status().json()["id"] for response in responses]
 
 
 def _wait(client: httpx.Client, ids: list[str], timeout_s: float = 900) -> list[TaskView]:
+    """Poll gently (once a second): timings come from the database, and polling competes with
+    the worker for the same two cores."""
     deadline = time.monotonic() + timeout_s
     done: dict[str, TaskView] = {}
     while len(done) < len(ids) and time.monotonic() < deadline:
@@ -101,7 +148,7 @@ def _wait(client: httpx.Client, ids: list[str], timeout_s: float = 900) -> list[
             view = TaskView.model_validate(client.get(f"/v1/tasks/{task_id}").json())
             if view.status.is_terminal:
                 done[task_id] = view
-        time.sleep(0.2)
+        time.sleep(1.0)
     return [done[i] for i in ids]
 
 
@@ -114,10 +161,13 @@ def bench_engine(settings: Settings, name: str, args: argparse.Namespace, folder
     engine = build_engine(base, settings.model_cache_dir, settings.torch_threads)
     direct_figures = direct(engine, settings, requests, args.width)
     del engine  # free the model before the workers load theirs
-    system = {}
+    worker_args = ("--gpu", str(args.gpu)) if args.gpu is not None else ()
+    system: dict[str, Any] = {}
     for label, width in (("sequential", 1), ("batched", args.width)):
         config = base.model_copy(update={"batch_width": width})
-        system[f"{label}_tokens_per_s"] = through_system(settings, path, config, requests, folder)
+        speed, placement = through_system(settings, path, config, requests, folder, worker_args)
+        system[f"{label}_tokens_per_s"] = speed
+        system[f"{label}_placement"] = placement
     return {
         "model": base.model,
         "path": path,
@@ -139,18 +189,30 @@ def bench_engine(settings: Settings, name: str, args: argparse.Namespace, folder
     }
 
 
+def _gpu_name(gpu: int | None) -> str | None:
+    if gpu is None:
+        return None
+    import torch
+
+    return torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CUDA unavailable"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=16)
     parser.add_argument("--width", type=int, default=8)
-    parser.add_argument("--tokens", type=int, default=32)
+    parser.add_argument("--tokens", type=int, default=64)
     parser.add_argument("--engines", default=",".join(CASES))
+    parser.add_argument("--gpu", type=int, default=None, help="pin workers and direct calls")
     args = parser.parse_args()
+    if args.gpu is not None:
+        os.environ["CUDA_VISIBLE_DEVICES"] = str(args.gpu)  # before torch loads, as workers do
     results: dict[str, Any] = {
         "machine": {
             "cpus": os.cpu_count(),
             "platform": platform.platform(),
             "torch_threads": Settings().torch_threads,
+            "gpu": _gpu_name(args.gpu),
         },
         "engines": {},
     }

@@ -32,12 +32,12 @@ class Stack:
     api: ManagedProcess
     log_dir: Path
     env: dict[str, str]
+    worker_args: tuple[str, ...] = ()
     workers: dict[str, ManagedProcess] = field(default_factory=dict)
 
     def start_worker(self, path: str) -> ManagedProcess:
-        process = ManagedProcess(
-            f"worker-{path}", ["worker", "--path", path], self.env, self.log_dir
-        )
+        args = ["worker", "--path", path, *self.worker_args]
+        process = ManagedProcess(f"worker-{path}", args, self.env, self.log_dir)
         self.workers[path] = process
         return process
 
@@ -95,13 +95,18 @@ def wait_for_workers(
 
 @contextlib.contextmanager
 def running_stack(
-    settings: Settings, paths: list[str], log_dir: Path, start_timeout_s: float = 240.0
+    settings: Settings,
+    paths: list[str],
+    log_dir: Path,
+    start_timeout_s: float = 240.0,
+    worker_args: tuple[str, ...] = (),
 ) -> Iterator[Stack]:
-    """API plus one worker per path, against `settings`' servers; all stopped on exit."""
+    """API plus one worker per path (`worker_args` added, e.g. `--gpu 0`), against `settings`'
+    servers; all stopped on exit."""
     env = child_environment(settings)
     port = free_port()
     api = ManagedProcess("api", ["api", "--host", "127.0.0.1", "--port", str(port)], env, log_dir)
-    stack = Stack(settings, f"http://127.0.0.1:{port}", api, log_dir, env)
+    stack = Stack(settings, f"http://127.0.0.1:{port}", api, log_dir, env, worker_args)
     try:
         for path in paths:
             stack.start_worker(path)

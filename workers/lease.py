@@ -1,11 +1,14 @@
 """Keeps a claim alive while a generation runs, from a background thread with its own session.
 
 If the process dies the renewals stop, the lease expires, and a redelivered message or the
-sweeper hands the task to another worker.
+sweeper hands the task to another worker. Renewals also stop after `max_hold_s` (the hard time
+limit): a generation stuck past it, which no time limit can interrupt on the threads pool,
+gives its task up rather than holding it forever.
 """
 
 import logging
 import threading
+import time
 import uuid
 from types import TracebackType
 
@@ -17,12 +20,20 @@ log = logging.getLogger(__name__)
 
 
 class LeaseKeeper:
-    """Context manager renewing `attempt_id`'s lease every third of `lease_s`."""
+    """Context manager renewing `attempt_id`'s lease every third of `lease_s`, for at most
+    `max_hold_s`."""
 
-    def __init__(self, sessions: sessionmaker[Session], attempt_id: uuid.UUID, lease_s: float):
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        attempt_id: uuid.UUID,
+        lease_s: float,
+        max_hold_s: float,
+    ) -> None:
         self._sessions = sessions
         self._attempt_id = attempt_id
         self._lease_s = lease_s
+        self._give_up_at = time.monotonic() + max_hold_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="lease-keeper", daemon=True)
         self.lost = False
@@ -42,6 +53,11 @@ class LeaseKeeper:
 
     def _run(self) -> None:
         while not self._stop.wait(self._lease_s / 3):
+            if time.monotonic() > self._give_up_at:
+                log.warning(
+                    "attempt %s ran past its hard limit; its claim will lapse", self._attempt_id
+                )
+                return
             try:
                 with self._sessions.begin() as session:
                     if not renew_lease(session, self._attempt_id, self._lease_s):

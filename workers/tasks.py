@@ -52,7 +52,13 @@ def claim(context: WorkerContext, task_id: uuid.UUID, queue: str) -> tuple[Claim
 
 def generate_once(context: WorkerContext, prepared: Prepared) -> AttemptResult:
     """Run the engine with the claim kept alive; classify the outcome."""
-    with LeaseKeeper(context.sessions, prepared.attempt_id, context.settings.claim_lease_s):
+    settings = context.settings
+    with LeaseKeeper(
+        context.sessions,
+        prepared.attempt_id,
+        settings.claim_lease_s,
+        settings.task_hard_time_limit_s,
+    ):
         try:
             generation = context.generate(prepared.request)
         except (SoftTimeLimitExceeded, EngineTimeout) as exc:
