@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import redis
 from sqlalchemy import create_engine, text
@@ -16,6 +17,8 @@ from genroute.db.session import make_engine, make_session_factory, sqlalchemy_ur
 from genroute.embedded import embedded_postgres, embedded_redis
 from genroute.readiness import redis_from_broker_url
 from genroute.settings import Settings
+from genroute.stack import Stack, running_stack
+from workers.engines.models import BUILT_IN, resolve_model
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -81,3 +84,19 @@ def redis_client(settings: Settings) -> Iterator[redis.Redis]:
     client = redis_from_broker_url(settings.broker_url)
     yield client
     client.close()
+
+
+@pytest.fixture(scope="session")
+def stack(settings: Settings) -> Iterator[Stack]:
+    """The API and one worker per path as real processes, shared by every test of the run
+    (one stack only: two would consume the same queues)."""
+    for model in BUILT_IN:
+        resolve_model(model, settings.model_cache_dir)
+    with running_stack(settings, ["autoregressive", "diffusion"], settings.data_dir / "logs") as s:
+        yield s
+
+
+@pytest.fixture
+def client(stack: Stack) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=stack.api_url, timeout=30) as http:
+        yield http

@@ -8,6 +8,7 @@ import pytest
 
 from genroute.embedded import child_environment
 from genroute.settings import Settings
+from tests.helpers import broker_url_with_db
 
 pytestmark = pytest.mark.integration
 
@@ -15,7 +16,10 @@ pytestmark = pytest.mark.integration
 def test_demo_json_line(settings: Settings) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "genroute", "demo", "--count", "4", "--json"],
-        env=child_environment(settings),
+        # A Redis database of its own: the demo's workers must not serve the shared stack's queues.
+        env=child_environment(
+            settings.model_copy(update={"broker_url": broker_url_with_db(settings.broker_url, 13)})
+        ),
         capture_output=True,
         text=True,
         timeout=280,

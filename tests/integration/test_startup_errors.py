@@ -8,6 +8,7 @@ import pytest
 
 from genroute.embedded import child_environment
 from genroute.settings import Settings
+from tests.helpers import broker_url_with_db
 
 pytestmark = pytest.mark.integration
 
@@ -26,17 +27,24 @@ rules:
 """
 
 
-def test_api_refuses_to_start_with_a_broken_policy(settings: Settings, tmp_path: Path) -> None:
-    policy = tmp_path / "broken.yaml"
-    policy.write_text(BROKEN_POLICY)
-    env = child_environment(settings.model_copy(update={"policy_file": policy}))
-    result = subprocess.run(
-        [sys.executable, "-m", "genroute", "api", "--port", "1"],
-        env=env,
+def _run_genroute(
+    settings: Settings, args: list[str], **updates: object
+) -> subprocess.CompletedProcess:
+    """Run a genroute command with changed settings, on a Redis database no stack serves."""
+    updates["broker_url"] = broker_url_with_db(settings.broker_url, 12)
+    return subprocess.run(
+        [sys.executable, "-m", "genroute", *args],
+        env=child_environment(settings.model_copy(update=updates)),
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+def test_api_refuses_to_start_with_a_broken_policy(settings: Settings, tmp_path: Path) -> None:
+    policy = tmp_path / "broken.yaml"
+    policy.write_text(BROKEN_POLICY)
+    result = _run_genroute(settings, ["api", "--port", "1"], policy_file=policy)
     assert result.returncode == 2
     assert str(policy) in result.stderr
     assert "rule #2 'typo-rule'" in result.stderr
@@ -51,14 +59,7 @@ def test_worker_exits_non_zero_when_its_model_cannot_load(
         "paths:\n  diffusion: {queues: [diffusion], engine: transformers-causal, "
         f"model: {tmp_path / 'no-such-model'}}}\n"
     )
-    env = child_environment(settings.model_copy(update={"paths_file": paths}))
-    result = subprocess.run(
-        [sys.executable, "-m", "genroute", "worker", "--path", "diffusion"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = _run_genroute(settings, ["worker", "--path", "diffusion"], paths_file=paths)
     assert result.returncode == 2
     assert "could not load engine 'transformers-causal'" in result.stderr
     assert "no-such-model" in result.stderr
@@ -67,13 +68,6 @@ def test_worker_exits_non_zero_when_its_model_cannot_load(
 def test_worker_refuses_an_unknown_engine(settings: Settings, tmp_path: Path) -> None:
     paths = tmp_path / "paths.yaml"
     paths.write_text("paths:\n  diffusion: {queues: [diffusion], engine: magic, model: m}\n")
-    env = child_environment(settings.model_copy(update={"paths_file": paths}))
-    result = subprocess.run(
-        [sys.executable, "-m", "genroute", "worker", "--path", "diffusion"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = _run_genroute(settings, ["worker", "--path", "diffusion"], paths_file=paths)
     assert result.returncode == 2
     assert str(paths) in result.stderr and "unknown engine 'magic'" in result.stderr

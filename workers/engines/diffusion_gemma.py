@@ -6,7 +6,6 @@ the first finished canvas), and a reply costs whole canvases however short it is
 generation records the canvases and canvas tokens it paid for next to the tokens it kept.
 """
 
-import logging
 import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -15,10 +14,7 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from genroute.engine import Generation, GenerationRequest
-from genroute.errors import EngineUnavailable
-from workers.engines.hf_common import InProcessParams, OutputClock, chat_text, pick_device
-
-log = logging.getLogger(__name__)
+from workers.engines.hf_common import InProcessParams, OutputClock, chat_text, load_pretrained
 
 
 class DiffusionParams(InProcessParams):
@@ -49,28 +45,20 @@ class DiffusionGemmaEngine:
     def __init__(
         self, model: str, source: str, params: DiffusionParams, torch_threads: int
     ) -> None:
-        import torch
-        from transformers import AutoTokenizer, DiffusionGemmaForBlockDiffusion
+        from transformers import DiffusionGemmaForBlockDiffusion
 
-        torch.set_num_threads(params.torch_threads or torch_threads)
+        loaded = load_pretrained(
+            DiffusionGemmaForBlockDiffusion, model, source, params, torch_threads
+        )
         self.model = model
-        self._torch = torch
+        self.device = loaded.device
+        self._torch, self._tokenizer, self._model = loaded.torch, loaded.tokenizer, loaded.model
         self._params = params
-        self.device = pick_device(torch, params.device)
-        dtype = torch.bfloat16 if self.device.startswith("cuda") else torch.float32
-        try:
-            self._tokenizer = AutoTokenizer.from_pretrained(source)
-            self._model = DiffusionGemmaForBlockDiffusion.from_pretrained(source, dtype=dtype)
-        except OSError as exc:
-            raise EngineUnavailable(f"cannot load model '{model}' from {source}: {exc}") from exc
         if params.canvas_length is not None:
             self._model.config.canvas_length = params.canvas_length
         self.canvas_length = int(self._model.config.canvas_length)
-        self._model.to(self.device).eval()
-        self._tokenizer.padding_side = "left"
         self._eos_ids = self._eos_token_ids()
         self._pad_id = self._model.config.text_config.pad_token_id
-        log.info("loaded %s on %s (%s), canvas %d", model, self.device, dtype, self.canvas_length)
 
     def _eos_token_ids(self) -> set[int]:
         configured = self._model.config.text_config.eos_token_id

@@ -1,6 +1,8 @@
 """What the in-process transformers engines share: device choice, chat prompts, and a streamer
 that notes when the first output exists and counts canvases and denoising steps."""
 
+import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -8,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from genroute.engine import GenerationRequest
 from genroute.errors import EngineUnavailable
+
+log = logging.getLogger(__name__)
 
 
 class InProcessParams(BaseModel):
@@ -26,6 +30,38 @@ def pick_device(torch: Any, wanted: str) -> str:
     if wanted.startswith("cuda") and not torch.cuda.is_available():
         raise EngineUnavailable(f"device '{wanted}' requested but CUDA is not available")
     return wanted
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A model and its tokenizer on their device, with the torch module that runs them."""
+
+    torch: Any
+    tokenizer: Any
+    model: Any
+    device: str
+
+
+def load_pretrained(
+    model_class: Any, name: str, source: str, params: InProcessParams, torch_threads: int
+) -> Loaded:
+    """Load `source` with `model_class` onto the chosen device (bfloat16 on CUDA), in eval mode,
+    with a left-padding tokenizer for batched generation."""
+    import torch
+    from transformers import AutoTokenizer
+
+    torch.set_num_threads(params.torch_threads or torch_threads)
+    device = pick_device(torch, params.device)
+    dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source)
+        model = model_class.from_pretrained(source, dtype=dtype)
+    except OSError as exc:
+        raise EngineUnavailable(f"cannot load model '{name}' from {source}: {exc}") from exc
+    model.to(device).eval()
+    tokenizer.padding_side = "left"
+    log.info("loaded %s on %s (%s)", name, device, dtype)
+    return Loaded(torch, tokenizer, model, device)
 
 
 def chat_text(tokenizer: Any, request: GenerationRequest) -> str:

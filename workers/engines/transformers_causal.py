@@ -5,17 +5,13 @@ torch is imported here, inside the worker child, after `genroute worker` pinned
 CUDA_VISIBLE_DEVICES; nothing in the parent process touches CUDA.
 """
 
-import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from pydantic import Field
 
 from genroute.engine import Generation, GenerationRequest
-from genroute.errors import EngineUnavailable
-from workers.engines.hf_common import InProcessParams, OutputClock, chat_text, pick_device
-
-log = logging.getLogger(__name__)
+from workers.engines.hf_common import InProcessParams, OutputClock, chat_text, load_pretrained
 
 
 class CausalParams(InProcessParams):
@@ -29,25 +25,15 @@ class TransformersCausalEngine:
     in_process = True
 
     def __init__(self, model: str, source: str, params: CausalParams, torch_threads: int) -> None:
-        import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers import AutoModelForCausalLM
 
-        torch.set_num_threads(params.torch_threads or torch_threads)
+        loaded = load_pretrained(AutoModelForCausalLM, model, source, params, torch_threads)
         self.model = model
-        self._torch = torch
-        self.device = pick_device(torch, params.device)
-        dtype = torch.bfloat16 if self.device.startswith("cuda") else torch.float32
-        try:
-            self._tokenizer = AutoTokenizer.from_pretrained(source)
-            self._model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype)
-        except OSError as exc:
-            raise EngineUnavailable(f"cannot load model '{model}' from {source}: {exc}") from exc
-        self._model.to(self.device).eval()
-        self._tokenizer.padding_side = "left"
+        self.device = loaded.device
+        self._torch, self._tokenizer, self._model = loaded.torch, loaded.tokenizer, loaded.model
         if self._tokenizer.pad_token is None:
             self._tokenizer.pad_token = self._tokenizer.eos_token
         self._repetition_penalty = params.repetition_penalty
-        log.info("loaded %s on %s (%s)", model, self.device, dtype)
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[Generation]:
         torch = self._torch

@@ -1,1 +1,0 @@
-from tests.integration.conftest import client, stack  # noqa: F401 - shared fixtures
