@@ -46,6 +46,7 @@ class AttemptOutcome(StrEnum):
     succeeded = "succeeded"
     error = "error"
     timeout = "timeout"
+    invalid = "invalid"
     worker_lost = "worker_lost"
 
 
@@ -103,6 +104,14 @@ class RouteDecision(BaseModel):
     max_output_tokens: int
 
 
+class VerdictView(BaseModel):
+    """One validator's verdict on an attempt's output."""
+
+    validator: str
+    passed: bool
+    details: dict[str, Any]
+
+
 class AttemptView(BaseModel):
     """One try at generating a task's output, as recorded by a worker."""
 
@@ -126,6 +135,7 @@ class AttemptView(BaseModel):
     first_output_at: datetime | None
     finished_at: datetime | None
     engine_facts: dict[str, Any]
+    validations: list[VerdictView] = []
 
 
 class TaskView(BaseModel):

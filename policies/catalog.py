@@ -1,5 +1,6 @@
 """The task-type catalog: what each kind of work is, its prompt and its output limits."""
 
+import re
 import string
 from pathlib import Path
 from typing import Any, Literal
@@ -9,6 +10,35 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from genroute.contract import MAX_OUTPUT_TOKENS, TaskRequest
 from genroute.errors import RequestRejected, UnknownTaskType
 from policies.loading import validate_file
+
+
+class ValidationConfig(BaseModel):
+    """What an output of this task type must satisfy before it is accepted."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_chars: int = Field(default=1, ge=0)
+    max_chars: int | None = Field(default=None, ge=1)
+    max_tokens: int | None = Field(default=None, ge=1)
+    min_bullets: int | None = Field(default=None, ge=0)
+    max_bullets: int | None = Field(default=None, ge=0)
+    single_line: bool = False
+    allowed_values: tuple[str, ...] | None = None
+    banned_phrases: tuple[str, ...] = ()
+    banned_patterns: tuple[str, ...] = ()
+    grounding: bool = False
+    not_echo: bool = True
+
+    @field_validator("banned_patterns")
+    @classmethod
+    def _patterns_compile(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                message = f"pattern {pattern!r} is not a valid regular expression: {exc}"
+                raise ValueError(message) from exc
+        return patterns
 
 
 class TaskType(BaseModel):
@@ -23,6 +53,7 @@ class TaskType(BaseModel):
     max_output_tokens: int = Field(ge=1, le=MAX_OUTPUT_TOKENS)
     output_format: Literal["text", "json"] = "text"
     json_schema: dict[str, Any] | None = None
+    validation: ValidationConfig = Field(default_factory=ValidationConfig)
 
     @field_validator("prompt_template")
     @classmethod

@@ -8,27 +8,40 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from celery import Celery, Task
 from celery.exceptions import SoftTimeLimitExceeded
 
 from genroute.contract import AttemptOutcome
-from genroute.db.tasks import AttemptResult, Claim, claim_task, get_task, record_attempt
+from genroute.db.tasks import (
+    AttemptResult,
+    Claim,
+    claim_task,
+    get_task,
+    mark_published,
+    record_attempt,
+)
 from genroute.engine import GenerationRequest
 from genroute.errors import EngineTimeout
-from genroute.queueing import GENERATE_TASK
+from genroute.queueing import GENERATE_TASK, publish
+from genroute.validator import ValidationInput, Verdict
+from policies.catalog import TaskType
 from workers.context import WorkerContext
 from workers.lease import LeaseKeeper
+from workers.validation.pipeline import validate, validators_for
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Prepared:
-    """A claimed attempt and the engine request built for it."""
+    """A claimed attempt, the engine request built for it, and what validation needs."""
 
     attempt_id: uuid.UUID
     request: GenerationRequest
+    task_type: TaskType
+    task_request: dict[str, Any]
 
 
 def claim(context: WorkerContext, task_id: uuid.UUID, queue: str) -> tuple[Claim, Prepared | None]:
@@ -47,7 +60,7 @@ def claim(context: WorkerContext, task_id: uuid.UUID, queue: str) -> tuple[Claim
             prompt=task_type.render_prompt(task.request["input"]),
             max_output_tokens=task.max_output_tokens,
         )
-        return result, Prepared(result.attempt.id, request)
+        return result, Prepared(result.attempt.id, request, task_type, task.request)
 
 
 def generate_once(context: WorkerContext, prepared: Prepared) -> AttemptResult:
@@ -78,6 +91,20 @@ def generate_once(context: WorkerContext, prepared: Prepared) -> AttemptResult:
     )
 
 
+def check_output(prepared: Prepared, result: AttemptResult) -> list[Verdict]:
+    """The task type's validators on a produced output; nothing to check otherwise."""
+    if result.outcome is not AttemptOutcome.succeeded:
+        return []
+    subject = ValidationInput(
+        output=result.output_text or "",
+        request_input=prepared.task_request["input"],
+        prompt=prepared.request.prompt,
+        tokens_out=result.tokens_out or 0,
+        json_schema=prepared.task_request.get("json_schema"),
+    )
+    return validate(validators_for(prepared.task_type, prepared.task_request), subject)
+
+
 def register_generate(app: Celery, current_context: Callable[[], WorkerContext]) -> Task:
     """Add the generate task to `app`; `current_context` returns this process's context."""
 
@@ -93,14 +120,20 @@ def register_generate(app: Celery, current_context: Callable[[], WorkerContext])
             log.info("task %s: nothing to do (%s)", task_id, claimed.skipped)
             return
         result = generate_once(context, prepared)
+        verdicts = check_output(prepared, result)
         with context.sessions.begin() as session:
-            accepted = record_attempt(session, prepared.attempt_id, result)
+            recorded = record_attempt(session, prepared.attempt_id, result, verdicts)
+        if recorded.queue is not None:
+            # Committed as queued first; if this publish is lost the sweeper sends it.
+            publish(self.app, uuid.UUID(task_id), recorded.queue)
+            with context.sessions.begin() as session:
+                mark_published(session, uuid.UUID(task_id))
         log.info(
-            "task %s attempt %s: %s%s",
+            "task %s attempt %s: %s -> %s",
             task_id,
             prepared.attempt_id,
             result.outcome.value,
-            "" if accepted else " (superseded)",
+            recorded.next,
         )
 
     return generate

@@ -4,7 +4,20 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, MetaData, String, Text, func, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -109,8 +122,30 @@ class Attempt(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     task: Mapped[Task] = relationship(back_populates="attempts")
+    validations: Mapped[list["AttemptValidation"]] = relationship(
+        back_populates="attempt", order_by="AttemptValidation.id", lazy="selectin"
+    )
 
     __table_args__ = (
         Index("uq_attempts_task_id_attempt_no", "task_id", "attempt_no", unique=True),
         Index("ix_attempts_path_finished_at", "path", "finished_at"),
     )
+
+
+class AttemptValidation(Base):
+    """One validator's verdict on one attempt's output, with what it found."""
+
+    __tablename__ = "attempt_validations"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    attempt_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("attempts.id", ondelete="CASCADE"), index=True
+    )
+    validator: Mapped[str] = mapped_column(String(64))
+    passed: Mapped[bool] = mapped_column(Boolean)
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    created_at: Mapped[datetime] = _now_column()
+
+    attempt: Mapped[Attempt] = relationship(back_populates="validations")
+
+    __table_args__ = (Index("ix_attempt_validations_validator_passed", "validator", "passed"),)

@@ -2,6 +2,7 @@
 transaction, and a worker never holds one open while generating."""
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -10,7 +11,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from genroute.contract import AttemptOutcome, RouteDecision, TaskRequest, TaskStatus
-from genroute.db.models import Attempt, Task
+from genroute.db.models import Attempt, AttemptValidation, Task
+from genroute.validator import Verdict
+
+FALLBACK_QUEUE = "fallback"
 
 
 def db_now(session: Session) -> datetime:
@@ -203,11 +207,27 @@ class AttemptResult:
     engine_facts: dict[str, Any] | None = None
 
 
-def record_attempt(session: Session, attempt_id: uuid.UUID, result: AttemptResult) -> bool:
-    """Record `result` and, if this attempt still holds the claim, finish the task with it.
+@dataclass(frozen=True)
+class Recorded:
+    """What recording an attempt did to its task: `next` is succeeded, fallback (requeued on
+    `queue`, to be published by the caller after commit), failed, or superseded (the attempt
+    had lost its claim and changed nothing)."""
 
-    Returns whether the task was finished by this attempt. A late attempt whose claim was taken
-    over keeps its recorded loss: its output is stored for inspection, never accepted.
+    next: str
+    queue: str | None = None
+
+
+def record_attempt(
+    session: Session,
+    attempt_id: uuid.UUID,
+    result: AttemptResult,
+    verdicts: Sequence[Verdict] = (),
+) -> Recorded:
+    """Record `result` and its validators' verdicts; if this attempt still holds the claim,
+    accept the output, requeue the task on the fallback queue, or fail it.
+
+    A late attempt whose claim was taken over keeps its recorded loss: its output is stored for
+    inspection, never accepted.
     """
     attempt = session.scalars(
         select(Attempt).where(Attempt.id == attempt_id).with_for_update()
@@ -220,16 +240,26 @@ def record_attempt(session: Session, attempt_id: uuid.UUID, result: AttemptResul
     attempt.tokens_out = result.tokens_out
     attempt.first_output_at = result.first_output_at
     attempt.engine_facts = result.engine_facts or {}
+    session.add_all(
+        AttemptValidation(
+            attempt_id=attempt.id, validator=v.validator, passed=v.passed, details=v.details
+        )
+        for v in verdicts
+    )
     if not holds_claim:
         late = "finished after its claim was taken over; output not accepted"
         attempt.error = f"{attempt.error}; {late}" if attempt.error else late
         if attempt.finished_at is None:
             attempt.finished_at = now
-        return False
-    attempt.outcome = result.outcome.value
-    attempt.error = result.error
+        return Recorded("superseded")
+    outcome, error = result.outcome, result.error
+    failed_checks = [v.validator for v in verdicts if not v.passed]
+    if outcome is AttemptOutcome.succeeded and failed_checks:
+        outcome, error = AttemptOutcome.invalid, f"failed validation: {', '.join(failed_checks)}"
+    attempt.outcome = outcome.value
+    attempt.error = error
     attempt.finished_at = now
-    if result.outcome is AttemptOutcome.succeeded:
+    if outcome is AttemptOutcome.succeeded:
         _finish_task(
             session,
             task,
@@ -238,8 +268,52 @@ def record_attempt(session: Session, attempt_id: uuid.UUID, result: AttemptResul
             output=result.output_text,
             result_attempt_id=attempt.id,
         )
-    else:
-        _finish_task(
-            session, task, now, TaskStatus.failed, error=f"{result.outcome}: {result.error}"
-        )
-    return True
+        return Recorded("succeeded")
+    reason = f"attempt {attempt.attempt_no} {outcome.value}: {error}"
+    if task.fallback_path is None:
+        _finish_task(session, task, now, TaskStatus.failed, error=f"{reason}; fallback is off")
+        return Recorded("failed")
+    if task.attempt_count >= task.max_attempts:
+        budget = f"; attempt budget of {task.max_attempts} spent"
+        _finish_task(session, task, now, TaskStatus.failed, error=reason + budget)
+        return Recorded("failed")
+    requeue(session, task, now, FALLBACK_QUEUE)
+    return Recorded("fallback", FALLBACK_QUEUE)
+
+
+def requeue(session: Session, task: Task, now: datetime, queue: str) -> None:
+    """Put `task` back in the queued state on `queue`, unpublished: the caller publishes after
+    commit, and the sweeper does if the caller dies first."""
+    task.status = TaskStatus.queued.value
+    task.queue = queue
+    task.current_attempt_id = None
+    task.lease_expires_at = None
+    task.published_at = None
+    task.enqueued_at = now
+    task.updated_at = now
+    task.finished_at = None
+
+
+def failed_tasks(session: Session, limit: int = 100) -> list[Task]:
+    """The dead letters, newest first."""
+    query = (
+        select(Task)
+        .where(Task.status == TaskStatus.failed.value)
+        .order_by(Task.finished_at.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def requeue_failed(
+    session: Session, task_id: uuid.UUID, queue: str | None, extra_attempts: int
+) -> Task | None:
+    """Give a failed task `extra_attempts` more and queue it again (on its routed path's queue
+    unless `queue` says otherwise). None if the task is not failed."""
+    task = session.scalars(select(Task).where(Task.id == task_id).with_for_update()).one_or_none()
+    if task is None or task.status != TaskStatus.failed.value:
+        return None
+    task.max_attempts = task.attempt_count + extra_attempts
+    task.error = None
+    requeue(session, task, db_now(session), queue or task.route_path)
+    return task

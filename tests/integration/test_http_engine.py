@@ -77,8 +77,13 @@ def http_stack(settings: Settings, vllm: tuple, tmp_path_factory: pytest.TempPat
 @needs_vllm
 def test_both_apis_through_a_worker_and_vllm(http_stack: Stack) -> None:
     with httpx.Client(base_url=http_stack.api_url, timeout=30) as client:
-        chat = client.post("/v1/tasks", json=ticket(task_type="extraction", max_output_tokens=12))
-        completion = client.post("/v1/tasks", json=ticket(max_output_tokens=12))
+        # Types whose checks random text passes (no grounding, no schema): the engine is under test.
+        chat = client.post(
+            "/v1/tasks", json=ticket(task_type="reasoning_answer", max_output_tokens=12)
+        )
+        completion = client.post(
+            "/v1/tasks", json=ticket(task_type="synthetic_examples", max_output_tokens=12)
+        )
         views = [wait_for_task(client, r.json()["id"]) for r in (chat, completion)]
     for view, path in zip(views, ["autoregressive", "diffusion"], strict=True):
         assert view.status.value == "succeeded", view.error
@@ -94,7 +99,9 @@ def test_both_apis_through_a_worker_and_vllm(http_stack: Stack) -> None:
 def test_concurrent_requests_all_complete(http_stack: Stack) -> None:
     with httpx.Client(base_url=http_stack.api_url, timeout=30) as client:
         ids = [
-            client.post("/v1/tasks", json=ticket(max_output_tokens=6)).json()["id"]
+            client.post(
+                "/v1/tasks", json=ticket(task_type="synthetic_examples", max_output_tokens=12)
+            ).json()["id"]
             for _ in range(10)
         ]
         views = [wait_for_task(client, task_id) for task_id in ids]
@@ -111,9 +118,12 @@ def test_server_gone_is_an_attempt_outcome(http_stack: Stack, vllm: tuple) -> No
         task_id = client.post("/v1/tasks", json=ticket(max_output_tokens=6)).json()["id"]
         view = wait_for_task(client, task_id)
     assert view.status.value == "failed"
-    [attempt] = view.attempts
-    assert attempt.outcome.value == "error"
-    assert "cannot reach" in attempt.error and "EngineUnavailable" in attempt.error
+    # Every attempt, the fallbacks included, found the server gone; the budget ends it.
+    assert [a.outcome.value for a in view.attempts] == ["error"] * 3
+    assert [a.queue for a in view.attempts] == ["diffusion", "fallback", "fallback"]
+    for attempt in view.attempts:
+        assert "cannot reach" in attempt.error and "EngineUnavailable" in attempt.error
+    assert "attempt budget of 3 spent" in view.error
 
 
 class _Scripted(BaseHTTPRequestHandler):

@@ -25,7 +25,8 @@ def test_killed_worker_process_is_recovered_by_lease_and_sweeper(
     client: httpx.Client, sessions, stack: Stack, settings: Settings
 ) -> None:
     # Diffusion runs on the threads pool: one process, no parent to requeue for it.
-    response = client.post("/v1/tasks", json=ticket(max_output_tokens=256))
+    request = ticket(task_type="synthetic_examples", max_output_tokens=256)
+    response = client.post("/v1/tasks", json=request)
     assert response.status_code == 202, response.text
     task_id = uuid.UUID(response.json()["id"])
     victim = _running_attempt(sessions, task_id)

@@ -1,0 +1,87 @@
+"""Invalid outputs fall back to the autoregressive path until the attempt budget is spent;
+every verdict is stored; dead letters can be listed and requeued."""
+
+import json
+import subprocess
+import sys
+import uuid
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from genroute.db.models import Attempt, AttemptValidation
+from genroute.embedded import child_environment
+from genroute.settings import Settings
+from tests.helpers import ticket, wait_for_task
+
+pytestmark = pytest.mark.integration
+
+
+def test_invalid_diffusion_output_falls_back_to_autoregressive(
+    client: httpx.Client, sessions
+) -> None:
+    # Random diffusion text is never one of the allowed classification labels.
+    response = client.post("/v1/tasks", json=ticket(task_type="classification"))
+    assert response.json()["route"]["path"] == "diffusion"
+    view = wait_for_task(client, response.json()["id"], timeout_s=180)
+    assert view.status.is_terminal
+    first, *rest = view.attempts
+    assert (first.path, first.queue, first.outcome.value) == ("diffusion", "diffusion", "invalid")
+    assert "failed validation: allowed_values" in first.error
+    verdict = next(v for v in first.validations if v.validator == "allowed_values")
+    assert not verdict.passed and "allowed" in verdict.details
+    assert rest, "no fallback attempt"
+    assert all((a.path, a.queue) == ("autoregressive", "fallback") for a in rest)
+    if view.status.value == "succeeded":
+        assert rest[-1].outcome.value == "succeeded" and view.output == rest[-1].output_text
+    else:
+        assert len(view.attempts) == 3 and "attempt budget of 3 spent" in view.error
+
+    with sessions() as session:
+        stored = session.scalars(
+            select(AttemptValidation).join(Attempt).where(Attempt.task_id == view.id)
+        ).all()
+    assert len(stored) >= 3 * len(view.attempts) - 1  # every validator, every produced output
+
+
+def test_fallback_none_fails_after_one_attempt(client: httpx.Client) -> None:
+    body = ticket(task_type="classification", fallback="none")
+    view = wait_for_task(client, client.post("/v1/tasks", json=body).json()["id"])
+    assert view.status.value == "failed"
+    assert [a.outcome.value for a in view.attempts] == ["invalid"]
+    assert "fallback is off" in view.error
+
+
+def _genroute(settings: Settings, *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "genroute", *args],
+        env=child_environment(settings),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_failed_tasks_can_be_listed_and_requeued(client: httpx.Client, settings: Settings) -> None:
+    body = ticket(task_type="classification", fallback="none")
+    task_id = client.post("/v1/tasks", json=body).json()["id"]
+    assert wait_for_task(client, task_id).status.value == "failed"
+
+    listed = [
+        json.loads(line) for line in _genroute(settings, "failed", "list", "--json").splitlines()
+    ]
+    assert task_id in {row["id"] for row in listed}
+
+    out = _genroute(
+        settings, "failed", "requeue", task_id, "--queue", "autoregressive", "--attempts", "1"
+    )
+    assert f"{task_id}: requeued on autoregressive" in out
+    view = wait_for_task(client, task_id)
+    assert view.status.is_terminal
+    assert [a.queue for a in view.attempts] == ["diffusion", "autoregressive"]
+
+    again = _genroute(settings, "failed", "requeue", str(uuid.uuid4()))
+    assert again == ""

@@ -1,0 +1,1 @@
+"""Output validators and the per-task-type pipeline that runs them."""
