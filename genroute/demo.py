@@ -58,6 +58,18 @@ def wait_terminal(client: httpx.Client, ids: list[str], timeout_s: float) -> lis
     return [finished[i] for i in ids if i in finished]
 
 
+def _sample(view: TaskView) -> dict[str, Any]:
+    """One task as the demo shows it: its attempts' paths and outcomes, and its output."""
+    return {
+        "task_type": view.task_type,
+        "path": view.route.path.value,
+        "status": view.status.value,
+        "attempts": [f"{a.path}:{a.outcome.value}" for a in view.attempts],
+        "output": view.output,
+        "last_error": view.attempts[-1].error if view.attempts else view.error,
+    }
+
+
 def run_demo(settings: Settings, count: int, as_json: bool, timeout_s: float) -> dict[str, Any]:
     say = (lambda *_: None) if as_json else print
     with services(settings) as live:
@@ -80,18 +92,16 @@ def run_demo(settings: Settings, count: int, as_json: bool, timeout_s: float) ->
         "failed": sum(v.status.value == "failed" for v in views),
         "elapsed_s": round(elapsed, 2),
         "by_path": summarize_by_path(views),
-        "samples": [
-            {"task_type": v.task_type, "path": v.route.path.value, "output": v.output}
-            for v in views[:4]
-        ],
+        "samples": [_sample(v) for v in views[:4]],
     }
     if not as_json:
         print()
         print(format_table(summary["by_path"]))
         print()
         for sample in summary["samples"]:
-            text = " ".join((sample["output"] or "").split())
-            print(f"[{sample['path']}] {sample['task_type']}: {text[:160]}")
+            text = " ".join((sample["output"] or sample["last_error"] or "").split())
+            lineage = " -> ".join(sample["attempts"])
+            print(f"[{sample['task_type']}: {lineage}, {sample['status']}] {text[:150]}")
         print(
             f"\n{summary['terminal']}/{summary['submitted']} terminal, {summary['succeeded']} "
             f"succeeded, {summary['failed']} failed in {summary['elapsed_s']}s"

@@ -44,37 +44,52 @@ def _mean_fact(attempts: list[AttemptView], key: str) -> float | None:
 
 
 def summarize_by_path(tasks: list[TaskView]) -> dict[str, dict[str, Any]]:
-    """Group tasks by routed path: counts, latency and queue-wait percentiles, tokens/s."""
-    groups: dict[str, list[TaskView]] = defaultdict(list)
+    """Per path: task outcomes by the path a task was routed to (accepted, failed, fell back,
+    latency), and engine figures by the path each attempt ran on (invalid outputs, queue wait,
+    tokens/s, batch size, canvases, denoising steps, cost)."""
+    routed: dict[str, list[TaskView]] = defaultdict(list)
+    ran: dict[str, list[AttemptView]] = defaultdict(list)
     for task in tasks:
-        groups[task.route.path.value].append(task)
-    summary = {}
-    for path, group in sorted(groups.items()):
-        latencies = [(t.finished_at - t.created_at).total_seconds() for t in group if t.finished_at]
-        attempts = [a for t in group for a in t.attempts]
-        waits = [w for w in map(_queue_wait_s, attempts) if w is not None]
-        tokens, seconds = _throughput(attempts)
-        canvases = _fact_total(attempts, "canvases")
-        summary[path] = {
-            "count": len(group),
-            "succeeded": sum(t.status is TaskStatus.succeeded for t in group),
-            "failed": sum(t.status is TaskStatus.failed for t in group),
-            "attempts": len(attempts),
-            "engines": sorted({a.engine for a in attempts if a.engine}),
-            "latency_p50_s": _round(percentile(latencies, 0.5)),
-            "latency_p95_s": _round(percentile(latencies, 0.95)),
-            "queue_wait_p50_s": _round(percentile(waits, 0.5)),
-            "queue_wait_p95_s": _round(percentile(waits, 0.95)),
-            "tokens_out": tokens,
-            "tokens_per_s": _round(tokens / seconds if seconds else None),
-            "mean_queue_wait_s": _round(statistics.fmean(waits) if waits else None),
-            "mean_batch_size": _round(_mean_fact(attempts, "batch_size")),
-            "canvases": canvases,
-            "canvas_tokens": _fact_total(attempts, "canvas_tokens"),
-            "mean_denoising_steps": _round(_mean_fact(attempts, "denoising_steps")),
-            "cost": _round(_fact_total(attempts, "cost")),
-        }
-    return summary
+        routed[task.route.path.value].append(task)
+        for attempt in task.attempts:
+            ran[attempt.path].append(attempt)
+    return {
+        path: {**_task_figures(routed.get(path, [])), **_attempt_figures(ran.get(path, []))}
+        for path in sorted(set(routed) | set(ran))
+    }
+
+
+def _task_figures(group: list[TaskView]) -> dict[str, Any]:
+    latencies = [(t.finished_at - t.created_at).total_seconds() for t in group if t.finished_at]
+    return {
+        "count": len(group),
+        "succeeded": sum(t.status is TaskStatus.succeeded for t in group),
+        "accepted": sum(t.status is TaskStatus.succeeded for t in group),
+        "failed": sum(t.status is TaskStatus.failed for t in group),
+        "fell_back": sum(any(a.queue == "fallback" for a in t.attempts) for t in group),
+        "latency_p50_s": _round(percentile(latencies, 0.5)),
+        "latency_p95_s": _round(percentile(latencies, 0.95)),
+    }
+
+
+def _attempt_figures(attempts: list[AttemptView]) -> dict[str, Any]:
+    waits = [w for w in map(_queue_wait_s, attempts) if w is not None]
+    tokens, seconds = _throughput(attempts)
+    return {
+        "attempts": len(attempts),
+        "validation_failed": sum(a.outcome.value == "invalid" for a in attempts),
+        "engines": sorted({a.engine for a in attempts if a.engine}),
+        "queue_wait_p50_s": _round(percentile(waits, 0.5)),
+        "queue_wait_p95_s": _round(percentile(waits, 0.95)),
+        "mean_queue_wait_s": _round(statistics.fmean(waits) if waits else None),
+        "tokens_out": tokens,
+        "tokens_per_s": _round(tokens / seconds if seconds else None),
+        "mean_batch_size": _round(_mean_fact(attempts, "batch_size")),
+        "canvases": _fact_total(attempts, "canvases"),
+        "canvas_tokens": _fact_total(attempts, "canvas_tokens"),
+        "mean_denoising_steps": _round(_mean_fact(attempts, "denoising_steps")),
+        "cost": _round(_fact_total(attempts, "cost")),
+    }
 
 
 def _round(value: float | None) -> float | None:
@@ -85,8 +100,11 @@ def format_table(summary: dict[str, dict[str, Any]]) -> str:
     columns = [
         ("path", "path"),
         ("count", "count"),
-        ("succeeded", "ok"),
+        ("accepted", "accepted"),
         ("failed", "failed"),
+        ("fell_back", "fell back"),
+        ("attempts", "attempts"),
+        ("validation_failed", "invalid"),
         ("latency_p50_s", "p50 s"),
         ("latency_p95_s", "p95 s"),
         ("queue_wait_p50_s", "wait p50 s"),

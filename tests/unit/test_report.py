@@ -1,7 +1,7 @@
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from genroute.contract import AttemptView, RouteDecision, TaskView
+from genroute.contract import AttemptOutcome, AttemptView, RouteDecision, TaskView
 from genroute.report import format_table, percentile, summarize_by_path
 
 T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -74,3 +74,18 @@ def test_summary_groups_by_routed_path() -> None:
     table = format_table(summary)
     assert table.splitlines()[0].startswith("path")
     assert "autoregressive" in table and "diffusion" in table
+
+
+def test_fallback_counts_by_routed_and_attempted_path() -> None:
+    task = _task("diffusion", "succeeded", 9, 1, 12)
+    invalid = task.attempts[0].model_copy(update={"outcome": AttemptOutcome.invalid})
+    rescue = task.attempts[0].model_copy(
+        update={"id": uuid.uuid4(), "attempt_no": 2, "path": "autoregressive", "queue": "fallback"}
+    )
+    task = task.model_copy(update={"attempts": [invalid, rescue]})
+    summary = summarize_by_path([task])
+    assert summary["diffusion"]["fell_back"] == 1
+    assert summary["diffusion"]["validation_failed"] == 1
+    assert summary["diffusion"]["accepted"] == 1
+    assert summary["autoregressive"]["attempts"] == 1
+    assert summary["autoregressive"]["count"] == 0
