@@ -9,7 +9,9 @@ from api.errors import install_error_handlers
 from api.routes import tasks
 from genroute import __version__
 from genroute.db.session import make_engine, make_session_factory
+from genroute.health import HealthStore
 from genroute.queueing import make_celery
+from genroute.readiness import redis_from_broker_url
 from genroute.settings import Settings
 from genroute.sweeper import Sweeper
 from policies import load_catalog, load_policy
@@ -26,6 +28,8 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.policy = policy
         app.state.sessions = make_session_factory(db_engine)
         app.state.celery = make_celery(settings, settings.broker_url)
+        redis_client = redis_from_broker_url(settings.broker_url)
+        app.state.health = HealthStore(redis_client, policy.rollback)
         sweeper = Sweeper(
             app.state.sessions,
             app.state.celery,
@@ -37,6 +41,7 @@ def create_app(settings: Settings) -> FastAPI:
             yield
         finally:
             sweeper.stop()
+            redis_client.close()
             db_engine.dispose()
 
     app = FastAPI(title="genroute", version=__version__, lifespan=lifespan)

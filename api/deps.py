@@ -7,6 +7,7 @@ from celery import Celery
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from genroute.health import HealthStore
 from genroute.settings import Settings
 from policies import RoutingPolicy
 
@@ -23,6 +24,10 @@ def _celery(request: Request) -> Celery:
     return request.app.state.celery
 
 
+def _health(request: Request) -> HealthStore:
+    return request.app.state.health
+
+
 def _session(request: Request) -> Iterator[Session]:
     with request.app.state.sessions() as session:
         yield session
@@ -32,3 +37,4 @@ SettingsDep = Annotated[Settings, Depends(_settings)]
 PolicyDep = Annotated[RoutingPolicy, Depends(_policy)]
 CeleryDep = Annotated[Celery, Depends(_celery)]
 SessionDep = Annotated[Session, Depends(_session)]
+HealthDep = Annotated[HealthStore, Depends(_health)]

@@ -34,6 +34,7 @@ def route_of(task: Task) -> RouteDecision:
         fallback_path=task.fallback_path,
         reason=task.route_reason,
         max_output_tokens=task.max_output_tokens,
+        health=task.route_health,
     )
 
 

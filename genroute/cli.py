@@ -115,6 +115,72 @@ def models_prepare() -> None:
         click.echo(folder)
 
 
+@cli.group(invoke_without_command=True)
+@click.pass_context
+def paths(context: click.Context) -> None:
+    """Path health: every (path, task type) the rollback controller has seen."""
+    if context.invoked_subcommand is not None:
+        return
+    with _health() as (_settings, _sessions, _policy, store):
+        states = store.all()
+        if not states:
+            click.echo("no outcomes recorded yet: every path is active")
+        for (path, task_type), health in states.items():
+            failures = sum(1 for ok in health.outcomes if not ok)
+            click.echo(
+                f"{path:<15} {task_type:<20} {health.state.value:<12} "
+                f"window {failures}/{len(health.outcomes)} failed  cooldown {health.cooldown_s:g}s"
+            )
+
+
+def _force_paths(path: str, task_type: str | None, state: str) -> None:
+    from genroute.contract import Path
+    from genroute.health import record_event
+    from policies.rollback import HealthState
+
+    with _health() as (_settings, sessions, policy, store):
+        if not policy.can_roll_back(Path(path)):
+            raise click.UsageError(f"{path} is the fallback path; it cannot be rolled back")
+        types = [task_type] if task_type else sorted(policy.catalog.task_types)
+        with sessions.begin() as session:
+            for name in types:
+                transition = store.force(path, name, HealthState(state))
+                if transition is not None:
+                    record_event(session, path, name, transition, manual=True)
+                    click.echo(f"{path}/{name}: {transition.from_state} -> {transition.to_state}")
+
+
+@paths.command("rollback")
+@click.argument("path", type=click.Choice(["diffusion", "autoregressive"]))
+@click.option("--task-type", default=None, help="Only this task type (default: all).")
+def paths_rollback(path: str, task_type: str | None) -> None:
+    """Stop sending new traffic to PATH; it probes again after the cooldown."""
+    _force_paths(path, task_type, "rolled_back")
+
+
+@paths.command("restore")
+@click.argument("path", type=click.Choice(["diffusion", "autoregressive"]))
+@click.option("--task-type", default=None, help="Only this task type (default: all).")
+def paths_restore(path: str, task_type: str | None) -> None:
+    """Send PATH its full traffic again."""
+    _force_paths(path, task_type, "active")
+
+
+@contextlib.contextmanager
+def _health() -> Iterator[tuple[Settings, Any, Any, Any]]:
+    from genroute.health import HealthStore
+    from genroute.readiness import redis_from_broker_url
+    from policies import load_catalog, load_policy
+
+    with _database() as (settings, sessions):
+        policy = load_policy(settings.policy_file, load_catalog(settings.task_types_file))
+        store = HealthStore(redis_from_broker_url(settings.broker_url), policy.rollback)
+        try:
+            yield settings, sessions, policy, store
+        finally:
+            store.close()
+
+
 @cli.group()
 def failed() -> None:
     """Dead letters: tasks that ended failed, with every attempt kept."""

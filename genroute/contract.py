@@ -102,6 +102,8 @@ class RouteDecision(BaseModel):
     fallback_path: Path | None
     reason: str
     max_output_tokens: int
+    # The rollback controller's state for (path chosen by the rules, task type) at decision time.
+    health: str = "active"
 
 
 class VerdictView(BaseModel):

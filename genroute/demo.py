@@ -11,9 +11,13 @@ from importlib import resources
 from typing import Any
 
 import httpx
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from genroute.contract import TaskView
 from genroute.db.migrate import upgrade
+from genroute.db.models import RollbackEvent
+from genroute.db.session import make_engine
 from genroute.embedded import services
 from genroute.errors import GenrouteError
 from genroute.report import format_table, summarize_by_path
@@ -58,6 +62,27 @@ def wait_terminal(client: httpx.Client, ids: list[str], timeout_s: float) -> lis
     return [finished[i] for i in ids if i in finished]
 
 
+def rollback_events(database_url: str) -> list[dict[str, Any]]:
+    """Every rollback transition recorded in the database, oldest first."""
+    engine = make_engine(database_url, pool_size=1)
+    try:
+        with Session(engine) as session:
+            rows = session.scalars(select(RollbackEvent).order_by(RollbackEvent.id))
+            return [
+                {
+                    "path": row.path,
+                    "task_type": row.task_type,
+                    "from": row.from_state,
+                    "to": row.to_state,
+                    "reason": row.reason,
+                    "at": row.created_at.isoformat(),
+                }
+                for row in rows
+            ]
+    finally:
+        engine.dispose()
+
+
 def _sample(view: TaskView) -> dict[str, Any]:
     """One task as the demo shows it: its attempts' paths and outcomes, and its output."""
     return {
@@ -85,6 +110,7 @@ def run_demo(settings: Settings, count: int, as_json: bool, timeout_s: float) ->
             say(f"submitted {len(ids)} tickets; waiting for results")
             views = wait_terminal(client, ids, timeout_s)
             elapsed = time.monotonic() - started
+        events = rollback_events(live.database_url)
     summary = {
         "submitted": len(ids),
         "terminal": len(views),
@@ -93,6 +119,7 @@ def run_demo(settings: Settings, count: int, as_json: bool, timeout_s: float) ->
         "elapsed_s": round(elapsed, 2),
         "by_path": summarize_by_path(views),
         "samples": [_sample(v) for v in views[:4]],
+        "rollback_events": events,
     }
     if not as_json:
         print()
@@ -102,6 +129,12 @@ def run_demo(settings: Settings, count: int, as_json: bool, timeout_s: float) ->
             text = " ".join((sample["output"] or sample["last_error"] or "").split())
             lineage = " -> ".join(sample["attempts"])
             print(f"[{sample['task_type']}: {lineage}, {sample['status']}] {text[:150]}")
+        print()
+        for event in events:
+            print(
+                f"rollback: {event['path']}/{event['task_type']} {event['from']} -> {event['to']}: "
+                f"{event['reason']}"
+            )
         print(
             f"\n{summary['terminal']}/{summary['submitted']} terminal, {summary['succeeded']} "
             f"succeeded, {summary['failed']} failed in {summary['elapsed_s']}s"

@@ -5,3 +5,10 @@ WORKER_READY_PREFIX = "genroute:worker:ready:"
 
 def worker_ready_key(worker_name: str, pid: int) -> str:
     return f"{WORKER_READY_PREFIX}{worker_name}:{pid}"
+
+
+HEALTH_PREFIX = "genroute:health:"
+
+
+def health_key(path: str, task_type: str) -> str:
+    return f"{HEALTH_PREFIX}{path}:{task_type}"

@@ -14,6 +14,7 @@ from genroute.contract import Path, PrivacyTier, RouteDecision, TaskRequest
 from genroute.errors import PolicyError
 from policies.catalog import TaskTypeCatalog
 from policies.loading import read_yaml_mapping, validate_mapping
+from policies.rollback import RollbackThresholds
 
 
 class Conditions(BaseModel):
@@ -92,6 +93,7 @@ class PolicyFile(BaseModel):
     version: str = Field(min_length=1)
     default: DefaultRoute
     rules: tuple[Rule, ...] = ()
+    rollback: RollbackThresholds = Field(default_factory=RollbackThresholds)
 
     @model_validator(mode="after")
     def _rule_names_unique(self) -> "PolicyFile":
@@ -120,6 +122,25 @@ class RoutingPolicy:
                 )
         default = self.document.default
         return self._decision(request, default.path, None, "default", default.reason, output_limit)
+
+    @property
+    def rollback(self) -> RollbackThresholds:
+        return self.document.rollback
+
+    def can_roll_back(self, path: Path) -> bool:
+        """Only a path with somewhere else to go can be rolled back."""
+        return path is not self.document.default.fallback
+
+    def with_health(self, decision: RouteDecision, state: str, admitted: bool) -> RouteDecision:
+        """The decision as the rollback controller leaves it: unchanged when the path is
+        admitted, else sent to the fallback path, with the state it saw recorded either way."""
+        if admitted:
+            return decision.model_copy(update={"health": state})
+        target = self.document.default.fallback
+        reason = f"{decision.path.value} is {state} for this task type; sent to {target.value}"
+        return decision.model_copy(
+            update={"path": target, "health": state, "reason": f"{reason} ({decision.reason})"}
+        )
 
     def _decision(
         self,

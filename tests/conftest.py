@@ -66,6 +66,7 @@ def settings(service_urls: tuple[str, str], tmp_path_factory: pytest.TempPathFac
         broker_url=broker_url,
         data_dir=tmp_path_factory.mktemp("data"),
         paths_file=ROOT / "tests" / "paths.yaml",
+        policy_file=ROOT / "tests" / "policy.yaml",
         claim_lease_s=4.0,
         sweep_interval_s=1.0,
         unpublished_grace_s=1.0,

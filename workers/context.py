@@ -16,9 +16,10 @@ from genroute.db.session import make_engine, make_session_factory
 from genroute.db.tasks import WorkerIdentity
 from genroute.engine import Engine, Generation, GenerationRequest
 from genroute.errors import EngineTimeout
+from genroute.health import HealthStore, record_event
 from genroute.readiness import clear_ready, mark_ready, redis_from_broker_url
 from genroute.settings import Settings
-from policies import TaskTypeCatalog, load_catalog
+from policies import RoutingPolicy, TaskTypeCatalog, load_catalog, load_policy
 from workers.batching import Batcher
 from workers.engines.registry import PathConfig, build_engine, load_paths
 
@@ -32,6 +33,8 @@ class WorkerContext:
     engine: Engine
     batcher: Batcher | None
     catalog: TaskTypeCatalog
+    policy: RoutingPolicy
+    health: HealthStore
     sessions: sessionmaker[Session]
     db_engine: DbEngine
     identity: WorkerIdentity
@@ -61,7 +64,16 @@ class WorkerContext:
             "cost": round(seconds * self.path_config.cost_per_gpu_hour / 3600, 8),
         }
 
+    def observe(self, session: Session, path: str, task_type: str, accepted: bool) -> None:
+        """Feed the rollback controller one outcome of a path that can be rolled back."""
+        if not self.policy.can_roll_back(RoutePath(path)):
+            return
+        transition = self.health.observe(path, task_type, accepted)
+        if transition is not None:
+            record_event(session, path, task_type, transition)
+
     def close(self) -> None:
+        self.health.close()
         if self.batcher is not None:
             self.batcher.close()
         client = redis_from_broker_url(self.settings.broker_url)
@@ -89,12 +101,16 @@ def build_context(settings: Settings, path: RoutePath, worker_name: str) -> Work
         pid=os.getpid(),
         gpu_id=os.environ.get("GENROUTE_GPU_ID"),
     )
+    catalog = load_catalog(settings.task_types_file)
+    policy = load_policy(settings.policy_file, catalog)
     context = WorkerContext(
         settings=settings,
         path_config=config,
         engine=engine,
         batcher=batcher,
-        catalog=load_catalog(settings.task_types_file),
+        catalog=catalog,
+        policy=policy,
+        health=HealthStore(redis_from_broker_url(settings.broker_url), policy.rollback),
         sessions=make_session_factory(db_engine),
         db_engine=db_engine,
         identity=identity,

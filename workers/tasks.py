@@ -41,6 +41,7 @@ class Prepared:
     attempt_id: uuid.UUID
     request: GenerationRequest
     task_type: TaskType
+    task_type_name: str
     task_request: dict[str, Any]
 
 
@@ -60,7 +61,8 @@ def claim(context: WorkerContext, task_id: uuid.UUID, queue: str) -> tuple[Claim
             prompt=task_type.render_prompt(task.request["input"]),
             max_output_tokens=task.max_output_tokens,
         )
-        return result, Prepared(result.attempt.id, request, task_type, task.request)
+        prepared = Prepared(result.attempt.id, request, task_type, task.task_type, task.request)
+        return result, prepared
 
 
 def generate_once(context: WorkerContext, prepared: Prepared) -> AttemptResult:
@@ -123,6 +125,10 @@ def register_generate(app: Celery, current_context: Callable[[], WorkerContext])
         verdicts = check_output(prepared, result)
         with context.sessions.begin() as session:
             recorded = record_attempt(session, prepared.attempt_id, result, verdicts)
+            if recorded.next != "superseded":
+                accepted = recorded.next == "succeeded"
+                path = context.identity.path
+                context.observe(session, path, prepared.task_type_name, accepted)
         if recorded.queue is not None:
             # Committed as queued first; if this publish is lost the sweeper sends it.
             publish(self.app, uuid.UUID(task_id), recorded.queue)

@@ -6,11 +6,12 @@ import uuid
 
 from fastapi import APIRouter, status
 
-from api.deps import CeleryDep, PolicyDep, SessionDep, SettingsDep
+from api.deps import CeleryDep, HealthDep, PolicyDep, SessionDep, SettingsDep
 from api.schemas import ErrorBody, TaskAccepted, route_of, task_view
 from genroute.contract import TaskRequest, TaskStatus, TaskView
 from genroute.db.tasks import create_task, get_task, mark_published
 from genroute.errors import InputTooLarge, TaskNotFound
+from genroute.health import record_event
 from genroute.queueing import publish
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ def submit_task(
     policy: PolicyDep,
     settings: SettingsDep,
     celery: CeleryDep,
+    health: HealthDep,
 ) -> TaskAccepted:
     """Validate, route and persist a request, then queue it on its path."""
     if len(request.input) > settings.max_input_chars:
@@ -38,6 +40,11 @@ def submit_task(
             f"input is {len(request.input)} characters; the limit is {settings.max_input_chars}",
         )
     decision = policy.decide(request)
+    if policy.can_roll_back(decision.path):
+        admission = health.admit(decision.path.value, request.task_type)
+        if admission.transition is not None:
+            record_event(session, decision.path.value, request.task_type, admission.transition)
+        decision = policy.with_health(decision, admission.state.value, admission.admitted)
     task = create_task(session, request, decision, settings.max_attempts)
     session.commit()
     try:

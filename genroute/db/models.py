@@ -8,6 +8,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Identity,
     Index,
@@ -57,6 +58,7 @@ class Task(Base):
     policy_version: Mapped[str] = mapped_column(String(128))
     fallback_path: Mapped[str | None] = mapped_column(String(32))
     route_reason: Mapped[str] = mapped_column(Text)
+    route_health: Mapped[str] = mapped_column(String(16), server_default=text("'active'"))
     max_output_tokens: Mapped[int] = mapped_column(Integer)
 
     queue: Mapped[str] = mapped_column(String(32))
@@ -149,3 +151,26 @@ class AttemptValidation(Base):
     attempt: Mapped[Attempt] = relationship(back_populates="validations")
 
     __table_args__ = (Index("ix_attempt_validations_validator_passed", "validator", "passed"),)
+
+
+class RollbackEvent(Base):
+    """One change of a (path, task type)'s rollback state, automatic or by an operator."""
+
+    __tablename__ = "rollback_events"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    path: Mapped[str] = mapped_column(String(32))
+    task_type: Mapped[str] = mapped_column(String(64))
+    from_state: Mapped[str] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    samples: Mapped[int] = mapped_column(Integer)
+    failures: Mapped[int] = mapped_column(Integer)
+    failure_rate: Mapped[float] = mapped_column(Float)
+    cooldown_s: Mapped[float] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(Text)
+    manual: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    created_at: Mapped[datetime] = _now_column()
+
+    __table_args__ = (
+        Index("ix_rollback_events_path_task_type_created_at", "path", "task_type", "created_at"),
+    )

@@ -35,6 +35,7 @@ def create_task(
         policy_version=decision.policy_version,
         fallback_path=decision.fallback_path.value if decision.fallback_path else None,
         route_reason=decision.reason,
+        route_health=decision.health,
         max_output_tokens=decision.max_output_tokens,
         queue=decision.path.value,
         attempt_count=0,

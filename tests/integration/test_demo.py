@@ -32,3 +32,4 @@ def test_demo_json_line(settings: Settings) -> None:
     assert sum(p["count"] for p in summary["by_path"].values()) == 4
     assert all(sample["attempts"] for sample in summary["samples"])
     assert summary["by_path"]["diffusion"]["attempts"] >= 1
+    assert isinstance(summary["rollback_events"], list)

@@ -1,0 +1,127 @@
+"""Path health in Redis, shared by every API process and worker, and its events in PostgreSQL.
+
+The state machine is `policies.rollback`; this module only loads, applies and stores it. Each
+update is an optimistic Redis transaction (WATCH the key, apply the pure function, write), so
+concurrent processes never lose each other's outcomes; each transition becomes an event row.
+"""
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from sqlalchemy.orm import Session
+
+from genroute.db.models import RollbackEvent
+from genroute.keys import HEALTH_PREFIX, health_key
+from policies.rollback import (
+    HealthState,
+    PathHealth,
+    RollbackThresholds,
+    Transition,
+    admit,
+    force,
+    observe,
+)
+
+log = logging.getLogger(__name__)
+
+Step = Callable[[PathHealth], tuple[Any, PathHealth, Transition | None]]
+
+
+@dataclass(frozen=True)
+class Admission:
+    admitted: bool
+    state: HealthState
+    transition: Transition | None
+
+
+class HealthStore:
+    def __init__(self, client: redis.Redis, limits: RollbackThresholds) -> None:
+        self._client = client
+        self._limits = limits
+
+    def _update(
+        self, path: str, task_type: str, step: Step
+    ) -> tuple[Any, PathHealth, Transition | None]:
+        key = health_key(path, task_type)
+        result: list[Any] = []
+
+        def apply(pipe: redis.client.Pipeline) -> None:
+            current = PathHealth.from_json(pipe.get(key))
+            value, updated, transition = step(current)
+            pipe.multi()
+            if updated != current:
+                pipe.set(key, updated.to_json())
+            result[:] = [value, updated, transition]
+
+        self._client.transaction(apply, key)
+        return result[0], result[1], result[2]
+
+    def admit(self, path: str, task_type: str) -> Admission:
+        now, draw = time.time(), random.random()
+        admitted, health, transition = self._update(
+            path, task_type, lambda h: admit(h, now, draw, self._limits)
+        )
+        return Admission(admitted, health.state, transition)
+
+    def observe(self, path: str, task_type: str, accepted: bool) -> Transition | None:
+        now = time.time()
+
+        def step(h: PathHealth) -> tuple[None, PathHealth, Transition | None]:
+            updated, transition = observe(h, accepted, now, self._limits)
+            return None, updated, transition
+
+        return self._update(path, task_type, step)[2]
+
+    def force(self, path: str, task_type: str, state: HealthState) -> Transition | None:
+        now = time.time()
+
+        def step(h: PathHealth) -> tuple[None, PathHealth, Transition | None]:
+            updated, transition = force(h, state, now, self._limits)
+            return None, updated, transition
+
+        return self._update(path, task_type, step)[2]
+
+    def close(self) -> None:
+        self._client.close()
+
+    def all(self) -> dict[tuple[str, str], PathHealth]:
+        keys = sorted(self._client.scan_iter(match=f"{HEALTH_PREFIX}*"))
+        values = self._client.mget(keys) if keys else []
+        states = {}
+        for key, value in zip(keys, values, strict=True):
+            path, task_type = key.decode().removeprefix(HEALTH_PREFIX).split(":", 1)
+            states[(path, task_type)] = PathHealth.from_json(value)
+        return states
+
+
+def record_event(
+    session: Session, path: str, task_type: str, transition: Transition, manual: bool = False
+) -> None:
+    """Add the event row for `transition`; the caller commits."""
+    session.add(
+        RollbackEvent(
+            path=path,
+            task_type=task_type,
+            from_state=transition.from_state.value,
+            to_state=transition.to_state.value,
+            samples=transition.samples,
+            failures=transition.failures,
+            failure_rate=round(transition.failure_rate, 4),
+            cooldown_s=transition.cooldown_s,
+            reason=transition.reason,
+            manual=manual,
+        )
+    )
+    log.warning(
+        "%s/%s: %s -> %s (%s)",
+        path,
+        task_type,
+        transition.from_state,
+        transition.to_state,
+        transition.reason,
+    )

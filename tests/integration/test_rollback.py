@@ -1,0 +1,93 @@
+"""The rollback controller end to end: the diffusion path's invalid outputs roll it back for a
+task type, new requests go to the autoregressive path, probes go back after the cooldown, fail,
+and roll it back again with a doubled cooldown; an operator restores it. Every transition is
+an event row. (tests/policy.yaml: window 4, min 4 samples, 50%, cooldown 3 s, all probes.)"""
+
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+import redis
+from sqlalchemy import select
+
+from genroute.db.models import RollbackEvent
+from genroute.embedded import child_environment
+from genroute.keys import health_key
+from genroute.settings import Settings
+from tests.helpers import ticket, wait_for_task
+
+pytestmark = pytest.mark.integration
+
+# Random diffusion text is never a classification label: every diffusion attempt is invalid.
+REQUEST = ticket(task_type="classification", fallback="none")
+
+
+def _submit(client: httpx.Client) -> dict:
+    accepted = client.post("/v1/tasks", json=REQUEST).json()
+    wait_for_task(client, accepted["id"])
+    return accepted["route"]
+
+
+def _events(sessions) -> list[tuple[str, str, bool]]:
+    with sessions() as session:
+        rows = session.scalars(
+            select(RollbackEvent)
+            .where(RollbackEvent.path == "diffusion", RollbackEvent.task_type == "classification")
+            .order_by(RollbackEvent.id)
+        ).all()
+    return [(row.from_state, row.to_state, row.manual) for row in rows]
+
+
+def test_rollback_probe_rollback_again_and_restore(
+    client: httpx.Client, sessions, redis_client: redis.Redis, settings: Settings
+) -> None:
+    redis_client.delete(health_key("diffusion", "classification"))
+    with sessions.begin() as session:
+        session.query(RollbackEvent).delete()
+
+    routes = [_submit(client) for _ in range(4)]
+    assert [r["path"] for r in routes] == ["diffusion"] * 4
+    assert _events(sessions) == [("active", "rolled_back", False)]
+
+    rerouted = _submit(client)
+    assert (rerouted["path"], rerouted["health"]) == ("autoregressive", "rolled_back")
+    assert "diffusion is rolled_back" in rerouted["reason"]
+
+    time.sleep(3.2)  # the cooldown
+    probes = [_submit(client) for _ in range(2)]
+    assert [(p["path"], p["health"]) for p in probes] == [("diffusion", "probing")] * 2
+    assert _events(sessions)[1:] == [
+        ("rolled_back", "probing", False),
+        ("probing", "rolled_back", False),
+    ]
+    with sessions() as session:
+        last = session.scalars(select(RollbackEvent).order_by(RollbackEvent.id.desc())).first()
+    assert last.cooldown_s == 6 and "cooldown doubled" in last.reason
+    assert last.samples == 2 and last.failures == 2
+
+    env = child_environment(settings)
+    shown = subprocess.run(
+        [sys.executable, "-m", "genroute", "paths"], env=env, capture_output=True, text=True
+    )
+    assert "classification" in shown.stdout and "rolled_back" in shown.stdout
+    restored = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "genroute",
+            "paths",
+            "restore",
+            "diffusion",
+            "--task-type",
+            "classification",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert restored.returncode == 0, restored.stderr
+    assert _events(sessions)[-1] == ("rolled_back", "active", True)
+    after = client.post("/v1/tasks", json=REQUEST).json()["route"]
+    assert (after["path"], after["health"]) == ("diffusion", "active")
