@@ -58,3 +58,25 @@ def test_killed_worker_child_does_not_lose_the_task(client: httpx.Client, sessio
     assert task.result_attempt_id == winner.id
     assert task.output_text == winner.output_text
     assert task.attempt_count == len(attempts) == 2
+
+
+def test_repeated_kills_each_task_ends_with_one_accepted_output(
+    client: httpx.Client, sessions
+) -> None:
+    killed = []
+    for _ in range(3):
+        body = ticket(task_type="reasoning_answer", max_output_tokens=80)
+        task_id = uuid.UUID(client.post("/v1/tasks", json=body).json()["id"])
+        victim = _running_attempt(sessions, task_id)
+        time.sleep(0.5)
+        os.kill(victim.worker_pid, signal.SIGKILL)
+        killed.append(task_id)
+    for task_id in killed:
+        view = wait_for_task(client, str(task_id), timeout_s=240)
+        assert view.status.is_terminal
+        outcomes = [a.outcome.value for a in view.attempts]
+        assert outcomes[0] == "worker_lost"
+        accepted = [a for a in view.attempts if a.outcome.value == "succeeded"]
+        assert len(accepted) == (1 if view.status.value == "succeeded" else 0), outcomes
+        if accepted:
+            assert view.output == accepted[0].output_text
