@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     sweep_interval_s: float = Field(default=5.0, gt=0)
     unpublished_grace_s: float = Field(default=10.0, ge=0)
     torch_threads: int = Field(default=1, ge=1)
+    db_retry_budget_s: float = Field(default=300.0, ge=0)
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000

@@ -12,11 +12,13 @@ from typing import Any
 
 from celery import Celery, Task
 from celery.exceptions import SoftTimeLimitExceeded
+from sqlalchemy.exc import DBAPIError
 
 from genroute.contract import AttemptOutcome
 from genroute.db.tasks import (
     AttemptResult,
     Claim,
+    Recorded,
     claim_task,
     get_task,
     mark_published,
@@ -28,6 +30,7 @@ from genroute.queueing import GENERATE_TASK, publish
 from genroute.validator import ValidationInput, Verdict
 from policies.catalog import TaskType
 from workers.context import WorkerContext
+from workers.db_retry import is_connection_error, with_db_retry
 from workers.lease import LeaseKeeper
 from workers.validation.pipeline import validate, validators_for
 
@@ -107,6 +110,23 @@ def check_output(prepared: Prepared, result: AttemptResult) -> list[Verdict]:
     return validate(validators_for(prepared.task_type, prepared.task_request), subject)
 
 
+def finish(
+    context: WorkerContext, prepared: Prepared, result: AttemptResult, verdicts: list[Verdict]
+) -> Recorded:
+    """Record the attempt and feed the rollback controller, in one transaction."""
+    with context.sessions.begin() as session:
+        recorded = record_attempt(session, prepared.attempt_id, result, verdicts)
+        if recorded.next != "superseded":
+            accepted = recorded.next == "succeeded"
+            context.observe(session, context.identity.path, prepared.task_type_name, accepted)
+    return recorded
+
+
+def mark_task_published(context: WorkerContext, task_id: uuid.UUID) -> None:
+    with context.sessions.begin() as session:
+        mark_published(session, task_id)
+
+
 def register_generate(app: Celery, current_context: Callable[[], WorkerContext]) -> Task:
     """Add the generate task to `app`; `current_context` returns this process's context."""
 
@@ -114,7 +134,13 @@ def register_generate(app: Celery, current_context: Callable[[], WorkerContext])
     def generate(self: Task, task_id: str) -> None:
         context = current_context()
         queue = (self.request.delivery_info or {}).get("routing_key") or "unknown"
-        claimed, prepared = claim(context, uuid.UUID(task_id), queue)
+        try:
+            claimed, prepared = claim(context, uuid.UUID(task_id), queue)
+        except DBAPIError as exc:
+            if not is_connection_error(exc):
+                raise
+            # Nothing was claimed: put the message back for later rather than lose it.
+            raise self.retry(countdown=5) from exc
         if claimed.retry_after_s is not None:
             # Another attempt holds a live lease: look again once it would have expired.
             raise self.retry(countdown=claimed.retry_after_s + 0.5)
@@ -123,17 +149,18 @@ def register_generate(app: Celery, current_context: Callable[[], WorkerContext])
             return
         result = generate_once(context, prepared)
         verdicts = check_output(prepared, result)
-        with context.sessions.begin() as session:
-            recorded = record_attempt(session, prepared.attempt_id, result, verdicts)
-            if recorded.next != "superseded":
-                accepted = recorded.next == "succeeded"
-                path = context.identity.path
-                context.observe(session, path, prepared.task_type_name, accepted)
+        budget = context.settings.db_retry_budget_s
+        recorded = with_db_retry(
+            lambda: finish(context, prepared, result, verdicts), budget, "recording an attempt"
+        )
         if recorded.queue is not None:
             # Committed as queued first; if this publish is lost the sweeper sends it.
             publish(self.app, uuid.UUID(task_id), recorded.queue)
-            with context.sessions.begin() as session:
-                mark_published(session, uuid.UUID(task_id))
+            with_db_retry(
+                lambda: mark_task_published(context, uuid.UUID(task_id)),
+                budget,
+                "marking a publish",
+            )
         log.info(
             "task %s attempt %s: %s -> %s",
             task_id,

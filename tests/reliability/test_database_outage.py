@@ -1,0 +1,70 @@
+"""PostgreSQL goes away while a worker is generating: the worker retries its writes, and once
+the database is back the task ends with exactly one accepted output. Runs on a PostgreSQL and
+a Redis database of its own, since it stops the database server."""
+
+import time
+import uuid
+import warnings
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from genroute.db.migrate import upgrade
+from genroute.db.models import Attempt
+from genroute.db.session import make_engine, make_session_factory
+from genroute.readiness import redis_from_broker_url
+from genroute.settings import Settings
+from genroute.stack import running_stack
+from tests.helpers import broker_url_with_db, ticket, wait_for_task
+from tests.reliability.test_worker_killed import _running_attempt
+
+pytestmark = pytest.mark.reliability
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR on import
+    import pgserver
+
+
+def test_worker_rides_out_a_postgres_outage(
+    settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    folder = tmp_path_factory.mktemp("outage")
+    server = pgserver.get_server(folder / "pg", cleanup_mode="stop")
+    try:
+        url = server.get_uri()
+        upgrade(url)
+        broker = broker_url_with_db(settings.broker_url, 11)
+        client = redis_from_broker_url(broker)
+        client.flushdb()
+        client.close()
+        own = settings.model_copy(
+            update={"database_url": url, "broker_url": broker, "db_retry_budget_s": 120}
+        )
+        engine = make_engine(url)
+        sessions = make_session_factory(engine)
+        with (
+            running_stack(own, ["autoregressive"], folder / "logs") as stack,
+            httpx.Client(base_url=stack.api_url, timeout=30) as http,
+        ):
+            body = ticket(task_type="reasoning_answer", max_output_tokens=60)
+            task_id = uuid.UUID(http.post("/v1/tasks", json=body).json()["id"])
+            _running_attempt(sessions, task_id)
+            pgserver.pg_ctl(
+                ["-w", "stop", "-m", "fast"], pgdata=server.pgdata, user=server.system_user
+            )
+            time.sleep(12)  # the generation ends while the database is away
+            server.cleanup()
+            server = pgserver.get_server(folder / "pg", cleanup_mode="stop")
+            view = wait_for_task(http, str(task_id), timeout_s=180)
+            assert view.status.is_terminal
+            log = (folder / "logs" / "worker-autoregressive.log").read_text()
+            assert "database unreachable while recording an attempt" in log
+        with sessions() as session:
+            attempts = session.scalars(select(Attempt).where(Attempt.task_id == task_id)).all()
+        accepted = [a for a in attempts if a.outcome == "succeeded"]
+        assert len(accepted) == (1 if view.status.value == "succeeded" else 0)
+        assert all(a.outcome != "running" for a in attempts)
+        engine.dispose()
+    finally:
+        server.cleanup()
