@@ -1,0 +1,54 @@
+"""The claim on real PostgreSQL: a late original whose lease was taken over can finish, but
+its output is never accepted; only the attempt holding the claim finishes the task."""
+
+import pytest
+from sqlalchemy import update
+
+from genroute.contract import AttemptOutcome, TaskRequest
+from genroute.db.models import Task
+from genroute.db.tasks import (
+    AttemptResult,
+    WorkerIdentity,
+    claim_task,
+    create_task,
+    get_task,
+    record_attempt,
+)
+from genroute.settings import Settings
+from policies import load_catalog, load_policy
+from tests.helpers import ticket
+
+pytestmark = pytest.mark.integration
+
+WORKER = WorkerIdentity("autoregressive", "e", "m", "host", "w", 1, None)
+
+
+def test_late_original_cannot_produce_a_second_accepted_output(
+    settings: Settings, sessions
+) -> None:
+    policy = load_policy(settings.policy_file, load_catalog(settings.task_types_file))
+    request = TaskRequest.model_validate(ticket(task_type="reasoning_answer"))
+    with sessions.begin() as session:
+        task_id = create_task(session, request, policy.decide(request), 3).id
+    with sessions.begin() as session:
+        original = claim_task(session, task_id, "autoregressive", WORKER, 30).attempt.id
+    with sessions.begin() as session:  # the original's worker stops renewing; its lease lapses
+        session.execute(
+            update(Task).where(Task.id == task_id).values(lease_expires_at=Task.created_at)
+        )
+    with sessions.begin() as session:
+        takeover = claim_task(session, task_id, "autoregressive", WORKER, 30).attempt.id
+    done = AttemptResult(AttemptOutcome.succeeded, output_text="late", tokens_out=1)
+    with sessions.begin() as session:
+        assert record_attempt(session, original, done).next == "superseded"
+    winner = AttemptResult(AttemptOutcome.succeeded, output_text="winner", tokens_out=1)
+    with sessions.begin() as session:
+        assert record_attempt(session, takeover, winner).next == "succeeded"
+    with sessions.begin() as session:  # and a second late write changes nothing either
+        assert record_attempt(session, original, done).next == "superseded"
+    with sessions() as session:
+        task = get_task(session, task_id)
+        outcomes = {a.id: a.outcome for a in task.attempts}
+        assert task.status == "succeeded" and task.output_text == "winner"
+        assert task.result_attempt_id == takeover
+        assert outcomes == {original: "worker_lost", takeover: "succeeded"}
