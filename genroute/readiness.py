@@ -8,7 +8,7 @@ from typing import Any
 
 import redis
 
-from genroute.db.tasks import WorkerIdentity
+from genroute.db.attempts import WorkerIdentity
 from genroute.keys import WORKER_READY_PREFIX, worker_ready_key
 
 READY_TTL_S = 24 * 3600

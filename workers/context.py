@@ -12,8 +12,8 @@ from sqlalchemy import Engine as DbEngine
 from sqlalchemy.orm import Session, sessionmaker
 
 from genroute.contract import Path as RoutePath
+from genroute.db.attempts import WorkerIdentity
 from genroute.db.session import make_engine, make_session_factory
-from genroute.db.tasks import WorkerIdentity
 from genroute.engine import Engine, Generation, GenerationRequest
 from genroute.errors import EngineTimeout
 from genroute.health import HealthStore, record_event

@@ -14,7 +14,7 @@ from types import TracebackType
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from genroute.db.tasks import renew_lease
+from genroute.db.attempts import renew_lease
 
 log = logging.getLogger(__name__)
 

@@ -15,15 +15,14 @@ from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy.exc import DBAPIError
 
 from genroute.contract import AttemptOutcome
-from genroute.db.tasks import (
+from genroute.db.attempts import (
     AttemptResult,
     Claim,
     Recorded,
     claim_task,
-    get_task,
-    mark_published,
     record_attempt,
 )
+from genroute.db.tasks import get_task, mark_published
 from genroute.engine import GenerationRequest
 from genroute.errors import EngineTimeout
 from genroute.queueing import GENERATE_TASK, publish

@@ -5,15 +5,14 @@ import pytest
 from sqlalchemy import update
 
 from genroute.contract import AttemptOutcome, TaskRequest
-from genroute.db.models import Task
-from genroute.db.tasks import (
+from genroute.db.attempts import (
     AttemptResult,
     WorkerIdentity,
     claim_task,
-    create_task,
-    get_task,
     record_attempt,
 )
+from genroute.db.models import Task
+from genroute.db.tasks import create_task, get_task
 from genroute.settings import Settings
 from policies import load_catalog, load_policy
 from tests.helpers import ticket

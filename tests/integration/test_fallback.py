@@ -28,7 +28,7 @@ def test_invalid_diffusion_output_falls_back_to_autoregressive(
     assert view.status.is_terminal
     first, *rest = view.attempts
     assert (first.path, first.queue, first.outcome.value) == ("diffusion", "diffusion", "invalid")
-    assert "failed validation: allowed_values" in first.error
+    assert first.error.startswith("failed validation:") and "allowed_values" in first.error
     verdict = next(v for v in first.validations if v.validator == "allowed_values")
     assert not verdict.passed and "allowed" in verdict.details
     assert rest, "no fallback attempt"
