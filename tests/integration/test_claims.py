@@ -12,7 +12,7 @@ from genroute.db.attempts import (
     record_attempt,
 )
 from genroute.db.models import Task
-from genroute.db.tasks import create_task, get_task
+from genroute.db.tasks import create_task, get_task, mark_published
 from genroute.settings import Settings
 from policies import load_catalog, load_policy
 from tests.helpers import ticket
@@ -29,6 +29,8 @@ def test_late_original_cannot_produce_a_second_accepted_output(
     request = TaskRequest.model_validate(ticket(task_type="reasoning_answer"))
     with sessions.begin() as session:
         task_id = create_task(session, request, policy.decide(request), 3).id
+        # Marked published so the running stack's sweeper leaves this hand-driven task alone.
+        mark_published(session, task_id)
     with sessions.begin() as session:
         original = claim_task(session, task_id, "autoregressive", WORKER, 30).attempt.id
     with sessions.begin() as session:  # the original's worker stops renewing; its lease lapses
