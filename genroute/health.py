@@ -70,21 +70,19 @@ class HealthStore:
 
     def observe(self, path: str, task_type: str, accepted: bool) -> Transition | None:
         now = time.time()
-
-        def step(h: PathHealth) -> tuple[None, PathHealth, Transition | None]:
-            updated, transition = observe(h, accepted, now, self._limits)
-            return None, updated, transition
-
-        return self._update(path, task_type, step)[2]
+        return self._change(path, task_type, lambda h: observe(h, accepted, now, self._limits))
 
     def force(self, path: str, task_type: str, state: HealthState) -> Transition | None:
         now = time.time()
+        return self._change(path, task_type, lambda h: force(h, state, now, self._limits))
 
-        def step(h: PathHealth) -> tuple[None, PathHealth, Transition | None]:
-            updated, transition = force(h, state, now, self._limits)
-            return None, updated, transition
-
-        return self._update(path, task_type, step)[2]
+    def _change(
+        self,
+        path: str,
+        task_type: str,
+        change: Callable[[PathHealth], tuple[PathHealth, Transition | None]],
+    ) -> Transition | None:
+        return self._update(path, task_type, lambda h: (None, *change(h)))[2]
 
     def close(self) -> None:
         self._client.close()
