@@ -4,6 +4,7 @@ without its row, and one that misses the broker is republished by the sweeper.""
 import logging
 import uuid
 
+import redis
 from fastapi import APIRouter, status
 
 from api.deps import CeleryDep, HealthDep, PolicyDep, SessionDep, SettingsDep
@@ -41,10 +42,17 @@ def submit_task(
         )
     decision = policy.decide(request)
     if policy.can_roll_back(decision.path):
-        admission = health.admit(decision.path.value, request.task_type)
-        if admission.transition is not None:
-            record_event(session, decision.path.value, request.task_type, admission.transition)
-        decision = policy.with_health(decision, admission.state.value, admission.admitted)
+        try:
+            admission = health.admit(decision.path.value, request.task_type)
+        except redis.RedisError:
+            # Health lives in Redis; without it, keep accepting on the rules' route (the task is
+            # persisted and the sweeper publishes it once the broker is back).
+            log.warning("path health unreadable; routing %s by the rules alone", decision.path)
+            decision = policy.with_health(decision, "unknown", admitted=True)
+        else:
+            if admission.transition is not None:
+                record_event(session, decision.path.value, request.task_type, admission.transition)
+            decision = policy.with_health(decision, admission.state.value, admission.admitted)
     task = create_task(session, request, decision, settings.max_attempts)
     session.commit()
     try:
