@@ -33,8 +33,9 @@ def create_app(settings: Settings) -> FastAPI:
         sweeper = Sweeper(
             app.state.sessions,
             app.state.celery,
-            settings.sweep_interval_s,
-            settings.unpublished_grace_s,
+            interval_s=settings.sweep_interval_s,
+            grace_s=settings.unpublished_grace_s,
+            stale_queued_s=settings.republish_queued_after_s,
         )
         sweeper.start()
         try:

@@ -64,6 +64,7 @@ def embedded_redis(data_dir: Path, start_timeout_s: float = 20.0) -> Iterator[st
             "unixsocketperm 700",
             f"dir {redis_dir}",
             "appendonly yes",
+            "appendfsync everysec",
             "maxmemory-policy noeviction",
             f"logfile {redis_dir / 'redis.log'}",
             "daemonize no",

@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     claim_lease_s: float = Field(default=30.0, gt=0)
     sweep_interval_s: float = Field(default=5.0, gt=0)
     unpublished_grace_s: float = Field(default=10.0, ge=0)
+    # Above the longest normal queue wait: each republish of a live message costs one no-op.
+    republish_queued_after_s: float = Field(default=1800.0, gt=0)
     torch_threads: int = Field(default=1, ge=1)
     db_retry_budget_s: float = Field(default=300.0, ge=0)
 

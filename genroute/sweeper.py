@@ -1,6 +1,8 @@
 """Republishes tasks whose broker message may be missing, so nothing is lost between the
 database and the broker: tasks committed but never published (a crash between the two), and
-tasks whose claimant stopped renewing its lease (a whole worker died)."""
+tasks whose claimant stopped renewing its lease (a whole worker died), and tasks queued for
+longer than `stale_queued_s` since their last publish (a Redis crash can lose the last second
+of acknowledged writes under `appendfsync everysec`)."""
 
 import logging
 import threading
@@ -14,10 +16,12 @@ from genroute.queueing import publish
 log = logging.getLogger(__name__)
 
 
-def sweep_once(sessions: sessionmaker[Session], app: Celery, unpublished_grace_s: float) -> int:
+def sweep_once(
+    sessions: sessionmaker[Session], app: Celery, unpublished_grace_s: float, stale_queued_s: float
+) -> int:
     """Republish every task that needs it; returns how many were sent."""
     with sessions.begin() as session:
-        tasks = tasks_to_republish(session, unpublished_grace_s)
+        tasks = tasks_to_republish(session, unpublished_grace_s, stale_queued_s)
         for task in tasks:
             publish(app, task.id, task.queue, task.request.get("priority", 5))
             mark_published(session, task.id, requeued=task.status != "queued")
@@ -29,12 +33,19 @@ class Sweeper:
     """Runs `sweep_once` every `interval_s` on a daemon thread until stopped."""
 
     def __init__(
-        self, sessions: sessionmaker[Session], app: Celery, interval_s: float, grace_s: float
+        self,
+        sessions: sessionmaker[Session],
+        app: Celery,
+        *,
+        interval_s: float,
+        grace_s: float,
+        stale_queued_s: float,
     ) -> None:
         self._sessions = sessions
         self._app = app
         self._interval_s = interval_s
         self._grace_s = grace_s
+        self._stale_queued_s = stale_queued_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="sweeper", daemon=True)
 
@@ -48,6 +59,6 @@ class Sweeper:
     def _run(self) -> None:
         while not self._stop.wait(self._interval_s):
             try:
-                sweep_once(self._sessions, self._app, self._grace_s)
+                sweep_once(self._sessions, self._app, self._grace_s, self._stale_queued_s)
             except Exception:  # the broker or database may be briefly away; try next round
                 log.exception("sweep failed")

@@ -2,40 +2,23 @@
 (dev.py points them at 127.0.0.1), else embedded servers. Each run gets a fresh database."""
 
 import contextlib
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 import redis
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from genroute.db.migrate import upgrade
-from genroute.db.session import make_engine, make_session_factory, sqlalchemy_url
+from genroute.db.session import make_engine, make_session_factory
 from genroute.embedded import embedded_postgres, embedded_redis
 from genroute.readiness import redis_from_broker_url
 from genroute.settings import Settings
 from genroute.stack import Stack, running_stack
+from tests.helpers import fresh_database
 from workers.engines.models import BUILT_IN, resolve_model
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@contextlib.contextmanager
-def _fresh_database(server_url: str) -> Iterator[str]:
-    """Create a uniquely named database on `server_url`'s server; drop it afterwards."""
-    name = f"genroute_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(sqlalchemy_url(server_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -50,7 +33,7 @@ def service_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
         broker = os.environ.get("GENROUTE_TEST_BROKER_URL") or stack.enter_context(
             embedded_redis(data_dir)
         )
-        database = stack.enter_context(_fresh_database(db_server))
+        database = stack.enter_context(fresh_database(db_server))
         client = redis_from_broker_url(broker)
         client.flushdb()  # a test-only Redis database: leftovers of an earlier run would redeliver
         client.close()

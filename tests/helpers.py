@@ -1,11 +1,21 @@
-"""Shared test helpers: building requests and waiting on tasks over real HTTP."""
+"""Shared test helpers: building requests, waiting on tasks over real HTTP, and isolated
+databases for stacks that must not share state with the session's stack."""
 
+import contextlib
 import time
+import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from genroute.contract import TaskView
+from genroute.db.migrate import upgrade
+from genroute.db.session import sqlalchemy_url
+from genroute.readiness import redis_from_broker_url
+from genroute.settings import Settings
 
 
 def wait_for_task(client: httpx.Client, task_id: str, timeout_s: float = 120) -> TaskView:
@@ -33,3 +43,33 @@ def broker_url_with_db(broker_url: str, db: int) -> str:
         return f"{broker_url.split('?')[0]}?virtual_host={db}"
     base, _, _ = broker_url.rpartition("/")
     return f"{base}/{db}" if base.count("/") >= 2 else f"{broker_url.rstrip('/')}/{db}"
+
+
+@contextlib.contextmanager
+def fresh_database(server_url: str) -> Iterator[str]:
+    """Create a uniquely named database on `server_url`'s server; drop it afterwards."""
+    name = f"genroute_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(sqlalchemy_url(server_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextlib.contextmanager
+def isolated_settings(settings: Settings, redis_db: int, **updates: Any) -> Iterator[Settings]:
+    """`settings` with a migrated database and a flushed Redis database of their own, so a
+    second stack's sweeper and workers never touch the session stack's tasks or queues."""
+    with fresh_database(settings.database_url) as database_url:
+        upgrade(database_url)
+        broker_url = broker_url_with_db(settings.broker_url, redis_db)
+        client = redis_from_broker_url(broker_url)
+        client.flushdb()
+        client.close()
+        yield settings.model_copy(
+            update={"database_url": database_url, "broker_url": broker_url, **updates}
+        )

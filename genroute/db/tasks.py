@@ -57,12 +57,15 @@ def mark_published(session: Session, task_id: uuid.UUID, *, requeued: bool = Fal
 
 
 def tasks_to_republish(
-    session: Session, unpublished_grace_s: float, limit: int = 500
+    session: Session, unpublished_grace_s: float, stale_queued_s: float, limit: int = 500
 ) -> list[Task]:
-    """Tasks whose message may not be in the broker: committed but never published, or claimed
-    by a worker whose lease ran out and not republished since."""
+    """Tasks whose message may not be in the broker: committed but never published, claimed
+    by a worker whose lease ran out and not republished since, or queued so long that the
+    message may have died with a broker crash (a duplicate of a live one is a no-op claim)."""
     cutoff = func.now() - timedelta(seconds=unpublished_grace_s)
-    never_published = (Task.status == TaskStatus.queued.value) & Task.published_at.is_(None)
+    queued = Task.status == TaskStatus.queued.value
+    never_published = queued & Task.published_at.is_(None)
+    stale = queued & (Task.published_at < func.now() - timedelta(seconds=stale_queued_s))
     lease_lost = (
         (Task.status == TaskStatus.running.value)
         & (Task.lease_expires_at < func.now())
@@ -70,7 +73,7 @@ def tasks_to_republish(
     )
     query = (
         select(Task)
-        .where((never_published & (Task.created_at < cutoff)) | lease_lost)
+        .where((never_published & (Task.created_at < cutoff)) | lease_lost | stale)
         .order_by(Task.created_at)
         .limit(limit)
         .with_for_update(skip_locked=True)

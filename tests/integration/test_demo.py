@@ -8,22 +8,21 @@ import pytest
 
 from genroute.embedded import child_environment
 from genroute.settings import Settings
-from tests.helpers import broker_url_with_db
+from tests.helpers import isolated_settings
 
 pytestmark = pytest.mark.integration
 
 
 def test_demo_json_line(settings: Settings) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "genroute", "demo", "--count", "4", "--json"],
-        # A Redis database of its own: the demo's workers must not serve the shared stack's queues.
-        env=child_environment(
-            settings.model_copy(update={"broker_url": broker_url_with_db(settings.broker_url, 13)})
-        ),
-        capture_output=True,
-        text=True,
-        timeout=280,
-    )
+    # Servers of its own: the demo's workers must not serve the shared stack's queues.
+    with isolated_settings(settings, redis_db=13) as own:
+        result = subprocess.run(
+            [sys.executable, "-m", "genroute", "demo", "--count", "4", "--json"],
+            env=child_environment(own),
+            capture_output=True,
+            text=True,
+            timeout=280,
+        )
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["submitted"] == summary["terminal"] == 4

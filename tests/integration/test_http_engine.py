@@ -16,7 +16,7 @@ from genroute.engine import GenerationRequest
 from genroute.errors import EngineError, EngineTimeout, EngineUnavailable
 from genroute.settings import Settings
 from genroute.stack import Stack, running_stack
-from tests.helpers import broker_url_with_db, ticket, wait_for_task
+from tests.helpers import isolated_settings, ticket, wait_for_task
 from tests.integration.vllm_server import build_tiny_llama, vllm_server
 from workers.engines.models import SMOLLM2, resolve_model
 from workers.engines.openai_http import HttpParams, OpenAIHttpEngine
@@ -67,10 +67,10 @@ def http_stack(settings: Settings, vllm: tuple, tmp_path_factory: pytest.TempPat
             }
         )
     )
-    own = settings.model_copy(
-        update={"broker_url": broker_url_with_db(settings.broker_url, 14), "paths_file": paths}
-    )
-    with running_stack(own, ["autoregressive", "diffusion"], folder / "logs") as stack:
+    with (
+        isolated_settings(settings, redis_db=14, paths_file=paths) as own,
+        running_stack(own, ["autoregressive", "diffusion"], folder / "logs") as stack,
+    ):
         yield stack
 
 

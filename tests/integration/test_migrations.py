@@ -5,7 +5,7 @@ from sqlalchemy import create_engine, inspect
 
 from genroute.db.migrate import downgrade, upgrade
 from genroute.db.session import sqlalchemy_url
-from tests.conftest import _fresh_database
+from tests.helpers import fresh_database
 
 pytestmark = pytest.mark.integration
 
@@ -19,7 +19,7 @@ def _tables(url: str) -> set[str]:
 
 
 def test_upgrade_downgrade_upgrade(service_urls: tuple[str, str]) -> None:
-    with _fresh_database(service_urls[0]) as url:
+    with fresh_database(service_urls[0]) as url:
         upgrade(url)
         assert {"tasks", "attempts", "alembic_version"} <= _tables(url)
         downgrade(url, "base")

@@ -1,0 +1,40 @@
+"""A message the broker lost (as a Redis crash under `appendfsync everysec` can lose the last
+second of publishes): the task stays queued in PostgreSQL, the sweeper publishes it again
+once it has waited `republish_queued_after_s`, and it ends terminal with one accepted output."""
+
+import httpx
+import pytest
+
+from genroute.readiness import redis_from_broker_url
+from genroute.settings import Settings
+from genroute.stack import running_stack, wait_for_workers
+from tests.helpers import isolated_settings, ticket, wait_for_task
+
+pytestmark = pytest.mark.reliability
+
+
+def test_a_lost_publish_is_republished(
+    settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    folder = tmp_path_factory.mktemp("lost-message")
+    with (
+        isolated_settings(settings, redis_db=10, republish_queued_after_s=3) as own,
+        running_stack(own, [], folder / "logs") as stack,  # no worker yet: the message waits
+        httpx.Client(base_url=stack.api_url, timeout=30) as http,
+    ):
+        body = ticket(task_type="reasoning_answer", max_output_tokens=8)
+        task_id = http.post("/v1/tasks", json=body).json()["id"]
+        broker = redis_from_broker_url(own.broker_url)
+        try:
+            # kombu keeps one list per priority step: "autoregressive", "autoregressive\x06\x163"...
+            lists = [key for key in broker.scan_iter(match="autoregressive*")]
+            assert sum(broker.llen(key) for key in lists) == 1
+            broker.delete(*lists)  # the crash: the acknowledged publish is gone
+        finally:
+            broker.close()
+        wait_for_workers(own, {"autoregressive": stack.start_worker("autoregressive")}, 240)
+        view = wait_for_task(http, task_id, timeout_s=120)
+    assert view.status.is_terminal
+    assert len(view.attempts) >= 1
+    accepted = [a for a in view.attempts if a.outcome.value == "succeeded"]
+    assert len(accepted) == (1 if view.status.value == "succeeded" else 0)
