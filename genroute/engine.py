@@ -8,11 +8,16 @@ from typing import Any, Protocol
 
 @dataclass(frozen=True)
 class GenerationRequest:
-    """One prompt for an engine: the task type's system prompt, the rendered prompt, a bound."""
+    """One prompt for an engine: the task type's system prompt, the rendered prompt, a bound.
+
+    `choices`, when given, are the only acceptable outputs (a classification's labels); an
+    engine that can score them picks the likeliest instead of generating freely.
+    """
 
     system_prompt: str
     prompt: str
     max_output_tokens: int
+    choices: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

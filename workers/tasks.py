@@ -62,6 +62,7 @@ def claim(context: WorkerContext, task_id: uuid.UUID, queue: str) -> tuple[Claim
             system_prompt=task_type.system_prompt,
             prompt=task_type.render_prompt(task.request["input"]),
             max_output_tokens=task.max_output_tokens,
+            choices=task_type.validation.allowed_values or (),
         )
         prepared = Prepared(result.attempt.id, request, task_type, task.task_type, task.request)
         return result, prepared

@@ -21,7 +21,8 @@ pytestmark = pytest.mark.integration
 def test_invalid_diffusion_output_falls_back_to_autoregressive(
     client: httpx.Client, sessions
 ) -> None:
-    # Random diffusion text is never one of the allowed classification labels.
+    # Random diffusion text is never one of the allowed classification labels; the
+    # autoregressive fallback scores the labels, so its answer always is one.
     response = client.post("/v1/tasks", json=ticket(task_type="classification"))
     assert response.json()["route"]["path"] == "diffusion"
     view = wait_for_task(client, response.json()["id"], timeout_s=180)
@@ -31,18 +32,35 @@ def test_invalid_diffusion_output_falls_back_to_autoregressive(
     assert first.error.startswith("failed validation:") and "allowed_values" in first.error
     verdict = next(v for v in first.validations if v.validator == "allowed_values")
     assert not verdict.passed and "allowed" in verdict.details
-    assert rest, "no fallback attempt"
-    assert all((a.path, a.queue) == ("autoregressive", "fallback") for a in rest)
-    if view.status.value == "succeeded":
-        assert rest[-1].outcome.value == "succeeded" and view.output == rest[-1].output_text
-    else:
-        assert len(view.attempts) == 3 and "attempt budget of 3 spent" in view.error
+    [fallback] = rest
+    assert (fallback.path, fallback.queue, fallback.outcome.value) == (
+        "autoregressive",
+        "fallback",
+        "succeeded",
+    )
+    assert view.status.value == "succeeded" and view.output == fallback.output_text
+    assert fallback.engine_facts["decoding"] == "choice_scoring"
 
     with sessions() as session:
         stored = session.scalars(
             select(AttemptValidation).join(Attempt).where(Attempt.task_id == view.id)
         ).all()
     assert len(stored) >= 3 * len(view.attempts) - 1  # every validator, every produced output
+
+
+def test_task_fails_when_the_attempt_budget_is_spent(client: httpx.Client) -> None:
+    # A schema no model here will ever satisfy: every attempt is invalid.
+    schema = {"type": "object", "required": ["refund_authorisation_code"]}
+    body = ticket(task_type="classification", json_schema=schema, schema_required=True)
+    view = wait_for_task(client, client.post("/v1/tasks", json=body).json()["id"], timeout_s=180)
+    assert view.status.value == "failed"
+    assert [(a.queue, a.outcome.value) for a in view.attempts] == [
+        ("diffusion", "invalid"),
+        ("fallback", "invalid"),
+        ("fallback", "invalid"),
+    ]
+    assert "attempt budget of 3 spent" in view.error
+    assert view.output is None
 
 
 def test_fallback_none_fails_after_one_attempt(client: httpx.Client) -> None:

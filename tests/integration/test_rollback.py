@@ -1,7 +1,8 @@
 """The rollback controller end to end: the diffusion path's invalid outputs roll it back for a
 task type, new requests go to the autoregressive path, probes go back after the cooldown, fail,
 and roll it back again with a doubled cooldown; an operator restores it. Every transition is
-an event row. (tests/policy.yaml: window 4, min 4 samples, 50%, cooldown 3 s, all probes.)"""
+an event row. Meanwhile every task ends accepted, through the fallback queue when diffusion
+produced it. (tests/policy.yaml: window 4, min 4 samples, 50%, cooldown 3 s, all probes.)"""
 
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import pytest
 import redis
 from sqlalchemy import select
 
+from genroute.contract import TaskView
 from genroute.db.models import RollbackEvent
 from genroute.embedded import child_environment
 from genroute.keys import health_key
@@ -20,14 +22,30 @@ from tests.helpers import ticket, wait_for_task
 
 pytestmark = pytest.mark.integration
 
-# Random diffusion text is never a classification label: every diffusion attempt is invalid.
-REQUEST = ticket(task_type="classification", fallback="none")
+# Random diffusion text is never a classification label: every diffusion attempt is invalid,
+# and the autoregressive fallback scores the labels, so it always answers with a valid one.
+REQUEST = ticket(task_type="classification")
+FINISHED: list[TaskView] = []
 
 
 def _submit(client: httpx.Client) -> dict:
     accepted = client.post("/v1/tasks", json=REQUEST).json()
-    wait_for_task(client, accepted["id"])
+    FINISHED.append(wait_for_task(client, accepted["id"]))
     return accepted["route"]
+
+
+def _assert_accepted_through_fallback(views: list[TaskView]) -> None:
+    for view in views:
+        outcomes = [(a.path, a.queue, a.outcome.value) for a in view.attempts]
+        assert view.status.value == "succeeded", (view.error, outcomes)
+        if view.route.path.value == "diffusion":
+            assert outcomes == [
+                ("diffusion", "diffusion", "invalid"),
+                ("autoregressive", "fallback", "succeeded"),
+            ]
+        else:
+            assert outcomes == [("autoregressive", "autoregressive", "succeeded")]
+        assert view.output == view.attempts[-1].output_text
 
 
 def _events(sessions) -> list[tuple[str, str, bool]]:
@@ -47,6 +65,7 @@ def test_rollback_probe_rollback_again_and_restore(
     with sessions.begin() as session:
         session.query(RollbackEvent).delete()
 
+    FINISHED.clear()
     routes = [_submit(client) for _ in range(4)]
     assert [r["path"] for r in routes] == ["diffusion"] * 4
     assert _events(sessions) == [("active", "rolled_back", False)]
@@ -66,6 +85,9 @@ def test_rollback_probe_rollback_again_and_restore(
         last = session.scalars(select(RollbackEvent).order_by(RollbackEvent.id.desc())).first()
     assert last.cooldown_s == 6 and "cooldown doubled" in last.reason
     assert last.samples == 2 and last.failures == 2
+
+    assert len(FINISHED) == 7
+    _assert_accepted_through_fallback(FINISHED)
 
     env = child_environment(settings)
     shown = subprocess.run(

@@ -1,5 +1,6 @@
 """Autoregressive engine: a transformers causal LM in this process, prompts through the model's
-chat template, batches left-padded into one `generate` call.
+chat template, batches left-padded into one `generate` call. Requests with `choices` are
+answered by scoring each choice instead (constrained classification: always a valid label).
 
 torch is imported here, inside the worker child, after `genroute worker` pinned
 CUDA_VISIBLE_DEVICES; nothing in the parent process touches CUDA.
@@ -36,6 +37,61 @@ class TransformersCausalEngine:
         self._repetition_penalty = params.repetition_penalty
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[Generation]:
+        free = [request for request in requests if not request.choices]
+        generated = iter(self._generate_free(free) if free else [])
+        results = []
+        for request in requests:
+            results.append(self._choose(request) if request.choices else next(generated))
+        for result in results:
+            result.facts["batch_size"] = len(requests)
+        return results
+
+    def _choose(self, request: GenerationRequest) -> Generation:
+        """The choice whose tokens (and the end of turn) are likeliest after the prompt, by mean
+        log-probability so longer labels are not penalised; all choices in one forward pass."""
+        torch, tokenizer = self._torch, self._tokenizer
+        started_at = datetime.now(UTC)
+        prompt = tokenizer(chat_text(tokenizer, request))["input_ids"]
+        endings = [
+            tokenizer(choice + tokenizer.eos_token, add_special_tokens=False)["input_ids"]
+            for choice in request.choices
+        ]
+        width = len(prompt) + max(len(ending) for ending in endings)
+        ids = torch.full((len(endings), width), tokenizer.pad_token_id, dtype=torch.long)
+        mask = torch.zeros_like(ids)
+        for row, ending in enumerate(endings):  # right-padded: positions stay 0..n
+            sequence = prompt + ending
+            ids[row, : len(sequence)] = torch.tensor(sequence)
+            mask[row, : len(sequence)] = 1
+        kept = width - len(prompt) + 1  # logits only where a choice token is predicted
+        with torch.inference_mode():
+            logits = self._model(
+                input_ids=ids.to(self.device),
+                attention_mask=mask.to(self.device),
+                logits_to_keep=kept,
+            ).logits
+        log_probs = torch.log_softmax(logits.float(), dim=-1).cpu()
+        scores = []
+        for row, ending in enumerate(endings):
+            # Kept position i predicts the choice's token i.
+            scores.append(sum(log_probs[row, i, token].item() for i, token in enumerate(ending)))
+        best = max(range(len(scores)), key=scores.__getitem__)
+        finished_at = datetime.now(UTC)
+        return Generation(
+            text=request.choices[best],
+            tokens_in=len(prompt),
+            tokens_out=len(endings[best]) - 1,
+            started_at=started_at,
+            first_output_at=finished_at,
+            finished_at=finished_at,
+            facts={
+                "device": self.device,
+                "decoding": "choice_scoring",
+                "choice_scores": {c: round(scores[i], 4) for i, c in enumerate(request.choices)},
+            },
+        )
+
+    def _generate_free(self, requests: Sequence[GenerationRequest]) -> list[Generation]:
         torch = self._torch
         started_at = datetime.now(UTC)
         texts = [chat_text(self._tokenizer, request) for request in requests]
@@ -64,7 +120,7 @@ class TransformersCausalEngine:
                     started_at=started_at,
                     first_output_at=clock.first_output_at,
                     finished_at=finished_at,
-                    facts={"batch_size": len(requests), "device": self.device},
+                    facts={"device": self.device},
                 )
             )
         return results
