@@ -6,11 +6,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
-from api.routes import tasks
+from api.limits import BodySizeLimit
+from api.routes import paths, tasks
 from genroute import __version__
 from genroute.db.session import make_engine, make_session_factory
 from genroute.health import HealthStore
+from genroute.placement import load_data_locations
 from genroute.queueing import make_celery
+from genroute.ratelimit import RateLimiter
 from genroute.readiness import redis_from_broker_url
 from genroute.settings import Settings
 from genroute.sweeper import Sweeper
@@ -19,7 +22,11 @@ from policies import load_catalog, load_policy
 
 def create_app(settings: Settings) -> FastAPI:
     """An app bound to `settings`, whose URLs must point at running servers."""
-    policy = load_policy(settings.policy_file, load_catalog(settings.task_types_file))
+    policy = load_policy(
+        settings.policy_file,
+        load_catalog(settings.task_types_file),
+        load_data_locations(settings.paths_file),
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -30,6 +37,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.celery = make_celery(settings, settings.broker_url)
         redis_client = redis_from_broker_url(settings.broker_url)
         app.state.health = HealthStore(redis_client, policy.rollback)
+        app.state.rate_limiter = RateLimiter(redis_client)
         sweeper = Sweeper(
             app.state.sessions,
             app.state.celery,
@@ -46,8 +54,10 @@ def create_app(settings: Settings) -> FastAPI:
             db_engine.dispose()
 
     app = FastAPI(title="genroute", version=__version__, lifespan=lifespan)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     install_error_handlers(app)
     app.include_router(tasks.router)
+    app.include_router(paths.router)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

@@ -5,9 +5,10 @@ from typing import Annotated
 
 from celery import Celery
 from fastapi import Depends, Request
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from genroute.health import HealthStore
+from genroute.ratelimit import RateLimiter
 from genroute.settings import Settings
 from policies import RoutingPolicy
 
@@ -28,6 +29,14 @@ def _health(request: Request) -> HealthStore:
     return request.app.state.health
 
 
+def _rate_limiter(request: Request) -> RateLimiter:
+    return request.app.state.rate_limiter
+
+
+def _sessions(request: Request) -> sessionmaker[Session]:
+    return request.app.state.sessions
+
+
 def _session(request: Request) -> Iterator[Session]:
     with request.app.state.sessions() as session:
         yield session
@@ -37,4 +46,7 @@ SettingsDep = Annotated[Settings, Depends(_settings)]
 PolicyDep = Annotated[RoutingPolicy, Depends(_policy)]
 CeleryDep = Annotated[Celery, Depends(_celery)]
 SessionDep = Annotated[Session, Depends(_session)]
+# For handlers that open their own short sessions (long polls must not hold one open).
+SessionsDep = Annotated[sessionmaker[Session], Depends(_sessions)]
 HealthDep = Annotated[HealthStore, Depends(_health)]
+RateLimiterDep = Annotated[RateLimiter, Depends(_rate_limiter)]

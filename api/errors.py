@@ -1,46 +1,84 @@
 """One place that maps genroute's errors and request validation failures to HTTP answers,
-each naming the field or thing that was wrong."""
+each naming the field or thing that was wrong, with the headers the status calls for."""
+
+from collections.abc import Sequence
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
-from genroute.errors import RequestRejected, TaskNotFound
+from genroute.api_models import ErrorBody
+from genroute.errors import RateLimited, RequestRejected, TaskNotFound, Unauthenticated
 
 _CLEARER = {
     "extra_forbidden": "unknown field; it is not part of the request contract",
     "missing": "required field is missing",
 }
 
+# Every error status a route may answer, with its body, for the OpenAPI document.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody, "description": text}
+    for code, text in {
+        400: "malformed request",
+        401: "missing, unknown or revoked API key",
+        403: "the API key lacks the scope",
+        404: "no such task (or another owner's)",
+        409: "conflict with the task's state or an earlier idempotency key",
+        413: "body or input too large",
+        422: "invalid request; `errors` names each field",
+        429: "rate limit spent; see Retry-After",
+        503: "no path can take the request right now; retry later",
+    }.items()
+}
 
-def _field_name(loc: tuple[object, ...]) -> str:
-    parts = [str(part) for part in loc if part != "body"]
-    return ".".join(parts) or "body"
+
+def field_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
+    """pydantic errors as {field, message}, with clearer words for the common ones."""
+    found = []
+    for error in errors:
+        loc = tuple(error.get("loc", ()))
+        field = ".".join(str(part) for part in loc if part != "body") or "body"
+        message = _CLEARER.get(error.get("type", ""), error.get("msg", "invalid"))
+        found.append({"field": field, "message": message})
+    return found
+
+
+def _body(detail: str, errors: list[dict[str, str]]) -> dict[str, Any]:
+    return {"detail": detail, "errors": errors}
 
 
 async def _validation_failed(_request: Request, exc: RequestValidationError) -> JSONResponse:
-    errors = []
-    for error in exc.errors():
-        field = _field_name(tuple(error.get("loc", ())))
-        message = error.get("msg", "invalid")
-        message = _CLEARER.get(error.get("type", ""), message)
-        errors.append({"field": field, "message": message})
+    errors = field_errors(exc.errors())
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-    return JSONResponse(status_code=422, content={"detail": detail, "errors": errors})
+    return JSONResponse(status_code=422, content=_body(detail, errors))
 
 
 async def _rejected(_request: Request, exc: RequestRejected) -> JSONResponse:
-    return JSONResponse(
-        status_code=exc.status_code,
-        content={"detail": str(exc), "errors": [{"field": exc.field, "message": exc.message}]},
-    )
+    headers = {}
+    if isinstance(exc, RateLimited):
+        headers["Retry-After"] = str(max(1, round(exc.retry_after_s)))
+    if isinstance(exc, Unauthenticated):
+        headers["WWW-Authenticate"] = "Bearer"
+    content = _body(str(exc), [{"field": exc.field, "message": exc.message}])
+    return JSONResponse(status_code=exc.status_code, content=content, headers=headers)
 
 
 async def _not_found(_request: Request, exc: TaskNotFound) -> JSONResponse:
-    return JSONResponse(status_code=404, content={"detail": str(exc), "errors": []})
+    return JSONResponse(status_code=404, content=_body(str(exc), []))
+
+
+async def _http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+    return JSONResponse(
+        status_code=exc.status_code,
+        content=_body(str(exc.detail), []),
+        headers=getattr(exc, "headers", None),
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_failed)
     app.add_exception_handler(RequestRejected, _rejected)
     app.add_exception_handler(TaskNotFound, _not_found)
+    app.add_exception_handler(HTTPException, _http_error)

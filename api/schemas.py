@@ -1,29 +1,9 @@
-"""API response schemas and their construction from database rows."""
+"""Building API answers from database rows (the answer types live in `genroute.api_models`
+and `genroute.contract`, shared with the Python client)."""
 
-import uuid
-
-from pydantic import BaseModel
-
+from genroute.api_models import TaskSummary
 from genroute.contract import AttemptView, RouteDecision, TaskStatus, TaskView
 from genroute.db.models import Task
-
-
-class TaskAccepted(BaseModel):
-    """The answer to a submission: the task's id, status and where it was routed."""
-
-    id: uuid.UUID
-    status: TaskStatus
-    route: RouteDecision
-
-
-class FieldError(BaseModel):
-    field: str
-    message: str
-
-
-class ErrorBody(BaseModel):
-    detail: str
-    errors: list[FieldError] = []
 
 
 def route_of(task: Task) -> RouteDecision:
@@ -47,6 +27,26 @@ def task_view(task: Task) -> TaskView:
         output=task.output_text,
         error=task.error,
         attempts=[AttemptView.model_validate(a, from_attributes=True) for a in task.attempts],
+        created_at=task.created_at,
+        finished_at=task.finished_at,
+        owner=task.owner,
+        idempotency_key=task.idempotency_key,
+        metadata=task.request.get("metadata", {}),
+    )
+
+
+def task_summary(task: Task) -> TaskSummary:
+    return TaskSummary(
+        id=task.id,
+        task_type=task.task_type,
+        status=TaskStatus(task.status),
+        path=task.route_path,
+        owner=task.owner,
+        idempotency_key=task.idempotency_key,
+        metadata=task.request.get("metadata", {}),
+        attempt_count=task.attempt_count,
+        output=task.output_text,
+        error=task.error,
         created_at=task.created_at,
         finished_at=task.finished_at,
     )

@@ -91,7 +91,7 @@ def through_system(
     live = settings.model_copy(update={"paths_file": paths_file})
     with (
         running_stack(live, [path], folder / "logs", worker_args=worker_args) as stack,
-        httpx.Client(base_url=stack.api_url, timeout=30) as client,
+        stack.http() as client,
     ):
         warm = client.post("/v1/tasks", json=requests[0]).json()["id"]
         _wait(client, [warm])

@@ -3,7 +3,6 @@ place (with tests) that imports `api` and `workers`."""
 
 import contextlib
 import json
-import logging
 import os
 import sys
 from collections.abc import Iterator
@@ -11,17 +10,10 @@ from typing import Any
 
 import click
 
+from genroute.cli_keys import keys
+from genroute.cli_support import live_database, setup_logging
 from genroute.errors import GenrouteError
 from genroute.settings import Settings
-
-
-def _setup_logging(level: str = "INFO") -> None:
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s %(process)d: %(message)s"
-    )
-    # pgserver logs every pg_ctl call with its full output at INFO; httpx logs every request.
-    for chatty in ("pgserver", "httpx"):
-        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
 @click.group()
@@ -37,7 +29,7 @@ def demo(count: int, as_json: bool, timeout_s: float) -> None:
     """Run real tickets through the API, queues and one worker per path; print a table."""
     from genroute.demo import run_demo
 
-    _setup_logging("WARNING" if as_json else "INFO")
+    setup_logging("WARNING" if as_json else "INFO")
     settings = Settings()
     _prepare_models(settings)  # once here, not in two workers at once
     summary = run_demo(settings, count, as_json, timeout_s)
@@ -57,7 +49,7 @@ def api(host: str | None, port: int | None) -> None:
     from api.app import create_app
     from genroute.embedded import services
 
-    _setup_logging()
+    setup_logging()
     settings = Settings()
     with services(settings) as live:
         app = create_app(live)
@@ -90,7 +82,7 @@ def worker(path_name: str, gpu: int | None, concurrency: int | None) -> None:
     from genroute.embedded import services
     from workers.app import run_worker
 
-    _setup_logging()
+    setup_logging()
     gpu_label = os.environ.get("GENROUTE_GPU_ID") if gpu is not None else None
     with services(Settings()) as live:
         run_worker(live, Path(path_name), gpu_label, concurrency)
@@ -110,7 +102,7 @@ def models() -> None:
 @models.command("prepare")
 def models_prepare() -> None:
     """Build the built-in development models into the model cache (once)."""
-    _setup_logging("WARNING")
+    setup_logging("WARNING")
     for folder in _prepare_models(Settings()):
         click.echo(folder)
 
@@ -172,7 +164,7 @@ def _health() -> Iterator[tuple[Settings, Any, Any, Any]]:
     from genroute.readiness import redis_from_broker_url
     from policies import load_catalog, load_policy
 
-    with _database() as (settings, sessions):
+    with live_database() as (settings, sessions):
         policy = load_policy(settings.policy_file, load_catalog(settings.task_types_file))
         store = HealthStore(redis_from_broker_url(settings.broker_url), policy.rollback)
         try:
@@ -193,7 +185,7 @@ def failed_list(limit: int, as_json: bool) -> None:
     """Show failed tasks, newest first."""
     from genroute.db.tasks import failed_tasks
 
-    with _database() as (_settings, sessions), sessions() as session:
+    with live_database() as (_settings, sessions), sessions() as session:
         for task in failed_tasks(session, limit):
             row = {
                 "id": str(task.id),
@@ -215,7 +207,7 @@ def failed_requeue(task_ids: tuple, queue: str | None, attempts: int | None) -> 
     from genroute.db.tasks import mark_published, requeue_failed
     from genroute.queueing import make_celery, publish
 
-    with _database() as (settings, sessions):
+    with live_database() as (settings, sessions):
         app = make_celery(settings, settings.broker_url)
         for task_id in task_ids:
             with sessions.begin() as session:
@@ -228,20 +220,6 @@ def failed_requeue(task_ids: tuple, queue: str | None, attempts: int | None) -> 
             with sessions.begin() as session:
                 mark_published(session, task_id)
             click.echo(f"{task_id}: requeued on {target}")
-
-
-@contextlib.contextmanager
-def _database() -> Iterator[tuple[Settings, Any]]:
-    """Live settings (embedded servers started if none are configured) and a session factory."""
-    from genroute.db.session import make_engine, make_session_factory
-    from genroute.embedded import services
-
-    with services(Settings()) as live:
-        engine = make_engine(live.database_url)
-        try:
-            yield live, make_session_factory(engine)
-        finally:
-            engine.dispose()
 
 
 @cli.group()
@@ -259,6 +237,9 @@ def db_upgrade(revision: str) -> None:
     with services(Settings()) as live:
         upgrade(live.database_url, revision)
     click.echo(f"database at {revision}")
+
+
+cli.add_command(keys)
 
 
 def main(argv: list[str] | None = None) -> Any:

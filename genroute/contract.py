@@ -16,11 +16,17 @@ TaskTypeName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$
 
 
 class PrivacyTier(StrEnum):
-    """Where a request's data may travel: node < cluster < external."""
+    """Where data may travel (a request's tier) or goes (an engine's location):
+    node < cluster < external."""
 
     node = "node"
     cluster = "cluster"
     external = "external"
+
+    def admits(self, location: "PrivacyTier") -> bool:
+        """Whether data under this tier may go to an engine at `location`."""
+        order = list(PrivacyTier)
+        return order.index(location) <= order.index(self)
 
 
 class Path(StrEnum):
@@ -35,10 +41,11 @@ class TaskStatus(StrEnum):
     running = "running"
     succeeded = "succeeded"
     failed = "failed"
+    cancelled = "cancelled"
 
     @property
     def is_terminal(self) -> bool:
-        return self in (TaskStatus.succeeded, TaskStatus.failed)
+        return self in (TaskStatus.succeeded, TaskStatus.failed, TaskStatus.cancelled)
 
 
 class AttemptOutcome(StrEnum):
@@ -152,3 +159,6 @@ class TaskView(BaseModel):
     attempts: list[AttemptView]
     created_at: datetime
     finished_at: datetime | None
+    owner: str | None = None
+    idempotency_key: str | None = None
+    metadata: dict[str, str | int | float | bool | None] = {}

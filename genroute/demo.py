@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from genroute.contract import TaskView
+from genroute.db.keys import Scope
 from genroute.db.migrate import upgrade
 from genroute.db.models import RollbackEvent
 from genroute.db.session import make_engine
@@ -102,9 +103,12 @@ def run_demo(settings: Settings, count: int, as_json: bool, timeout_s: float) ->
         say("services ready; starting the API and workers (the model loads once per worker)")
         log_dir = live.data_dir.resolve() / "logs"
         with (
-            running_stack(live, PATHS, log_dir) as stack,
-            httpx.Client(base_url=stack.api_url, timeout=30) as client,
+            running_stack(
+                live, PATHS, log_dir, key_owner="demo", key_scopes=(Scope.submit, Scope.read)
+            ) as stack,
+            stack.http() as client,
         ):
+            say(f"API {stack.api_url} (docs at /docs); this run's API key: {stack.api_key}")
             started = time.monotonic()
             ids = submit_all(client, sample_tickets(count))
             say(f"submitted {len(ids)} tickets; waiting for results")

@@ -34,6 +34,46 @@ class InputTooLarge(RequestRejected):
     status_code = 413
 
 
+class PathUnavailable(RequestRejected):
+    """Every path the request may use is rolled back right now; worth retrying later."""
+
+    status_code = 503
+
+
+class Unauthenticated(RequestRejected):
+    """No API key, or one that is unknown or revoked."""
+
+    status_code = 401
+
+
+class Forbidden(RequestRejected):
+    """The API key lacks the scope this call needs."""
+
+    status_code = 403
+
+
+class IdempotencyConflict(RequestRejected):
+    """An idempotency key was reused for a different request."""
+
+    status_code = 409
+
+
+class TaskNotCancellable(RequestRejected):
+    """Only a queued task can be cancelled."""
+
+    status_code = 409
+
+
+class RateLimited(RequestRejected):
+    """The API key's submission rate is spent; `retry_after_s` says when it refills."""
+
+    status_code = 429
+
+    def __init__(self, field: str, message: str, retry_after_s: float) -> None:
+        super().__init__(field, message)
+        self.retry_after_s = retry_after_s
+
+
 class TaskNotFound(GenrouteError):
     """No task has the given id."""
 

@@ -12,3 +12,10 @@ HEALTH_PREFIX = "genroute:health:"
 
 def health_key(path: str, task_type: str) -> str:
     return f"{HEALTH_PREFIX}{path}:{task_type}"
+
+
+RATE_PREFIX = "genroute:rate:"
+
+
+def rate_key(api_key_id: str) -> str:
+    return f"{RATE_PREFIX}{api_key_id}"

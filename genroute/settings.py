@@ -25,6 +25,12 @@ class Settings(BaseSettings):
     model_cache_dir: Path = Field(default=Path.home() / ".cache" / "genroute" / "models")
 
     max_input_chars: int = Field(default=32_000, gt=0)
+    max_body_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
+    max_batch_items: int = Field(default=500, ge=1, le=10_000)
+    # Per API key unless the key sets its own; a batch costs one per item. The bucket holds a
+    # minute's worth, so a full batch fits when the rate is at least max_batch_items.
+    rate_limit_per_minute: int = Field(default=6000, ge=1)
+    max_wait_s: float = Field(default=60.0, gt=0, le=600)
     max_attempts: int = Field(default=3, ge=1, le=20)
 
     task_soft_time_limit_s: int = Field(default=300, gt=0)

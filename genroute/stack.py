@@ -10,6 +10,8 @@ from pathlib import Path
 
 import httpx
 
+from genroute.db.keys import Scope, create_key
+from genroute.db.session import make_engine, make_session_factory
 from genroute.embedded import child_environment
 from genroute.errors import GenrouteError
 from genroute.processes import ManagedProcess
@@ -32,8 +34,14 @@ class Stack:
     api: ManagedProcess
     log_dir: Path
     env: dict[str, str]
+    api_key: str = ""
     worker_args: tuple[str, ...] = ()
     workers: dict[str, ManagedProcess] = field(default_factory=dict)
+
+    def http(self, timeout_s: float = 30.0) -> httpx.Client:
+        """An HTTP client for the API that sends this stack's API key."""
+        headers = {"Authorization": f"Bearer {self.api_key}"}
+        return httpx.Client(base_url=self.api_url, timeout=timeout_s, headers=headers)
 
     def start_worker(self, path: str) -> ManagedProcess:
         args = ["worker", "--path", path, *self.worker_args]
@@ -93,6 +101,16 @@ def wait_for_workers(
     raise GenrouteError(f"workers for {sorted(workers)} were not ready within {timeout_s}s")
 
 
+def issue_key(settings: Settings, owner: str, scopes: tuple[Scope, ...]) -> str:
+    """A new API key in `settings`' database (migrated), for the stack's own client."""
+    engine = make_engine(settings.database_url, pool_size=1)
+    try:
+        with make_session_factory(engine).begin() as session:
+            return create_key(session, owner, list(scopes), name=f"{owner} (genroute stack)").secret
+    finally:
+        engine.dispose()
+
+
 @contextlib.contextmanager
 def running_stack(
     settings: Settings,
@@ -100,13 +118,17 @@ def running_stack(
     log_dir: Path,
     start_timeout_s: float = 240.0,
     worker_args: tuple[str, ...] = (),
+    key_owner: str = "operator",
+    key_scopes: tuple[Scope, ...] = (Scope.admin,),
 ) -> Iterator[Stack]:
     """API plus one worker per path (`worker_args` added, e.g. `--gpu 0`), against `settings`'
-    servers; all stopped on exit."""
+    servers, with a fresh API key for `key_owner` (`Stack.http()` sends it); all stopped on
+    exit."""
     env = child_environment(settings)
     port = free_port()
     api = ManagedProcess("api", ["api", "--host", "127.0.0.1", "--port", str(port)], env, log_dir)
-    stack = Stack(settings, f"http://127.0.0.1:{port}", api, log_dir, env, worker_args)
+    api_key = issue_key(settings, key_owner, key_scopes)
+    stack = Stack(settings, f"http://127.0.0.1:{port}", api, log_dir, env, api_key, worker_args)
     try:
         for path in paths:
             stack.start_worker(path)

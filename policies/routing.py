@@ -4,6 +4,7 @@
 """
 
 import hashlib
+from collections.abc import Mapping
 from pathlib import Path as FilePath
 from typing import Any
 
@@ -11,7 +12,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from genroute.contract import Path, PrivacyTier, RouteDecision, TaskRequest
-from genroute.errors import PolicyError
+from genroute.errors import PathUnavailable, PolicyError, RequestRejected
 from policies.catalog import TaskTypeCatalog
 from policies.loading import read_yaml_mapping, validate_mapping
 from policies.rollback import RollbackThresholds
@@ -107,21 +108,54 @@ class PolicyFile(BaseModel):
 class RoutingPolicy:
     """A validated policy bound to the catalog it routes for."""
 
-    def __init__(self, document: PolicyFile, catalog: TaskTypeCatalog, version: str) -> None:
+    def __init__(
+        self,
+        document: PolicyFile,
+        catalog: TaskTypeCatalog,
+        version: str,
+        data_locations: Mapping[Path, PrivacyTier] | None = None,
+    ) -> None:
         self.document = document
         self.catalog = catalog
         self.version = version
+        # Where each path's engine sends data; a path not listed keeps it on the node.
+        self.data_locations = dict(data_locations or {})
+
+    def location(self, path: Path) -> PrivacyTier:
+        return self.data_locations.get(path, PrivacyTier.node)
 
     def decide(self, request: TaskRequest) -> RouteDecision:
-        """Route `request`. Raises RequestRejected for unknown task types or limits."""
+        """Route `request`. A rule whose path the request's privacy tier forbids is passed
+        over. Raises RequestRejected for unknown task types, limits, or no allowed path."""
         output_limit = self.catalog.output_limit(request)
+        passed_over = []
         for rule in self.document.rules:
-            if rule.when.failed_condition(request, output_limit) is None:
-                return self._decision(
-                    request, rule.path, rule.fallback, rule.name, rule.reason, output_limit
-                )
+            if rule.when.failed_condition(request, output_limit) is not None:
+                continue
+            if not request.privacy_tier.admits(self.location(rule.path)):
+                passed_over.append(rule.name)
+                continue
+            reason = rule.reason + self._passed_over(passed_over, request)
+            return self._decision(
+                request, rule.path, rule.fallback, rule.name, reason, output_limit
+            )
         default = self.document.default
-        return self._decision(request, default.path, None, "default", default.reason, output_limit)
+        if not request.privacy_tier.admits(self.location(default.path)):
+            raise RequestRejected("privacy_tier", self._no_path_message(request))
+        reason = default.reason + self._passed_over(passed_over, request)
+        return self._decision(request, default.path, None, "default", reason, output_limit)
+
+    def _passed_over(self, rules: list[str], request: TaskRequest) -> str:
+        if not rules:
+            return ""
+        return f" (passed over {', '.join(rules)}: privacy_tier {request.privacy_tier.value})"
+
+    def _no_path_message(self, request: TaskRequest) -> str:
+        where = ", ".join(f"{p.value} sends data to {loc.value}" for p, loc in self._locations())
+        return f"'{request.privacy_tier.value}' allows no path that could serve this: {where}"
+
+    def _locations(self) -> list[tuple[Path, PrivacyTier]]:
+        return [(path, self.location(path)) for path in Path]
 
     @property
     def rollback(self) -> RollbackThresholds:
@@ -131,12 +165,26 @@ class RoutingPolicy:
         """Only a path with somewhere else to go can be rolled back."""
         return path is not self.document.default.fallback
 
-    def with_health(self, decision: RouteDecision, state: str, admitted: bool) -> RouteDecision:
+    def with_health(
+        self,
+        decision: RouteDecision,
+        state: str,
+        admitted: bool,
+        tier: PrivacyTier = PrivacyTier.external,
+    ) -> RouteDecision:
         """The decision as the rollback controller leaves it: unchanged when the path is
-        admitted, else sent to the fallback path, with the state it saw recorded either way."""
+        admitted, else sent to the fallback path (if `tier` allows it), with the state it saw
+        recorded either way."""
         if admitted:
             return decision.model_copy(update={"health": state})
         target = self.document.default.fallback
+        if not tier.admits(self.location(target)):
+            raise PathUnavailable(
+                "privacy_tier",
+                f"{decision.path.value} is {state} for this task type and privacy_tier "
+                f"'{tier.value}' forbids {target.value} (its data goes to "
+                f"{self.location(target).value}); retry later",
+            )
         reason = f"{decision.path.value} is {state} for this task type; sent to {target.value}"
         return decision.model_copy(
             update={"path": target, "health": state, "reason": f"{reason} ({decision.reason})"}
@@ -156,6 +204,8 @@ class RoutingPolicy:
             if request.fallback == "none"
             else (rule_fallback or self.document.default.fallback)
         )
+        if fallback is not None and not request.privacy_tier.admits(self.location(fallback)):
+            fallback = None  # the tier forbids the fallback path: fail rather than leak
         return RouteDecision(
             path=path,
             rule=rule,
@@ -175,8 +225,13 @@ def _name_rule(data: dict[str, Any], loc: tuple[Any, ...]) -> str:
     return f"rule #{loc[1] + 1} '{name}': " if name else f"rule #{loc[1] + 1}: "
 
 
-def load_policy(path: FilePath, catalog: TaskTypeCatalog) -> RoutingPolicy:
-    """Load, validate and version a policy file; every error names the file, rule and field."""
+def load_policy(
+    path: FilePath,
+    catalog: TaskTypeCatalog,
+    data_locations: Mapping[Path, PrivacyTier] | None = None,
+) -> RoutingPolicy:
+    """Load, validate and version a policy file; every error names the file, rule and field.
+    `data_locations` says where each path's engine sends data (privacy tiers route by it)."""
     data = read_yaml_mapping(path)
     document = validate_mapping(path, data, PolicyFile, _name_rule)
     for index, rule in enumerate(document.rules):
@@ -188,4 +243,4 @@ def load_policy(path: FilePath, catalog: TaskTypeCatalog) -> RoutingPolicy:
             )
     canonical = yaml.safe_dump(data, sort_keys=True).encode()
     version = f"{document.version}+{hashlib.sha256(canonical).hexdigest()[:8]}"
-    return RoutingPolicy(document, catalog, version)
+    return RoutingPolicy(document, catalog, version, data_locations)

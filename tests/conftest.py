@@ -82,5 +82,5 @@ def stack(settings: Settings) -> Iterator[Stack]:
 
 @pytest.fixture
 def client(stack: Stack) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=stack.api_url, timeout=30) as http:
+    with stack.http() as http:
         yield http

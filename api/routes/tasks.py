@@ -1,74 +1,221 @@
-"""Submit a task and read it back. Persist first, then publish: a task is never in the broker
-without its row, and one that misses the broker is republished by the sweeper."""
+"""Submit, read (and wait for), list and cancel tasks. Submission itself lives in
+`api.submission`; these handlers check keys, scopes and rate limits and shape the answers."""
 
+import asyncio
 import logging
+import time
 import uuid
+from datetime import datetime
+from typing import Annotated
 
 import redis
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Query, Response, status
+from fastapi.concurrency import run_in_threadpool
+from pydantic import ValidationError
 
-from api.deps import CeleryDep, HealthDep, PolicyDep, SessionDep, SettingsDep
-from api.schemas import ErrorBody, TaskAccepted, route_of, task_view
-from genroute.contract import TaskRequest, TaskStatus, TaskView
-from genroute.db.tasks import create_task, get_task, mark_published
-from genroute.errors import InputTooLarge, TaskNotFound
-from genroute.health import record_event
-from genroute.queueing import publish
+from api.auth import Principal, Reader, Submitter
+from api.deps import (
+    CeleryDep,
+    HealthDep,
+    PolicyDep,
+    RateLimiterDep,
+    SessionDep,
+    SessionsDep,
+    SettingsDep,
+)
+from api.errors import ERROR_RESPONSES, field_errors
+from api.schemas import task_summary, task_view
+from api.submission import Submission, Submitted
+from genroute.api_models import (
+    BatchItemResult,
+    BatchResult,
+    BatchSubmit,
+    FieldError,
+    TaskAccepted,
+    TaskPage,
+)
+from genroute.contract import Path, TaskRequest, TaskStatus, TaskTypeName, TaskView
+from genroute.db.listing import TaskQuery, list_tasks
+from genroute.db.models import Task
+from genroute.db.tasks import cancel_task, db_now, get_task
+from genroute.errors import RateLimited, RequestRejected, TaskNotCancellable, TaskNotFound
+from genroute.ratelimit import RateLimiter
+from genroute.settings import Settings
 
 log = logging.getLogger(__name__)
-router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
-
-_ERRORS = {
-    404: {"model": ErrorBody},
-    413: {"model": ErrorBody},
-    422: {"model": ErrorBody},
-}
+router = APIRouter(prefix="/v1/tasks", tags=["tasks"], responses=ERROR_RESPONSES)
 
 
-@router.post("", status_code=status.HTTP_202_ACCEPTED, responses=_ERRORS)
+def _charge(limiter: RateLimiter, principal: Principal, settings: Settings, cost: int) -> None:
+    per_minute = principal.rate_limit_per_minute or settings.rate_limit_per_minute
+    if cost > per_minute:
+        raise RequestRejected(
+            "items", f"{cost} items exceed this key's rate of {per_minute} per minute; split them"
+        )
+    try:
+        verdict = limiter.take(str(principal.key_id), per_minute, cost)
+    except redis.RedisError:  # the limiter lives in Redis; keep accepting while it is away
+        log.warning("rate limit unreadable; accepting %d submissions unmetered", cost)
+        return
+    if not verdict.allowed:
+        raise RateLimited(
+            "authorization",
+            f"this key may submit {per_minute} tasks per minute; retry in "
+            f"{verdict.retry_after_s} s",
+            verdict.retry_after_s,
+        )
+
+
+@router.post("", status_code=status.HTTP_202_ACCEPTED)
 def submit_task(
     request: TaskRequest,
+    response: Response,
+    principal: Submitter,
     session: SessionDep,
     policy: PolicyDep,
     settings: SettingsDep,
     celery: CeleryDep,
     health: HealthDep,
+    limiter: RateLimiterDep,
 ) -> TaskAccepted:
-    """Validate, route and persist a request, then queue it on its path."""
-    if len(request.input) > settings.max_input_chars:
-        raise InputTooLarge(
-            "input",
-            f"input is {len(request.input)} characters; the limit is {settings.max_input_chars}",
+    """Validate, route and persist a request, then queue it on its path. A repeated
+    `idempotency_key` answers 200 with the original task instead of creating another."""
+    _charge(limiter, principal, settings, 1)
+    submission = Submission(session, policy, health, settings, celery, principal)
+    [outcome] = submission.submit([request])
+    if isinstance(outcome, RequestRejected):
+        raise outcome
+    if not outcome.accepted.created:
+        response.status_code = status.HTTP_200_OK
+    return outcome.accepted
+
+
+@router.post("/batch")
+def submit_batch(
+    body: BatchSubmit,
+    principal: Submitter,
+    session: SessionDep,
+    policy: PolicyDep,
+    settings: SettingsDep,
+    celery: CeleryDep,
+    health: HealthDep,
+    limiter: RateLimiterDep,
+) -> BatchResult:
+    """Submit up to `GENROUTE_MAX_BATCH_ITEMS` requests; each is validated and answered on its
+    own (accepted, duplicate of an earlier idempotency key, or rejected with its errors)."""
+    if len(body.items) > settings.max_batch_items:
+        raise RequestRejected(
+            "items", f"{len(body.items)} items; the limit is {settings.max_batch_items} per call"
         )
-    decision = policy.decide(request)
-    if policy.can_roll_back(decision.path):
+    _charge(limiter, principal, settings, len(body.items))
+    results: list[BatchItemResult | None] = [None] * len(body.items)
+    valid: list[tuple[int, TaskRequest]] = []
+    for index, item in enumerate(body.items):
         try:
-            admission = health.admit(decision.path.value, request.task_type)
-        except redis.RedisError:
-            # Health lives in Redis; without it, keep accepting on the rules' route (the task is
-            # persisted and the sweeper publishes it once the broker is back).
-            log.warning("path health unreadable; routing %s by the rules alone", decision.path)
-            decision = policy.with_health(decision, "unknown", admitted=True)
-        else:
-            if admission.transition is not None:
-                record_event(session, decision.path.value, request.task_type, admission.transition)
-            decision = policy.with_health(decision, admission.state.value, admission.admitted)
-    task = create_task(session, request, decision, settings.max_attempts)
-    session.commit()
-    try:
-        publish(celery, task.id, task.queue, request.priority)
-        mark_published(session, task.id)
-        session.commit()
-    except Exception:  # the row is committed; the sweeper publishes it once the broker is back
-        log.exception("publishing task %s failed; the sweeper will retry", task.id)
-        session.rollback()
-    return TaskAccepted(id=task.id, status=TaskStatus.queued, route=route_of(task))
+            valid.append((index, TaskRequest.model_validate(item)))
+        except ValidationError as exc:
+            errors = [FieldError(**e) for e in field_errors(exc.errors())]
+            results[index] = BatchItemResult(index=index, outcome="rejected", errors=errors)
+    submission = Submission(session, policy, health, settings, celery, principal)
+    outcomes = submission.submit([request for _, request in valid])
+    for (index, _), outcome in zip(valid, outcomes, strict=True):
+        results[index] = _item_result(index, outcome)
+    items = [result for result in results if result is not None]
+    return BatchResult(
+        accepted=sum(item.outcome == "accepted" for item in items),
+        duplicates=sum(item.outcome == "duplicate" for item in items),
+        rejected=sum(item.outcome == "rejected" for item in items),
+        items=items,
+    )
 
 
-@router.get("/{task_id}", responses=_ERRORS)
-def read_task(task_id: uuid.UUID, session: SessionDep) -> TaskView:
-    """Status, route decision, output and every attempt of one task."""
-    task = get_task(session, task_id)
-    if task is None:
+def _item_result(index: int, outcome: Submitted | RequestRejected) -> BatchItemResult:
+    if isinstance(outcome, RequestRejected):
+        errors = [FieldError(field=outcome.field, message=outcome.message)]
+        return BatchItemResult(index=index, outcome="rejected", errors=errors)
+    kind = "accepted" if outcome.accepted.created else "duplicate"
+    return BatchItemResult(index=index, outcome=kind, task=outcome.accepted)
+
+
+def _visible(task: Task | None, principal: Principal, task_id: uuid.UUID) -> Task:
+    """The task if this caller may see it; another owner's task is as good as absent."""
+    if task is None or (principal.owner_filter() not in (None, task.owner)):
         raise TaskNotFound(f"no task with id {task_id}")
+    return task
+
+
+@router.get("")
+def list_my_tasks(
+    principal: Reader,
+    session: SessionDep,
+    status_: Annotated[TaskStatus | None, Query(alias="status")] = None,
+    task_type: TaskTypeName | None = None,
+    path: Path | None = None,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+    tag: Annotated[
+        list[str],
+        Query(description="metadata filter KEY:VALUE (string values); repeat to require all"),
+    ] = [],  # noqa: B006 - FastAPI copies query defaults
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> TaskPage:
+    """Your tasks (every owner's with `admin`), newest first, filtered; pass `next_cursor`
+    back as `cursor` for the next page."""
+    tags = []
+    for item in tag:
+        key, sep, value = item.partition(":")
+        if not sep or not key:
+            raise RequestRejected("tag", f"'{item}' is not KEY:VALUE")
+        tags.append((key, value))
+    query = TaskQuery(
+        owner=principal.owner_filter(),
+        status=status_.value if status_ else None,
+        task_type=task_type,
+        path=path.value if path else None,
+        created_after=created_after,
+        created_before=created_before,
+        tags=tuple(tags),
+        limit=limit,
+        cursor=cursor,
+    )
+    page, next_cursor = list_tasks(session, query)
+    return TaskPage(items=[task_summary(task) for task in page], next_cursor=next_cursor)
+
+
+@router.get("/{task_id}")
+async def read_task(
+    task_id: uuid.UUID,
+    principal: Reader,
+    sessions: SessionsDep,
+    settings: SettingsDep,
+    wait: Annotated[float, Query(ge=0, le=600, description="seconds to wait for terminal")] = 0,
+) -> TaskView:
+    """Status, route decision, output and every attempt of one task. With `wait`, answers as
+    soon as the task is terminal or after `wait` seconds (capped by GENROUTE_MAX_WAIT_S)."""
+
+    def load() -> TaskView:
+        with sessions() as session:
+            return task_view(_visible(get_task(session, task_id), principal, task_id))
+
+    deadline = time.monotonic() + min(wait, settings.max_wait_s)
+    pause = 0.1
+    while True:
+        view = await run_in_threadpool(load)
+        if view.status.is_terminal or time.monotonic() >= deadline:
+            return view
+        await asyncio.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+        pause = min(pause * 1.5, 1.0)
+
+
+@router.post("/{task_id}/cancel")
+def cancel(task_id: uuid.UUID, principal: Submitter, session: SessionDep) -> TaskView:
+    """Cancel a queued task (a cancelled task stays readable). A running or finished task
+    cannot be cancelled (409); cancelling twice is harmless."""
+    _visible(get_task(session, task_id), principal, task_id)
+    task = cancel_task(session, task_id, db_now(session))
+    session.commit()
+    assert task is not None
+    if task.status != TaskStatus.cancelled.value:
+        raise TaskNotCancellable("status", f"the task is {task.status}; only queued tasks cancel")
     return task_view(task)

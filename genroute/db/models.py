@@ -76,12 +76,34 @@ class Task(Base):
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
+    # Who submitted it: reads are scoped to the owner unless the key is admin. An idempotency
+    # key is unique per API key, so a replay (or a racing duplicate) finds the original.
+    owner: Mapped[str | None] = mapped_column(String(128))
+    api_key_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("api_keys.id", ondelete="SET NULL")
+    )
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+
     attempts: Mapped[list["Attempt"]] = relationship(
         back_populates="task", order_by="Attempt.attempt_no", lazy="selectin"
     )
 
     __table_args__ = (
         Index("ix_tasks_status_created_at", "status", "created_at"),
+        Index("ix_tasks_created_at_id", "created_at", "id"),
+        Index("ix_tasks_owner_created_at_id", "owner", "created_at", "id"),
+        Index(
+            "uq_tasks_api_key_id_idempotency_key",
+            "api_key_id",
+            "idempotency_key",
+            unique=True,
+            postgresql_where=text("idempotency_key IS NOT NULL"),
+        ),
+        Index(
+            "ix_tasks_metadata",
+            text("(request -> 'metadata') jsonb_path_ops"),
+            postgresql_using="gin",
+        ),
         # The sweeper's two questions: never published, and claimed with an expired lease.
         Index("ix_tasks_unpublished", "created_at", postgresql_where=text("published_at IS NULL")),
         Index(
@@ -90,6 +112,23 @@ class Task(Base):
             postgresql_where=text("status = 'running'"),
         ),
     )
+
+
+class ApiKey(Base):
+    """A producer's credential: only a SHA-256 of the secret is stored (the secret is 256 random
+    bits, so a slow hash buys nothing); `prefix` finds the row without a scan."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    owner: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(128))
+    scopes: Mapped[list[str]] = mapped_column(JSONB)
+    rate_limit_per_minute: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = _now_column()
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Attempt(Base):

@@ -3,6 +3,7 @@ letters. None of them commits: the caller owns the transaction."""
 
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -18,10 +19,15 @@ def db_now(session: Session) -> datetime:
     return session.execute(select(func.now())).scalar_one()
 
 
-def create_task(
-    session: Session, request: TaskRequest, decision: RouteDecision, max_attempts: int
-) -> Task:
-    task = Task(
+def task_row(
+    request: TaskRequest,
+    decision: RouteDecision,
+    max_attempts: int,
+    owner: str | None = None,
+    api_key_id: uuid.UUID | None = None,
+) -> dict[str, Any]:
+    """The column values of a new, queued task."""
+    return dict(
         id=uuid.uuid4(),
         task_type=request.task_type,
         request=request.model_dump(mode="json"),
@@ -36,9 +42,19 @@ def create_task(
         queue=decision.path.value,
         attempt_count=0,
         max_attempts=max_attempts,
+        owner=owner,
+        api_key_id=api_key_id,
+        idempotency_key=request.idempotency_key,
         # Set now, not at publish: a fast worker may claim before the publish is recorded.
         enqueued_at=func.now(),
     )
+
+
+def create_task(
+    session: Session, request: TaskRequest, decision: RouteDecision, max_attempts: int
+) -> Task:
+    """One task through the ORM (no idempotency handling: see `genroute.db.submissions`)."""
+    task = Task(**task_row(request, decision, max_attempts))
     session.add(task)
     session.flush()
     return task
@@ -54,6 +70,25 @@ def mark_published(session: Session, task_id: uuid.UUID, *, requeued: bool = Fal
     if requeued:
         values["enqueued_at"] = func.now()
     session.execute(update(Task).where(Task.id == task_id).values(**values))
+
+
+def mark_all_published(session: Session, task_ids: list[uuid.UUID]) -> None:
+    """`mark_published` for a batch of new tasks, in one statement."""
+    if task_ids:
+        session.execute(
+            update(Task)
+            .where(Task.id.in_(task_ids))
+            .values(published_at=func.now(), updated_at=func.now())
+        )
+
+
+def cancel_task(session: Session, task_id: uuid.UUID, now: datetime) -> Task | None:
+    """Cancel `task_id` if it is still queued (a delivered message then finds nothing to claim).
+    Returns the task, whatever its status, or None if it does not exist."""
+    task = session.scalars(select(Task).where(Task.id == task_id).with_for_update()).one_or_none()
+    if task is not None and task.status == TaskStatus.queued.value:
+        finish_task(session, task, now, TaskStatus.cancelled, error="cancelled by the producer")
+    return task
 
 
 def tasks_to_republish(

@@ -9,7 +9,6 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import httpx
 import pytest
 
 from genroute.engine import GenerationRequest
@@ -76,7 +75,7 @@ def http_stack(settings: Settings, vllm: tuple, tmp_path_factory: pytest.TempPat
 
 @needs_vllm
 def test_both_apis_through_a_worker_and_vllm(http_stack: Stack) -> None:
-    with httpx.Client(base_url=http_stack.api_url, timeout=30) as client:
+    with http_stack.http() as client:
         # Types whose checks random text passes (no grounding, no schema): the engine is under test.
         chat = client.post(
             "/v1/tasks", json=ticket(task_type="reasoning_answer", max_output_tokens=12)
@@ -97,7 +96,7 @@ def test_both_apis_through_a_worker_and_vllm(http_stack: Stack) -> None:
 
 @needs_vllm
 def test_concurrent_requests_all_complete(http_stack: Stack) -> None:
-    with httpx.Client(base_url=http_stack.api_url, timeout=30) as client:
+    with http_stack.http() as client:
         ids = [
             client.post(
                 "/v1/tasks", json=ticket(task_type="synthetic_examples", max_output_tokens=12)
@@ -114,7 +113,7 @@ def test_server_gone_is_an_attempt_outcome(http_stack: Stack, vllm: tuple) -> No
     _url, process = vllm
     process.terminate()
     process.wait(timeout=30)
-    with httpx.Client(base_url=http_stack.api_url, timeout=30) as client:
+    with http_stack.http() as client:
         task_id = client.post("/v1/tasks", json=ticket(max_output_tokens=6)).json()["id"]
         view = wait_for_task(client, task_id)
     assert view.status.value == "failed"

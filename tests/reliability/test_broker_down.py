@@ -6,11 +6,12 @@ import uuid
 import httpx
 import pytest
 
+from genroute.db.keys import Scope
 from genroute.db.tasks import get_task
 from genroute.embedded import child_environment
 from genroute.processes import ManagedProcess
 from genroute.settings import Settings
-from genroute.stack import free_port, wait_for_api
+from genroute.stack import free_port, issue_key, wait_for_api
 from tests.helpers import ticket
 
 pytestmark = pytest.mark.reliability
@@ -27,7 +28,13 @@ def test_submissions_are_kept_while_the_broker_is_down(
     try:
         url = f"http://127.0.0.1:{port}"
         wait_for_api(api, url, 120)
-        response = httpx.post(f"{url}/v1/tasks", json=ticket(), timeout=60)
+        key = issue_key(settings, "producer", (Scope.submit,))
+        response = httpx.post(
+            f"{url}/v1/tasks",
+            json=ticket(),
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=60,
+        )
         assert response.status_code == 202, response.text
         route = response.json()["route"]
         assert (route["path"], route["health"]) == ("diffusion", "unknown")

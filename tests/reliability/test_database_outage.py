@@ -6,7 +6,6 @@ import time
 import uuid
 import warnings
 
-import httpx
 import pytest
 from sqlalchemy import select
 
@@ -45,7 +44,7 @@ def test_worker_rides_out_a_postgres_outage(
         sessions = make_session_factory(engine)
         with (
             running_stack(own, ["autoregressive"], folder / "logs") as stack,
-            httpx.Client(base_url=stack.api_url, timeout=30) as http,
+            stack.http() as http,
         ):
             body = ticket(task_type="reasoning_answer", max_output_tokens=60)
             task_id = uuid.UUID(http.post("/v1/tasks", json=body).json()["id"])

@@ -2,7 +2,6 @@
 second of publishes): the task stays queued in PostgreSQL, the sweeper publishes it again
 once it has waited `republish_queued_after_s`, and it ends terminal with one accepted output."""
 
-import httpx
 import pytest
 
 from genroute.readiness import redis_from_broker_url
@@ -20,7 +19,7 @@ def test_a_lost_publish_is_republished(
     with (
         isolated_settings(settings, redis_db=10, republish_queued_after_s=3) as own,
         running_stack(own, [], folder / "logs") as stack,  # no worker yet: the message waits
-        httpx.Client(base_url=stack.api_url, timeout=30) as http,
+        stack.http() as http,
     ):
         body = ticket(task_type="reasoning_answer", max_output_tokens=8)
         task_id = http.post("/v1/tasks", json=body).json()["id"]

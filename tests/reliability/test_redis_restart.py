@@ -5,7 +5,6 @@ server of its own (the embedded one, AOF on), since it stops it."""
 import time
 import uuid
 
-import httpx
 import pytest
 
 from genroute.embedded import embedded_redis
@@ -28,7 +27,7 @@ def test_every_task_ends_terminal_across_a_redis_restart(
         own = settings.model_copy(update={"broker_url": broker})
         with (
             running_stack(own, ["autoregressive"], folder / "logs") as stack,
-            httpx.Client(base_url=stack.api_url, timeout=30) as http,
+            stack.http() as http,
         ):
             body = ticket(task_type="reasoning_answer", max_output_tokens=40)
             ids = [http.post("/v1/tasks", json=body).json()["id"] for _ in range(4)]

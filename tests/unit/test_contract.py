@@ -1,7 +1,7 @@
 import pytest
 from pydantic import ValidationError
 
-from genroute.contract import MAX_METADATA_BYTES, TaskRequest, TaskStatus
+from genroute.contract import MAX_METADATA_BYTES, PrivacyTier, TaskRequest, TaskStatus
 
 
 def _fields(exc: ValidationError) -> set[str]:
@@ -38,4 +38,15 @@ def test_invalid_fields_are_named(overrides: dict, field: str) -> None:
 
 
 def test_terminal_statuses() -> None:
-    assert {s for s in TaskStatus if s.is_terminal} == {TaskStatus.succeeded, TaskStatus.failed}
+    assert {s for s in TaskStatus if s.is_terminal} == {
+        TaskStatus.succeeded,
+        TaskStatus.failed,
+        TaskStatus.cancelled,
+    }
+
+
+def test_privacy_tiers_are_ordered() -> None:
+    node, cluster, external = PrivacyTier.node, PrivacyTier.cluster, PrivacyTier.external
+    assert external.admits(node) and external.admits(cluster) and external.admits(external)
+    assert cluster.admits(node) and cluster.admits(cluster) and not cluster.admits(external)
+    assert node.admits(node) and not node.admits(cluster)

@@ -14,8 +14,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from genroute.contract import Path as RoutePath
+from genroute.contract import PrivacyTier
 from genroute.engine import Engine
 from genroute.errors import PolicyError
+from genroute.placement import location_of_url
 from genroute.queueing import QUEUES
 from policies.loading import read_yaml_mapping, validate_mapping
 from workers.engines.diffusion_gemma import DiffusionGemmaEngine, DiffusionParams
@@ -27,17 +29,31 @@ from workers.engines.transformers_causal import CausalParams, TransformersCausal
 @dataclass(frozen=True)
 class EngineSpec:
     """How to check an engine's params and build it: (model name, weights source, params,
-    torch threads) -> Engine. `in_process` engines hold the model and are batched here."""
+    torch threads) -> Engine. `in_process` engines hold the model and are batched here.
+    `data_location` declares where the engine sends a request's data, given its params."""
 
     params: type[BaseModel]
     build: Callable[[str, str, Any, int], Engine]
     in_process: bool
+    data_location: Callable[[Any], PrivacyTier]
+
+
+def _on_this_node(_params: BaseModel) -> PrivacyTier:
+    return PrivacyTier.node
+
+
+def _where_the_server_is(params: HttpParams) -> PrivacyTier:
+    return location_of_url(params.base_url)
 
 
 ENGINES: dict[str, EngineSpec] = {
-    TransformersCausalEngine.name: EngineSpec(CausalParams, TransformersCausalEngine, True),
-    DiffusionGemmaEngine.name: EngineSpec(DiffusionParams, DiffusionGemmaEngine, True),
-    OpenAIHttpEngine.name: EngineSpec(HttpParams, OpenAIHttpEngine, False),
+    TransformersCausalEngine.name: EngineSpec(
+        CausalParams, TransformersCausalEngine, True, _on_this_node
+    ),
+    DiffusionGemmaEngine.name: EngineSpec(
+        DiffusionParams, DiffusionGemmaEngine, True, _on_this_node
+    ),
+    OpenAIHttpEngine.name: EngineSpec(HttpParams, OpenAIHttpEngine, False, _where_the_server_is),
 }
 
 # Fields an environment variable may override, and how to read its text.
@@ -48,6 +64,7 @@ _ENV_FIELDS: dict[str, Callable[[str], Any]] = {
     "batch_wait_ms": int,
     "cost_per_gpu_hour": float,
     "params": json.loads,
+    "data_location": str,
 }
 
 
@@ -63,6 +80,8 @@ class PathConfig(BaseModel):
     batch_width: int = Field(default=1, ge=1, le=256)
     batch_wait_ms: int = Field(default=20, ge=0, le=10_000)
     cost_per_gpu_hour: float = Field(default=0.0, ge=0)
+    # What the API promises producers about this path (privacy tiers route by it).
+    data_location: PrivacyTier = PrivacyTier.node
     params: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -73,7 +92,12 @@ class PathConfig(BaseModel):
         spec = ENGINES.get(self.engine)
         if spec is None:
             raise ValueError(f"unknown engine '{self.engine}'; known engines: {sorted(ENGINES)}")
-        spec.params.model_validate(self.params)
+        actual = spec.data_location(spec.params.model_validate(self.params))
+        if not self.data_location.admits(actual):
+            raise ValueError(
+                f"data_location is '{self.data_location.value}' but engine '{self.engine}' sends "
+                f"data to the {actual.value}; declare data_location: {actual.value}"
+            )
         return self
 
     @property

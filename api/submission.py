@@ -1,0 +1,173 @@
+"""Accepting requests: route each (rules, privacy tier, path health), insert the new ones in
+one statement with their idempotency keys, commit, then publish. Single and batch submission
+both come through here, so they behave the same; a single submit is a batch of one.
+
+Persist first, then publish: a task is never in the broker without its row, and one that
+misses the broker is republished by the sweeper.
+"""
+
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from celery import Celery
+from sqlalchemy.orm import Session
+
+from api.auth import Principal
+from api.schemas import route_of
+from genroute.api_models import TaskAccepted
+from genroute.contract import RouteDecision, TaskRequest, TaskStatus
+from genroute.db.models import Task
+from genroute.db.submissions import insert_tasks, tasks_by_idempotency_key
+from genroute.db.tasks import mark_all_published, task_row
+from genroute.errors import IdempotencyConflict, InputTooLarge, RequestRejected
+from genroute.health import HealthStore, record_event
+from genroute.queueing import publish
+from genroute.settings import Settings
+from policies import RoutingPolicy
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """A request's answer: the task (new or the original of an idempotent replay)."""
+
+    accepted: TaskAccepted
+
+
+Outcome = Submitted | RequestRejected
+
+
+@dataclass
+class Submission:
+    session: Session
+    policy: RoutingPolicy
+    health: HealthStore
+    settings: Settings
+    celery: Celery
+    principal: Principal
+
+    def submit(self, requests: list[TaskRequest]) -> list[Outcome]:
+        """One outcome per request, in order. Nothing is published before the commit."""
+        keys = [r.idempotency_key for r in requests if r.idempotency_key]
+        earlier = tasks_by_idempotency_key(self.session, self.principal.key_id, keys)
+        outcomes: list[Outcome | None] = [None] * len(requests)
+        new_rows: dict[int, dict[str, Any]] = {}
+        decisions: dict[int, RouteDecision] = {}
+        first_of_key: dict[str, int] = {}
+        for index, request in enumerate(requests):
+            key = request.idempotency_key
+            try:
+                if key in earlier:
+                    outcomes[index] = _replay(earlier[key], request)
+                elif key is not None and key in first_of_key:
+                    continue  # answered below, once the first row with this key is in
+                else:
+                    decisions[index] = self._route(request)
+                    new_rows[index] = task_row(
+                        request,
+                        decisions[index],
+                        self.settings.max_attempts,
+                        self.principal.owner,
+                        self.principal.key_id,
+                    )
+                    if key is not None:
+                        first_of_key[key] = index
+            except RequestRejected as exc:
+                outcomes[index] = exc
+        inserted = insert_tasks(self.session, list(new_rows.values()))
+        self._settle_races(requests, new_rows, decisions, inserted, outcomes)
+        for index, request in enumerate(requests):  # repeats of a key within this call
+            if outcomes[index] is None:
+                first = first_of_key[request.idempotency_key or ""]
+                outcomes[index] = _repeat_of(outcomes[first], requests[first], request)
+        self.session.commit()
+        self._publish([new_rows[i] for i in sorted(new_rows) if new_rows[i]["id"] in inserted])
+        return [outcome for outcome in outcomes if outcome is not None]
+
+    def _route(self, request: TaskRequest) -> RouteDecision:
+        if len(request.input) > self.settings.max_input_chars:
+            raise InputTooLarge(
+                "input",
+                f"input is {len(request.input)} characters; "
+                f"the limit is {self.settings.max_input_chars}",
+            )
+        policy = self.policy
+        decision = policy.decide(request)
+        if not policy.can_roll_back(decision.path):
+            return decision
+        try:
+            admission = self.health.admit(decision.path.value, request.task_type)
+        except redis.RedisError:
+            # Health lives in Redis; without it, keep accepting on the rules' route (the task is
+            # persisted and the sweeper publishes it once the broker is back).
+            log.warning("path health unreadable; routing %s by the rules alone", decision.path)
+            return policy.with_health(decision, "unknown", True, request.privacy_tier)
+        if admission.transition is not None:
+            record_event(self.session, decision.path.value, request.task_type, admission.transition)
+        return policy.with_health(
+            decision, admission.state.value, admission.admitted, request.privacy_tier
+        )
+
+    def _settle_races(
+        self,
+        requests: list[TaskRequest],
+        new_rows: dict[int, dict[str, Any]],
+        decisions: dict[int, RouteDecision],
+        inserted: set[uuid.UUID],
+        outcomes: list[Outcome | None],
+    ) -> None:
+        """New rows answer as accepted; a row another transaction beat to its idempotency key
+        answers with the winner's task."""
+        lost = [i for i, row in new_rows.items() if row["id"] not in inserted]
+        winners = tasks_by_idempotency_key(
+            self.session,
+            self.principal.key_id,
+            [requests[i].idempotency_key or "" for i in lost],
+        )
+        for index, row in new_rows.items():
+            if row["id"] in inserted:
+                accepted = TaskAccepted(
+                    id=row["id"], status=TaskStatus.queued, route=decisions[index]
+                )
+                outcomes[index] = Submitted(accepted)
+            else:
+                outcomes[index] = _replay(winners[requests[index].idempotency_key], requests[index])
+
+    def _publish(self, rows: list[dict[str, Any]]) -> None:
+        try:
+            for row in rows:
+                publish(self.celery, row["id"], row["queue"], row["request"]["priority"])
+            mark_all_published(self.session, [row["id"] for row in rows])
+            self.session.commit()
+        except Exception:  # rows are committed; the sweeper publishes what is left
+            log.exception("publishing %d tasks failed; the sweeper will retry", len(rows))
+            self.session.rollback()
+
+
+def _replay(task: Task, request: TaskRequest) -> Outcome:
+    if task.request != request.model_dump(mode="json"):
+        return IdempotencyConflict(
+            "idempotency_key",
+            f"'{request.idempotency_key}' was already used for a different request (task "
+            f"{task.id}); use a new key for a new request",
+        )
+    return Submitted(
+        TaskAccepted(
+            id=task.id, status=TaskStatus(task.status), route=route_of(task), created=False
+        )
+    )
+
+
+def _repeat_of(first: Outcome | None, first_request: TaskRequest, request: TaskRequest) -> Outcome:
+    if not isinstance(first, Submitted):
+        return first if first is not None else RequestRejected("idempotency_key", "not accepted")
+    if first_request != request:
+        return IdempotencyConflict(
+            "idempotency_key",
+            f"'{request.idempotency_key}' appears twice in this call with different requests",
+        )
+    return Submitted(first.accepted.model_copy(update={"created": False}))

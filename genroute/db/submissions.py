@@ -1,0 +1,39 @@
+"""Inserting submitted tasks with their idempotency keys, race-safe: one multi-row INSERT ...
+ON CONFLICT DO NOTHING against the unique (api_key_id, idempotency_key) index, so two
+concurrent submissions of one key create one task and the loser reads the winner's row."""
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from genroute.db.models import Task
+
+
+def tasks_by_idempotency_key(
+    session: Session, api_key_id: uuid.UUID | None, keys: list[str]
+) -> dict[str, Task]:
+    """Earlier tasks of this API key with any of these idempotency keys, by key."""
+    if not keys or api_key_id is None:
+        return {}
+    query = select(Task).where(Task.api_key_id == api_key_id, Task.idempotency_key.in_(keys))
+    return {task.idempotency_key: task for task in session.scalars(query) if task.idempotency_key}
+
+
+def insert_tasks(session: Session, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
+    """Insert `rows` (from `task_row`); returns the ids actually inserted. A row whose
+    idempotency key another transaction (or an earlier row here) took is skipped."""
+    if not rows:
+        return set()
+    statement = (
+        insert(Task)
+        .values(rows)
+        .on_conflict_do_nothing(
+            index_elements=[Task.api_key_id, Task.idempotency_key],
+            index_where=text("idempotency_key IS NOT NULL"),
+        )
+        .returning(Task.id)
+    )
+    return set(session.execute(statement).scalars())
