@@ -1,0 +1,148 @@
+"""Batch submission, listing with filters and cursors, cancelling, long-poll waits, path
+health and privacy tiers, on a stack of its own that starts with no worker (so tasks stay
+queued until the test starts one). Its paths declare diffusion's data as leaving the node
+(cluster) and the autoregressive path's as leaving the cluster (external)."""
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from genroute.settings import Settings
+from genroute.stack import Stack, running_stack, wait_for_workers
+from tests.helpers import isolated_settings, ticket
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def idle_stack(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    folder = tmp_path_factory.mktemp("idle-stack")
+    paths = yaml.safe_load((ROOT / "tests" / "paths.yaml").read_text())
+    paths["paths"]["diffusion"]["data_location"] = "cluster"
+    paths["paths"]["autoregressive"]["data_location"] = "external"
+    paths_file = folder / "paths.yaml"
+    paths_file.write_text(yaml.safe_dump(paths))
+    with (
+        isolated_settings(settings, redis_db=9, paths_file=paths_file) as own,
+        running_stack(own, [], folder / "logs") as stack,
+    ):
+        yield stack
+
+
+@pytest.fixture
+def api(idle_stack: Stack) -> Iterator[httpx.Client]:
+    with idle_stack.http() as client:
+        yield client
+
+
+def test_batch_answers_each_item(api: httpx.Client) -> None:
+    items = [
+        ticket(idempotency_key="row-1", metadata={"batch": "b1"}),
+        ticket(colour="blue"),
+        ticket(idempotency_key="row-1", metadata={"batch": "b1"}),
+        ticket(task_type="poetry"),
+        ticket(task_type="classification", metadata={"batch": "b1"}),
+    ]
+    answer = api.post("/v1/tasks/batch", json={"items": items})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert (body["accepted"], body["duplicates"], body["rejected"]) == (2, 1, 2)
+    outcomes = [(item["index"], item["outcome"]) for item in body["items"]]
+    assert outcomes == [
+        (0, "accepted"),
+        (1, "rejected"),
+        (2, "duplicate"),
+        (3, "rejected"),
+        (4, "accepted"),
+    ]
+    assert body["items"][2]["task"]["id"] == body["items"][0]["task"]["id"]
+    assert body["items"][1]["errors"][0]["field"] == "colour"
+    assert "unknown task type 'poetry'" in body["items"][3]["errors"][0]["message"]
+
+    replay = api.post("/v1/tasks/batch", json={"items": items[:1]}).json()
+    assert replay["items"][0]["outcome"] == "duplicate"
+    assert replay["items"][0]["task"]["id"] == body["items"][0]["task"]["id"]
+
+    too_many = api.post("/v1/tasks/batch", json={"items": [ticket()] * 501})
+    assert too_many.status_code == 422 and "the limit is 500" in too_many.json()["detail"]
+
+
+def test_list_filters_and_cursor_pages(api: httpx.Client) -> None:
+    tag = f"list-{time.monotonic_ns()}"
+    sent = [
+        api.post("/v1/tasks", json=ticket(metadata={"run": tag, "n": str(i)})).json()["id"]
+        for i in range(5)
+    ]
+    seen, cursor = [], None
+    while True:
+        params = {"tag": f"run:{tag}", "limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = api.get("/v1/tasks", params=params).json()
+        assert len(page["items"]) <= 2
+        seen += [item["id"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == list(reversed(sent))  # newest first, each exactly once
+    one = api.get("/v1/tasks", params={"tag": [f"run:{tag}", "n:3"]}).json()["items"]
+    assert [item["id"] for item in one] == [sent[3]]
+    queued = api.get("/v1/tasks", params={"tag": f"run:{tag}", "status": "queued"}).json()
+    assert len(queued["items"]) == 5
+    assert api.get("/v1/tasks", params={"tag": f"run:{tag}", "status": "failed"}).json() == {
+        "items": [],
+        "next_cursor": None,
+    }
+    assert api.get("/v1/tasks", params={"cursor": "garbage"}).status_code == 422
+    assert api.get("/v1/tasks", params={"tag": "no-colon"}).status_code == 422
+
+
+def test_privacy_tier_keeps_requests_off_paths_it_forbids(api: httpx.Client) -> None:
+    node = api.post("/v1/tasks", json=ticket(privacy_tier="node"))
+    assert node.status_code == 422
+    assert node.json()["errors"][0]["field"] == "privacy_tier"
+    assert "diffusion sends data to cluster" in node.json()["detail"]
+
+    cluster = api.post("/v1/tasks", json=ticket(privacy_tier="cluster")).json()["route"]
+    assert (cluster["path"], cluster["fallback_path"]) == ("diffusion", None)
+
+    # Extraction's rule picks the autoregressive path, whose data leaves the cluster.
+    extraction = api.post("/v1/tasks", json=ticket(task_type="extraction"))
+    assert extraction.status_code == 422
+
+    external = api.post("/v1/tasks", json=ticket(privacy_tier="external")).json()["route"]
+    assert (external["path"], external["fallback_path"]) == ("diffusion", "autoregressive")
+
+    paths = {(p["path"], p["task_type"]): p for p in api.get("/v1/paths").json()}
+    assert paths[("diffusion", "ticket_summary")]["data_location"] == "cluster"
+    assert paths[("autoregressive", "ticket_summary")]["data_location"] == "external"
+    assert paths[("diffusion", "ticket_summary")]["state"] == "active"
+
+
+def test_cancel_a_queued_task_and_wait_for_others(idle_stack: Stack, api: httpx.Client) -> None:
+    keep = api.post("/v1/tasks", json=ticket(task_type="classification", privacy_tier="external"))
+    drop = api.post("/v1/tasks", json=ticket(task_type="classification", privacy_tier="external"))
+    keep_id, drop_id = keep.json()["id"], drop.json()["id"]
+
+    cancelled = api.post(f"/v1/tasks/{drop_id}/cancel")
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    assert api.post(f"/v1/tasks/{drop_id}/cancel").json()["status"] == "cancelled"
+
+    started = time.monotonic()
+    still_queued = api.get(f"/v1/tasks/{keep_id}", params={"wait": 1}).json()
+    assert still_queued["status"] == "queued" and time.monotonic() - started >= 0.9
+
+    worker = idle_stack.start_worker("diffusion")
+    wait_for_workers(idle_stack.settings, {"diffusion": worker}, 240)
+    worker_ar = idle_stack.start_worker("autoregressive")
+    wait_for_workers(idle_stack.settings, {"autoregressive": worker_ar}, 240)
+    finished = api.get(f"/v1/tasks/{keep_id}", params={"wait": 60}, timeout=90).json()
+    assert finished["status"] == "succeeded"
+    assert api.post(f"/v1/tasks/{keep_id}/cancel").status_code == 409
+
+    time.sleep(1)  # the cancelled task's message was delivered too, and claimed nothing
+    dropped = api.get(f"/v1/tasks/{drop_id}").json()
+    assert dropped["status"] == "cancelled" and dropped["attempts"] == []
