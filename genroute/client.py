@@ -18,7 +18,14 @@ from typing import Any
 import httpx
 from pydantic import BaseModel
 
-from genroute.api_models import BatchItemResult, BatchResult, PathHealthView, TaskAccepted, TaskPage
+from genroute.api_models import (
+    BatchItemResult,
+    BatchResult,
+    PathHealthView,
+    TaskAccepted,
+    TaskPage,
+    TaskSummary,
+)
 from genroute.contract import TaskRequest, TaskView
 
 RequestLike = TaskRequest | dict[str, Any]
@@ -113,7 +120,7 @@ class _Calls:
         return Call("POST", f"/v1/tasks/{task_id}/cancel")
 
     @staticmethod
-    def list(cursor: str | None, filters: dict[str, Any]) -> Call:
+    def tasks(cursor: str | None, filters: dict[str, Any]) -> Call:
         params = {k: v for k, v in filters.items() if v is not None}
         if cursor:
             params["cursor"] = cursor
@@ -214,12 +221,12 @@ class Client:
     def cancel(self, task_id: uuid.UUID | str) -> TaskView:
         return TaskView.model_validate(self._send(_Calls.cancel(task_id)))
 
-    def list(self, **filters: Any) -> Iterator[Any]:
+    def tasks(self, **filters: Any) -> Iterator[TaskSummary]:
         """Every task matching `filters` (status, task_type, path, created_after,
         created_before, tag, limit), following cursors."""
         cursor = None
         while True:
-            page = TaskPage.model_validate(self._send(_Calls.list(cursor, filters)))
+            page = TaskPage.model_validate(self._send(_Calls.tasks(cursor, filters)))
             yield from page.items
             if page.next_cursor is None:
                 return

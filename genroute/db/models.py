@@ -99,11 +99,6 @@ class Task(Base):
             unique=True,
             postgresql_where=text("idempotency_key IS NOT NULL"),
         ),
-        Index(
-            "ix_tasks_metadata",
-            text("(request -> 'metadata') jsonb_path_ops"),
-            postgresql_using="gin",
-        ),
         # The sweeper's two questions: never published, and claimed with an expired lease.
         Index("ix_tasks_unpublished", "created_at", postgresql_where=text("published_at IS NULL")),
         Index(
@@ -112,6 +107,15 @@ class Task(Base):
             postgresql_where=text("status = 'running'"),
         ),
     )
+
+
+# Listing by metadata tag is a containment query on this (`request -> 'metadata' @> {...}`).
+Index(
+    "ix_tasks_metadata",
+    Task.request["metadata"].label("metadata"),
+    postgresql_using="gin",
+    postgresql_ops={"metadata": "jsonb_path_ops"},
+)
 
 
 class ApiKey(Base):

@@ -2,8 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from genroute.contract import TaskRequest
-from genroute.errors import PolicyError, RequestRejected, UnknownTaskType
+from genroute.contract import Path as GenPath
+from genroute.contract import PrivacyTier, TaskRequest
+from genroute.errors import PathUnavailable, PolicyError, RequestRejected, UnknownTaskType
 from policies import load_catalog, load_policy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -133,3 +134,36 @@ def test_broken_policy_files_name_file_rule_and_field(
 def test_missing_policy_file(tmp_path: Path) -> None:
     with pytest.raises(PolicyError, match="cannot read"):
         load_policy(tmp_path / "absent.yaml", CATALOG)
+
+
+# Privacy tiers: diffusion's engine keeps data on the node, the autoregressive one sends it to
+# the cluster (a served model on another host).
+PRIVATE = load_policy(
+    ROOT / "policies" / "default.yaml",
+    CATALOG,
+    {GenPath.diffusion: PrivacyTier.node, GenPath.autoregressive: PrivacyTier.cluster},
+)
+
+
+def test_node_tier_never_reaches_a_cluster_path_fallback_included() -> None:
+    decision = PRIVATE.decide(
+        TaskRequest(task_type="ticket_summary", input="x", privacy_tier="node")
+    )
+    assert (decision.path, decision.fallback_path) == (GenPath.diffusion, None)
+
+
+def test_a_forbidden_rule_is_passed_over_and_no_allowed_path_is_rejected() -> None:
+    with pytest.raises(RequestRejected) as caught:
+        PRIVATE.decide(TaskRequest(task_type="extraction", input="x", privacy_tier="node"))
+    assert caught.value.field == "privacy_tier"
+    assert "autoregressive sends data to cluster" in caught.value.message
+    allowed = PRIVATE.decide(TaskRequest(task_type="extraction", input="x"))
+    assert allowed.path is GenPath.autoregressive
+
+
+def test_rolled_back_path_with_no_allowed_alternative_is_unavailable() -> None:
+    request = TaskRequest(task_type="ticket_summary", input="x", privacy_tier="node")
+    decision = PRIVATE.decide(request)
+    with pytest.raises(PathUnavailable) as caught:
+        PRIVATE.with_health(decision, "rolled_back", False, request.privacy_tier)
+    assert caught.value.status_code == 503 and "retry later" in caught.value.message
