@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from genroute.cli_backlog import enqueue, sample_backlog
 from genroute.cli_keys import keys
 from genroute.cli_support import live_database, setup_logging
 from genroute.errors import GenrouteError
@@ -239,7 +240,25 @@ def db_upgrade(revision: str) -> None:
     click.echo(f"database at {revision}")
 
 
+@cli.command()
+@click.option("--port", default=None, type=int, help="API port (default: GENROUTE_API_PORT).")
+def serve(port: int | None) -> None:
+    """Run the whole stack (embedded services unless configured, the API and one worker per
+    path) in the foreground until interrupted; prints the API URL and an API key, and leaves
+    them in the data folder for `genroute enqueue`."""
+    from genroute.serve import serve_forever
+
+    setup_logging("WARNING")
+    settings = Settings()
+    if port is not None:
+        settings = settings.model_copy(update={"api_port": port})
+    _prepare_models(settings)
+    serve_forever(settings)
+
+
 cli.add_command(keys)
+cli.add_command(enqueue)
+cli.add_command(sample_backlog)
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -23,9 +23,7 @@ from genroute.embedded import services
 from genroute.errors import GenrouteError
 from genroute.report import format_table, summarize_by_path
 from genroute.settings import Settings
-from genroute.stack import running_stack
-
-PATHS = ["autoregressive", "diffusion"]
+from genroute.stack import ALL_PATHS, running_stack
 
 
 def sample_tickets(count: int) -> list[dict[str, Any]]:
@@ -104,7 +102,11 @@ def run_demo(settings: Settings, count: int, as_json: bool, timeout_s: float) ->
         log_dir = live.data_dir.resolve() / "logs"
         with (
             running_stack(
-                live, PATHS, log_dir, key_owner="demo", key_scopes=(Scope.submit, Scope.read)
+                live,
+                list(ALL_PATHS),
+                log_dir,
+                key_owner="demo",
+                key_scopes=(Scope.submit, Scope.read),
             ) as stack,
             stack.http() as client,
         ):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 
+from genroute.contract import Path as RoutePath
 from genroute.db.keys import Scope, create_key
 from genroute.db.session import make_engine, make_session_factory
 from genroute.embedded import child_environment
@@ -17,6 +18,8 @@ from genroute.errors import GenrouteError
 from genroute.processes import ManagedProcess
 from genroute.readiness import ready_workers, redis_from_broker_url
 from genroute.settings import Settings
+
+ALL_PATHS = tuple(path.value for path in RoutePath)
 
 
 def free_port() -> int:
@@ -120,12 +123,13 @@ def running_stack(
     worker_args: tuple[str, ...] = (),
     key_owner: str = "operator",
     key_scopes: tuple[Scope, ...] = (Scope.admin,),
+    port: int | None = None,
 ) -> Iterator[Stack]:
     """API plus one worker per path (`worker_args` added, e.g. `--gpu 0`), against `settings`'
-    servers, with a fresh API key for `key_owner` (`Stack.http()` sends it); all stopped on
-    exit."""
+    servers, with a fresh API key for `key_owner` (`Stack.http()` sends it), the API on `port`
+    (default: a free one); all stopped on exit."""
     env = child_environment(settings)
-    port = free_port()
+    port = port or free_port()
     api = ManagedProcess("api", ["api", "--host", "127.0.0.1", "--port", str(port)], env, log_dir)
     api_key = issue_key(settings, key_owner, key_scopes)
     stack = Stack(settings, f"http://127.0.0.1:{port}", api, log_dir, env, api_key, worker_args)

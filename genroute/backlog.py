@@ -1,0 +1,106 @@
+"""Reading a backlog file (JSONL or CSV) into task requests, and turning finished tasks into
+result rows. Each row's idempotency key is derived from the row (its id column, else its
+position and content), so a re-run after a crash resubmits nothing twice."""
+
+import csv
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from genroute.contract import TaskView
+from genroute.errors import GenrouteError
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    """Which columns hold the input, the row id (optional) and metadata to carry along."""
+
+    input: str = "input"
+    row_id: str | None = None
+    metadata: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class BacklogRow:
+    row_id: str
+    request: dict[str, Any]
+
+
+def _records(path: Path, file_format: str) -> Iterator[dict[str, Any]]:
+    kind = file_format if file_format != "auto" else ("csv" if path.suffix == ".csv" else "jsonl")
+    with path.open(newline="" if kind == "csv" else None, encoding="utf-8") as handle:
+        if kind == "csv":
+            yield from csv.DictReader(handle)
+            return
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise GenrouteError(f"{path}: line {number}: not JSON ({exc.msg})") from exc
+            if not isinstance(record, dict):
+                raise GenrouteError(f"{path}: line {number}: expected a JSON object")
+            yield record
+
+
+def read_backlog(
+    path: Path,
+    task_type: str,
+    columns: ColumnMap,
+    file_format: str = "auto",
+    extra: dict[str, Any] | None = None,
+) -> list[BacklogRow]:
+    """Every row as a request, in file order; a row without its input column is an error
+    naming the row, since skipping it silently would lose work."""
+    rows = []
+    for number, record in enumerate(_records(path, file_format), start=1):
+        if columns.input not in record or record[columns.input] in (None, ""):
+            raise GenrouteError(f"{path}: row {number} has no '{columns.input}' value")
+        text = str(record[columns.input])
+        if columns.row_id:
+            if record.get(columns.row_id) in (None, ""):
+                raise GenrouteError(f"{path}: row {number} has no '{columns.row_id}' value")
+            row_id = str(record[columns.row_id])
+        else:
+            row_id = f"row-{number}"
+        digest_source = row_id if columns.row_id else f"{row_id}:{text}"
+        digest = hashlib.sha256(f"{task_type}|{digest_source}".encode()).hexdigest()[:32]
+        metadata = {name: _scalar(record.get(name)) for name in columns.metadata}
+        request = {
+            "task_type": task_type,
+            "input": text,
+            "idempotency_key": f"backlog:{digest}",
+            "metadata": {**metadata, "backlog_row": row_id},
+            **(extra or {}),
+        }
+        rows.append(BacklogRow(row_id, request))
+    return rows
+
+
+def _scalar(value: Any) -> str | int | float | bool | None:
+    return value if isinstance(value, str | int | float | bool) or value is None else str(value)
+
+
+def result_row(row_id: str, view: TaskView) -> dict[str, Any]:
+    """What the results file says about one finished task."""
+    last = view.attempts[-1] if view.attempts else None
+    return {
+        "row": row_id,
+        "task_id": str(view.id),
+        "status": view.status.value,
+        "output": view.output,
+        "path": last.path if last else view.route.path.value,
+        "error": view.error,
+        "attempts": [
+            {"attempt_no": a.attempt_no, "path": a.path, "queue": a.queue, "outcome": a.outcome}
+            for a in view.attempts
+        ],
+        "validation": [
+            {"validator": v.validator, "passed": v.passed}
+            for v in (last.validations if last else [])
+        ],
+    }
