@@ -2,8 +2,10 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
@@ -59,9 +61,26 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(tasks.router)
     app.include_router(paths.router)
 
+    _document_task_types(app, sorted(policy.catalog.task_types))
+
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
         """The process is up and serving."""
         return {"status": "ok"}
 
     return app
+
+
+def _document_task_types(app: FastAPI, names: list[str]) -> None:
+    """List this deployment's task types in the served OpenAPI document (the contract only
+    knows their pattern), so producers and fuzzers see what is accepted."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = get_openapi(title=app.title, version=app.version, routes=app.routes)
+            request = document["components"]["schemas"]["TaskRequest"]
+            request["properties"]["task_type"]["enum"] = names
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -6,7 +6,13 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 MAX_OUTPUT_TOKENS = 8192
 MAX_METADATA_BYTES = 4096
@@ -57,6 +63,16 @@ class AttemptOutcome(StrEnum):
     worker_lost = "worker_lost"
 
 
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
 def _json_size(value: Any) -> int:
     return len(json.dumps(value, separators=(",", ":"), default=str).encode())
 
@@ -82,6 +98,14 @@ class TaskRequest(BaseModel):
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=200)
     priority: int = Field(default=5, ge=0, le=9)
     metadata: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
+
+    @field_validator("input", "idempotency_key", "metadata", "json_schema")
+    @classmethod
+    def _no_nul_characters(cls, value: Any) -> Any:
+        # PostgreSQL cannot store U+0000 in text or JSONB; refuse it here, naming the field.
+        if _has_nul(value):
+            raise ValueError("contains a NUL character (U+0000), which cannot be stored")
+        return value
 
     @field_validator("metadata")
     @classmethod

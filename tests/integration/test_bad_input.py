@@ -31,6 +31,8 @@ def _fields(response: httpx.Response) -> list[str]:
         (ticket(task_type="Bad Type!"), 422, "task_type", "pattern"),
         (ticket(privacy_tier="public"), 422, "privacy_tier", "node"),
         (ticket(input="x" * 40_000), 413, "input", "the limit is 32000"),
+        (ticket(input="a\x00b"), 422, "input", "NUL character"),
+        (ticket(metadata={"team\x00": "x"}), 422, "metadata", "NUL character"),
     ],
 )
 def test_rejected_requests_name_the_problem(
