@@ -8,6 +8,7 @@ misses the broker is republished by the sweeper.
 
 import logging
 import uuid
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,8 +24,8 @@ from genroute.db.models import Task
 from genroute.db.submissions import insert_tasks, tasks_by_idempotency_key
 from genroute.db.tasks import mark_all_published, task_row
 from genroute.errors import IdempotencyConflict, InputTooLarge, RequestRejected
-from genroute.health import HealthStore, record_event
-from genroute.queueing import publish
+from genroute.health import Admission, HealthStore, record_event
+from genroute.queueing import publish_many
 from genroute.settings import Settings
 from policies import RoutingPolicy
 
@@ -58,26 +59,33 @@ class Submission:
         new_rows: dict[int, dict[str, Any]] = {}
         decisions: dict[int, RouteDecision] = {}
         first_of_key: dict[str, int] = {}
+        decided: dict[int, RouteDecision] = {}
         for index, request in enumerate(requests):
             key = request.idempotency_key
-            try:
-                if key in earlier:
-                    outcomes[index] = _replay(earlier[key], request)
-                elif key is not None and key in first_of_key:
-                    continue  # answered below, once the first row with this key is in
-                else:
-                    decisions[index] = self._route(request)
-                    new_rows[index] = task_row(
-                        request,
-                        decisions[index],
-                        self.settings.max_attempts,
-                        self.principal.owner,
-                        self.principal.key_id,
-                    )
-                    if key is not None:
-                        first_of_key[key] = index
-            except RequestRejected as exc:
-                outcomes[index] = exc
+            if key in earlier:
+                outcomes[index] = _replay(earlier[key], request)
+            elif key is not None and key in first_of_key:
+                continue  # answered below, once the first row with this key is in
+            else:
+                try:
+                    decided[index] = self._decide(request)
+                except RequestRejected as exc:
+                    outcomes[index] = exc
+                    continue
+                if key is not None:
+                    first_of_key[key] = index
+        for index, outcome in self._with_health(requests, decided).items():
+            if isinstance(outcome, RequestRejected):
+                outcomes[index] = outcome
+                continue
+            decisions[index] = outcome
+            new_rows[index] = task_row(
+                requests[index],
+                outcome,
+                self.settings.max_attempts,
+                self.principal.owner,
+                self.principal.key_id,
+            )
         inserted = insert_tasks(self.session, list(new_rows.values()))
         self._settle_races(requests, new_rows, decisions, inserted, outcomes)
         for index, request in enumerate(requests):  # repeats of a key within this call
@@ -88,29 +96,50 @@ class Submission:
         self._publish([new_rows[i] for i in sorted(new_rows) if new_rows[i]["id"] in inserted])
         return [outcome for outcome in outcomes if outcome is not None]
 
-    def _route(self, request: TaskRequest) -> RouteDecision:
+    def _decide(self, request: TaskRequest) -> RouteDecision:
         if len(request.input) > self.settings.max_input_chars:
             raise InputTooLarge(
                 "input",
                 f"input is {len(request.input)} characters; "
                 f"the limit is {self.settings.max_input_chars}",
             )
-        policy = self.policy
-        decision = policy.decide(request)
-        if not policy.can_roll_back(decision.path):
-            return decision
-        try:
-            admission = self.health.admit(decision.path.value, request.task_type)
-        except redis.RedisError:
-            # Health lives in Redis; without it, keep accepting on the rules' route (the task is
-            # persisted and the sweeper publishes it once the broker is back).
-            log.warning("path health unreadable; routing %s by the rules alone", decision.path)
-            return policy.with_health(decision, "unknown", True, request.privacy_tier)
+        return self.policy.decide(request)
+
+    def _with_health(
+        self, requests: list[TaskRequest], decided: dict[int, RouteDecision]
+    ) -> dict[int, RouteDecision | RequestRejected]:
+        """Each decision as the rollback controller leaves it, admitting a whole group of one
+        (path, task type) in one Redis transaction."""
+        groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+        for index, decision in decided.items():
+            if self.policy.can_roll_back(decision.path):
+                groups[(decision.path.value, requests[index].task_type)].append(index)
+        final: dict[int, RouteDecision | RequestRejected] = dict(decided)
+        for (path, task_type), indexes in groups.items():
+            try:
+                admissions = self.health.admit_many(path, task_type, len(indexes))
+            except redis.RedisError:
+                # Health lives in Redis; without it, keep accepting on the rules' route (the
+                # task is persisted and the sweeper publishes it once the broker is back).
+                log.warning("path health unreadable; routing %s by the rules alone", path)
+                admissions = [None] * len(indexes)
+            for index, admission in zip(indexes, admissions, strict=True):
+                try:
+                    final[index] = self._apply(decided[index], admission, requests[index])
+                except RequestRejected as exc:
+                    final[index] = exc
+        return final
+
+    def _apply(
+        self, decision: RouteDecision, admission: Admission | None, request: TaskRequest
+    ) -> RouteDecision:
+        tier = request.privacy_tier
+        if admission is None:
+            return self.policy.with_health(decision, "unknown", True, tier)
         if admission.transition is not None:
-            record_event(self.session, decision.path.value, request.task_type, admission.transition)
-        return policy.with_health(
-            decision, admission.state.value, admission.admitted, request.privacy_tier
-        )
+            path = decision.path.value
+            record_event(self.session, path, request.task_type, admission.transition)
+        return self.policy.with_health(decision, admission.state.value, admission.admitted, tier)
 
     def _settle_races(
         self,
@@ -139,8 +168,8 @@ class Submission:
 
     def _publish(self, rows: list[dict[str, Any]]) -> None:
         try:
-            for row in rows:
-                publish(self.celery, row["id"], row["queue"], row["request"]["priority"])
+            messages = [(row["id"], row["queue"], row["request"]["priority"]) for row in rows]
+            publish_many(self.celery, messages)
             mark_all_published(self.session, [row["id"] for row in rows])
             self.session.commit()
         except Exception:  # rows are committed; the sweeper publishes what is left

@@ -62,11 +62,22 @@ class HealthStore:
         return result[0], result[1], result[2]
 
     def admit(self, path: str, task_type: str) -> Admission:
-        now, draw = time.time(), random.random()
-        admitted, health, transition = self._update(
-            path, task_type, lambda h: admit(h, now, draw, self._limits)
-        )
-        return Admission(admitted, health.state, transition)
+        return self.admit_many(path, task_type, 1)[0]
+
+    def admit_many(self, path: str, task_type: str, count: int) -> list[Admission]:
+        """`count` admissions in one Redis transaction (as if made one after another), so a
+        batch of submissions costs one round of Redis calls per (path, task type)."""
+        now = time.time()
+
+        def step(health: PathHealth) -> tuple[list[Admission], PathHealth, Transition | None]:
+            admissions, first_transition = [], None
+            for _ in range(count):
+                admitted, health, transition = admit(health, now, random.random(), self._limits)
+                admissions.append(Admission(admitted, health.state, transition))
+                first_transition = first_transition or transition
+            return admissions, health, first_transition
+
+        return self._update(path, task_type, step)[0]
 
     def observe(self, path: str, task_type: str, accepted: bool) -> Transition | None:
         now = time.time()

@@ -46,8 +46,22 @@ def make_celery(settings: Settings, broker_url: str) -> Celery:
 
 def publish(app: Celery, task_id: uuid.UUID, queue: str, priority: int = 5) -> None:
     """Send the generate message for `task_id`; the message id is the task id."""
-    if queue not in QUEUES:
-        raise ValueError(f"unknown queue '{queue}', expected one of {QUEUES}")
-    app.send_task(
-        GENERATE_TASK, args=[str(task_id)], queue=queue, task_id=str(task_id), priority=priority
-    )
+    publish_many(app, [(task_id, queue, priority)])
+
+
+def publish_many(app: Celery, messages: list[tuple[uuid.UUID, str, int]]) -> None:
+    """Send (task id, queue, priority) messages through one producer: one broker connection
+    and channel for the whole batch instead of one per message."""
+    for _task_id, queue, _priority in messages:
+        if queue not in QUEUES:
+            raise ValueError(f"unknown queue '{queue}', expected one of {QUEUES}")
+    with app.producer_or_acquire() as producer:
+        for task_id, queue, priority in messages:
+            app.send_task(
+                GENERATE_TASK,
+                args=[str(task_id)],
+                queue=queue,
+                task_id=str(task_id),
+                priority=priority,
+                producer=producer,
+            )

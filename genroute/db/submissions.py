@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from genroute.db.models import Task
+from genroute.db.tasks import db_now
 
 
 def tasks_by_idempotency_key(
@@ -28,12 +29,14 @@ def insert_tasks(session: Session, rows: list[dict[str, Any]]) -> set[uuid.UUID]
     if not rows:
         return set()
     statement = (
-        insert(Task)
-        .values(rows)
+        insert(Task.__table__)
         .on_conflict_do_nothing(
             index_elements=[Task.api_key_id, Task.idempotency_key],
             index_where=text("idempotency_key IS NOT NULL"),
         )
         .returning(Task.id)
     )
-    return set(session.execute(statement).scalars())
+    # executemany: one cached statement sent as multi-row batches ("insertmanyvalues").
+    now = db_now(session)
+    params = [{**row, "enqueued_at": now} for row in rows]
+    return set(session.execute(statement, params).scalars())
