@@ -10,22 +10,32 @@ import logging
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import redis
 from celery import Celery
+from fastapi import Depends
 from sqlalchemy.orm import Session
 
-from api.auth import Principal
+from api.auth import Principal, Submitter
+from api.deps import (
+    CeleryDep,
+    HealthDep,
+    PolicyDep,
+    RateLimiterDep,
+    SessionDep,
+    SettingsDep,
+)
 from api.schemas import route_of
 from genroute.api_models import TaskAccepted
 from genroute.contract import RouteDecision, TaskRequest, TaskStatus
 from genroute.db.models import Task
 from genroute.db.submissions import insert_tasks, tasks_by_idempotency_key
 from genroute.db.tasks import mark_all_published, task_row
-from genroute.errors import IdempotencyConflict, InputTooLarge, RequestRejected
+from genroute.errors import IdempotencyConflict, InputTooLarge, RateLimited, RequestRejected
 from genroute.health import Admission, HealthStore, record_event
 from genroute.queueing import publish_many
+from genroute.ratelimit import RateLimiter
 from genroute.settings import Settings
 from policies import RoutingPolicy
 
@@ -44,17 +54,41 @@ Outcome = Submitted | RequestRejected
 
 @dataclass
 class Submission:
+    """One API call's submissions, on behalf of `principal`."""
+
     session: Session
     policy: RoutingPolicy
     health: HealthStore
     settings: Settings
     celery: Celery
     principal: Principal
+    limiter: RateLimiter
+
+    def charge(self, cost: int) -> None:
+        """Spend `cost` of the key's submission rate, or refuse the whole call with 429."""
+        per_minute = self.principal.rate_limit_per_minute or self.settings.rate_limit_per_minute
+        if cost > per_minute:
+            raise RequestRejected(
+                "items",
+                f"{cost} items exceed this key's rate of {per_minute} per minute; split them",
+            )
+        try:
+            verdict = self.limiter.take(str(self.principal.key_id), per_minute, cost)
+        except redis.RedisError:  # the limiter lives in Redis; keep accepting while it is away
+            log.warning("rate limit unreadable; accepting %d submissions unmetered", cost)
+            return
+        if not verdict.allowed:
+            raise RateLimited(
+                "authorization",
+                f"this key may submit {per_minute} tasks per minute; retry in "
+                f"{verdict.retry_after_s} s",
+                verdict.retry_after_s,
+            )
 
     def submit(self, requests: list[TaskRequest]) -> list[Outcome]:
         """One outcome per request, in order. Nothing is published before the commit."""
         keys = [r.idempotency_key for r in requests if r.idempotency_key]
-        earlier = tasks_by_idempotency_key(self.session, self.principal.key_id, keys)
+        earlier = tasks_by_idempotency_key(self.session, self.principal.owner, keys)
         outcomes: list[Outcome | None] = [None] * len(requests)
         new_rows: dict[int, dict[str, Any]] = {}
         decisions: dict[int, RouteDecision] = {}
@@ -154,7 +188,7 @@ class Submission:
         lost = [i for i, row in new_rows.items() if row["id"] not in inserted]
         winners = tasks_by_idempotency_key(
             self.session,
-            self.principal.key_id,
+            self.principal.owner,
             [requests[i].idempotency_key or "" for i in lost],
         )
         for index, row in new_rows.items():
@@ -200,3 +234,18 @@ def _repeat_of(first: Outcome | None, first_request: TaskRequest, request: TaskR
             f"'{request.idempotency_key}' appears twice in this call with different requests",
         )
     return Submitted(first.accepted.model_copy(update={"created": False}))
+
+
+def _submission(
+    principal: Submitter,
+    session: SessionDep,
+    policy: PolicyDep,
+    settings: SettingsDep,
+    celery: CeleryDep,
+    health: HealthDep,
+    limiter: RateLimiterDep,
+) -> Submission:
+    return Submission(session, policy, health, settings, celery, principal, limiter)
+
+
+SubmissionDep = Annotated[Submission, Depends(_submission)]

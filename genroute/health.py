@@ -95,6 +95,10 @@ class HealthStore:
     ) -> Transition | None:
         return self._update(path, task_type, lambda h: (None, *change(h)))[2]
 
+    def current(self, path: str, task_type: str) -> PathHealth:
+        """The state as stored, without changing it."""
+        return PathHealth.from_json(self._client.get(health_key(path, task_type)))
+
     def close(self) -> None:
         self._client.close()
 

@@ -130,6 +130,12 @@ def admit(
     return True, health, transition
 
 
+def cooling_down(health: PathHealth, now: float) -> bool:
+    """Whether the path is rolled back and its cooldown still runs: no traffic at all, not even
+    work that was queued for it before the rollback."""
+    return health.state is HealthState.rolled_back and now - health.changed_at < health.cooldown_s
+
+
 def force(
     health: PathHealth, state: HealthState, now: float, limits: RollbackThresholds
 ) -> tuple[PathHealth, Transition | None]:

@@ -5,9 +5,11 @@ Holds the engine (model loaded once) and its batcher, DB sessions and the catalo
 import logging
 import os
 import socket
+import time
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 
+import redis
 from sqlalchemy import Engine as DbEngine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,6 +22,7 @@ from genroute.health import HealthStore, record_event
 from genroute.readiness import clear_ready, mark_ready, redis_from_broker_url
 from genroute.settings import Settings
 from policies import RoutingPolicy, TaskTypeCatalog, load_catalog, load_policy
+from policies.rollback import cooling_down
 from workers.batching import Batcher
 from workers.engines.registry import PathConfig, build_engine, load_paths
 
@@ -63,6 +66,17 @@ class WorkerContext:
             "gpu_seconds": round(seconds, 6),
             "cost": round(seconds * self.path_config.cost_per_gpu_hour / 3600, 8),
         }
+
+    def path_closed(self, task_type: str, queue: str) -> bool:
+        """Whether this path is rolled back and cooling down for `task_type`, for work taken
+        from the path's own queue (fallback work is the fallback path's business)."""
+        path = self.identity.path
+        if queue != path or not self.policy.can_roll_back(RoutePath(path)):
+            return False
+        try:
+            return cooling_down(self.health.current(path, task_type), time.time())
+        except redis.RedisError:  # unreadable health: serve the task as routed
+            return False
 
     def observe(self, session: Session, path: str, task_type: str, accepted: bool) -> None:
         """Feed the rollback controller one outcome of a path that can be rolled back."""

@@ -22,7 +22,7 @@ from genroute.db.attempts import (
     claim_task,
     record_attempt,
 )
-from genroute.db.tasks import get_task, mark_published
+from genroute.db.tasks import FALLBACK_QUEUE, divert_to_fallback, get_task, mark_published
 from genroute.engine import GenerationRequest
 from genroute.errors import EngineTimeout
 from genroute.queueing import GENERATE_TASK, publish
@@ -48,14 +48,19 @@ class Prepared:
 
 
 def claim(context: WorkerContext, task_id: uuid.UUID, queue: str) -> tuple[Claim, Prepared | None]:
-    """Claim the task and build its prompt, in one transaction."""
+    """Claim the task and build its prompt, in one transaction. Work routed to this path before
+    it was rolled back goes to the fallback queue instead, without an attempt."""
     with context.sessions.begin() as session:
+        task = get_task(session, task_id)
+        if task is not None and context.path_closed(task.task_type, queue):
+            why = f"rerouted to fallback at claim: {queue} was rolled back for {task.task_type}"
+            if divert_to_fallback(session, task_id, queue, why):
+                return Claim(skipped=why, requeued_on=FALLBACK_QUEUE), None
         result = claim_task(
             session, task_id, queue, context.identity, context.settings.claim_lease_s
         )
         if result.attempt is None:
             return result, None
-        task = get_task(session, task_id)
         assert task is not None
         task_type = context.catalog.get(task.task_type)
         request = GenerationRequest(
@@ -122,9 +127,15 @@ def finish(
     return recorded
 
 
-def mark_task_published(context: WorkerContext, task_id: uuid.UUID) -> None:
-    with context.sessions.begin() as session:
-        mark_published(session, task_id)
+def publish_and_mark(app: Celery, context: WorkerContext, task_id: uuid.UUID, queue: str) -> None:
+    """Publish a task committed as queued; if this publish is lost the sweeper sends it."""
+    publish(app, task_id, queue)
+
+    def mark() -> None:
+        with context.sessions.begin() as session:
+            mark_published(session, task_id)
+
+    with_db_retry(mark, context.settings.db_retry_budget_s, "marking a publish")
 
 
 def register_generate(app: Celery, current_context: Callable[[], WorkerContext]) -> Task:
@@ -141,6 +152,10 @@ def register_generate(app: Celery, current_context: Callable[[], WorkerContext])
                 raise
             # Nothing was claimed: put the message back for later rather than lose it.
             raise self.retry(countdown=5) from exc
+        if claimed.requeued_on is not None:
+            publish_and_mark(self.app, context, uuid.UUID(task_id), claimed.requeued_on)
+            log.info("task %s: %s", task_id, claimed.skipped)
+            return
         if claimed.retry_after_s is not None:
             # Another attempt holds a live lease: look again once it would have expired.
             raise self.retry(countdown=claimed.retry_after_s + 0.5)
@@ -154,13 +169,7 @@ def register_generate(app: Celery, current_context: Callable[[], WorkerContext])
             lambda: finish(context, prepared, result, verdicts), budget, "recording an attempt"
         )
         if recorded.queue is not None:
-            # Committed as queued first; if this publish is lost the sweeper sends it.
-            publish(self.app, uuid.UUID(task_id), recorded.queue)
-            with_db_retry(
-                lambda: mark_task_published(context, uuid.UUID(task_id)),
-                budget,
-                "marking a publish",
-            )
+            publish_and_mark(self.app, context, uuid.UUID(task_id), recorded.queue)
         log.info(
             "task %s attempt %s: %s -> %s",
             task_id,

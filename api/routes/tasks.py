@@ -2,30 +2,24 @@
 `api.submission`; these handlers check keys, scopes and rate limits and shape the answers."""
 
 import asyncio
-import logging
 import time
 import uuid
 from datetime import datetime
 from typing import Annotated
 
-import redis
 from fastapi import APIRouter, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
 from api.auth import Principal, Reader, Submitter
 from api.deps import (
-    CeleryDep,
-    HealthDep,
-    PolicyDep,
-    RateLimiterDep,
     SessionDep,
     SessionsDep,
     SettingsDep,
 )
 from api.errors import ERROR_RESPONSES, field_errors
 from api.schemas import task_summary, task_view
-from api.submission import Submission, Submitted
+from api.submission import SubmissionDep, Submitted
 from genroute.api_models import (
     BatchItemResult,
     BatchResult,
@@ -38,50 +32,18 @@ from genroute.contract import Path, TaskRequest, TaskStatus, TaskTypeName, TaskV
 from genroute.db.listing import TaskQuery, list_tasks
 from genroute.db.models import Task
 from genroute.db.tasks import cancel_task, db_now, get_task
-from genroute.errors import RateLimited, RequestRejected, TaskNotCancellable, TaskNotFound
-from genroute.ratelimit import RateLimiter
-from genroute.settings import Settings
+from genroute.errors import RequestRejected, TaskNotCancellable, TaskNotFound
 
-log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"], responses=ERROR_RESPONSES)
-
-
-def _charge(limiter: RateLimiter, principal: Principal, settings: Settings, cost: int) -> None:
-    per_minute = principal.rate_limit_per_minute or settings.rate_limit_per_minute
-    if cost > per_minute:
-        raise RequestRejected(
-            "items", f"{cost} items exceed this key's rate of {per_minute} per minute; split them"
-        )
-    try:
-        verdict = limiter.take(str(principal.key_id), per_minute, cost)
-    except redis.RedisError:  # the limiter lives in Redis; keep accepting while it is away
-        log.warning("rate limit unreadable; accepting %d submissions unmetered", cost)
-        return
-    if not verdict.allowed:
-        raise RateLimited(
-            "authorization",
-            f"this key may submit {per_minute} tasks per minute; retry in "
-            f"{verdict.retry_after_s} s",
-            verdict.retry_after_s,
-        )
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED)
 def submit_task(
-    request: TaskRequest,
-    response: Response,
-    principal: Submitter,
-    session: SessionDep,
-    policy: PolicyDep,
-    settings: SettingsDep,
-    celery: CeleryDep,
-    health: HealthDep,
-    limiter: RateLimiterDep,
+    request: TaskRequest, response: Response, submission: SubmissionDep
 ) -> TaskAccepted:
     """Validate, route and persist a request, then queue it on its path. A repeated
     `idempotency_key` answers 200 with the original task instead of creating another."""
-    _charge(limiter, principal, settings, 1)
-    submission = Submission(session, policy, health, settings, celery, principal)
+    submission.charge(1)
     [outcome] = submission.submit([request])
     if isinstance(outcome, RequestRejected):
         raise outcome
@@ -92,14 +54,7 @@ def submit_task(
 
 @router.post("/batch")
 def submit_batch(
-    body: BatchSubmit,
-    principal: Submitter,
-    session: SessionDep,
-    policy: PolicyDep,
-    settings: SettingsDep,
-    celery: CeleryDep,
-    health: HealthDep,
-    limiter: RateLimiterDep,
+    body: BatchSubmit, submission: SubmissionDep, settings: SettingsDep
 ) -> BatchResult:
     """Submit up to `GENROUTE_MAX_BATCH_ITEMS` requests; each is validated and answered on its
     own (accepted, duplicate of an earlier idempotency key, or rejected with its errors)."""
@@ -107,7 +62,7 @@ def submit_batch(
         raise RequestRejected(
             "items", f"{len(body.items)} items; the limit is {settings.max_batch_items} per call"
         )
-    _charge(limiter, principal, settings, len(body.items))
+    submission.charge(len(body.items))
     results: list[BatchItemResult | None] = [None] * len(body.items)
     valid: list[tuple[int, TaskRequest]] = []
     for index, item in enumerate(body.items):
@@ -116,7 +71,6 @@ def submit_batch(
         except ValidationError as exc:
             errors = [FieldError(**e) for e in field_errors(exc.errors())]
             results[index] = BatchItemResult(index=index, outcome="rejected", errors=errors)
-    submission = Submission(session, policy, health, settings, celery, principal)
     outcomes = submission.submit([request for _, request in valid])
     for (index, _), outcome in zip(valid, outcomes, strict=True):
         results[index] = _item_result(index, outcome)

@@ -37,6 +37,8 @@ class Claim:
     attempt: Attempt | None = None
     retry_after_s: float | None = None
     skipped: str | None = None
+    # Set when the task was moved to another queue instead (publish it there after commit).
+    requeued_on: str | None = None
 
 
 def claim_task(

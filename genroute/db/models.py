@@ -76,8 +76,9 @@ class Task(Base):
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
-    # Who submitted it: reads are scoped to the owner unless the key is admin. An idempotency
-    # key is unique per API key, so a replay (or a racing duplicate) finds the original.
+    # Who submitted it (and with which key): reads are scoped to the owner unless the key is
+    # admin. An idempotency key is unique per owner, so a replay (or a racing duplicate, or a
+    # retry after the owner's key was rotated) finds the original.
     owner: Mapped[str | None] = mapped_column(String(128))
     api_key_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("api_keys.id", ondelete="SET NULL")
@@ -93,8 +94,8 @@ class Task(Base):
         Index("ix_tasks_created_at_id", "created_at", "id"),
         Index("ix_tasks_owner_created_at_id", "owner", "created_at", "id"),
         Index(
-            "uq_tasks_api_key_id_idempotency_key",
-            "api_key_id",
+            "uq_tasks_owner_idempotency_key",
+            "owner",
             "idempotency_key",
             unique=True,
             postgresql_where=text("idempotency_key IS NOT NULL"),

@@ -1,5 +1,5 @@
 """Inserting submitted tasks with their idempotency keys, race-safe: one multi-row INSERT ...
-ON CONFLICT DO NOTHING against the unique (api_key_id, idempotency_key) index, so two
+ON CONFLICT DO NOTHING against the unique (owner, idempotency_key) index, so two
 concurrent submissions of one key create one task and the loser reads the winner's row."""
 
 import uuid
@@ -14,12 +14,12 @@ from genroute.db.tasks import db_now
 
 
 def tasks_by_idempotency_key(
-    session: Session, api_key_id: uuid.UUID | None, keys: list[str]
+    session: Session, owner: str | None, keys: list[str]
 ) -> dict[str, Task]:
-    """Earlier tasks of this API key with any of these idempotency keys, by key."""
-    if not keys or api_key_id is None:
+    """Earlier tasks of this owner with any of these idempotency keys, by key."""
+    if not keys or owner is None:
         return {}
-    query = select(Task).where(Task.api_key_id == api_key_id, Task.idempotency_key.in_(keys))
+    query = select(Task).where(Task.owner == owner, Task.idempotency_key.in_(keys))
     return {task.idempotency_key: task for task in session.scalars(query) if task.idempotency_key}
 
 
@@ -31,7 +31,7 @@ def insert_tasks(session: Session, rows: list[dict[str, Any]]) -> set[uuid.UUID]
     statement = (
         insert(Task.__table__)
         .on_conflict_do_nothing(
-            index_elements=[Task.api_key_id, Task.idempotency_key],
+            index_elements=[Task.owner, Task.idempotency_key],
             index_where=text("idempotency_key IS NOT NULL"),
         )
         .returning(Task.id)

@@ -149,6 +149,20 @@ def requeue(session: Session, task: Task, now: datetime, queue: str) -> None:
     task.finished_at = None
 
 
+def divert_to_fallback(session: Session, task_id: uuid.UUID, from_queue: str, why: str) -> bool:
+    """Move a task still queued on `from_queue` to the fallback queue without an attempt (its
+    path was rolled back after it was routed there). False if it is not queued there or has no
+    fallback; the caller publishes after commit."""
+    task = session.scalars(select(Task).where(Task.id == task_id).with_for_update()).one_or_none()
+    if task is None or task.status != TaskStatus.queued.value or task.queue != from_queue:
+        return False
+    if task.fallback_path is None:
+        return False
+    requeue(session, task, db_now(session), FALLBACK_QUEUE)
+    task.route_reason = f"{task.route_reason}; {why}"
+    return True
+
+
 def failed_tasks(session: Session, limit: int = 100) -> list[Task]:
     """The dead letters, newest first."""
     query = (

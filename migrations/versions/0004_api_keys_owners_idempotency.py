@@ -51,9 +51,9 @@ def upgrade() -> None:
     op.create_index("ix_tasks_created_at_id", "tasks", ["created_at", "id"])
     op.create_index("ix_tasks_owner_created_at_id", "tasks", ["owner", "created_at", "id"])
     op.create_index(
-        "uq_tasks_api_key_id_idempotency_key",
+        "uq_tasks_owner_idempotency_key",
         "tasks",
-        ["api_key_id", "idempotency_key"],
+        ["owner", "idempotency_key"],
         unique=True,
         postgresql_where=sa.text("idempotency_key IS NOT NULL"),
     )
@@ -67,7 +67,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_tasks_metadata", table_name="tasks")
-    op.drop_index("uq_tasks_api_key_id_idempotency_key", table_name="tasks")
+    op.drop_index("uq_tasks_owner_idempotency_key", table_name="tasks")
     op.drop_index("ix_tasks_owner_created_at_id", table_name="tasks")
     op.drop_index("ix_tasks_created_at_id", table_name="tasks")
     op.drop_constraint(op.f("fk_tasks_api_key_id_api_keys"), "tasks", type_="foreignkey")

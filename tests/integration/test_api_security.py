@@ -124,6 +124,14 @@ def test_idempotent_replay_under_20_concurrent_submissions(
         )
     assert count == 1
 
+    rotated = issue_key(settings, "retrying-service", (Scope.submit, Scope.read))
+    with _as(stack, rotated) as client:  # the owner's new key still finds the original
+        replay = client.post("/v1/tasks", json=body)
+        assert (replay.status_code, replay.json()["id"]) == (200, responses[0].json()["id"])
+    with _as(stack, issue_key(settings, "someone-else", (Scope.submit, Scope.read))) as other:
+        theirs = other.post("/v1/tasks", json=body)  # another owner's key space
+        assert theirs.status_code == 202 and theirs.json()["id"] != responses[0].json()["id"]
+        wait_for_task(other, theirs.json()["id"])
     with _as(stack, key) as client:
         changed = client.post("/v1/tasks", json={**body, "input": "a different ticket"})
         assert changed.status_code == 409

@@ -11,8 +11,11 @@ import httpx
 import pytest
 import yaml
 
+from genroute.keys import health_key
+from genroute.readiness import redis_from_broker_url
 from genroute.settings import Settings
 from genroute.stack import Stack, running_stack, wait_for_workers
+from policies.rollback import HealthState, PathHealth
 from tests.helpers import isolated_settings, ticket
 
 pytestmark = pytest.mark.integration
@@ -126,6 +129,15 @@ def test_cancel_a_queued_task_and_wait_for_others(idle_stack: Stack, api: httpx.
     keep = api.post("/v1/tasks", json=ticket(task_type="classification", privacy_tier="external"))
     drop = api.post("/v1/tasks", json=ticket(task_type="classification", privacy_tier="external"))
     keep_id, drop_id = keep.json()["id"], drop.json()["id"]
+    assert keep.json()["route"]["path"] == "diffusion"
+
+    # Diffusion is rolled back for classification after `keep` was routed there (a long
+    # cooldown, so it is still closed when the workers start): the diffusion worker hands
+    # `keep` to the fallback queue without running it.
+    client = redis_from_broker_url(idle_stack.settings.broker_url)
+    closed = PathHealth(HealthState.rolled_back, (), time.time(), 600.0)
+    client.set(health_key("diffusion", "classification"), closed.to_json())
+    client.close()
 
     cancelled = api.post(f"/v1/tasks/{drop_id}/cancel")
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
@@ -141,6 +153,9 @@ def test_cancel_a_queued_task_and_wait_for_others(idle_stack: Stack, api: httpx.
     wait_for_workers(idle_stack.settings, {"autoregressive": worker_ar}, 240)
     finished = api.get(f"/v1/tasks/{keep_id}", params={"wait": 60}, timeout=90).json()
     assert finished["status"] == "succeeded"
+    lineage = [(a["path"], a["queue"], a["outcome"]) for a in finished["attempts"]]
+    assert lineage == [("autoregressive", "fallback", "succeeded")]
+    assert "rerouted to fallback at claim" in finished["route"]["reason"]
     assert api.post(f"/v1/tasks/{keep_id}/cancel").status_code == 409
 
     time.sleep(1)  # the cancelled task's message was delivered too, and claimed nothing

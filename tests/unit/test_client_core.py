@@ -3,7 +3,7 @@
 import httpx
 
 from genroute.api_models import BatchItemResult, BatchResult
-from genroute.client import RetryPolicy, _Calls, _merge
+from genroute.client_core import Calls, RetryPolicy, merge, wait_chunk
 
 
 def _response(status: int, retry_after: str | None = None) -> httpx.Response:
@@ -31,11 +31,17 @@ def test_batches_merge_with_global_indexes() -> None:
         items = [BatchItemResult(index=i, outcome="rejected") for i in range(n)]
         return BatchResult(accepted=0, duplicates=0, rejected=n, items=items)
 
-    merged = _merge([result(2), result(3)], [2, 3])
+    merged = merge([result(2), result(3)], [2, 3])
     assert [item.index for item in merged] == [0, 1, 2, 3, 4]
 
 
 def test_wait_call_asks_the_server_to_hold() -> None:
-    call = _Calls.get("abc", 12)
+    call = Calls.get("abc", 12)
     assert (call.path, call.params, call.timeout_s) == ("/v1/tasks/abc", {"wait": 12}, 42)
-    assert _Calls.tasks(None, {"status": "queued", "tag": None}).params == {"status": "queued"}
+    assert Calls.tasks(None, {"status": "queued", "tag": None}).params == {"status": "queued"}
+
+
+def test_long_polls_stop_at_the_deadline() -> None:
+    assert wait_chunk(None, 100.0, 30) == 30
+    assert wait_chunk(110.0, 100.0, 30) == 10
+    assert wait_chunk(90.0, 100.0, 30) == 0

@@ -8,6 +8,7 @@ from policies.rollback import (
     PathHealth,
     RollbackThresholds,
     admit,
+    cooling_down,
     force,
     observe,
 )
@@ -112,3 +113,11 @@ def test_any_sequence_keeps_the_invariants(steps: list) -> None:
             assert transition.from_state is not transition.to_state
         assert len(health.outcomes) <= max(LIMITS.window, LIMITS.probes_needed)
         assert health.state is HealthState.active or health.cooldown_s <= LIMITS.max_cooldown_s
+
+
+def test_cooling_down_only_while_rolled_back_and_within_the_cooldown() -> None:
+    rolled_back = PathHealth(HealthState.rolled_back, (), changed_at=100.0, cooldown_s=30.0)
+    assert cooling_down(rolled_back, 129.0)
+    assert not cooling_down(rolled_back, 131.0)
+    assert not cooling_down(PathHealth(HealthState.probing, (), 100.0, 30.0), 101.0)
+    assert not cooling_down(PathHealth(), 0.0)
