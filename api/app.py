@@ -6,10 +6,11 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from prometheus_client import REGISTRY
 
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
-from api.routes import paths, tasks
+from api.routes import metrics, paths, tasks
 from genroute import __version__
 from genroute.db.session import make_engine, make_session_factory
 from genroute.health import HealthStore
@@ -40,6 +41,8 @@ def create_app(settings: Settings) -> FastAPI:
         redis_client = redis_from_broker_url(settings.broker_url)
         app.state.health = HealthStore(redis_client, policy.rollback)
         app.state.rate_limiter = RateLimiter(redis_client)
+        gauges = metrics.redis_gauges(redis_client, app.state.health)
+        REGISTRY.register(gauges)
         sweeper = Sweeper(
             app.state.sessions,
             app.state.celery,
@@ -51,6 +54,7 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             yield
         finally:
+            REGISTRY.unregister(gauges)
             sweeper.stop()
             redis_client.close()
             db_engine.dispose()
@@ -60,6 +64,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     app.include_router(tasks.router)
     app.include_router(paths.router)
+    app.include_router(metrics.router)
 
     _document_task_types(app, sorted(policy.catalog.task_types))
 

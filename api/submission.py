@@ -34,6 +34,7 @@ from genroute.db.submissions import insert_tasks, tasks_by_idempotency_key
 from genroute.db.tasks import mark_all_published, task_row
 from genroute.errors import IdempotencyConflict, InputTooLarge, RateLimited, RequestRejected
 from genroute.health import Admission, HealthStore, record_event
+from genroute.metrics import TASKS_SUBMITTED
 from genroute.queueing import publish_many
 from genroute.ratelimit import RateLimiter
 from genroute.settings import Settings
@@ -127,6 +128,10 @@ class Submission:
                 first = first_of_key[request.idempotency_key or ""]
                 outcomes[index] = _repeat_of(outcomes[first], requests[first], request)
         self.session.commit()
+        for index in new_rows:
+            if new_rows[index]["id"] in inserted:
+                path = decisions[index].path.value
+                TASKS_SUBMITTED.labels(path, requests[index].task_type).inc()
         self._publish([new_rows[i] for i in sorted(new_rows) if new_rows[i]["id"] in inserted])
         return [outcome for outcome in outcomes if outcome is not None]
 

@@ -4,6 +4,7 @@ place (with tests) that imports `api` and `workers`."""
 import contextlib
 import json
 import os
+import shutil
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -79,14 +80,28 @@ def worker(path_name: str, gpu: int | None, concurrency: int | None) -> None:
         os.environ["CUDA_VISIBLE_DEVICES"] = str(gpu)
         # A container sees its one GPU as device 0; GENROUTE_GPU_ID can keep the host's id.
         os.environ.setdefault("GENROUTE_GPU_ID", str(gpu))
+    settings = Settings()
+    own_metrics_dir = "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+    if own_metrics_dir:
+        # Before anything imports prometheus_client: every process of this worker counts into
+        # one directory that the worker's exporter reads.
+        from genroute.metrics_dir import fresh_multiprocess_dir
+
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(
+            fresh_multiprocess_dir(settings.data_dir / "metrics", path_name)
+        )
     from genroute.contract import Path
     from genroute.embedded import services
     from workers.app import run_worker
 
     setup_logging()
     gpu_label = os.environ.get("GENROUTE_GPU_ID") if gpu is not None else None
-    with services(Settings()) as live:
-        run_worker(live, Path(path_name), gpu_label, concurrency)
+    try:
+        with services(settings) as live:
+            run_worker(live, Path(path_name), gpu_label, concurrency)
+    finally:
+        if own_metrics_dir:
+            shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
 
 
 def _prepare_models(settings: Settings) -> list[str]:

@@ -26,7 +26,11 @@ def redis_from_broker_url(broker_url: str) -> redis.Redis:
 def mark_ready(client: redis.Redis, identity: WorkerIdentity) -> None:
     """Announce this process; `parent_pid` ties a prefork child to the worker that started it."""
     key = worker_ready_key(identity.name, identity.pid)
-    payload = {**asdict(identity), "parent_pid": os.getppid()}
+    payload = {
+        **asdict(identity),
+        "parent_pid": os.getppid(),
+        "metrics_port": int(os.environ.get("GENROUTE_METRICS_PORT_BOUND", "0")) or None,
+    }
     client.set(key, json.dumps(payload), ex=READY_TTL_S)
 
 

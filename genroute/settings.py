@@ -45,6 +45,8 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    # Each worker serves Prometheus metrics here (0: a free port, announced in its readiness).
+    worker_metrics_port: int = Field(default=0, ge=0, le=65535)
 
     @property
     def visibility_timeout_s(self) -> int:

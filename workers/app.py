@@ -20,6 +20,7 @@ from celery.signals import worker_process_init, worker_process_shutdown, worker_
 
 from genroute.contract import Path as RoutePath
 from genroute.errors import EngineUnavailable
+from genroute.metrics import serve_worker_metrics
 from genroute.queueing import make_celery
 from genroute.settings import Settings
 from policies import load_catalog
@@ -82,6 +83,10 @@ def run_worker(
     config = load_paths(settings.paths_file)[path]
     load_catalog(settings.task_types_file)  # fail here, clearly, not in every child
     name = worker_name(path, gpu)
+    # Children inherit the bound port through the environment and announce it when ready.
+    os.environ["GENROUTE_METRICS_PORT_BOUND"] = str(
+        serve_worker_metrics(settings.worker_metrics_port)
+    )
     app: Celery = make_celery(settings, settings.broker_url)
     register_generate(app, _current_context)
     if config.batch_width > 1:

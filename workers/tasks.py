@@ -8,6 +8,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from celery import Celery, Task
@@ -28,6 +29,7 @@ from genroute.errors import EngineTimeout
 from genroute.queueing import GENERATE_TASK, publish
 from genroute.validator import ValidationInput, Verdict
 from policies.catalog import TaskType
+from workers import observability
 from workers.context import WorkerContext
 from workers.db_retry import is_connection_error, with_db_retry
 from workers.lease import LeaseKeeper
@@ -45,6 +47,7 @@ class Prepared:
     task_type: TaskType
     task_type_name: str
     task_request: dict[str, Any]
+    created_at: datetime
 
 
 def claim(context: WorkerContext, task_id: uuid.UUID, queue: str) -> tuple[Claim, Prepared | None]:
@@ -69,7 +72,10 @@ def claim(context: WorkerContext, task_id: uuid.UUID, queue: str) -> tuple[Claim
             max_output_tokens=task.max_output_tokens,
             choices=task_type.validation.allowed_values or (),
         )
-        prepared = Prepared(result.attempt.id, request, task_type, task.task_type, task.request)
+        prepared = Prepared(
+            result.attempt.id, request, task_type, task.task_type, task.request, task.created_at
+        )
+        observability.claimed(queue, result.attempt.enqueued_at, result.attempt.started_at)
         return result, prepared
 
 
@@ -91,6 +97,7 @@ def generate_once(context: WorkerContext, prepared: Prepared) -> AttemptResult:
                 "engine %s failed on attempt %s", context.engine.name, prepared.attempt_id
             )
             return AttemptResult(AttemptOutcome.error, error=f"{type(exc).__name__}: {exc}")
+    observability.generated(context.identity.path, context.engine.name, generation)
     return AttemptResult(
         AttemptOutcome.succeeded,
         output_text=generation.text,
@@ -124,6 +131,9 @@ def finish(
         if recorded.next != "superseded":
             accepted = recorded.next == "succeeded"
             context.observe(session, context.identity.path, prepared.task_type_name, accepted)
+    if recorded.next != "superseded":
+        path, task_type = context.identity.path, prepared.task_type_name
+        observability.finished(path, task_type, result, verdicts, recorded, prepared.created_at)
     return recorded
 
 

@@ -1,0 +1,49 @@
+"""`/metrics` for Prometheus: the API's own counters plus gauges read from Redis at scrape
+time (queue depth per queue, rollback state per path and task type). Not in the OpenAPI
+document and not behind an API key, like `/healthz`: scrape it from inside the network."""
+
+from collections.abc import Iterator
+
+import redis
+from fastapi import APIRouter, Response
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+
+from genroute.health import HealthStore
+from genroute.metrics import ScrapeTimeGauges
+from genroute.queueing import QUEUES
+from policies.rollback import HealthState
+
+router = APIRouter(tags=["operations"])
+# kombu's Redis transport keeps one list per priority step: "q", "q\x06\x163", ...
+_PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
+
+
+@router.get("/metrics", include_in_schema=False)
+def metrics() -> Response:
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+
+def redis_gauges(client: redis.Redis, health: HealthStore) -> ScrapeTimeGauges:
+    def read() -> Iterator[tuple[str, str, list[str], list[tuple]]]:
+        try:
+            depths = [
+                (queue, float(sum(client.llen(queue + s) for s in _PRIORITY_SUFFIXES)))
+                for queue in QUEUES
+            ]
+            states = health.all()
+        except redis.RedisError:
+            return  # the scrape still answers with the process's own metrics
+        yield "genroute_queue_depth", "Messages waiting per queue", ["queue"], depths
+        samples = [
+            (path, task_type, state.value, 1.0 if health_.state is state else 0.0)
+            for (path, task_type), health_ in states.items()
+            for state in HealthState
+        ]
+        yield (
+            "genroute_path_state",
+            "Rollback state per (path, task type): 1 for the current state",
+            ["path", "task_type", "state"],
+            samples,
+        )
+
+    return ScrapeTimeGauges(read)
