@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     republish_queued_after_s: float = Field(default=1800.0, gt=0)
     torch_threads: int = Field(default=1, ge=1)
     db_retry_budget_s: float = Field(default=300.0, ge=0)
+    # On SIGTERM a worker stops taking tasks and gives running ones this long to finish; then
+    # it hands them back to the broker (their claims' leases cover the rest).
+    worker_shutdown_grace_s: float = Field(default=30.0, ge=0)
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000

@@ -47,13 +47,16 @@ class Stack:
         return httpx.Client(base_url=self.api_url, timeout=timeout_s, headers=headers)
 
     def start_worker(self, path: str) -> ManagedProcess:
+        """Start a worker for `path`, replacing (and reaping) any earlier one."""
+        earlier = self.workers.get(path)
+        if earlier is not None:
+            earlier.stop(grace_s=5)
         args = ["worker", "--path", path, *self.worker_args]
         process = ManagedProcess(f"worker-{path}", args, self.env, self.log_dir)
         self.workers[path] = process
         return process
 
     def restart_worker(self, path: str, timeout_s: float = 240.0) -> ManagedProcess:
-        self.workers[path].stop(grace_s=5)
         process = self.start_worker(path)
         wait_for_workers(self.settings, {path: process}, timeout_s)
         return process

@@ -88,6 +88,10 @@ def run_worker(
         serve_worker_metrics(settings.worker_metrics_port)
     )
     app: Celery = make_celery(settings, settings.broker_url)
+    # SIGTERM (what supervisors and `docker stop` send) becomes Celery's soft shutdown: stop
+    # consuming, let running tasks finish within the grace period, then requeue what is left.
+    app.conf.worker_soft_shutdown_timeout = settings.worker_shutdown_grace_s
+    os.environ["REMAP_SIGTERM"] = "SIGQUIT"
     register_generate(app, _current_context)
     if config.batch_width > 1:
         _context = build_context(settings, path, name)

@@ -1,0 +1,56 @@
+"""SIGTERM on a worker under load (as a supervisor or `docker stop` sends it): the worker stops
+taking tasks, lets the running one finish or hands it back within the grace period, and exits;
+a new worker takes the rest. No task is lost and none is accepted twice."""
+
+import os
+import signal
+import time
+import uuid
+
+import pytest
+
+from genroute.db.session import make_engine, make_session_factory
+from genroute.settings import Settings
+from genroute.stack import running_stack, wait_for_workers
+from tests.helpers import isolated_settings, ticket, wait_for_task
+from tests.reliability.test_worker_killed import _running_attempt
+
+pytestmark = pytest.mark.reliability
+GRACE_S = 8
+
+
+def test_sigterm_under_load_loses_nothing(
+    settings: Settings, sessions, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    folder = tmp_path_factory.mktemp("sigterm")
+    with (
+        isolated_settings(settings, redis_db=7, worker_shutdown_grace_s=GRACE_S) as own,
+        running_stack(own, ["autoregressive"], folder / "logs") as stack,
+        stack.http() as http,
+    ):
+        body = ticket(task_type="reasoning_answer", max_output_tokens=48)
+        ids = [http.post("/v1/tasks", json=body).json()["id"] for _ in range(6)]
+        engine = make_engine(own.database_url, pool_size=1)
+        try:
+            _running_attempt(make_session_factory(engine), uuid.UUID(ids[0]))
+        finally:
+            engine.dispose()
+        worker = stack.workers["autoregressive"]
+        os.kill(worker.pid, signal.SIGTERM)  # the parent only, as a supervisor does
+        started = time.monotonic()
+        while worker.alive() and time.monotonic() - started < GRACE_S + 20:
+            time.sleep(0.2)
+        assert not worker.alive(), "the worker outlived its grace period"
+
+        replacement = stack.start_worker("autoregressive")
+        wait_for_workers(own, {"autoregressive": replacement}, 240)
+        views = [wait_for_task(http, task_id, timeout_s=240) for task_id in ids]
+    assert all(view.status.is_terminal for view in views), [v.status for v in views]
+    for view in views:
+        accepted = [a for a in view.attempts if a.outcome.value == "succeeded"]
+        assert len(accepted) == (1 if view.status.value == "succeeded" else 0)
+        assert all(a.outcome.value != "running" for a in view.attempts)
+    # The task running at SIGTERM either finished within the grace period or was handed back
+    # and taken over after its lease ran out; either way it has a single accepted output.
+    in_flight = views[0].attempts[0]
+    assert in_flight.outcome.value in ("succeeded", "invalid", "worker_lost"), in_flight.outcome
