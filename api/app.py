@@ -4,12 +4,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
 from prometheus_client import REGISTRY
 
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
+from api.readiness import readiness_checks, redis_client_of
 from api.routes import metrics, paths, tasks
 from genroute import __version__
 from genroute.db.session import make_engine, make_session_factory
@@ -39,6 +41,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.sessions = make_session_factory(db_engine)
         app.state.celery = make_celery(settings, settings.broker_url)
         redis_client = redis_from_broker_url(settings.broker_url)
+        app.state.redis = redis_client
         app.state.health = HealthStore(redis_client, policy.rollback)
         app.state.rate_limiter = RateLimiter(redis_client)
         gauges = metrics.redis_gauges(redis_client, app.state.health)
@@ -72,6 +75,15 @@ def create_app(settings: Settings) -> FastAPI:
     def healthz() -> dict[str, str]:
         """The process is up and serving."""
         return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"], responses={503: {"description": "a check failed"}})
+    def readyz(request: Request) -> JSONResponse:
+        """Ready to accept work: the database and broker answer and the policy, catalog and
+        paths files still load. 503 names each failed check."""
+        checks = readiness_checks(request.app.state.sessions, redis_client_of(request), settings)
+        ready = all(check["ok"] for check in checks.values())
+        body = {"status": "ready" if ready else "not ready", "checks": checks}
+        return JSONResponse(status_code=200 if ready else 503, content=body)
 
     return app
 

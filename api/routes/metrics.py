@@ -11,11 +11,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from genroute.health import HealthStore
 from genroute.metrics import ScrapeTimeGauges
 from genroute.queueing import QUEUES
+from genroute.worker_health import queue_depth
 from policies.rollback import HealthState
 
 router = APIRouter(tags=["operations"])
-# kombu's Redis transport keeps one list per priority step: "q", "q\x06\x163", ...
-_PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
 
 
 @router.get("/metrics", include_in_schema=False)
@@ -26,10 +25,7 @@ def metrics() -> Response:
 def redis_gauges(client: redis.Redis, health: HealthStore) -> ScrapeTimeGauges:
     def read() -> Iterator[tuple[str, str, list[str], list[tuple]]]:
         try:
-            depths = [
-                (queue, float(sum(client.llen(queue + s) for s in _PRIORITY_SUFFIXES)))
-                for queue in QUEUES
-            ]
+            depths = [(queue, float(queue_depth(client, queue))) for queue in QUEUES]
             states = health.all()
         except redis.RedisError:
             return  # the scrape still answers with the process's own metrics

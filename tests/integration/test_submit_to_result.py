@@ -88,3 +88,9 @@ def test_reading_an_unknown_task_is_404(client: httpx.Client) -> None:
 
 def test_healthz(client: httpx.Client) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_readyz_when_everything_answers(stack) -> None:
+    ready = httpx.get(f"{stack.api_url}/readyz", timeout=30)
+    assert ready.status_code == 200, ready.text
+    assert set(ready.json()["checks"]) == {"database", "broker", "policy_files"}

@@ -20,7 +20,11 @@ pytestmark = pytest.mark.reliability
 def test_submissions_are_kept_while_the_broker_is_down(
     settings: Settings, sessions, tmp_path
 ) -> None:
-    dead = settings.model_copy(update={"broker_url": f"redis+socket://{tmp_path}/none.sock"})
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(settings.policy_file.read_text())
+    dead = settings.model_copy(
+        update={"broker_url": f"redis+socket://{tmp_path}/none.sock", "policy_file": policy}
+    )
     port = free_port()
     api = ManagedProcess(
         "api-no-broker", ["api", "--port", str(port)], child_environment(dead), tmp_path
@@ -38,6 +42,15 @@ def test_submissions_are_kept_while_the_broker_is_down(
         assert response.status_code == 202, response.text
         route = response.json()["route"]
         assert (route["path"], route["health"]) == ("diffusion", "unknown")
+
+        assert httpx.get(f"{url}/healthz", timeout=10).status_code == 200  # up, but not ready
+        policy.write_text("version: [broken")
+        ready = httpx.get(f"{url}/readyz", timeout=30)
+        assert ready.status_code == 503
+        checks = ready.json()["checks"]
+        assert checks["database"]["ok"]
+        assert not checks["broker"]["ok"] and "Error" in checks["broker"]["error"]
+        assert not checks["policy_files"]["ok"] and "policy.yaml" in checks["policy_files"]["error"]
     finally:
         api.stop()
     with sessions() as session:
