@@ -13,6 +13,7 @@ import click
 
 from genroute.cli_backlog import enqueue, sample_backlog
 from genroute.cli_keys import keys
+from genroute.cli_ops import flower, worker_health
 from genroute.cli_support import live_database, setup_logging
 from genroute.errors import GenrouteError
 from genroute.settings import Settings
@@ -102,43 +103,6 @@ def worker(path_name: str, gpu: int | None, concurrency: int | None) -> None:
     finally:
         if own_metrics_dir:
             shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
-
-
-@cli.command("worker-health")
-@click.option(
-    "--path", "path_name", required=True, type=click.Choice(["autoregressive", "diffusion"])
-)
-@click.option("--stall", "stall_s", default=300.0, show_default=True, help="Seconds.")
-@click.option("--timeout", "timeout_s", default=5.0, show_default=True, help="Ping wait.")
-@click.option("--any-host", is_flag=True, help="Accept a worker on another host.")
-def worker_health(path_name: str, stall_s: float, timeout_s: float, any_host: bool) -> None:
-    """Exit 0 if a PATH worker answers a ping and its queues are moving, else 1 (prints JSON)."""
-    from genroute.contract import Path
-    from genroute.queueing import make_celery
-    from genroute.readiness import redis_from_broker_url
-    from genroute.worker_health import check_worker
-    from workers.engines.registry import load_paths
-
-    with live_database() as (settings, sessions):
-        queues = load_paths(settings.paths_file)[Path(path_name)].queues
-        app = make_celery(settings, settings.broker_url)
-        client = redis_from_broker_url(settings.broker_url)
-        try:
-            report = check_worker(
-                app,
-                client,
-                sessions,
-                path_name,
-                queues,
-                stall_s=stall_s,
-                timeout_s=timeout_s,
-                this_host_only=not any_host,
-            )
-        finally:
-            client.close()
-            app.close()
-    click.echo(json.dumps(report))
-    sys.exit(0 if report["healthy"] else 1)
 
 
 def _prepare_models(settings: Settings) -> list[str]:
@@ -309,6 +273,8 @@ def serve(port: int | None) -> None:
 
 
 cli.add_command(keys)
+cli.add_command(worker_health)
+cli.add_command(flower)
 cli.add_command(enqueue)
 cli.add_command(sample_backlog)
 

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     # it hands them back to the broker (their claims' leases cover the rest).
     worker_shutdown_grace_s: float = Field(default=30.0, ge=0)
 
+    flower_user: str = ""
+    flower_password: str = ""
+
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     # Each worker serves Prometheus metrics here (0: a free port, announced in its readiness).

@@ -40,6 +40,7 @@ class Stack:
     api_key: str = ""
     worker_args: tuple[str, ...] = ()
     workers: dict[str, ManagedProcess] = field(default_factory=dict)
+    flower: ManagedProcess | None = None
 
     def http(self, timeout_s: float = 30.0) -> httpx.Client:
         """An HTTP client for the API that sends this stack's API key."""
@@ -56,14 +57,32 @@ class Stack:
         self.workers[path] = process
         return process
 
+    def start_flower(self, user: str, password: str, timeout_s: float = 60.0) -> str:
+        """Flower for this stack behind basic auth; returns its URL once it answers."""
+        port = free_port()
+        env = {**self.env, "GENROUTE_FLOWER_USER": user, "GENROUTE_FLOWER_PASSWORD": password}
+        args = ["flower", "--port", str(port)]
+        self.flower = ManagedProcess("flower", args, env, self.log_dir)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if not self.flower.alive():
+                raise _fail(self.flower, "Flower exited during start-up")
+            with contextlib.suppress(httpx.HTTPError):
+                httpx.get(f"{url}/healthcheck", timeout=2).raise_for_status()
+                return url
+            time.sleep(0.3)
+        raise _fail(self.flower, f"Flower did not answer on {url} within {timeout_s}s")
+
     def restart_worker(self, path: str, timeout_s: float = 240.0) -> ManagedProcess:
         process = self.start_worker(path)
         wait_for_workers(self.settings, {path: process}, timeout_s)
         return process
 
     def stop(self) -> None:
-        for process in [*self.workers.values(), self.api]:
-            process.stop()
+        for process in [*self.workers.values(), self.api, self.flower]:
+            if process is not None:
+                process.stop()
 
 
 def _fail(process: ManagedProcess, what: str) -> GenrouteError:
