@@ -6,6 +6,7 @@ processes, submits realistic support tickets over HTTP and waits until every one
 
 import itertools
 import json
+import secrets
 import time
 from importlib import resources
 from typing import Any
@@ -111,6 +112,9 @@ def run_demo(settings: Settings, count: int, as_json: bool, timeout_s: float) ->
             stack.http() as client,
         ):
             say(f"API {stack.api_url} (docs at /docs); this run's API key: {stack.api_key}")
+            flower_password = secrets.token_urlsafe(12)
+            flower_url = stack.start_flower("demo", flower_password)
+            say(f"Flower {flower_url} (user demo, password {flower_password})")
             started = time.monotonic()
             ids = submit_all(client, sample_tickets(count))
             say(f"submitted {len(ids)} tickets; waiting for results")
