@@ -34,6 +34,7 @@ from genroute.db.submissions import insert_tasks, tasks_by_idempotency_key
 from genroute.db.tasks import mark_all_published, task_row
 from genroute.errors import IdempotencyConflict, InputTooLarge, RateLimited, RequestRejected
 from genroute.health import Admission, HealthStore, record_event
+from genroute.logs import log_context
 from genroute.metrics import TASKS_SUBMITTED
 from genroute.queueing import publish_many
 from genroute.ratelimit import RateLimiter
@@ -130,10 +131,16 @@ class Submission:
         self.session.commit()
         for index in new_rows:
             if new_rows[index]["id"] in inserted:
-                path = decisions[index].path.value
-                TASKS_SUBMITTED.labels(path, requests[index].task_type).inc()
+                self._accepted(new_rows[index]["id"], requests[index], decisions[index])
         self._publish([new_rows[i] for i in sorted(new_rows) if new_rows[i]["id"] in inserted])
         return [outcome for outcome in outcomes if outcome is not None]
+
+    def _accepted(self, task_id: uuid.UUID, request: TaskRequest, decision: RouteDecision) -> None:
+        """Count and log one new task (the log line carries its id, like the workers' lines)."""
+        path = decision.path.value
+        TASKS_SUBMITTED.labels(path, request.task_type).inc()
+        with log_context(task_id=str(task_id), path=path, owner=self.principal.owner):
+            log.info("accepted %s task on %s (%s)", request.task_type, path, decision.rule)
 
     def _decide(self, request: TaskRequest) -> RouteDecision:
         if len(request.input) > self.settings.max_input_chars:

@@ -56,7 +56,14 @@ def api(host: str | None, port: int | None) -> None:
     settings = Settings()
     with services(settings) as live:
         app = create_app(live)
-        uvicorn.run(app, host=host or live.api_host, port=port or live.api_port, log_level="info")
+        # log_config=None: uvicorn's lines go through our handler (JSON) like everything else.
+        uvicorn.run(
+            app,
+            host=host or live.api_host,
+            port=port or live.api_port,
+            log_level="info",
+            log_config=None,
+        )
 
 
 @cli.command()

@@ -1,21 +1,17 @@
 """What several `genroute` commands share: logging set-up and a live database."""
 
 import contextlib
-import logging
 from collections.abc import Iterator
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from genroute.logs import configure_logging
 from genroute.settings import Settings
 
 
 def setup_logging(level: str = "INFO") -> None:
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s %(process)d: %(message)s"
-    )
-    # pgserver logs every pg_ctl call with its full output at INFO; httpx logs every request.
-    for chatty in ("pgserver", "httpx"):
-        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
+    """JSON lines unless GENROUTE_LOG_FORMAT=text."""
+    configure_logging(level, Settings().log_format)
 
 
 @contextlib.contextmanager

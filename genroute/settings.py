@@ -1,6 +1,7 @@
 """Typed settings, read from GENROUTE_* environment variables when built (never at import)."""
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -46,6 +47,7 @@ class Settings(BaseSettings):
     # it hands them back to the broker (their claims' leases cover the rest).
     worker_shutdown_grace_s: float = Field(default=30.0, ge=0)
 
+    log_format: Literal["json", "text"] = "json"
     flower_user: str = ""
     flower_password: str = ""
 

@@ -26,6 +26,7 @@ from genroute.db.attempts import (
 from genroute.db.tasks import FALLBACK_QUEUE, divert_to_fallback, get_task, mark_published
 from genroute.engine import GenerationRequest
 from genroute.errors import EngineTimeout
+from genroute.logs import add_log_context, log_context
 from genroute.queueing import GENERATE_TASK, publish
 from genroute.validator import ValidationInput, Verdict
 from policies.catalog import TaskType
@@ -48,6 +49,7 @@ class Prepared:
     task_type_name: str
     task_request: dict[str, Any]
     created_at: datetime
+    attempt_no: int
 
 
 def claim(context: WorkerContext, task_id: uuid.UUID, queue: str) -> tuple[Claim, Prepared | None]:
@@ -73,7 +75,13 @@ def claim(context: WorkerContext, task_id: uuid.UUID, queue: str) -> tuple[Claim
             choices=task_type.validation.allowed_values or (),
         )
         prepared = Prepared(
-            result.attempt.id, request, task_type, task.task_type, task.request, task.created_at
+            result.attempt.id,
+            request,
+            task_type,
+            task.task_type,
+            task.request,
+            task.created_at,
+            result.attempt.attempt_no,
         )
         observability.claimed(queue, result.attempt.enqueued_at, result.attempt.started_at)
         return result, prepared
@@ -155,37 +163,51 @@ def register_generate(app: Celery, current_context: Callable[[], WorkerContext])
     def generate(self: Task, task_id: str) -> None:
         context = current_context()
         queue = (self.request.delivery_info or {}).get("routing_key") or "unknown"
-        try:
-            claimed, prepared = claim(context, uuid.UUID(task_id), queue)
-        except DBAPIError as exc:
-            if not is_connection_error(exc):
-                raise
-            # Nothing was claimed: put the message back for later rather than lose it.
-            raise self.retry(countdown=5) from exc
-        if claimed.requeued_on is not None:
-            publish_and_mark(self.app, context, uuid.UUID(task_id), claimed.requeued_on)
-            log.info("task %s: %s", task_id, claimed.skipped)
-            return
-        if claimed.retry_after_s is not None:
-            # Another attempt holds a live lease: look again once it would have expired.
-            raise self.retry(countdown=claimed.retry_after_s + 0.5)
-        if prepared is None:
-            log.info("task %s: nothing to do (%s)", task_id, claimed.skipped)
-            return
-        result = generate_once(context, prepared)
-        verdicts = check_output(prepared, result)
-        budget = context.settings.db_retry_budget_s
-        recorded = with_db_retry(
-            lambda: finish(context, prepared, result, verdicts), budget, "recording an attempt"
-        )
-        if recorded.queue is not None:
-            publish_and_mark(self.app, context, uuid.UUID(task_id), recorded.queue)
-        log.info(
-            "task %s attempt %s: %s -> %s",
-            task_id,
-            prepared.attempt_id,
-            result.outcome.value,
-            recorded.next,
-        )
+        identity = context.identity
+        with log_context(
+            task_id=task_id,
+            path=identity.path,
+            queue=queue,
+            engine=identity.engine,
+            worker=identity.name,
+        ):
+            run_generate(self, context, uuid.UUID(task_id), queue)
 
     return generate
+
+
+def run_generate(celery_task: Task, context: WorkerContext, task_id: uuid.UUID, queue: str) -> None:
+    """One delivery of a task: claim, generate, validate, record, and route what comes next."""
+    try:
+        claimed, prepared = claim(context, task_id, queue)
+    except DBAPIError as exc:
+        if not is_connection_error(exc):
+            raise
+        # Nothing was claimed: put the message back for later rather than lose it.
+        raise celery_task.retry(countdown=5) from exc
+    if claimed.requeued_on is not None:
+        publish_and_mark(celery_task.app, context, task_id, claimed.requeued_on)
+        log.info("task %s: %s", task_id, claimed.skipped)
+        return
+    if claimed.retry_after_s is not None:
+        # Another attempt holds a live lease: look again once it would have expired.
+        raise celery_task.retry(countdown=claimed.retry_after_s + 0.5)
+    if prepared is None:
+        log.info("task %s: nothing to do (%s)", task_id, claimed.skipped)
+        return
+    add_log_context(attempt_id=str(prepared.attempt_id), attempt=prepared.attempt_no)
+    result = generate_once(context, prepared)
+    verdicts = check_output(prepared, result)
+    budget = context.settings.db_retry_budget_s
+    recorded = with_db_retry(
+        lambda: finish(context, prepared, result, verdicts), budget, "recording an attempt"
+    )
+    if recorded.queue is not None:
+        publish_and_mark(celery_task.app, context, task_id, recorded.queue)
+    log.info(
+        "task %s attempt %s: %s -> %s",
+        task_id,
+        prepared.attempt_id,
+        result.outcome.value,
+        recorded.next,
+    )
