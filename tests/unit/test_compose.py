@@ -43,3 +43,94 @@ def test_invariants(path: Path) -> None:
             credentials = re.search(r"://[^:/@]+:([^@]+)@", str(value))
             if credentials:
                 assert credentials.group(1).startswith("${"), f"{name}: {key} embeds a password"
+
+
+def _gpu_ids(service: dict) -> list[str]:
+    devices = service.get("deploy", {}).get("resources", {}).get("reservations", {}).get("devices")
+    return [gpu for device in devices or [] for gpu in device.get("device_ids", [])]
+
+
+VLLM = _load(ROOT / "compose" / "compose.yaml")["services"]
+
+
+def test_each_vllm_server_has_one_gpu_and_a_worker_bound_to_it() -> None:
+    servers = {name: s for name, s in VLLM.items() if s.get("image", "").startswith("vllm/")}
+    assert servers
+    for name, server in servers.items():
+        assert len(_gpu_ids(server)) == 1, name
+        assert "--max-num-seqs" in server["command"], name
+    workers = {name: s for name, s in VLLM.items() if s.get("command", [None])[0] == "worker"}
+    bound = set()
+    for name, worker in workers.items():
+        path = worker["command"][worker["command"].index("--path") + 1]
+        env = worker["environment"]
+        assert env[f"GENROUTE_{path.upper()}_ENGINE"] == "openai-http", name
+        base_url = json.loads(env[f"GENROUTE_{path.upper()}_PARAMS"])["base_url"]
+        server = re.match(r"https?://([^:/]+)", base_url).group(1)
+        assert server in servers, f"{name} talks to {server}, not a vLLM service"
+        assert _gpu_ids(worker) == _gpu_ids(servers[server]), f"{name} is not beside {server}"
+        assert worker["depends_on"][server]["condition"] == "service_healthy"
+        assert env["GENROUTE_GPU_ID"] == _gpu_ids(servers[server])[0]
+        bound.add(server)
+    assert bound == set(servers)
+
+
+def test_health_checks_allow_for_model_loading() -> None:
+    def seconds(text: str) -> int:
+        return int(text.removesuffix("s"))
+
+    for name, service in VLLM.items():
+        if service.get("image", "").startswith("vllm/"):
+            assert seconds(service["healthcheck"]["start_period"]) >= 600, name
+        elif service.get("command", [None])[0] in ("worker", "api"):
+            assert seconds(service["healthcheck"]["start_period"]) >= 30, name
+    assert "/readyz" in " ".join(VLLM["api"]["healthcheck"]["test"])
+
+
+def test_everything_waits_for_the_one_shot_migration() -> None:
+    assert VLLM["migrate"]["command"] == ["db", "upgrade"]
+    assert VLLM["migrate"]["restart"] == "no"
+    for name, service in VLLM.items():
+        if service.get("command", [None])[0] in ("worker", "api"):
+            condition = service["depends_on"]["migrate"]["condition"]
+            assert condition == "service_completed_successfully", name
+
+
+def test_flower_is_internal_and_authenticated() -> None:
+    flower = VLLM["flower"]
+    assert flower["command"][0] == "flower" and "--local-dev" not in flower["command"]
+    assert flower["environment"]["GENROUTE_FLOWER_USER"].startswith("${")
+    assert flower["environment"]["GENROUTE_FLOWER_PASSWORD"].startswith("${")
+    assert "ports" not in flower and flower["networks"] == ["internal"]
+
+
+def test_prometheus_scrapes_the_api_and_every_worker() -> None:
+    config = yaml.safe_load((ROOT / "compose" / "prometheus.yml").read_text())
+    targets = {
+        t for job in config["scrape_configs"] for s in job["static_configs"] for t in s["targets"]
+    }
+    assert "api:8000" in targets
+    port = VLLM["worker-diffusion-gpu0"]["environment"]["GENROUTE_WORKER_METRICS_PORT"]
+    for name, service in VLLM.items():
+        if service.get("command", [None])[0] == "worker":
+            assert f"{name}:{port}" in targets, name
+
+
+def test_the_grafana_dashboard_only_queries_metrics_genroute_exports() -> None:
+    from genroute import metrics
+
+    exported = {c._name for c in vars(metrics).values() if hasattr(c, "_name")}
+    exported |= {"genroute_queue_depth", "genroute_path_state"}
+    dashboard = json.loads((ROOT / "compose" / "grafana-dashboard.json").read_text())
+    queried = {
+        name
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"genroute_[a-z_]+", target["expr"])
+    }
+    suffixes = ("_total", "_bucket", "_sum", "_count")
+    unknown = {
+        q for q in queried if not any(q.removesuffix(s) in exported for s in ("", *suffixes))
+    }
+    assert not unknown, unknown
+    assert len(dashboard["panels"]) >= 8
