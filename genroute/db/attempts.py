@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from genroute.contract import AttemptOutcome, TaskStatus
 from genroute.db.models import Attempt, AttemptValidation, Task
-from genroute.db.tasks import FALLBACK_QUEUE, db_now, finish_task, requeue
+from genroute.db.tasks import FALLBACK_QUEUE, db_now, finish_task, locked_task, requeue
 from genroute.validator import Verdict
 
 
@@ -49,7 +49,7 @@ def claim_task(
     A redelivered duplicate finds the task finished (skip) or held under a live lease (retry
     later); a task whose claimant's lease expired is taken over and the old attempt marked lost.
     """
-    task = session.scalars(select(Task).where(Task.id == task_id).with_for_update()).one_or_none()
+    task = locked_task(session, task_id)
     if task is None:
         return Claim(skipped="task does not exist")
     if TaskStatus(task.status).is_terminal:
@@ -149,9 +149,13 @@ def record_attempt(
     inspection, never accepted.
     """
     attempt = session.scalars(
-        select(Attempt).where(Attempt.id == attempt_id).with_for_update()
+        select(Attempt)
+        .where(Attempt.id == attempt_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ).one()
-    task = session.scalars(select(Task).where(Task.id == attempt.task_id).with_for_update()).one()
+    task = locked_task(session, attempt.task_id)
+    assert task is not None  # attempts cascade with their task
     now = db_now(session)
     holds_claim = task.current_attempt_id == attempt.id and task.status == TaskStatus.running.value
     attempt.output_text = result.output_text

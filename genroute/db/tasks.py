@@ -65,6 +65,19 @@ def get_task(session: Session, task_id: uuid.UUID) -> Task | None:
     return session.get(Task, task_id)
 
 
+def locked_task(session: Session, task_id: uuid.UUID) -> Task | None:
+    """The task under a row lock, read fresh: `populate_existing` replaces whatever an earlier,
+    unlocked read of this session left in the identity map, so decisions made under the lock
+    never rest on stale state."""
+    query = (
+        select(Task)
+        .where(Task.id == task_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return session.scalars(query).one_or_none()
+
+
 def mark_published(session: Session, task_id: uuid.UUID, *, requeued: bool = False) -> None:
     """Record that the task's message is in the broker; a requeue also restarts queue wait."""
     values = {"published_at": func.now(), "updated_at": func.now()}
@@ -86,7 +99,7 @@ def mark_all_published(session: Session, task_ids: list[uuid.UUID]) -> None:
 def cancel_task(session: Session, task_id: uuid.UUID, now: datetime) -> Task | None:
     """Cancel `task_id` if it is still queued (a delivered message then finds nothing to claim).
     Returns the task, whatever its status, or None if it does not exist."""
-    task = session.scalars(select(Task).where(Task.id == task_id).with_for_update()).one_or_none()
+    task = locked_task(session, task_id)
     if task is not None and task.status == TaskStatus.queued.value:
         finish_task(session, task, now, TaskStatus.cancelled, error="cancelled by the producer")
     return task
@@ -153,7 +166,7 @@ def divert_to_fallback(session: Session, task_id: uuid.UUID, from_queue: str, wh
     """Move a task still queued on `from_queue` to the fallback queue without an attempt (its
     path was rolled back after it was routed there). False if it is not queued there or has no
     fallback; the caller publishes after commit."""
-    task = session.scalars(select(Task).where(Task.id == task_id).with_for_update()).one_or_none()
+    task = locked_task(session, task_id)
     if task is None or task.status != TaskStatus.queued.value or task.queue != from_queue:
         return False
     if task.fallback_path is None:
@@ -179,7 +192,7 @@ def requeue_failed(
 ) -> Task | None:
     """Give a failed task `extra_attempts` more and queue it again (on its routed path's queue
     unless `queue` says otherwise). None if the task is not failed."""
-    task = session.scalars(select(Task).where(Task.id == task_id).with_for_update()).one_or_none()
+    task = locked_task(session, task_id)
     if task is None or task.status != TaskStatus.failed.value:
         return None
     task.max_attempts = task.attempt_count + extra_attempts

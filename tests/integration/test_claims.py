@@ -53,3 +53,26 @@ def test_late_original_cannot_produce_a_second_accepted_output(
         assert task.status == "succeeded" and task.output_text == "winner"
         assert task.result_attempt_id == takeover
         assert outcomes == {original: "worker_lost", takeover: "succeeded"}
+
+
+def test_a_claim_decides_on_the_locked_row_not_an_earlier_read(
+    settings: Settings, sessions
+) -> None:
+    """A duplicate delivery that read the task (queued) before another worker claimed it must
+    see the claim once it holds the lock: wait for the lease, never a second attempt 1."""
+    policy = load_policy(settings.policy_file, load_catalog(settings.task_types_file))
+    request = TaskRequest.model_validate(ticket(task_type="reasoning_answer"))
+    with sessions.begin() as session:
+        task_id = create_task(session, request, policy.decide(request), 3).id
+        mark_published(session, task_id)
+    with sessions.begin() as duplicate:
+        early = get_task(duplicate, task_id)  # the early, unlocked read, still referenced
+        assert early.status == "queued"
+        with sessions.begin() as first:
+            assert claim_task(first, task_id, "autoregressive", WORKER, 30).attempt is not None
+        late = claim_task(duplicate, task_id, "autoregressive", WORKER, 30)
+        assert late.attempt is None and late.retry_after_s is not None
+    with sessions.begin() as session:  # tidy: finish it so nothing else picks it up
+        task = get_task(session, task_id)
+        done = AttemptResult(AttemptOutcome.succeeded, output_text="x", tokens_out=1)
+        assert record_attempt(session, task.current_attempt_id, done).next == "succeeded"
