@@ -16,6 +16,7 @@ from genroute.cli_keys import keys
 from genroute.cli_ops import flower, worker_health
 from genroute.cli_support import live_database, setup_logging
 from genroute.errors import GenrouteError
+from genroute.logs import configure_logging
 from genroute.settings import Settings
 
 
@@ -32,7 +33,8 @@ def demo(count: int, as_json: bool, timeout_s: float) -> None:
     """Run real tickets through the API, queues and one worker per path; print a table."""
     from genroute.demo import run_demo
 
-    setup_logging("WARNING" if as_json else "INFO")
+    # A person watches this one: plain lines here; the API and workers still log JSON to files.
+    configure_logging("WARNING" if as_json else "INFO", "text")
     settings = Settings()
     _prepare_models(settings)  # once here, not in two workers at once
     summary = run_demo(settings, count, as_json, timeout_s)
