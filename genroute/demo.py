@@ -4,9 +4,11 @@ Starts (or uses) PostgreSQL and Redis, migrates, runs the API and one worker per
 processes, submits realistic support tickets over HTTP and waits until every one is terminal.
 """
 
+import functools
 import itertools
 import json
 import secrets
+import sys
 import time
 from importlib import resources
 from typing import Any
@@ -96,7 +98,8 @@ def _sample(view: TaskView) -> dict[str, Any]:
 
 
 def run_demo(settings: Settings, count: int, as_json: bool, timeout_s: float) -> dict[str, Any]:
-    say = (lambda *_: None) if as_json else print
+    # With --json, standard output carries only the summary; progress goes to standard error.
+    say = functools.partial(print, file=sys.stderr, flush=True) if as_json else print
     with services(settings) as live:
         upgrade(live.database_url)
         say("services ready; starting the API and workers (the model loads once per worker)")

@@ -1,34 +1,149 @@
-"""`genroute demo --json` against the test servers: every ticket terminal, real text."""
+"""`genroute demo --json` against the test servers, watched while it runs: the API's and the
+workers' `/metrics` carry every metric family, Flower (with the printed credentials) shows the
+demo's workers and tasks, and at the end every ticket is terminal with real text."""
 
 import json
+import re
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 
+import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from genroute.embedded import child_environment
+from genroute.readiness import ready_workers, redis_from_broker_url
 from genroute.settings import Settings
 from tests.helpers import isolated_settings
 
 pytestmark = pytest.mark.integration
 
+API_FAMILIES = {"genroute_tasks_submitted", "genroute_queue_depth", "genroute_path_state"}
+WORKER_FAMILIES = {
+    "genroute_attempts",
+    "genroute_tasks_finished",
+    "genroute_fallbacks",
+    "genroute_validation_failures",
+    "genroute_tokens_generated",
+    "genroute_task_latency_seconds",
+    "genroute_queue_wait_seconds",
+    "genroute_generation_seconds",
+    "genroute_engine_batch_size",
+}
 
-def test_demo_json_line(settings: Settings) -> None:
+
+def _counted(text: str) -> dict[str, float]:
+    """Per family, the sum of its counters and histogram counts (gauges: sample count)."""
+    totals: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        if family.type == "gauge":
+            totals[family.name] = float(len(family.samples))
+        else:
+            counted = [s for s in family.samples if s.name.endswith(("_total", "_count"))]
+            totals[family.name] = sum(s.value for s in counted)
+    return totals
+
+
+class DemoWatcher:
+    """Reads the demo's progress lines (standard error) as they come."""
+
+    def __init__(self, process: subprocess.Popen) -> None:
+        self.lines: list[str] = []
+        self._thread = threading.Thread(target=self._read, args=(process,), daemon=True)
+        self._thread.start()
+
+    def _read(self, process: subprocess.Popen) -> None:
+        for line in process.stderr:
+            self.lines.append(line)
+
+    def wait_for(self, pattern: str, timeout_s: float) -> re.Match:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            for line in list(self.lines):
+                if match := re.search(pattern, line):
+                    return match
+            time.sleep(0.2)
+        raise AssertionError(f"no line matching {pattern!r}:\n{''.join(self.lines[-30:])}")
+
+
+@pytest.fixture
+def demo(settings: Settings) -> Iterator[tuple[subprocess.Popen, DemoWatcher, Settings]]:
     # Servers of its own: the demo's workers must not serve the shared stack's queues.
     with isolated_settings(settings, redis_db=13) as own:
-        result = subprocess.run(
-            [sys.executable, "-m", "genroute", "demo", "--count", "4", "--json"],
+        process = subprocess.Popen(
+            [sys.executable, "-m", "genroute", "demo", "--count", "6", "--json"],
             env=child_environment(own),
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=280,
         )
-    assert result.returncode == 0, result.stderr[-3000:]
-    summary = json.loads(result.stdout.strip().splitlines()[-1])
-    assert summary["submitted"] == summary["terminal"] == 4
-    assert summary["succeeded"] + summary["failed"] == 4
+        try:
+            yield process, DemoWatcher(process), own
+        finally:
+            if process.poll() is None:
+                process.kill()
+            process.communicate()
+
+
+@dataclass
+class Seen:
+    """What the metrics endpoints and Flower showed while the demo ran."""
+
+    api: dict[str, float] = field(default_factory=dict)
+    workers: dict[str, float] = field(default_factory=dict)
+    flower_workers: set[str] = field(default_factory=set)
+    flower_tasks: dict = field(default_factory=dict)
+
+
+def _look(seen: Seen, api_url: str, worker_ports: list[int], flower_url: str, auth) -> None:
+    seen.api = _counted(httpx.get(f"{api_url}/metrics", timeout=10).text)
+    totals: dict[str, float] = {}
+    for port in worker_ports:
+        for name, value in _counted(httpx.get(f"http://127.0.0.1:{port}/metrics").text).items():
+            totals[name] = totals.get(name, 0.0) + value
+    seen.workers = totals
+    assert httpx.get(f"{flower_url}/api/workers", timeout=10).status_code == 401
+    seen.flower_workers = set(httpx.get(f"{flower_url}/api/workers", auth=auth, timeout=30).json())
+    seen.flower_tasks = httpx.get(f"{flower_url}/api/tasks", auth=auth, timeout=30).json()
+
+
+def test_demo_watched_through_metrics_and_flower(demo) -> None:
+    process, watcher, own = demo
+    api_url = watcher.wait_for(r"API (http://\S+)", 240).group(1)
+    flower = watcher.wait_for(r"Flower (http://\S+) \(user (\S+), password (\S+)\)", 60)
+    flower_url, auth = flower.group(1), (flower.group(2), flower.group(3))
+    watcher.wait_for(r"submitted 6 tickets", 60)
+    client = redis_from_broker_url(own.broker_url)
+    worker_ports = [w["metrics_port"] for w in ready_workers(client)]
+    client.close()
+
+    seen = Seen()
+    while process.poll() is None:
+        try:
+            _look(seen, api_url, worker_ports, flower_url, auth)
+        except httpx.HTTPError:
+            break  # the demo finished and stopped its stack between two looks
+        if all(seen.workers.get(name, 0) > 0 for name in WORKER_FAMILIES):
+            break
+        time.sleep(1)
+
+    assert all(seen.api.get(name, 0) > 0 for name in API_FAMILIES), seen.api
+    assert all(seen.workers.get(name, 0) > 0 for name in WORKER_FAMILIES), seen.workers
+    assert {name.split("-")[0] for name in seen.flower_workers} == {"autoregressive", "diffusion"}
+    tasks = seen.flower_tasks
+    assert tasks and all(task["name"] == "genroute.generate" for task in tasks.values())
+
+    out, _ = process.communicate(timeout=280)
+    assert process.returncode == 0, "".join(watcher.lines[-40:])
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["submitted"] == summary["terminal"] == 6
+    assert summary["succeeded"] + summary["failed"] == 6
     assert set(summary["by_path"]) == {"autoregressive", "diffusion"}
-    assert sum(p["count"] for p in summary["by_path"].values()) == 4
+    assert sum(p["count"] for p in summary["by_path"].values()) == 6
     assert all(sample["attempts"] for sample in summary["samples"])
     assert summary["by_path"]["diffusion"]["attempts"] >= 1
     assert isinstance(summary["rollback_events"], list)
