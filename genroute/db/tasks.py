@@ -122,7 +122,9 @@ def tasks_to_republish(
     )
     query = (
         select(Task)
-        .where((never_published & (Task.created_at < cutoff)) | lease_lost | stale)
+        # updated_at, not created_at: a requeue (fallback, diversion) also unpublishes, and its
+        # own worker publishes right after commit; only a publish that never came is swept.
+        .where((never_published & (Task.updated_at < cutoff)) | lease_lost | stale)
         .order_by(Task.created_at)
         .limit(limit)
         .with_for_update(skip_locked=True)

@@ -1,10 +1,12 @@
 """The claim on real PostgreSQL: a late original whose lease was taken over can finish, but
 its output is never accepted; only the attempt holding the claim finishes the task."""
 
-import pytest
-from sqlalchemy import update
+from datetime import timedelta
 
-from genroute.contract import AttemptOutcome, TaskRequest
+import pytest
+from sqlalchemy import func, update
+
+from genroute.contract import AttemptOutcome, TaskRequest, TaskStatus
 from genroute.db.attempts import (
     AttemptResult,
     WorkerIdentity,
@@ -12,7 +14,14 @@ from genroute.db.attempts import (
     record_attempt,
 )
 from genroute.db.models import Task
-from genroute.db.tasks import create_task, get_task, mark_published
+from genroute.db.tasks import (
+    create_task,
+    db_now,
+    finish_task,
+    get_task,
+    mark_published,
+    tasks_to_republish,
+)
 from genroute.settings import Settings
 from policies import load_catalog, load_policy
 from tests.helpers import ticket
@@ -76,3 +85,26 @@ def test_a_claim_decides_on_the_locked_row_not_an_earlier_read(
         task = get_task(session, task_id)
         done = AttemptResult(AttemptOutcome.succeeded, output_text="x", tokens_out=1)
         assert record_attempt(session, task.current_attempt_id, done).next == "succeeded"
+
+
+def test_the_sweeper_leaves_a_fresh_requeue_to_its_worker(settings: Settings, sessions) -> None:
+    """An old task just requeued (unpublished until its worker publishes it after commit) is
+    not republished by the sweeper within the grace period; a publish that never came is.
+    One transaction throughout, so the running stack's own sweeper never sees this task."""
+    policy = load_policy(settings.policy_file, load_catalog(settings.task_types_file))
+    request = TaskRequest.model_validate(ticket(task_type="reasoning_answer"))
+    with sessions.begin() as session:
+        task_id = create_task(session, request, policy.decide(request), 3).id
+
+        def age(**ages: timedelta) -> None:
+            values = {column: func.now() - delta for column, delta in ages.items()}
+            session.execute(update(Task).where(Task.id == task_id).values(**values))
+
+        def swept() -> bool:
+            return task_id in {t.id for t in tasks_to_republish(session, 60, 3600)}
+
+        age(created_at=timedelta(hours=1), updated_at=timedelta(0))  # requeued just now
+        assert not swept()
+        age(updated_at=timedelta(minutes=5))  # and its publish never came
+        assert swept()
+        finish_task(session, get_task(session, task_id), db_now(session), TaskStatus.failed)
