@@ -168,6 +168,8 @@ class AttemptView(BaseModel):
     first_output_at: datetime | None
     finished_at: datetime | None
     engine_facts: dict[str, Any]
+    gpu_seconds: float | None = None
+    cost: float | None = None
     validations: list[VerdictView] = []
 
 

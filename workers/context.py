@@ -62,9 +62,13 @@ class WorkerContext:
         """GPU time shared evenly across the batch, and its cost at the path's rate."""
         batch_size = max(1, int(generation.facts.get("batch_size", 1)))
         seconds = (generation.finished_at - generation.started_at).total_seconds() / batch_size
+        return self.cost_of(seconds)
+
+    def cost_of(self, gpu_seconds: float) -> dict[str, float]:
+        """`gpu_seconds` of this path's engine at its rate (currency per GPU-hour)."""
         return {
-            "gpu_seconds": round(seconds, 6),
-            "cost": round(seconds * self.path_config.cost_per_gpu_hour / 3600, 8),
+            "gpu_seconds": round(gpu_seconds, 6),
+            "cost": round(gpu_seconds * self.path_config.cost_per_gpu_hour / 3600, 8),
         }
 
     def path_closed(self, task_type: str, queue: str) -> bool:

@@ -5,6 +5,7 @@ Each step uses its own short transaction; none is open while the model generates
 """
 
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -90,6 +91,7 @@ def claim(context: WorkerContext, task_id: uuid.UUID, queue: str) -> tuple[Claim
 def generate_once(context: WorkerContext, prepared: Prepared) -> AttemptResult:
     """Run the engine with the claim kept alive; classify the outcome."""
     settings = context.settings
+    started = time.monotonic()
     with LeaseKeeper(
         context.sessions,
         prepared.attempt_id,
@@ -98,13 +100,19 @@ def generate_once(context: WorkerContext, prepared: Prepared) -> AttemptResult:
     ):
         try:
             generation = context.generate(prepared.request)
-        except (SoftTimeLimitExceeded, EngineTimeout) as exc:
-            return AttemptResult(AttemptOutcome.timeout, error=f"{type(exc).__name__}: {exc}")
         except Exception as exc:
-            log.exception(
-                "engine %s failed on attempt %s", context.engine.name, prepared.attempt_id
+            timed_out = isinstance(exc, SoftTimeLimitExceeded | EngineTimeout)
+            if not timed_out:
+                log.exception(
+                    "engine %s failed on attempt %s", context.engine.name, prepared.attempt_id
+                )
+            # A failed or timed-out attempt costs the time it held the engine (unshared: how
+            # much of a failed batch was this request's is unknown).
+            return AttemptResult(
+                AttemptOutcome.timeout if timed_out else AttemptOutcome.error,
+                error=f"{type(exc).__name__}: {exc}",
+                engine_facts=context.cost_of(time.monotonic() - started),
             )
-            return AttemptResult(AttemptOutcome.error, error=f"{type(exc).__name__}: {exc}")
     observability.generated(context.identity.path, context.engine.name, generation)
     return AttemptResult(
         AttemptOutcome.succeeded,

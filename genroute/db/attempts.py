@@ -163,6 +163,8 @@ def record_attempt(
     attempt.tokens_out = result.tokens_out
     attempt.first_output_at = result.first_output_at
     attempt.engine_facts = result.engine_facts or {}
+    attempt.gpu_seconds = attempt.engine_facts.get("gpu_seconds")
+    attempt.cost = attempt.engine_facts.get("cost")
     session.add_all(
         AttemptValidation(
             attempt_id=attempt.id, validator=v.validator, passed=v.passed, details=v.details

@@ -161,6 +161,11 @@ class Attempt(Base):
     tokens_in: Mapped[int | None] = mapped_column(Integer)
     tokens_out: Mapped[int | None] = mapped_column(Integer)
     engine_facts: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    # Engine time this attempt used (its share of a batch) and that time at the path's rate;
+    # failed and timed-out attempts cost what they used. Columns, not facts: the scorecard sums
+    # them over millions of attempts.
+    gpu_seconds: Mapped[float | None] = mapped_column(Float)
+    cost: Mapped[float | None] = mapped_column(Float)
 
     enqueued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -119,6 +119,7 @@ def test_server_gone_is_an_attempt_outcome(http_stack: Stack, vllm: tuple) -> No
     assert view.status.value == "failed"
     # Every attempt, the fallbacks included, found the server gone; the budget ends it.
     assert [a.outcome.value for a in view.attempts] == ["error"] * 3
+    assert all(a.gpu_seconds is not None and a.gpu_seconds >= 0 for a in view.attempts)
     assert [a.queue for a in view.attempts] == ["diffusion", "fallback", "fallback"]
     for attempt in view.attempts:
         assert "cannot reach" in attempt.error and "EngineUnavailable" in attempt.error

@@ -44,6 +44,9 @@ def test_task_runs_on_its_routed_path_and_is_recorded(client: httpx.Client, sess
     assert facts["canvas_tokens"] == 32 * facts["canvases"] >= attempt.tokens_out
     assert 1 <= facts["denoising_steps"] <= 4 * facts["canvases"]
     assert facts["gpu_seconds"] > 0 and facts["cost"] > 0
+    # Stored as columns too; the test paths cost 2.5 per GPU-hour.
+    assert (attempt.gpu_seconds, attempt.cost) == (facts["gpu_seconds"], facts["cost"])
+    assert attempt.cost == pytest.approx(attempt.gpu_seconds * 2.5 / 3600, rel=1e-3)
 
     with sessions() as session:
         task = session.get(Task, uuid.UUID(accepted["id"]))
