@@ -92,29 +92,14 @@ class Submission:
         keys = [r.idempotency_key for r in requests if r.idempotency_key]
         earlier = tasks_by_idempotency_key(self.session, self.principal.owner, keys)
         outcomes: list[Outcome | None] = [None] * len(requests)
+        by_rules, first_of_key = self._route_by_rules(requests, earlier, outcomes)
+        routed: dict[int, RouteDecision] = {}
         new_rows: dict[int, dict[str, Any]] = {}
-        decisions: dict[int, RouteDecision] = {}
-        first_of_key: dict[str, int] = {}
-        decided: dict[int, RouteDecision] = {}
-        for index, request in enumerate(requests):
-            key = request.idempotency_key
-            if key in earlier:
-                outcomes[index] = _replay(earlier[key], request)
-            elif key is not None and key in first_of_key:
-                continue  # answered below, once the first row with this key is in
-            else:
-                try:
-                    decided[index] = self._decide(request)
-                except RequestRejected as exc:
-                    outcomes[index] = exc
-                    continue
-                if key is not None:
-                    first_of_key[key] = index
-        for index, outcome in self._with_health(requests, decided).items():
+        for index, outcome in self._with_health(requests, by_rules).items():
             if isinstance(outcome, RequestRejected):
                 outcomes[index] = outcome
                 continue
-            decisions[index] = outcome
+            routed[index] = outcome
             new_rows[index] = task_row(
                 requests[index],
                 outcome,
@@ -123,17 +108,42 @@ class Submission:
                 self.principal.key_id,
             )
         inserted = insert_tasks(self.session, list(new_rows.values()))
-        self._settle_races(requests, new_rows, decisions, inserted, outcomes)
+        self._settle_races(requests, new_rows, routed, inserted, outcomes)
         for index, request in enumerate(requests):  # repeats of a key within this call
             if outcomes[index] is None:
                 first = first_of_key[request.idempotency_key or ""]
                 outcomes[index] = _repeat_of(outcomes[first], requests[first], request)
         self.session.commit()
-        for index in new_rows:
-            if new_rows[index]["id"] in inserted:
-                self._accepted(new_rows[index]["id"], requests[index], decisions[index])
-        self._publish([new_rows[i] for i in sorted(new_rows) if new_rows[i]["id"] in inserted])
+        created = [i for i in sorted(new_rows) if new_rows[i]["id"] in inserted]
+        for index in created:
+            self._accepted(new_rows[index]["id"], requests[index], routed[index])
+        self._publish([new_rows[index] for index in created])
         return [outcome for outcome in outcomes if outcome is not None]
+
+    def _route_by_rules(
+        self,
+        requests: list[TaskRequest],
+        earlier: dict[str, Task],
+        outcomes: list[Outcome | None],
+    ) -> tuple[dict[int, RouteDecision], dict[str, int]]:
+        """The rules' decision for each request that needs a new task, and where each
+        idempotency key first appears. Replays of earlier tasks and rejections go straight
+        into `outcomes`; later repeats of a key in this call are left for after the insert."""
+        by_rules: dict[int, RouteDecision] = {}
+        first_of_key: dict[str, int] = {}
+        for index, request in enumerate(requests):
+            key = request.idempotency_key
+            if key in earlier:
+                outcomes[index] = _replay(earlier[key], request)
+            elif key is None or key not in first_of_key:
+                try:
+                    by_rules[index] = self._decide(request)
+                except RequestRejected as exc:
+                    outcomes[index] = exc
+                    continue
+                if key is not None:
+                    first_of_key[key] = index
+        return by_rules, first_of_key
 
     def _accepted(self, task_id: uuid.UUID, request: TaskRequest, decision: RouteDecision) -> None:
         """Count and log one new task (the log line carries its id, like the workers' lines)."""
@@ -191,7 +201,7 @@ class Submission:
         self,
         requests: list[TaskRequest],
         new_rows: dict[int, dict[str, Any]],
-        decisions: dict[int, RouteDecision],
+        routed: dict[int, RouteDecision],
         inserted: set[uuid.UUID],
         outcomes: list[Outcome | None],
     ) -> None:
@@ -205,9 +215,7 @@ class Submission:
         )
         for index, row in new_rows.items():
             if row["id"] in inserted:
-                accepted = TaskAccepted(
-                    id=row["id"], status=TaskStatus.queued, route=decisions[index]
-                )
+                accepted = TaskAccepted(id=row["id"], status=TaskStatus.queued, route=routed[index])
                 outcomes[index] = Submitted(accepted)
             else:
                 outcomes[index] = _replay(winners[requests[index].idempotency_key], requests[index])

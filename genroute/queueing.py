@@ -7,6 +7,7 @@ strands a second task, and a visibility timeout above the hard limit so long tas
 
 import uuid
 
+import redis
 from celery import Celery
 from kombu import Queue
 
@@ -14,6 +15,8 @@ from genroute.settings import Settings
 
 GENERATE_TASK = "genroute.generate"
 QUEUES = ("diffusion", "autoregressive", "fallback")
+# kombu's Redis transport keeps one list per priority step: "q", "q\x06\x163", ...
+_PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
 
 
 def make_celery(settings: Settings, broker_url: str) -> Celery:
@@ -65,3 +68,8 @@ def publish_many(app: Celery, messages: list[tuple[uuid.UUID, str, int]]) -> Non
                 priority=priority,
                 producer=producer,
             )
+
+
+def queue_depth(client: redis.Redis, queue: str) -> int:
+    """Messages waiting on `queue`, across its priority lists."""
+    return sum(int(client.llen(queue + suffix)) for suffix in _PRIORITY_SUFFIXES)

@@ -64,15 +64,8 @@ class Stack:
         args = ["flower", "--port", str(port)]
         self.flower = ManagedProcess("flower", args, env, self.log_dir)
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if not self.flower.alive():
-                raise _fail(self.flower, "Flower exited during start-up")
-            with contextlib.suppress(httpx.HTTPError):
-                httpx.get(f"{url}/healthcheck", timeout=2).raise_for_status()
-                return url
-            time.sleep(0.3)
-        raise _fail(self.flower, f"Flower did not answer on {url} within {timeout_s}s")
+        wait_for_http(self.flower, "Flower", f"{url}/healthcheck", timeout_s)
+        return url
 
     def restart_worker(self, path: str, timeout_s: float = 240.0) -> ManagedProcess:
         process = self.start_worker(path)
@@ -89,16 +82,21 @@ def _fail(process: ManagedProcess, what: str) -> GenrouteError:
     return GenrouteError(f"{what}; last lines of {process.log_path}:\n{process.log_tail()}")
 
 
-def wait_for_api(api: ManagedProcess, url: str, timeout_s: float) -> None:
+def wait_for_http(process: ManagedProcess, what: str, url: str, timeout_s: float) -> None:
+    """Wait until `url` answers 2xx, failing early (with the log tail) if `process` exits."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if not api.alive():
-            raise _fail(api, "the API process exited during start-up")
+        if not process.alive():
+            raise _fail(process, f"{what} exited during start-up")
         with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return
+            httpx.get(url, timeout=2).raise_for_status()
+            return
         time.sleep(0.2)
-    raise _fail(api, f"the API did not answer on {url} within {timeout_s}s")
+    raise _fail(process, f"{what} did not answer on {url} within {timeout_s}s")
+
+
+def wait_for_api(api: ManagedProcess, url: str, timeout_s: float) -> None:
+    wait_for_http(api, "the API process", f"{url}/healthz", timeout_s)
 
 
 def wait_for_workers(

@@ -12,13 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from genroute.db.models import Attempt
-
-# kombu's Redis transport keeps one list per priority step.
-PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
-
-
-def queue_depth(client: redis.Redis, queue: str) -> int:
-    return sum(int(client.llen(queue + suffix)) for suffix in PRIORITY_SUFFIXES)
+from genroute.queueing import queue_depth
 
 
 def check_worker(

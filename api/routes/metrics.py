@@ -10,8 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from genroute.health import HealthStore
 from genroute.metrics import ScrapeTimeGauges
-from genroute.queueing import QUEUES
-from genroute.worker_health import queue_depth
+from genroute.queueing import QUEUES, queue_depth
 from policies.rollback import HealthState
 
 router = APIRouter(tags=["operations"])
