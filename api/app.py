@@ -12,7 +12,7 @@ from prometheus_client import REGISTRY
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
 from api.readiness import readiness_checks, redis_client_of
-from api.routes import metrics, paths, tasks
+from api.routes import metrics, paths, scorecard, tasks
 from genroute import __version__
 from genroute.db.session import make_engine, make_session_factory
 from genroute.health import HealthStore
@@ -67,6 +67,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     app.include_router(tasks.router)
     app.include_router(paths.router)
+    app.include_router(scorecard.router)
     app.include_router(metrics.router)
 
     _document_task_types(app, sorted(policy.catalog.task_types))

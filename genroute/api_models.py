@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from genroute.contract import RouteDecision, TaskStatus
 
@@ -88,3 +88,86 @@ class PathHealthView(BaseModel):
 class ErrorBody(BaseModel):
     detail: str
     errors: list[FieldError] = []
+
+
+class ScorecardRow(BaseModel):
+    """One group's figures. `path` is where the policy routed the requests; every figure
+    covers all their attempts, fallbacks included, so a path pays for its failures. Rates are
+    shares (0..1), times seconds, cost in the paths' configured currency. None: no data."""
+
+    purpose: str
+    path: str | None = None
+    task_type: str | None = None
+    policy_version: str | None = None
+    requests: int
+    in_flight: int
+    accepted: int
+    acceptance_rate: float | None
+    validation_failure_rate: float | None
+    fallback_rate: float | None
+    timeout_rate: float | None
+    latency_p50_s: float | None
+    latency_p95_s: float | None
+    latency_mean_s: float | None
+    queue_wait_p50_s: float | None
+    queue_wait_p95_s: float | None
+    first_output_p50_s: float | None
+    tokens_per_s: float | None
+    attempts: int
+    cost: float
+    cost_per_request: float | None
+    cost_per_accepted_output: float | None
+    human_reviewed: int = 0
+    human_acceptance_rate: float | None = None
+    human_edit_rate: float | None = None
+    human_rejection_rate: float | None = None
+    mean_edit_distance: float | None = None
+    diversity: "DiversityFigures | None" = None
+
+
+class DiversityFigures(BaseModel):
+    """How much a group's accepted outputs repeat themselves: exact duplicates over all of
+    them, near duplicates and mean pairwise similarity over a sample of `sampled`."""
+
+    outputs: int
+    exact_duplicate_rate: float
+    sampled: int
+    near_duplicate_rate: float | None
+    mean_pairwise_similarity: float | None
+
+
+class Scorecard(BaseModel):
+    """Figures per group of finished requests created since `since`."""
+
+    since: datetime | None
+    generated_at: datetime
+    by: list[str]
+    rows: list[ScorecardRow]
+
+
+class FeedbackIn(BaseModel):
+    """A person's verdict on a task's output; `edited` needs the edited text."""
+
+    model_config = {"extra": "forbid"}
+
+    verdict: Literal["accepted", "edited", "rejected"]
+    edited_text: str | None = Field(default=None, min_length=1, max_length=200_000)
+    reason: str | None = Field(default=None, max_length=2000)
+
+    @model_validator(mode="after")
+    def _edit_matches_verdict(self) -> "FeedbackIn":
+        if (self.verdict == "edited") != (self.edited_text is not None):
+            raise ValueError("edited_text is required for verdict 'edited' and only for it")
+        for field in ("edited_text", "reason"):
+            if "\x00" in (getattr(self, field) or ""):
+                raise ValueError(f"{field} contains a NUL character (U+0000)")
+        return self
+
+
+class FeedbackView(BaseModel):
+    task_id: uuid.UUID
+    verdict: str
+    edited_text: str | None
+    reason: str | None
+    edit_distance: float | None
+    updated_at: datetime

@@ -14,6 +14,7 @@ import click
 from genroute.cli_backlog import enqueue, sample_backlog
 from genroute.cli_keys import keys
 from genroute.cli_ops import flower, worker_health
+from genroute.cli_scorecard import scorecard
 from genroute.cli_support import live_database, setup_logging
 from genroute.errors import GenrouteError
 from genroute.logs import configure_logging
@@ -286,6 +287,7 @@ cli.add_command(worker_health)
 cli.add_command(flower)
 cli.add_command(enqueue)
 cli.add_command(sample_backlog)
+cli.add_command(scorecard)
 
 
 def main(argv: list[str] | None = None) -> Any:

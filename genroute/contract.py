@@ -42,6 +42,15 @@ class Path(StrEnum):
     autoregressive = "autoregressive"
 
 
+class Purpose(StrEnum):
+    """Why a task exists: production traffic (routes, answers producers, feeds rollback), an
+    evaluation run's forced route, or a sampled shadow copy of a production request."""
+
+    production = "production"
+    evaluation = "evaluation"
+    shadow = "shadow"
+
+
 class TaskStatus(StrEnum):
     queued = "queued"
     running = "running"

@@ -64,6 +64,12 @@ class TaskNotCancellable(RequestRejected):
     status_code = 409
 
 
+class NoOutputToReview(RequestRejected):
+    """Feedback was sent for a task that has no accepted output (yet)."""
+
+    status_code = 409
+
+
 class RateLimited(RequestRejected):
     """The API key's submission rate is spent; `retry_after_s` says when it refills."""
 

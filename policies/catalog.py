@@ -54,6 +54,8 @@ class TaskType(BaseModel):
     output_format: Literal["text", "json"] = "text"
     json_schema: dict[str, Any] | None = None
     validation: ValidationConfig = Field(default_factory=ValidationConfig)
+    # The scorecard reports how much this type's outputs repeat themselves (synthetic data).
+    diversity: bool = False
 
     @field_validator("prompt_template")
     @classmethod
@@ -90,6 +92,9 @@ class TaskTypeCatalog(BaseModel):
             raise UnknownTaskType(
                 "task_type", f"unknown task type '{name}'; known types: {known}"
             ) from None
+
+    def diversity_task_types(self) -> list[str]:
+        return sorted(name for name, kind in self.task_types.items() if kind.diversity)
 
     def output_limit(self, request: TaskRequest) -> int:
         """The effective output-token bound: the request's own, capped by the type's maximum."""

@@ -3,17 +3,14 @@ databases for stacks that must not share state with the session's stack."""
 
 import contextlib
 import time
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from genroute.contract import TaskView
 from genroute.db.migrate import upgrade
-from genroute.db.session import sqlalchemy_url
+from genroute.db.scratch import scratch_database
 from genroute.readiness import redis_from_broker_url
 from genroute.settings import Settings
 
@@ -45,19 +42,9 @@ def broker_url_with_db(broker_url: str, db: int) -> str:
     return f"{base}/{db}" if base.count("/") >= 2 else f"{broker_url.rstrip('/')}/{db}"
 
 
-@contextlib.contextmanager
-def fresh_database(server_url: str) -> Iterator[str]:
-    """Create a uniquely named database on `server_url`'s server; drop it afterwards."""
-    name = f"genroute_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(sqlalchemy_url(server_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+def fresh_database(server_url: str) -> contextlib.AbstractContextManager[str]:
+    """A uniquely named database on `server_url`'s server, dropped afterwards."""
+    return scratch_database(server_url, "genroute_test")
 
 
 @contextlib.contextmanager

@@ -16,7 +16,7 @@ from celery import Celery, Task
 from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy.exc import DBAPIError
 
-from genroute.contract import AttemptOutcome
+from genroute.contract import AttemptOutcome, Purpose
 from genroute.db.attempts import (
     AttemptResult,
     Claim,
@@ -51,6 +51,9 @@ class Prepared:
     task_request: dict[str, Any]
     created_at: datetime
     attempt_no: int
+    # Only production outcomes feed the rollback controller: an evaluation run or a shadow
+    # copy measures a path without steering traffic.
+    steers_rollback: bool
 
 
 def claim(context: WorkerContext, task_id: uuid.UUID, queue: str) -> tuple[Claim, Prepared | None]:
@@ -58,7 +61,8 @@ def claim(context: WorkerContext, task_id: uuid.UUID, queue: str) -> tuple[Claim
     it was rolled back goes to the fallback queue instead, without an attempt."""
     with context.sessions.begin() as session:
         task = get_task(session, task_id)
-        if task is not None and context.path_closed(task.task_type, queue):
+        production = task is not None and task.purpose == Purpose.production.value
+        if production and context.path_closed(task.task_type, queue):
             why = f"rerouted to fallback at claim: {queue} was rolled back for {task.task_type}"
             if divert_to_fallback(session, task_id, queue, why):
                 return Claim(skipped=why, requeued_on=FALLBACK_QUEUE), None
@@ -83,6 +87,7 @@ def claim(context: WorkerContext, task_id: uuid.UUID, queue: str) -> tuple[Claim
             task.request,
             task.created_at,
             result.attempt.attempt_no,
+            production,
         )
         observability.claimed(queue, result.attempt.enqueued_at, result.attempt.started_at)
         return result, prepared
@@ -144,7 +149,7 @@ def finish(
     """Record the attempt and feed the rollback controller, in one transaction."""
     with context.sessions.begin() as session:
         recorded = record_attempt(session, prepared.attempt_id, result, verdicts)
-        if recorded.next != "superseded":
+        if recorded.next != "superseded" and prepared.steers_rollback:
             accepted = recorded.next == "succeeded"
             context.observe(session, context.identity.path, prepared.task_type_name, accepted)
     if recorded.next != "superseded":

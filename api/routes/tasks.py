@@ -24,15 +24,23 @@ from genroute.api_models import (
     BatchItemResult,
     BatchResult,
     BatchSubmit,
+    FeedbackIn,
+    FeedbackView,
     FieldError,
     TaskAccepted,
     TaskPage,
 )
-from genroute.contract import Path, TaskRequest, TaskStatus, TaskTypeName, TaskView
+from genroute.contract import Path, Purpose, TaskRequest, TaskStatus, TaskTypeName, TaskView
+from genroute.db.feedback import record_feedback
 from genroute.db.listing import TaskQuery, list_tasks
 from genroute.db.models import Task
 from genroute.db.tasks import cancel_task, db_now, get_task
-from genroute.errors import RequestRejected, TaskNotCancellable, TaskNotFound
+from genroute.errors import (
+    NoOutputToReview,
+    RequestRejected,
+    TaskNotCancellable,
+    TaskNotFound,
+)
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"], responses=ERROR_RESPONSES)
 
@@ -113,6 +121,9 @@ def list_my_tasks(
     ] = [],  # noqa: B006 - FastAPI copies query defaults
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
+    purpose: Annotated[
+        Purpose, Query(description="production traffic, evaluation runs or shadow copies")
+    ] = Purpose.production,
 ) -> TaskPage:
     """Your tasks (every owner's with `admin`), newest first, filtered; pass `next_cursor`
     back as `cursor` for the next page."""
@@ -124,6 +135,7 @@ def list_my_tasks(
         tags.append((key, value))
     query = TaskQuery(
         owner=principal.owner_filter(),
+        purpose=purpose.value,
         status=status_.value if status_ else None,
         task_type=task_type,
         path=path.value if path else None,
@@ -173,3 +185,26 @@ def cancel(task_id: uuid.UUID, principal: Submitter, session: SessionDep) -> Tas
     if task.status != TaskStatus.cancelled.value:
         raise TaskNotCancellable("status", f"the task is {task.status}; only queued tasks cancel")
     return task_view(task)
+
+
+@router.post("/{task_id}/feedback")
+def feedback(
+    task_id: uuid.UUID, body: FeedbackIn, principal: Submitter, session: SessionDep
+) -> FeedbackView:
+    """A person's verdict on a succeeded task's output: `accepted`, `edited` (send the edited
+    text; the normalised edit distance is stored) or `rejected`, with an optional reason. A
+    later verdict replaces the earlier one. The scorecard reports them per group."""
+    task = _visible(get_task(session, task_id), principal, task_id)
+    if task.status != TaskStatus.succeeded.value or task.output_text is None:
+        raise NoOutputToReview("status", f"the task is {task.status}; only outputs get feedback")
+    row = record_feedback(session, task.id, task.output_text, body, principal.key_id)
+    view = FeedbackView(
+        task_id=row.task_id,
+        verdict=row.verdict,
+        edited_text=row.edited_text,
+        reason=row.reason,
+        edit_distance=row.edit_distance,
+        updated_at=row.updated_at,
+    )
+    session.commit()
+    return view

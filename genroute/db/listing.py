@@ -16,9 +16,11 @@ from genroute.errors import RequestRejected
 
 @dataclass(frozen=True)
 class TaskQuery:
-    """What to list; None means "any". `owner` None lists every owner's tasks (admin)."""
+    """What to list; None means "any". `owner` None lists every owner's tasks (admin).
+    Evaluation runs and shadow copies are listed only when asked for by `purpose`."""
 
     owner: str | None
+    purpose: str | None = "production"
     status: str | None = None
     task_type: str | None = None
     path: str | None = None
@@ -48,6 +50,7 @@ def list_tasks(session: Session, query: TaskQuery) -> tuple[list[Task], str | No
     statement = select(Task).options(noload(Task.attempts))
     conditions = {
         Task.owner: query.owner,
+        Task.purpose: query.purpose,
         Task.status: query.status,
         Task.task_type: query.task_type,
         Task.route_path: query.path,

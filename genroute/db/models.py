@@ -85,6 +85,15 @@ class Task(Base):
     )
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
 
+    # Production traffic feeds the rollback controller and answers producers. Evaluation runs
+    # (`genroute eval`, tagged with their run) and shadow copies of production requests (with
+    # `shadow_of` naming the original) are recorded and scored but route nothing.
+    purpose: Mapped[str] = mapped_column(String(16), server_default=text("'production'"))
+    shadow_of: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("tasks.id", ondelete="CASCADE"), index=True
+    )
+    eval_run: Mapped[str | None] = mapped_column(String(64), index=True)
+
     attempts: Mapped[list["Attempt"]] = relationship(
         back_populates="task", order_by="Attempt.attempt_no", lazy="selectin"
     )
@@ -106,6 +115,22 @@ class Task(Base):
             "ix_tasks_running_lease",
             "lease_expires_at",
             postgresql_where=text("status = 'running'"),
+        ),
+        # The scorecard reads a window of tasks from this index alone (an index-only scan).
+        Index(
+            "ix_tasks_scorecard",
+            "created_at",
+            postgresql_include=[
+                "id",
+                "purpose",
+                "route_path",
+                "task_type",
+                "policy_version",
+                "status",
+                "queue",
+                "finished_at",
+                "owner",
+            ],
         ),
     )
 
@@ -223,3 +248,24 @@ class RollbackEvent(Base):
     __table_args__ = (
         Index("ix_rollback_events_path_task_type_created_at", "path", "task_type", "created_at"),
     )
+
+
+class TaskFeedback(Base):
+    """A person's verdict on a task's output: accepted as is, edited (with the edit), or
+    rejected. One per task; a later verdict replaces the earlier one."""
+
+    __tablename__ = "task_feedback"
+
+    task_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True
+    )
+    verdict: Mapped[str] = mapped_column(String(16))
+    edited_text: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
+    # Levenshtein distance between the output and the edit over the longer one's length.
+    edit_distance: Mapped[float | None] = mapped_column(Float)
+    api_key_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("api_keys.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = _now_column()
+    updated_at: Mapped[datetime] = _now_column()

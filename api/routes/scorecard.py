@@ -1,0 +1,59 @@
+"""The scorecard over HTTP: the same figures as `genroute scorecard`, scoped to the caller's
+own tasks unless the key is admin."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.concurrency import run_in_threadpool
+
+from api.auth import Reader
+from api.deps import PolicyDep, SessionsDep
+from api.errors import ERROR_RESPONSES
+from genroute.api_models import Scorecard
+from genroute.contract import Purpose
+from genroute.durations import parse_duration
+from genroute.scorecard import DEFAULT_BY, build_scorecard, parse_by
+
+router = APIRouter(prefix="/v1/scorecard", tags=["scorecard"], responses=ERROR_RESPONSES)
+
+
+@router.get("")
+async def scorecard(
+    principal: Reader,
+    sessions: SessionsDep,
+    policy: PolicyDep,
+    since: Annotated[
+        str | None, Query(description="e.g. 30m, 24h, 7d; all history if absent")
+    ] = None,
+    by: Annotated[
+        str, Query(description="comma-separated: path, task_type, policy_version")
+    ] = ",".join(DEFAULT_BY),
+    purpose: Purpose | None = None,
+    diversity: Annotated[bool, Query(description="embed outputs for near duplicates")] = False,
+) -> Scorecard:
+    """Per (purpose, path, task type, policy version) group of finished requests: volume,
+    acceptance, validation failures, fallbacks, timeouts, latency, queue wait, time to first
+    output, tokens/s, cost per request and per accepted output, human feedback, and exact
+    duplicate rates for task types that ask for diversity (near duplicates and similarity too
+    with `diversity=true`: it embeds up to 300 outputs per group)."""
+    groups = parse_by(by)
+    window = parse_duration(since) if since is not None else None
+
+    def compute() -> Scorecard:
+        scorer = None
+        if diversity:
+            from genroute.diversity import similarity_figures
+
+            scorer = similarity_figures
+        with sessions() as session:
+            return build_scorecard(
+                session,
+                groups,
+                window,
+                purpose.value if purpose else None,
+                principal.owner_filter(),
+                policy.catalog.diversity_task_types(),
+                scorer,
+            )
+
+    return await run_in_threadpool(compute)

@@ -1,0 +1,157 @@
+"""The scorecard as one self-contained HTML file: the figures as JSON in the page, drawn by an
+inline script into SVG (no network, no CDN), and the full table beneath the charts."""
+
+import html
+import json
+from datetime import datetime, timedelta
+from importlib import resources
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from genroute.api_models import ScorecardRow
+from genroute.contract import Purpose
+from genroute.db.models import RollbackEvent
+from genroute.db.scorecard import Window, latency_histogram
+from genroute.scorecard import build_scorecard, format_scorecard
+
+CHARTS = {
+    "latency": "End-to-end latency by routed path (finished requests)",
+    "rates": "Acceptance and fallback rate by task type",
+    "cost": "Cost per accepted output by path and task type",
+    "rollbacks": "Rollback events",
+}
+
+
+def _latency_chart(edges: list[float], counts: dict[str, list[int]]) -> dict[str, Any]:
+    if not counts:
+        return {"empty": "no finished requests in this window"}
+    labels = [f"{edges[i]:.2f}-{edges[i + 1]:.2f} s" for i in range(len(edges) - 1)]
+    return {
+        "kind": "groupedBars",
+        "categories": labels,
+        "series": [{"name": path, "values": values} for path, values in sorted(counts.items())],
+        "yLabel": "requests",
+        "format": "count",
+    }
+
+
+def _rates_chart(rows: list[ScorecardRow]) -> dict[str, Any]:
+    if not rows:
+        return {"empty": "no finished requests in this window"}
+    return {
+        "kind": "groupedBars",
+        "categories": [row.task_type or "" for row in rows],
+        "series": [
+            {"name": "acceptance", "values": [row.acceptance_rate for row in rows]},
+            {"name": "fallback", "values": [row.fallback_rate for row in rows]},
+        ],
+        "yLabel": "share of requests",
+        "format": "percent",
+        "max": 1.0,
+    }
+
+
+def _cost_chart(rows: list[ScorecardRow]) -> dict[str, Any]:
+    priced = [row for row in rows if row.cost_per_accepted_output is not None]
+    if not priced:
+        return {"empty": "no accepted outputs in this window"}
+    task_types = sorted({row.task_type or "" for row in priced})
+    paths = sorted({row.path or "" for row in priced})
+    table = {(row.path, row.task_type): row.cost_per_accepted_output for row in priced}
+    return {
+        "kind": "groupedBars",
+        "categories": task_types,
+        "series": [
+            {"name": path, "values": [table.get((path, t)) for t in task_types]} for path in paths
+        ],
+        "yLabel": "cost per accepted output",
+        "format": "money",
+    }
+
+
+def _rollback_chart(events: list[RollbackEvent], start: datetime | None, end: datetime) -> dict:
+    if not events:
+        return {"empty": "no rollback events in this window"}
+    return {
+        "kind": "timeline",
+        "start": start.isoformat() if start else None,
+        "end": end.isoformat(),
+        "events": [
+            {
+                "lane": f"{e.path}/{e.task_type}",
+                "from": e.from_state,
+                "to": e.to_state,
+                "reason": e.reason,
+                "at": e.created_at.isoformat(),
+            }
+            for e in events
+        ],
+    }
+
+
+def report_data(session: Session, since: timedelta | None) -> dict[str, Any]:
+    """Everything the report shows, as JSON-ready data (production traffic only)."""
+    production = Purpose.production.value
+    by_path_type = build_scorecard(session, ["path", "task_type"], since, production)
+    by_type = build_scorecard(session, ["task_type"], since, production)
+    full = build_scorecard(session, since=since)
+    window = Window(by_path_type.since, production)
+    edges, counts = latency_histogram(session, window)
+    query = select(RollbackEvent).order_by(RollbackEvent.created_at)
+    if window.since is not None:
+        query = query.where(RollbackEvent.created_at >= window.since)
+    events = list(session.scalars(query))
+    return {
+        "generated_at": full.generated_at.isoformat(),
+        "since": full.since.isoformat() if full.since else None,
+        "charts": {
+            "latency": _latency_chart(edges, counts),
+            "rates": _rates_chart(by_type.rows),
+            "cost": _cost_chart(by_path_type.rows),
+            "rollbacks": _rollback_chart(events, full.since, full.generated_at),
+        },
+        "scorecard": full.model_dump(mode="json"),
+        "table": format_scorecard(full),
+    }
+
+
+def render_report(data: dict[str, Any]) -> str:
+    """The page: charts drawn by the inline script, then the scorecard as text."""
+    script = resources.files("genroute.data").joinpath("report.js").read_text()
+    # "</" inside the JSON would end the script element early.
+    payload = json.dumps(data).replace("</", "<\\/")
+    figures = "\n".join(
+        f'<figure data-chart="{name}"><figcaption>{html.escape(title)}</figcaption></figure>'
+        for name, title in CHARTS.items()
+    )
+    window = f"since {data['since']}" if data["since"] else "all history"
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>genroute scorecard</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; }}
+figure {{ margin: 1.5em 0; }} figcaption {{ font-weight: 600; margin-bottom: .5em; }}
+pre {{ font-size: 12px; overflow-x: auto; background: #f6f6f6; padding: 1em; }}
+.empty {{ color: #777; font-style: italic; }}
+</style></head>
+<body>
+<h1>genroute scorecard</h1>
+<p>Generated {html.escape(data["generated_at"])}, {html.escape(window)}. Figures per routed
+path: a request that fell back is charged, all its attempts included, to the path it was
+routed to.</p>
+{figures}
+<h2>Scorecard</h2>
+<pre>{html.escape(data["table"])}</pre>
+<script type="application/json" id="report-data">{payload}</script>
+<script>{script}</script>
+</body></html>
+"""
+
+
+def write_report(session: Session, since: timedelta | None, path: str) -> str:
+    """Write the report to `path`; returns the path."""
+    with open(path, "w", encoding="utf-8") as out:
+        out.write(render_report(report_data(session, since)))
+    return path
