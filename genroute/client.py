@@ -19,7 +19,9 @@ import httpx
 from genroute.api_models import (
     BatchItemResult,
     BatchResult,
+    FeedbackView,
     PathHealthView,
+    Scorecard,
     TaskAccepted,
     TaskPage,
     TaskSummary,
@@ -135,6 +137,21 @@ class Client:
     def paths(self) -> list[PathHealthView]:
         return [PathHealthView.model_validate(p) for p in self._send(Calls.paths())]
 
+    def feedback(
+        self,
+        task_id: uuid.UUID | str,
+        verdict: str,
+        edited_text: str | None = None,
+        reason: str | None = None,
+    ) -> FeedbackView:
+        """Record a person's verdict (accepted, edited with `edited_text`, rejected)."""
+        call = Calls.feedback(task_id, verdict, edited_text, reason)
+        return FeedbackView.model_validate(self._send(call))
+
+    def scorecard(self, **filters: Any) -> Scorecard:
+        """The scorecard (since, by, purpose, diversity) of this key's tasks."""
+        return Scorecard.model_validate(self._send(Calls.scorecard(filters)))
+
 
 class AsyncClient:
     """The same operations for asyncio code."""
@@ -213,3 +230,16 @@ class AsyncClient:
 
     async def paths(self) -> list[PathHealthView]:
         return [PathHealthView.model_validate(p) for p in await self._send(Calls.paths())]
+
+    async def feedback(
+        self,
+        task_id: uuid.UUID | str,
+        verdict: str,
+        edited_text: str | None = None,
+        reason: str | None = None,
+    ) -> FeedbackView:
+        call = Calls.feedback(task_id, verdict, edited_text, reason)
+        return FeedbackView.model_validate(await self._send(call))
+
+    async def scorecard(self, **filters: Any) -> Scorecard:
+        return Scorecard.model_validate(await self._send(Calls.scorecard(filters)))

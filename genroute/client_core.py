@@ -114,6 +114,18 @@ class Calls:
     def paths() -> Call:
         return Call("GET", "/v1/paths")
 
+    @staticmethod
+    def feedback(
+        task_id: uuid.UUID | str, verdict: str, edited_text: str | None, reason: str | None
+    ) -> Call:
+        body = {"verdict": verdict, "edited_text": edited_text, "reason": reason}
+        body = {k: v for k, v in body.items() if v is not None}
+        return Call("POST", f"/v1/tasks/{task_id}/feedback", body=body)
+
+    @staticmethod
+    def scorecard(filters: dict[str, Any]) -> Call:
+        return Call("GET", "/v1/scorecard", params={k: v for k, v in filters.items() if v})
+
 
 def client_options(base_url: str, api_key: str, timeout_s: float) -> dict[str, Any]:
     """What both httpx clients are built with."""
