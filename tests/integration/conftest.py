@@ -1,12 +1,18 @@
 """Integration tests share one stack, and with it the rollback controller's state in Redis:
-each test starts with every path active, so one test's failures never reroute another's."""
+each test starts with every path active, so one test's failures never reroute another's.
+Scorecard tests share a database seeded by hand."""
 
 from collections.abc import Iterator
 
 import pytest
 import redis
+from sqlalchemy.orm import Session
 
+from genroute.db.migrate import upgrade
+from genroute.db.session import make_engine
 from genroute.keys import HEALTH_PREFIX
+from tests.helpers import fresh_database
+from tests.scorecard_seed import seed_scorecard
 
 
 @pytest.fixture(autouse=True)
@@ -15,3 +21,16 @@ def every_path_active(redis_client: redis.Redis) -> Iterator[None]:
     if keys:
         redis_client.delete(*keys)
     yield
+
+
+@pytest.fixture(scope="module")
+def seeded(service_urls: tuple[str, str]) -> Iterator[Session]:
+    """A fresh database holding the hand-made scorecard data of `tests.scorecard_seed`."""
+    with fresh_database(service_urls[0]) as url:
+        upgrade(url)
+        engine = make_engine(url, pool_size=1)
+        with Session(engine) as session:
+            seed_scorecard(session)
+            session.commit()
+            yield session
+        engine.dispose()
