@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from genroute.cli_backlog import enqueue, sample_backlog
+from genroute.cli_eval import eval_command
 from genroute.cli_keys import keys
 from genroute.cli_ops import flower, worker_health
 from genroute.cli_scorecard import scorecard
@@ -288,6 +289,7 @@ cli.add_command(flower)
 cli.add_command(enqueue)
 cli.add_command(sample_backlog)
 cli.add_command(scorecard)
+cli.add_command(eval_command)
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -11,6 +11,7 @@ import secrets
 import sys
 import time
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,6 +25,7 @@ from genroute.db.models import RollbackEvent
 from genroute.db.session import make_engine
 from genroute.embedded import services
 from genroute.errors import GenrouteError
+from genroute.html_report import write_report
 from genroute.report import format_table, summarize_by_path
 from genroute.settings import Settings
 from genroute.stack import ALL_PATHS, running_stack
@@ -85,6 +87,17 @@ def rollback_events(database_url: str) -> list[dict[str, Any]]:
         engine.dispose()
 
 
+def write_demo_report(database_url: str, path: Path) -> Path:
+    """The HTML scorecard of everything in the database (this and earlier demo runs)."""
+    engine = make_engine(database_url, pool_size=1)
+    try:
+        with Session(engine) as session:
+            write_report(session, None, str(path))
+    finally:
+        engine.dispose()
+    return path
+
+
 def _sample(view: TaskView) -> dict[str, Any]:
     """One task as the demo shows it: its attempts' paths and outcomes, and its output."""
     return {
@@ -124,6 +137,7 @@ def run_demo(settings: Settings, count: int, as_json: bool, timeout_s: float) ->
             views = wait_terminal(client, ids, timeout_s)
             elapsed = time.monotonic() - started
         events = rollback_events(live.database_url)
+        report = write_demo_report(live.database_url, live.data_dir.resolve() / "scorecard.html")
     summary = {
         "submitted": len(ids),
         "terminal": len(views),
@@ -133,6 +147,7 @@ def run_demo(settings: Settings, count: int, as_json: bool, timeout_s: float) ->
         "by_path": summarize_by_path(views),
         "samples": [_sample(v) for v in views[:4]],
         "rollback_events": events,
+        "report": str(report),
     }
     if not as_json:
         print()
@@ -152,4 +167,5 @@ def run_demo(settings: Settings, count: int, as_json: bool, timeout_s: float) ->
             f"\n{summary['terminal']}/{summary['submitted']} terminal, {summary['succeeded']} "
             f"succeeded, {summary['failed']} failed in {summary['elapsed_s']}s"
         )
+        print(f"scorecard report (open in a browser): {report}")
     return summary

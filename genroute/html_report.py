@@ -117,37 +117,49 @@ def report_data(session: Session, since: timedelta | None) -> dict[str, Any]:
     }
 
 
-def render_report(data: dict[str, Any]) -> str:
-    """The page: charts drawn by the inline script, then the scorecard as text."""
+def render_page(title: str, intro: str, charts: dict[str, tuple[str, dict]], body: str) -> str:
+    """A self-contained page: `charts` (name -> caption, spec) drawn by the inline script from
+    the embedded JSON, then `body` (HTML). `intro` is plain text."""
     script = resources.files("genroute.data").joinpath("report.js").read_text()
+    data = {"charts": {name: spec for name, (_caption, spec) in charts.items()}}
     # "</" inside the JSON would end the script element early.
     payload = json.dumps(data).replace("</", "<\\/")
     figures = "\n".join(
-        f'<figure data-chart="{name}"><figcaption>{html.escape(title)}</figcaption></figure>'
-        for name, title in CHARTS.items()
+        f'<figure data-chart="{name}"><figcaption>{html.escape(caption)}</figcaption></figure>'
+        for name, (caption, _spec) in charts.items()
     )
-    window = f"since {data['since']}" if data["since"] else "all history"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
-<title>genroute scorecard</title>
+<title>{html.escape(title)}</title>
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; }}
 figure {{ margin: 1.5em 0; }} figcaption {{ font-weight: 600; margin-bottom: .5em; }}
 pre {{ font-size: 12px; overflow-x: auto; background: #f6f6f6; padding: 1em; }}
+table {{ border-collapse: collapse; font-size: 13px; }}
+td, th {{ border: 1px solid #ddd; padding: 4px 8px; text-align: left; vertical-align: top; }}
 .empty {{ color: #777; font-style: italic; }}
 </style></head>
 <body>
-<h1>genroute scorecard</h1>
-<p>Generated {html.escape(data["generated_at"])}, {html.escape(window)}. Figures per routed
-path: a request that fell back is charged, all its attempts included, to the path it was
-routed to.</p>
+<h1>{html.escape(title)}</h1>
+<p>{html.escape(intro)}</p>
 {figures}
-<h2>Scorecard</h2>
-<pre>{html.escape(data["table"])}</pre>
+{body}
 <script type="application/json" id="report-data">{payload}</script>
 <script>{script}</script>
 </body></html>
 """
+
+
+def render_report(data: dict[str, Any]) -> str:
+    """The scorecard page: its charts, then the scorecard as text."""
+    window = f"since {data['since']}" if data["since"] else "all history"
+    intro = (
+        f"Generated {data['generated_at']}, {window}. Figures per routed path: a request that "
+        "fell back is charged, all its attempts included, to the path it was routed to."
+    )
+    charts = {name: (CHARTS[name], spec) for name, spec in data["charts"].items()}
+    body = f"<h2>Scorecard</h2>\n<pre>{html.escape(data['table'])}</pre>"
+    return render_page("genroute scorecard", intro, charts, body)
 
 
 def write_report(session: Session, since: timedelta | None, path: str) -> str:

@@ -109,13 +109,14 @@ def build_scorecard(
     owner: str | None = None,
     diversity_task_types: Sequence[str] = (),
     diversity_scorer: DiversityScorer | None = None,
+    eval_run: str | None = None,
 ) -> Scorecard:
     """The scorecard of tasks created in the last `since` (all time when None), grouped by
     purpose and `by`. Groups of `diversity_task_types` also get diversity figures (near
-    duplicates and similarity only when a scorer is given)."""
+    duplicates and similarity only when a scorer is given). `eval_run` keeps one evaluation run."""
     now = session.execute(select(func.now())).scalar_one()
     start: datetime | None = now - since if since is not None else None
-    window = Window(start, purpose, owner)
+    window = Window(start, purpose, owner, eval_run)
     figures = grouped_figures(session, by, window)
     texts = outputs_by_group(session, by, window, diversity_task_types, DIVERSITY_SAMPLE)
     rows = []

@@ -26,6 +26,7 @@ WINDOW_CONDITION = """
     (CAST(:since AS timestamptz) IS NULL OR created_at >= :since)
     AND (CAST(:purpose AS text) IS NULL OR purpose = :purpose)
     AND (CAST(:owner AS text) IS NULL OR owner = :owner)
+    AND (CAST(:eval_run AS text) IS NULL OR eval_run = :eval_run)
 """
 
 
@@ -101,15 +102,21 @@ def _feedback_figures(by: Sequence[str]) -> str:
 
 @dataclass(frozen=True)
 class Window:
-    """Which tasks a scorecard covers: created since `since`, of one purpose, of one owner
-    (None: no limit on that)."""
+    """Which tasks a scorecard covers: created since `since`, of one purpose, of one owner,
+    of one evaluation run (None: no limit on that)."""
 
     since: datetime | None = None
     purpose: str | None = None
     owner: str | None = None
+    eval_run: str | None = None
 
     def params(self) -> dict[str, Any]:
-        return {"since": self.since, "purpose": self.purpose, "owner": self.owner}
+        return {
+            "since": self.since,
+            "purpose": self.purpose,
+            "owner": self.owner,
+            "eval_run": self.eval_run,
+        }
 
 
 def grouped_figures(

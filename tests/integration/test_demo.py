@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 import pytest
@@ -147,3 +148,5 @@ def test_demo_watched_through_metrics_and_flower(demo) -> None:
     assert all(sample["attempts"] for sample in summary["samples"])
     assert summary["by_path"]["diffusion"]["attempts"] >= 1
     assert isinstance(summary["rollback_events"], list)
+    report = Path(summary["report"]).read_text()  # the demo ends by writing its scorecard
+    assert report.count("<figure data-chart=") == 4 and '"requests"' in report
