@@ -15,6 +15,7 @@ from genroute.cli_backlog import enqueue, sample_backlog
 from genroute.cli_eval import eval_command
 from genroute.cli_keys import keys
 from genroute.cli_ops import flower, worker_health
+from genroute.cli_replay import replay
 from genroute.cli_scorecard import scorecard
 from genroute.cli_support import live_database, setup_logging
 from genroute.errors import GenrouteError
@@ -290,6 +291,7 @@ cli.add_command(enqueue)
 cli.add_command(sample_backlog)
 cli.add_command(scorecard)
 cli.add_command(eval_command)
+cli.add_command(replay)
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -1,5 +1,7 @@
 """`genroute scorecard`: per (path, task type, policy version) what routes deliver and cost."""
 
+from datetime import timedelta
+
 import click
 
 from genroute.cli_support import live_database
@@ -8,7 +10,8 @@ from genroute.errors import GenrouteError
 from genroute.scorecard import DEFAULT_BY, PURPOSES, build_scorecard, format_scorecard, parse_by
 
 
-def _since(value: str | None):
+def since_option(value: str | None) -> timedelta | None:
+    """--since as a timedelta (None: all history), or a usage error naming the option."""
     try:
         return parse_duration(value) if value else None
     except GenrouteError as exc:
@@ -46,7 +49,7 @@ def scorecard(
     from genroute.html_report import write_report
     from policies import load_catalog
 
-    window = _since(since)
+    window = since_option(since)
     try:
         groups = parse_by(by)
     except GenrouteError as exc:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from genroute.embedded import child_environment
@@ -112,7 +113,7 @@ def _look(seen: Seen, api_url: str, worker_ports: list[int], flower_url: str, au
     seen.flower_tasks = httpx.get(f"{flower_url}/api/tasks", auth=auth, timeout=30).json()
 
 
-def test_demo_watched_through_metrics_and_flower(demo) -> None:
+def test_demo_watched_through_metrics_and_flower(demo, tmp_path: Path) -> None:
     process, watcher, own = demo
     api_url = watcher.wait_for(r"API (http://\S+)", 240).group(1)
     flower = watcher.wait_for(r"Flower (http://\S+) \(user (\S+), password (\S+)\)", 60)
@@ -150,3 +151,29 @@ def test_demo_watched_through_metrics_and_flower(demo) -> None:
     assert isinstance(summary["rollback_events"], list)
     report = Path(summary["report"]).read_text()  # the demo ends by writing its scorecard
     assert report.count("<figure data-chart=") == 4 and '"requests"' in report
+    _replay_without_diffusion(own, summary["by_path"]["diffusion"]["count"], tmp_path)
+
+
+def _replay_without_diffusion(own: Settings, routed_to_diffusion: int, tmp_path: Path) -> None:
+    """`genroute replay` on the demo's stored traffic: a candidate whose diffusion rules send
+    work to the autoregressive path moves exactly what was routed to diffusion."""
+    policy = yaml.safe_load(Path(own.policy_file).read_text())
+    policy["version"] = "candidate"
+    for rule in policy["rules"]:
+        if rule["path"] == "diffusion":
+            rule["path"] = "autoregressive"
+    candidate = tmp_path / "candidate.yaml"
+    candidate.write_text(yaml.safe_dump(policy))
+    command = [sys.executable, "-m", "genroute", "replay", "--policy", str(candidate), "--json"]
+    done = subprocess.run(
+        command, env=child_environment(own), capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout)
+    assert report["requests"] == 6 and report["policy_version"].startswith("candidate+")
+    assert report["would_change_path"] == routed_to_diffusion
+    for entry in report["by_task_type"].values():
+        assert set(entry["moves"]) <= {"diffusion -> autoregressive"}
+        assert set(entry["candidate"]["paths"]) <= {"autoregressive"}
+        if entry["candidate"]["paths"]:  # measured on the demo's own autoregressive traffic
+            assert "acceptance_rate" in entry["candidate"] or entry["candidate"]["unmeasured"]
