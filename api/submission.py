@@ -7,6 +7,7 @@ misses the broker is republished by the sweeper.
 """
 
 import logging
+import random
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from api.deps import (
 )
 from api.schemas import route_of
 from genroute.api_models import TaskAccepted
-from genroute.contract import RouteDecision, TaskRequest, TaskStatus
+from genroute.contract import Purpose, RouteDecision, TaskRequest, TaskStatus
 from genroute.db.models import Task
 from genroute.db.submissions import insert_tasks, tasks_by_idempotency_key
 from genroute.db.tasks import mark_all_published, task_row
@@ -108,6 +109,8 @@ class Submission:
                 self.principal.key_id,
             )
         inserted = insert_tasks(self.session, list(new_rows.values()))
+        shadows = self._shadows(requests, new_rows, routed, inserted)
+        insert_tasks(self.session, shadows)
         self._settle_races(requests, new_rows, routed, inserted, outcomes)
         for index, request in enumerate(requests):  # repeats of a key within this call
             if outcomes[index] is None:
@@ -117,8 +120,38 @@ class Submission:
         created = [i for i in sorted(new_rows) if new_rows[i]["id"] in inserted]
         for index in created:
             self._accepted(new_rows[index]["id"], requests[index], routed[index])
-        self._publish([new_rows[index] for index in created])
+        self._publish([new_rows[index] for index in created] + shadows)
         return [outcome for outcome in outcomes if outcome is not None]
+
+    def _shadows(
+        self,
+        requests: list[TaskRequest],
+        new_rows: dict[int, dict[str, Any]],
+        routed: dict[int, RouteDecision],
+        inserted: set[uuid.UUID],
+    ) -> list[dict[str, Any]]:
+        """Shadow copies of the new tasks whose rule shadows and whose draw falls in its share:
+        one attempt, no fallback, published at the lowest priority."""
+        rows = []
+        for index, row in new_rows.items():
+            if row["id"] not in inserted:
+                continue
+            request, decision = requests[index], routed[index]
+            target = self.policy.shadow_path(request, decision, random.random())
+            if target is None:
+                continue
+            copy = decision.model_copy(
+                update={
+                    "path": target,
+                    "fallback_path": None,
+                    "health": "active",
+                    "reason": f"shadow copy of task {row['id']} ({decision.rule})",
+                }
+            )
+            shadow = task_row(request, copy, 1, self.principal.owner, self.principal.key_id)
+            shadow.update(idempotency_key=None, purpose=Purpose.shadow.value, shadow_of=row["id"])
+            rows.append(shadow)
+        return rows
 
     def _route_by_rules(
         self,
@@ -222,13 +255,19 @@ class Submission:
 
     def _publish(self, rows: list[dict[str, Any]]) -> None:
         try:
-            messages = [(row["id"], row["queue"], row["request"]["priority"]) for row in rows]
+            messages = [(row["id"], row["queue"], _priority(row)) for row in rows]
             publish_many(self.celery, messages)
             mark_all_published(self.session, [row["id"] for row in rows])
             self.session.commit()
         except Exception:  # rows are committed; the sweeper publishes what is left
             log.exception("publishing %d tasks failed; the sweeper will retry", len(rows))
             self.session.rollback()
+
+
+def _priority(row: dict[str, Any]) -> int:
+    """The request's priority; shadow copies go last (kombu's Redis transport serves lower
+    numbers first), so they wait behind the traffic producers are waiting for."""
+    return 9 if row.get("purpose") == Purpose.shadow.value else row["request"]["priority"]
 
 
 def _replay(task: Task, request: TaskRequest) -> Outcome:

@@ -68,6 +68,16 @@ class Conditions(BaseModel):
         return next((name for name, held in checks if not held), None)
 
 
+class Shadow(BaseModel):
+    """A sampled copy of a rule's requests also runs on `path`: recorded and scored, never
+    seen by the producer, never steering rollback."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: Path
+    share: float = Field(gt=0, le=1)
+
+
 class Rule(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -75,7 +85,14 @@ class Rule(BaseModel):
     when: Conditions = Field(default_factory=Conditions)
     path: Path
     fallback: Path | None = None
+    shadow: Shadow | None = None
     reason: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _shadow_elsewhere(self) -> "Rule":
+        if self.shadow is not None and self.shadow.path == self.path:
+            raise ValueError(f"shadow.path must differ from the rule's path ({self.path.value})")
+        return self
 
 
 class DefaultRoute(BaseModel):
@@ -120,6 +137,7 @@ class RoutingPolicy:
         self.version = version
         # Where each path's engine sends data; a path not listed keeps it on the node.
         self.data_locations = dict(data_locations or {})
+        self._rules_by_name = {rule.name: rule for rule in document.rules}
 
     def location(self, path: Path) -> PrivacyTier:
         return self.data_locations.get(path, PrivacyTier.node)
@@ -156,6 +174,20 @@ class RoutingPolicy:
 
     def _locations(self) -> list[tuple[Path, PrivacyTier]]:
         return [(path, self.location(path)) for path in Path]
+
+    def shadow_path(
+        self, request: TaskRequest, decision: RouteDecision, draw: float
+    ) -> Path | None:
+        """Where a copy of this request also runs, if its rule shadows and `draw` (uniform in
+        [0, 1), the caller's randomness) falls within the share; never where the request
+        already goes, nor where its privacy tier forbids."""
+        rule = self._rules_by_name.get(decision.rule)
+        if rule is None or rule.shadow is None or draw >= rule.shadow.share:
+            return None
+        target = rule.shadow.path
+        if target == decision.path or not request.privacy_tier.admits(self.location(target)):
+            return None
+        return target
 
     @property
     def rollback(self) -> RollbackThresholds:

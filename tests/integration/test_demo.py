@@ -162,6 +162,7 @@ def _replay_without_diffusion(own: Settings, routed_to_diffusion: int, tmp_path:
     for rule in policy["rules"]:
         if rule["path"] == "diffusion":
             rule["path"] = "autoregressive"
+            rule.pop("shadow", None)
     candidate = tmp_path / "candidate.yaml"
     candidate.write_text(yaml.safe_dump(policy))
     command = [sys.executable, "-m", "genroute", "replay", "--policy", str(candidate), "--json"]

@@ -31,6 +31,7 @@ def _candidate(tmp_path: Path):
     for rule in policy["rules"]:
         if rule["path"] == "diffusion":
             rule["path"] = "autoregressive"
+            rule.pop("shadow", None)
     (tmp_path / "candidate.yaml").write_text(yaml.safe_dump(policy))
     return load_policy(tmp_path / "candidate.yaml", CATALOG)
 

@@ -117,6 +117,18 @@ def _write(tmp_path: Path, text: str) -> Path:
             "  - {name: a, path: diffusion, reason: r}\n",
             ["rule names must be unique"],
         ),
+        (
+            "version: v\ndefault: {path: autoregressive}\n"
+            "rules:\n  - {name: a, path: diffusion, reason: r,"
+            " shadow: {path: diffusion, share: 0.5}}\n",
+            ["rule #1 'a'", "shadow.path must differ"],
+        ),
+        (
+            "version: v\ndefault: {path: autoregressive}\n"
+            "rules:\n  - {name: a, path: diffusion, reason: r,"
+            " shadow: {path: autoregressive, share: 1.5}}\n",
+            ["rule #1 'a'", "field 'rules.0.shadow.share'"],
+        ),
     ],
 )
 def test_broken_policy_files_name_file_rule_and_field(
@@ -167,3 +179,16 @@ def test_rolled_back_path_with_no_allowed_alternative_is_unavailable() -> None:
     with pytest.raises(PathUnavailable) as caught:
         PRIVATE.with_health(decision, "rolled_back", False, request.privacy_tier)
     assert caught.value.status_code == 503 and "retry later" in caught.value.message
+
+
+def test_shadow_copies_sample_their_share_and_respect_privacy() -> None:
+    request = TaskRequest(task_type="ticket_summary", input="x")
+    decision = POLICY.decide(request)  # bounded-batch-diffusion shadows 5% on autoregressive
+    assert POLICY.shadow_path(request, decision, draw=0.01) is GenPath.autoregressive
+    assert POLICY.shadow_path(request, decision, draw=0.05) is None
+    rolled_back = decision.model_copy(update={"path": GenPath.autoregressive})
+    assert POLICY.shadow_path(request, rolled_back, draw=0.0) is None  # already goes there
+    private = TaskRequest(task_type="ticket_summary", input="x", privacy_tier="node")
+    assert PRIVATE.shadow_path(private, PRIVATE.decide(private), draw=0.0) is None
+    extraction = TaskRequest(task_type="extraction", input="x")
+    assert POLICY.shadow_path(extraction, POLICY.decide(extraction), draw=0.0) is None
