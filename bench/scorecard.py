@@ -1,6 +1,7 @@
 """Scorecard query time over a large history: seeds a scratch database with `--attempts`
-attempts (about 30% of tasks fall back, so ~1.3 attempts per task) spread over a week, then
-times the scorecard for the whole history and for the last day.
+attempts (about 30% of tasks fall back, so ~1.3 attempts per task) spread over a week, fills
+the hourly rollups, then times the scorecard for the whole history and for the last day (a
+window that starts inside an hour, so its first part is read from tasks and attempts).
 
     .venv/bin/python bench/scorecard.py [--attempts 1000000] [--repeats 3]
 
@@ -20,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from genroute.db.migrate import upgrade
+from genroute.db.rollups import rebuild
 from genroute.db.scratch import scratch_database
 from genroute.db.session import make_engine
 from genroute.embedded import services
@@ -72,6 +74,8 @@ def seed(database_url: str, attempts: int) -> int:
         params = {"tasks": tasks, "fallbacks": fallbacks}
         conn.execute(text(SEED_TASKS), params)
         conn.execute(text(SEED_ATTEMPTS), params)
+        # Seeded behind the workers' back: fill the rollups as the migration's backfill does.
+        rebuild(conn)
     # What a long-running database has: statistics and a visibility map (index-only scans).
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE tasks"))
@@ -116,6 +120,7 @@ def main() -> None:
         "query_s": round(statistics.median(runs), 3),
         "query_runs_s": [round(r, 3) for r in runs],
         "last_day_query_s": round(statistics.median(day), 3),
+        "goal_s": 1.0,
     }
     print(json.dumps(result))
 

@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from genroute.api_models import ScorecardRow
 from genroute.contract import Purpose
 from genroute.db.models import RollbackEvent
-from genroute.db.scorecard import Window, latency_histogram
+from genroute.db.rollups import bucket_edge
+from genroute.db.scorecard import Window, grouped_figures
 from genroute.scorecard import build_scorecard, format_scorecard
 
 CHARTS = {
@@ -24,14 +25,43 @@ CHARTS = {
 }
 
 
-def _latency_chart(edges: list[float], counts: dict[str, list[int]]) -> dict[str, Any]:
-    if not counts:
+def _latency_chart(by_path: dict[str, dict[int, int]], bars: int = 20) -> dict[str, Any]:
+    """The rollups' latency buckets per path, merged into at most `bars` ranges from the
+    fastest request to the 99th percentile of all (slower ones counted in the last range)."""
+    merged: dict[int, int] = {}
+    for counts in by_path.values():
+        for bucket, count in counts.items():
+            merged[bucket] = merged.get(bucket, 0) + count
+    if not merged:
         return {"empty": "no finished requests in this window"}
-    labels = [f"{edges[i]:.2f}-{edges[i + 1]:.2f} s" for i in range(len(edges) - 1)]
+    ordered = sorted(merged)
+    total, seen, top = sum(merged.values()), 0, ordered[-1]
+    for bucket in ordered:
+        seen += merged[bucket]
+        if seen >= 0.99 * total:
+            top = bucket
+            break
+    low = ordered[0]
+    width = max(1, -(-(top - low + 1) // bars))  # buckets per bar, rounded up
+    count_of_bars = -(-(top - low + 1) // width)
+
+    def bar_of(bucket: int) -> int:
+        return min(max(bucket - low, 0) // width, count_of_bars - 1)
+
+    labels = [
+        f"{bucket_edge(low + i * width):.2f}-{bucket_edge(low + (i + 1) * width):.2f} s"
+        for i in range(count_of_bars)
+    ]
+    series = []
+    for path, counts in sorted(by_path.items()):
+        values = [0] * count_of_bars
+        for bucket, count in counts.items():
+            values[bar_of(bucket)] += count
+        series.append({"name": path, "values": values})
     return {
         "kind": "groupedBars",
         "categories": labels,
-        "series": [{"name": path, "values": values} for path, values in sorted(counts.items())],
+        "series": series,
         "yLabel": "requests",
         "format": "count",
     }
@@ -98,7 +128,8 @@ def report_data(session: Session, since: timedelta | None) -> dict[str, Any]:
     by_type = build_scorecard(session, ["task_type"], since, production)
     full = build_scorecard(session, since=since)
     window = Window(by_path_type.since, production)
-    edges, counts = latency_histogram(session, window)
+    histograms = grouped_figures(session, ["path"], window)["histograms"]
+    latency = {key[1] or "": figures.get("latency", {}) for key, figures in histograms.items()}
     query = select(RollbackEvent).order_by(RollbackEvent.created_at)
     if window.since is not None:
         query = query.where(RollbackEvent.created_at >= window.since)
@@ -107,7 +138,7 @@ def report_data(session: Session, since: timedelta | None) -> dict[str, Any]:
         "generated_at": full.generated_at.isoformat(),
         "since": full.since.isoformat() if full.since else None,
         "charts": {
-            "latency": _latency_chart(edges, counts),
+            "latency": _latency_chart(latency),
             "rates": _rates_chart(by_type.rows),
             "cost": _cost_chart(by_path_type.rows),
             "rollbacks": _rollback_chart(events, full.since, full.generated_at),

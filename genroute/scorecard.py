@@ -10,12 +10,14 @@ from sqlalchemy.orm import Session
 
 from genroute.api_models import DiversityFigures, Scorecard, ScorecardRow
 from genroute.contract import Purpose
+from genroute.db.rollups import SUMS
 from genroute.db.scorecard import (
     DIMENSIONS,
     GroupKey,
     Window,
     grouped_figures,
     outputs_by_group,
+    percentile,
 )
 
 DEFAULT_BY = ("path", "task_type", "policy_version")
@@ -44,39 +46,39 @@ def _share(part: float | None, whole: float | None) -> float | None:
     return None if not whole or part is None else part / whole
 
 
-def _at(values: list[float] | None, index: int) -> float | None:
-    return None if values is None or values[index] is None else float(values[index])
-
-
 def _row(
     key: GroupKey,
     by: Sequence[str],
-    tasks: dict[str, Any],
-    attempts: dict[str, Any],
+    sums: dict[str, Any],
+    histograms: dict[str, dict[int, int]],
+    in_flight: int,
     feedback: dict[str, Any],
 ) -> ScorecardRow:
-    requests, accepted = tasks["requests"], tasks["accepted"]
-    cost = float(attempts.get("cost") or 0.0)
+    requests, accepted = int(sums["requests"]), int(sums["accepted"])
+    cost = float(sums["cost"])
     reviewed = feedback.get("reviewed", 0)
-    mean_latency = tasks.get("latency_mean")
+
+    def quantile(metric: str, share: float) -> float | None:
+        return percentile(histograms.get(metric, {}), share)
+
     return ScorecardRow(
         purpose=key[0],
         **dict(zip(by, key[1:], strict=True)),
         requests=requests,
-        in_flight=tasks["in_flight"],
+        in_flight=in_flight,
         accepted=accepted,
         acceptance_rate=_share(accepted, requests),
-        validation_failure_rate=_share(attempts.get("invalid"), attempts.get("produced")),
-        fallback_rate=_share(tasks["fell_back"], requests),
-        timeout_rate=_share(attempts.get("timeouts"), attempts.get("attempts")),
-        latency_p50_s=_at(tasks.get("latency"), 0),
-        latency_p95_s=_at(tasks.get("latency"), 1),
-        latency_mean_s=None if mean_latency is None else float(mean_latency),
-        queue_wait_p50_s=_at(attempts.get("queue_wait"), 0),
-        queue_wait_p95_s=_at(attempts.get("queue_wait"), 1),
-        first_output_p50_s=attempts.get("first_output"),
-        tokens_per_s=_share(attempts.get("tokens"), attempts.get("token_seconds")),
-        attempts=attempts.get("attempts", 0),
+        validation_failure_rate=_share(sums["invalid"], sums["produced"]),
+        fallback_rate=_share(sums["fell_back"], requests),
+        timeout_rate=_share(sums["timeouts"], sums["attempts"]),
+        latency_p50_s=quantile("latency", 0.5),
+        latency_p95_s=quantile("latency", 0.95),
+        latency_mean_s=_share(float(sums["latency_sum"]), requests),
+        queue_wait_p50_s=quantile("queue_wait", 0.5),
+        queue_wait_p95_s=quantile("queue_wait", 0.95),
+        first_output_p50_s=quantile("first_output", 0.5),
+        tokens_per_s=_share(float(sums["tokens"]), float(sums["token_seconds"])),
+        attempts=int(sums["attempts"]),
         cost=cost,
         cost_per_request=_share(cost, requests),
         cost_per_accepted_output=_share(cost, accepted),
@@ -120,12 +122,15 @@ def build_scorecard(
     figures = grouped_figures(session, by, window)
     texts = outputs_by_group(session, by, window, diversity_task_types, DIVERSITY_SAMPLE)
     rows = []
-    for key in sorted(figures["tasks"], key=lambda k: tuple(str(part) for part in k)):
+    keys = set(figures["sums"]) | set(figures["in_flight"])
+    for key in sorted(keys, key=lambda k: tuple(str(part) for part in k)):
+        sums = figures["sums"].get(key) or dict.fromkeys(SUMS, 0)
         row = _row(
             key,
             by,
-            figures["tasks"][key],
-            figures["attempts"].get(key, {}),
+            sums,
+            figures["histograms"].get(key, {}),
+            figures["in_flight"].get(key, {}).get("in_flight", 0),
             figures["feedback"].get(key, {}),
         )
         if key in texts:

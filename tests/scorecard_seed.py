@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from genroute.api_models import FeedbackIn
 from genroute.db.feedback import record_feedback
 from genroute.db.models import Attempt, RollbackEvent, Task
+from genroute.db.rollups import rebuild
 
 S = timedelta(seconds=1)
 
@@ -73,8 +74,11 @@ def _attempt(
     )
 
 
-def seed_scorecard(session: Session) -> None:
-    t0 = session.execute(select(func.now())).scalar_one() - timedelta(hours=1)
+def seed_scorecard(session: Session) -> datetime:
+    """Seed, fill the rollups from what was seeded, and return when the seeded tasks were
+    created: 20 minutes past an hour, two hours ago (so a window can start inside that hour)."""
+    hour = session.execute(select(func.date_trunc("hour", func.now()))).scalar_one()
+    t0 = hour - timedelta(hours=2) + timedelta(minutes=20)
     diff, ar = "diffusion", "autoregressive"
     # diffusion/ticket_summary: accepted at once; fell back then accepted; fell back and
     # failed (a timeout then an error); one still queued.
@@ -139,3 +143,5 @@ def seed_scorecard(session: Session) -> None:
             created_at=t0 + 5 * S,
         )
     )
+    rebuild(session)
+    return t0

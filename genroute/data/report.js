@@ -43,7 +43,9 @@
   function groupedBars(figure, spec) {
     const svg = svgIn(figure);
     const values = spec.series.flatMap((s) => s.values.filter((v) => v !== null));
-    const top = spec.max || Math.max(...values, 1e-12) * 1.1;
+    const highest = Math.max(...values, 1e-12);
+    // Counts get whole-number ticks (four steps); other figures 10% of headroom.
+    const top = spec.max || (spec.integer ? 4 * Math.ceil((highest * 1.05) / 4) : highest * 1.1);
     const plotW = W - M.left - M.right, plotH = H - M.top - M.bottom;
     yAxis(svg, top, spec.format, spec.yLabel);
     const slot = plotW / Math.max(spec.categories.length, 1);
@@ -117,6 +119,7 @@
         figure.appendChild(note);
         figure.dataset.marks = "0";
       } else {
+        spec.integer = (spec.format || "count") === "count";
         spec.format = formats[spec.format || "count"];
         figure.dataset.marks = String(draw[spec.kind](figure, spec));
       }

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from genroute.contract import AttemptOutcome, TaskStatus
 from genroute.db.models import Attempt, AttemptValidation, Task
+from genroute.db.rollups import roll_up_late_attempt
 from genroute.db.tasks import FALLBACK_QUEUE, db_now, finish_task, locked_task, requeue
 from genroute.validator import Verdict
 
@@ -176,6 +177,8 @@ def record_attempt(
         attempt.error = f"{attempt.error}; {late}" if attempt.error else late
         if attempt.finished_at is None:
             attempt.finished_at = now
+        if task.status in (TaskStatus.succeeded.value, TaskStatus.failed.value):
+            roll_up_late_attempt(session, attempt.id)  # its cost was not known at the finish
         return Recorded("superseded")
     outcome, error = result.outcome, result.error
     failed_checks = [v.validator for v in verdicts if not v.passed]

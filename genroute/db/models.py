@@ -14,6 +14,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Text,
     func,
@@ -115,22 +116,6 @@ class Task(Base):
             "ix_tasks_running_lease",
             "lease_expires_at",
             postgresql_where=text("status = 'running'"),
-        ),
-        # The scorecard reads a window of tasks from this index alone (an index-only scan).
-        Index(
-            "ix_tasks_scorecard",
-            "created_at",
-            postgresql_include=[
-                "id",
-                "purpose",
-                "route_path",
-                "task_type",
-                "policy_version",
-                "status",
-                "queue",
-                "finished_at",
-                "owner",
-            ],
         ),
     )
 
@@ -269,3 +254,45 @@ class TaskFeedback(Base):
     )
     created_at: Mapped[datetime] = _now_column()
     updated_at: Mapped[datetime] = _now_column()
+
+
+class ScorecardRollup(Base):
+    """Additive scorecard figures of the tasks created in one hour, per group; kept up to date
+    as tasks finish (see genroute.db.rollups)."""
+
+    __tablename__ = "scorecard_rollups"
+
+    hour: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(16), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(128), primary_key=True)
+    path: Mapped[str] = mapped_column(String(32), primary_key=True)
+    task_type: Mapped[str] = mapped_column(String(64), primary_key=True)
+    policy_version: Mapped[str] = mapped_column(String(128), primary_key=True)
+    requests: Mapped[int] = mapped_column(BigInteger)
+    accepted: Mapped[int] = mapped_column(BigInteger)
+    fell_back: Mapped[int] = mapped_column(BigInteger)
+    latency_sum: Mapped[float] = mapped_column(Float)
+    attempts: Mapped[int] = mapped_column(BigInteger)
+    invalid: Mapped[int] = mapped_column(BigInteger)
+    produced: Mapped[int] = mapped_column(BigInteger)
+    timeouts: Mapped[int] = mapped_column(BigInteger)
+    cost: Mapped[float] = mapped_column(Float)
+    tokens: Mapped[int] = mapped_column(BigInteger)
+    token_seconds: Mapped[float] = mapped_column(Float)
+
+
+class ScorecardHistogram(Base):
+    """How many latencies, queue waits or times to first output (`metric`) of one hour's group
+    fell in each log-spaced bucket; percentiles are read from these."""
+
+    __tablename__ = "scorecard_histograms"
+
+    hour: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(16), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(128), primary_key=True)
+    path: Mapped[str] = mapped_column(String(32), primary_key=True)
+    task_type: Mapped[str] = mapped_column(String(64), primary_key=True)
+    policy_version: Mapped[str] = mapped_column(String(128), primary_key=True)
+    metric: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    bucket: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger)

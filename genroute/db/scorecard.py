@@ -1,18 +1,22 @@
 """The scorecard's SQL: figures per (purpose, path, task type, policy version) over the finished
-tasks of a window and all their attempts. Three grouped scans (tasks, attempts, feedback),
-each answered from covering indexes, merged by group key in Python.
+tasks of a window and all their attempts. Sums and histograms come from the hourly rollups
+(`genroute.db.rollups`) for the window's whole hours and from tasks and attempts for its
+ragged start; tasks in flight, feedback and diversity are read from the tables.
 
 `path` is the route the policy chose: a request that fell back is charged, attempts and all,
 to the path it was routed to, so cost per accepted output includes what failures cost.
 """
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+
+from genroute.db.rollups import METRICS, SUMS, bucket_value, histogram_select, sums_select
 
 # The dimensions a scorecard may group by, and the task columns they read.
 DIMENSIONS = {"path": "route_path", "task_type": "task_type", "policy_version": "policy_version"}
@@ -42,47 +46,6 @@ def _window(by: Sequence[str]) -> str:
 
 def _group_columns(by: Sequence[str], alias: str) -> str:
     return ", ".join([f"{alias}.purpose", *(f"{alias}.{d}" for d in by)])
-
-
-def _task_figures(by: Sequence[str]) -> str:
-    group = _group_columns(by, "t")
-    return f"""
-        WITH t AS ({_window(by)})
-        SELECT {group},
-            count(*) FILTER (WHERE status IN {FINISHED}) AS requests,
-            count(*) FILTER (WHERE status IN ('queued', 'running')) AS in_flight,
-            count(*) FILTER (WHERE status = 'succeeded') AS accepted,
-            count(*) FILTER (WHERE status IN {FINISHED} AND queue = 'fallback') AS fell_back,
-            percentile_cont(ARRAY[0.5, 0.95]) WITHIN GROUP (ORDER BY
-                extract(epoch FROM finished_at - created_at))
-                FILTER (WHERE status IN {FINISHED}) AS latency,
-            avg(extract(epoch FROM finished_at - created_at))
-                FILTER (WHERE status IN {FINISHED}) AS latency_mean
-        FROM t
-        GROUP BY {group}
-    """
-
-
-def _attempt_figures(by: Sequence[str]) -> str:
-    group = _group_columns(by, "t")
-    return f"""
-        WITH t AS ({_window(by)} AND status IN {FINISHED})
-        SELECT {group},
-            count(*) AS attempts,
-            count(*) FILTER (WHERE a.outcome = 'invalid') AS invalid,
-            count(*) FILTER (WHERE a.outcome IN ('succeeded', 'invalid')) AS produced,
-            count(*) FILTER (WHERE a.outcome = 'timeout') AS timeouts,
-            coalesce(sum(a.cost), 0) AS cost,
-            sum(a.tokens_out) FILTER (WHERE a.gpu_seconds > 0) AS tokens,
-            sum(a.gpu_seconds) FILTER (WHERE a.gpu_seconds > 0 AND a.tokens_out IS NOT NULL)
-                AS token_seconds,
-            percentile_cont(ARRAY[0.5, 0.95]) WITHIN GROUP (ORDER BY
-                extract(epoch FROM a.started_at - a.enqueued_at)) AS queue_wait,
-            percentile_cont(0.5) WITHIN GROUP (ORDER BY
-                extract(epoch FROM a.first_output_at - a.started_at)) AS first_output
-        FROM t JOIN attempts a ON a.task_id = t.id
-        GROUP BY {group}
-    """
 
 
 def _feedback_figures(by: Sequence[str]) -> str:
@@ -119,22 +82,110 @@ class Window:
         }
 
 
+def _rollup_from(since: datetime | None) -> datetime | None:
+    """The first whole hour of a window: rollups cover it onwards, raw rows the part before."""
+    if since is None:
+        return None
+    hour = since.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    return hour if hour == since else hour + timedelta(hours=1)
+
+
+def _sources(window: Window) -> tuple[str, str, dict[str, Any]]:
+    """(rollup condition, raw condition, parameters): rollup rows of the window's whole hours
+    and raw rows of its ragged start; an evaluation run is read raw, whole."""
+    params = {**window.params(), "rollup_from": _rollup_from(window.since)}
+    owned = "(CAST(:owner AS text) IS NULL OR {col}owner = coalesce(:owner, ''))"
+    of_purpose = "(CAST(:purpose AS text) IS NULL OR {col}purpose = :purpose)"
+    common = f"{owned} AND {of_purpose}"
+    if window.eval_run is not None:
+        return "false", "t.eval_run = :eval_run AND " + common.format(col="t."), params
+    rollup = "(CAST(:rollup_from AS timestamptz) IS NULL OR r.hour >= :rollup_from) AND " + (
+        common.format(col="r.")
+    )
+    if window.since is None:
+        return rollup, "false", params
+    raw = "t.created_at >= :since AND t.created_at < :rollup_from AND " + common.format(col="t.")
+    return rollup, raw, params
+
+
+def _sums(by: Sequence[str], window: Window) -> tuple[str, dict[str, Any]]:
+    rollup, raw, params = _sources(window)
+    columns = ", ".join(["purpose", *by])
+    totals = ", ".join(f"sum({name})::float8 AS {name}" for name in SUMS)
+    query = f"""
+        SELECT {columns}, {totals} FROM (
+            SELECT * FROM scorecard_rollups r WHERE {rollup}
+            UNION ALL ({sums_select(raw, raw)})
+        ) AS x GROUP BY {columns}"""
+    return query, params
+
+
+def _histograms(by: Sequence[str], window: Window) -> tuple[str, dict[str, Any]]:
+    rollup, raw, params = _sources(window)
+    columns = ", ".join(["purpose", *by])
+    query = f"""
+        SELECT {columns}, metric, bucket, sum(count) AS count FROM (
+            SELECT * FROM scorecard_histograms r WHERE {rollup}
+            UNION ALL ({histogram_select(raw, raw, tuple(METRICS))})
+        ) AS x GROUP BY {columns}, metric, bucket"""
+    return query, params
+
+
+def _in_flight(by: Sequence[str]) -> str:
+    columns = ", ".join(["purpose", *(f"{DIMENSIONS[d]} AS {d}" for d in by)])
+    return f"""
+        SELECT {columns}, count(*) AS in_flight FROM tasks
+        WHERE status IN ('queued', 'running') AND {WINDOW_CONDITION}
+        GROUP BY {", ".join(["purpose", *by])}"""
+
+
+def percentile(buckets: dict[int, int], share: float) -> float | None:
+    """Continuous percentile (as PostgreSQL's percentile_cont) over bucketed values, each value
+    taken as its bucket's middle: within 2.5% of the exact figure."""
+    total = sum(buckets.values())
+    if total == 0:
+        return None
+    position = share * (total - 1)
+    below, above = math.floor(position), math.ceil(position)
+    values: dict[int, float] = {}
+    seen = 0
+    for bucket in sorted(buckets):
+        count = buckets[bucket]
+        for rank in (below, above):
+            if seen <= rank < seen + count:
+                values[rank] = bucket_value(bucket)
+        seen += count
+    return values[below] + (values[above] - values[below]) * (position - below)
+
+
 def grouped_figures(
     session: Session, by: Sequence[str], window: Window
 ) -> dict[str, dict[GroupKey, dict[str, Any]]]:
-    """Raw figures by group key (purpose, then `by`), one mapping per scan."""
+    """Figures by group key (purpose, then `by`): additive sums, histogram buckets by metric,
+    tasks in flight, and human feedback."""
     unknown = sorted(set(by) - set(DIMENSIONS))
     if unknown:
         raise ValueError(f"cannot group by {unknown}; choose from {sorted(DIMENSIONS)}")
-    params = window.params()
     width = 1 + len(by)
-    # Grouping and percentiles sort every row of the window: in memory, not in temp files.
-    session.execute(text("SET LOCAL work_mem = '256MB'"))
-    scans = {"tasks": _task_figures, "attempts": _attempt_figures, "feedback": _feedback_figures}
+    # The ragged start of a window is aggregated in memory, not in temp files.
+    session.execute(text("SET LOCAL work_mem = '64MB'"))
     figures: dict[str, dict[GroupKey, dict[str, Any]]] = {}
-    for name, build in scans.items():
-        rows = session.execute(text(build(by)), params).mappings()
+    for name, (query, params) in {
+        "sums": _sums(by, window),
+        "in_flight": (_in_flight(by), window.params()),
+        "feedback": (_feedback_figures(by), window.params()),
+    }.items():
+        rows = session.execute(text(query), params).mappings()
         figures[name] = {tuple(row.values())[:width]: dict(row) for row in rows}
+    histograms: dict[GroupKey, dict[str, Any]] = {}
+    metric_names = {number: name for name, number in METRICS.items()}
+    query, params = _histograms(by, window)
+    for row in session.execute(text(query), params):
+        values = tuple(row)
+        key, (metric, bucket, count) = values[:width], values[width:]
+        counts = histograms.setdefault(key, {}).setdefault(metric_names[metric], {})
+        counts[bucket] = counts.get(bucket, 0) + int(count)
+    figures["histograms"] = histograms
     return figures
 
 
@@ -172,30 +223,3 @@ def outputs_by_group(
         values = tuple(row)
         result[values[:width]] = (values[width], values[width + 1], list(values[width + 2] or []))
     return result
-
-
-def latency_histogram(
-    session: Session, window: Window, bins: int = 20
-) -> tuple[list[float], dict[str, list[int]]]:
-    """End-to-end latency of finished requests per routed path, in `bins` equal bins from 0 to
-    the 99th percentile (slower ones land in the last bin): (bin edges, counts by path)."""
-    query = f"""
-        WITH t AS (
-            SELECT route_path, extract(epoch FROM finished_at - created_at) AS latency
-            FROM tasks
-            WHERE status IN {FINISHED} AND {WINDOW_CONDITION}
-        ),
-        bound AS (SELECT greatest(percentile_cont(0.99) WITHIN GROUP (ORDER BY latency), 0.001)
-                  AS top FROM t)
-        SELECT bound.top, t.route_path,
-            least(width_bucket(t.latency, 0, bound.top, :bins), :bins) AS bin, count(*)
-        FROM t, bound
-        GROUP BY bound.top, t.route_path, bin
-    """
-    rows = session.execute(text(query), {**window.params(), "bins": bins}).all()
-    counts: dict[str, list[int]] = {}
-    for _top, path, bin_no, count in rows:
-        counts.setdefault(path, [0] * bins)[max(bin_no, 1) - 1] += count
-    top = float(rows[0][0]) if rows else 0.0
-    edges = [top * i / bins for i in range(bins + 1)]
-    return edges, counts

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from genroute.contract import RouteDecision, TaskRequest, TaskStatus
 from genroute.db.models import Task
+from genroute.db.rollups import roll_up_task
 
 FALLBACK_QUEUE = "fallback"
 
@@ -149,6 +150,8 @@ def finish_task(
     task.finished_at = now
     task.updated_at = now
     task.lease_expires_at = None
+    if status in (TaskStatus.succeeded, TaskStatus.failed):
+        roll_up_task(session, task.id)
 
 
 def requeue(session: Session, task: Task, now: datetime, queue: str) -> None:
@@ -197,6 +200,7 @@ def requeue_failed(
     task = locked_task(session, task_id)
     if task is None or task.status != TaskStatus.failed.value:
         return None
+    roll_up_task(session, task.id, sign=-1)  # it will be counted again when it finishes
     task.max_attempts = task.attempt_count + extra_attempts
     task.error = None
     requeue(session, task, db_now(session), queue or task.route_path)

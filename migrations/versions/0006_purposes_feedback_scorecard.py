@@ -1,4 +1,4 @@
-"""task purposes (production, evaluation, shadow), human feedback, scorecard indexes
+"""task purposes (production, evaluation, shadow) and human feedback
 
 Revision ID: 0006
 Revises: 0005
@@ -69,31 +69,9 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("task_id", name=op.f("pk_task_feedback")),
     )
-    _scorecard_indexes()
-
-
-def _scorecard_indexes() -> None:
-    # The scorecard reads a window of tasks from this index alone (an index-only scan).
-    op.create_index(
-        "ix_tasks_scorecard",
-        "tasks",
-        ["created_at"],
-        postgresql_include=[
-            "id",
-            "purpose",
-            "route_path",
-            "task_type",
-            "policy_version",
-            "status",
-            "queue",
-            "finished_at",
-            "owner",
-        ],
-    )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_tasks_scorecard", table_name="tasks")
     op.drop_table("task_feedback")
     op.drop_index("ix_tasks_eval_run", table_name="tasks")
     op.drop_index("ix_tasks_shadow_of", table_name="tasks")

@@ -25,12 +25,13 @@ def every_path_active(redis_client: redis.Redis) -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def seeded(service_urls: tuple[str, str]) -> Iterator[Session]:
-    """A fresh database holding the hand-made scorecard data of `tests.scorecard_seed`."""
+    """A fresh database holding the hand-made scorecard data of `tests.scorecard_seed`; the
+    session's `info["seeded_at"]` says when the seeded tasks were created."""
     with fresh_database(service_urls[0]) as url:
         upgrade(url)
         engine = make_engine(url, pool_size=1)
         with Session(engine) as session:
-            seed_scorecard(session)
+            session.info["seeded_at"] = seed_scorecard(session)
             session.commit()
             yield session
         engine.dispose()

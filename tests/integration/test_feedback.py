@@ -6,9 +6,11 @@ import uuid
 
 import pytest
 from rapidfuzz.distance import Levenshtein
+from sqlalchemy import text
 
 from genroute.client import ApiError, AsyncClient, Client
 from genroute.db.keys import Scope
+from genroute.db.rollups import KEY, SUMS, sums_select
 from genroute.settings import Settings
 from genroute.stack import Stack, issue_key
 from tests.helpers import ticket
@@ -16,7 +18,27 @@ from tests.helpers import ticket
 pytestmark = pytest.mark.integration
 
 
-def test_feedback_and_the_scorecard_over_http(stack: Stack, settings: Settings) -> None:
+def _rollups_match_a_recount(sessions, owner: str) -> None:
+    """What workers added to the rollups as tasks finished equals a recount from the tables."""
+    columns = ", ".join((*KEY, *SUMS))
+    with sessions() as session:
+        kept = session.execute(
+            text(f"SELECT {columns} FROM scorecard_rollups WHERE owner = :o ORDER BY 1, 4"),
+            {"o": owner},
+        ).all()
+        recount = session.execute(
+            text(
+                f"SELECT {columns} FROM ({sums_select('t.owner = :o', 't.owner = :o')}) s "
+                "ORDER BY 1, 4"
+            ),
+            {"o": owner},
+        ).all()
+    assert kept and [r[:6] for r in kept] == [r[:6] for r in recount]
+    figures = [float(value) for row in kept for value in row[6:]]
+    assert figures == pytest.approx([float(value) for row in recount for value in row[6:]])
+
+
+def test_feedback_and_the_scorecard_over_http(stack: Stack, settings: Settings, sessions) -> None:
     owner = f"reviewer-{uuid.uuid4().hex[:8]}"
     key = issue_key(settings, owner, (Scope.submit, Scope.read))
     with Client(stack.api_url, key) as client:
@@ -55,6 +77,7 @@ def test_feedback_and_the_scorecard_over_http(stack: Stack, settings: Settings) 
         assert (row.requests, row.accepted, row.human_reviewed) == (2, 1, 1)
         assert row.human_edit_rate == 1.0 and row.mean_edit_distance == pytest.approx(expected)
         assert row.fallback_rate == 0.5 and row.cost_per_accepted_output is not None
+        _rollups_match_a_recount(sessions, owner)
 
     other = issue_key(settings, f"other-{uuid.uuid4().hex[:8]}", (Scope.submit, Scope.read))
     with Client(stack.api_url, other) as client:
