@@ -16,11 +16,17 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from genroute.db.rollups import METRICS, SUMS, bucket_value, histogram_select, sums_select
+from genroute.db.rollups import (
+    KEY,
+    METRICS,
+    SUMS,
+    bucket_value,
+    histogram_select,
+    sums_select,
+)
 
 # The dimensions a scorecard may group by, and the task columns they read.
 DIMENSIONS = {"path": "route_path", "task_type": "task_type", "policy_version": "policy_version"}
-FINISHED = "('succeeded', 'failed')"
 
 GroupKey = tuple[str | None, ...]
 
@@ -114,7 +120,7 @@ def _sums(by: Sequence[str], window: Window) -> tuple[str, dict[str, Any]]:
     totals = ", ".join(f"sum({name})::float8 AS {name}" for name in SUMS)
     query = f"""
         SELECT {columns}, {totals} FROM (
-            SELECT * FROM scorecard_rollups r WHERE {rollup}
+            SELECT {", ".join((*KEY, *SUMS))} FROM scorecard_rollups r WHERE {rollup}
             UNION ALL ({sums_select(raw, raw)})
         ) AS x GROUP BY {columns}"""
     return query, params
@@ -125,7 +131,8 @@ def _histograms(by: Sequence[str], window: Window) -> tuple[str, dict[str, Any]]
     columns = ", ".join(["purpose", *by])
     query = f"""
         SELECT {columns}, metric, bucket, sum(count) AS count FROM (
-            SELECT * FROM scorecard_histograms r WHERE {rollup}
+            SELECT {", ".join(KEY)}, metric, bucket, count FROM scorecard_histograms r
+            WHERE {rollup}
             UNION ALL ({histogram_select(raw, raw, tuple(METRICS))})
         ) AS x GROUP BY {columns}, metric, bucket"""
     return query, params
