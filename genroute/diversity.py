@@ -13,6 +13,7 @@ from pathlib import Path
 
 import torch
 from transformers import AutoModel, AutoTokenizer
+from transformers.utils import logging as hf_logging
 
 from genroute.errors import ConfigurationError
 
@@ -35,6 +36,7 @@ def model_folder() -> Path:
 @cache
 def _model() -> tuple[AutoTokenizer, AutoModel]:
     folder = model_folder()
+    hf_logging.disable_progress_bar()  # a CLI's output, not a download's
     return AutoTokenizer.from_pretrained(folder), AutoModel.from_pretrained(folder).eval()
 
 

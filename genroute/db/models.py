@@ -117,6 +117,13 @@ class Task(Base):
             "lease_expires_at",
             postgresql_where=text("status = 'running'"),
         ),
+        # The scorecard's diversity figures read one task type's accepted outputs.
+        Index(
+            "ix_tasks_succeeded_task_type_created_at",
+            "task_type",
+            "created_at",
+            postgresql_where=text("status = 'succeeded'"),
+        ),
     )
 
 

@@ -1,4 +1,4 @@
-"""scorecard rollups and histograms, backfilled from tasks and attempts
+"""scorecard rollups and histograms, backfilled from tasks and attempts; diversity index
 
 Revision ID: 0007
 Revises: 0006
@@ -52,6 +52,12 @@ def upgrade() -> None:
         sa.Column("count", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint(*KEY, "metric", "bucket", name=op.f("pk_scorecard_histograms")),
     )
+    op.create_index(
+        "ix_tasks_succeeded_task_type_created_at",
+        "tasks",
+        ["task_type", "created_at"],
+        postgresql_where=sa.text("status = 'succeeded'"),
+    )
     # The same SELECTs that keep the rollups current fill them from what is already stored.
     from genroute.db.rollups import rebuild
 
@@ -59,5 +65,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_tasks_succeeded_task_type_created_at", table_name="tasks")
     op.drop_table("scorecard_histograms")
     op.drop_table("scorecard_rollups")
