@@ -21,14 +21,14 @@ from genroute.cli_scorecard import since_option
 def replay(policy_file: Path, since: str | None, as_json: bool) -> None:
     """Re-decide stored production requests under the candidate policy: how many would change
     path, by task type, and the expected acceptance, latency and cost per accepted output of
-    the current and the candidate mix, from the measured (path, task type) figures."""
+    the current and the candidate mix, from the measured (path, task type) figures (production
+    traffic, else shadow copies, else evaluation runs)."""
     from sqlalchemy import func, select
 
     from genroute.cli_support import live_database
-    from genroute.contract import Purpose
     from genroute.db.migrate import upgrade
     from genroute.placement import load_data_locations
-    from genroute.replay import format_replay, load_requests
+    from genroute.replay import format_replay, load_requests, measured_figures
     from genroute.replay import replay as replay_requests
     from genroute.scorecard import build_scorecard
     from policies import load_catalog, load_policy
@@ -38,8 +38,8 @@ def replay(policy_file: Path, since: str | None, as_json: bool) -> None:
         upgrade(settings.database_url)
         catalog = load_catalog(settings.task_types_file)
         candidate = load_policy(policy_file, catalog, load_data_locations(settings.paths_file))
-        card = build_scorecard(session, ["path", "task_type"], window, Purpose.production.value)
-        figures = {(row.path or "", row.task_type or ""): row for row in card.rows}
+        card = build_scorecard(session, ["path", "task_type"], window)
+        figures = measured_figures(card.rows)
         start = session.execute(select(func.now())).scalar_one() - window if window else None
         report = replay_requests(load_requests(session, start), candidate, figures)
     click.echo(json.dumps(report) if as_json else format_replay(report))

@@ -136,7 +136,7 @@ def recommend(rows: dict[str, ScorecardRow], budget_ms: int | None) -> tuple[str
     best, row = min(within.items(), key=lambda kv: kv[1].cost_per_accepted_output or 0.0)
     budget = f"within the {budget_ms} ms budget" if budget_ms else "(no latency budget given)"
     reasons = [
-        f"{best}: accepted {row.accepted}/{row.requests} ({row.acceptance_rate:.0%}), "
+        f"accepted {row.accepted}/{row.requests} ({row.acceptance_rate:.0%}), "
         f"p95 {row.latency_p95_s:.2f} s {budget}"
     ]
     for path, other in sorted(rows.items()):

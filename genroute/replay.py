@@ -3,6 +3,8 @@ would change, by task type, with the acceptance, latency and cost per accepted o
 mix of paths is expected to give from the measured (path, task type) figures.
 
 `replay` is pure (requests and figures in, a report out); `load_requests` reads the database.
+Figures come from production traffic where a path serves a task type, else from shadow copies,
+else from evaluation runs.
 """
 
 from collections import Counter, defaultdict
@@ -42,6 +44,24 @@ def load_requests(session: Session, since: datetime | None) -> list[tuple[str, d
     return [(path, request) for path, request in session.execute(query)]
 
 
+# Where a (path, task type) is measured from, best first: its own production traffic, then
+# shadow copies of production requests, then evaluation runs.
+SOURCES = (Purpose.production.value, Purpose.shadow.value, Purpose.evaluation.value)
+
+
+def measured_figures(rows: Iterable[ScorecardRow]) -> dict[tuple[str, str], ScorecardRow]:
+    """Scorecard rows grouped by purpose, path and task type -> one row per (path, task
+    type), from the best source that has finished requests."""
+    best: dict[tuple[str, str], ScorecardRow] = {}
+    for row in rows:
+        if not row.requests or row.purpose not in SOURCES:
+            continue
+        key = (row.path or "", row.task_type or "")
+        if key not in best or SOURCES.index(row.purpose) < SOURCES.index(best[key].purpose):
+            best[key] = row
+    return best
+
+
 def _expected(mix: Counter, figures: dict[tuple[str, str], ScorecardRow], task_type: str) -> dict:
     """What `mix` (requests per path) should give, weighting each path's measured figures."""
     measured = {p: figures.get((p, task_type)) for p in mix}
@@ -57,6 +77,7 @@ def _expected(mix: Counter, figures: dict[tuple[str, str], ScorecardRow], task_t
     return {
         "paths": dict(mix),
         "unmeasured": unmeasured,
+        "measured_on": {p: row.purpose for p, row in sorted(known.items())},
         "acceptance_rate": accepted / total,
         "mean_latency_s": latency / total,
         "worst_path_p95_s": max(p95s) if p95s else None,
@@ -128,6 +149,13 @@ def _describe(expected: dict[str, Any]) -> str:
         f"{expected['mean_latency_s']:.2f} s, cost per accepted output "
         f"{'-' if cost is None else f'{cost:.6g}'}"
     )
+    borrowed = [
+        f"{p} from {src} traffic"
+        for p, src in expected["measured_on"].items()
+        if src != Purpose.production.value
+    ]
+    if borrowed:
+        text += f" ({', '.join(borrowed)})"
     if expected["unmeasured"]:
         text += f" (no figures yet for {', '.join(expected['unmeasured'])})"
     return text

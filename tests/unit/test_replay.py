@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from genroute.api_models import ScorecardRow
-from genroute.replay import format_replay, replay
+from genroute.replay import format_replay, measured_figures, replay
 from policies import load_catalog, load_policy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,3 +68,18 @@ def test_moves_and_expected_figures(tmp_path: Path) -> None:
         "unmeasured": ["autoregressive"],
     }
     assert "3 of 5 stored requests would change path" in format_replay(report)
+
+
+def test_figures_come_from_production_then_shadow_then_evaluation() -> None:
+    _, evaluated = _figures("autoregressive", 0.9, 0.03, 3.0, 4.0)
+    _, shadowed = _figures("autoregressive", 0.8, 0.03, 3.0, 4.0)
+    _, produced = _figures("diffusion", 0.5, 0.02, 2.0, 3.0)
+    rows = [
+        evaluated.model_copy(update={"purpose": "evaluation"}),
+        shadowed.model_copy(update={"purpose": "shadow"}),
+        produced,
+        produced.model_copy(update={"purpose": "evaluation", "acceptance_rate": 0.1}),
+    ]
+    figures = measured_figures(rows)
+    assert figures[("autoregressive", "ticket_summary")].purpose == "shadow"
+    assert figures[("diffusion", "ticket_summary")].acceptance_rate == 0.5
