@@ -58,6 +58,12 @@ def _events(sessions) -> list[tuple[str, str, bool]]:
     return [(row.from_state, row.to_state, row.manual) for row in rows]
 
 
+def _wait_for_events(sessions, count: int, timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    while len(_events(sessions)) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def test_rollback_probe_rollback_again_and_restore(
     client: httpx.Client, sessions, redis_client: redis.Redis, settings: Settings
 ) -> None:
@@ -66,11 +72,15 @@ def test_rollback_probe_rollback_again_and_restore(
         session.query(RollbackEvent).delete()
 
     FINISHED.clear()
-    routes = [_submit(client) for _ in range(4)]
-    assert [r["path"] for r in routes] == ["diffusion"] * 4
+    first = [client.post("/v1/tasks", json=REQUEST).json() for _ in range(4)]
+    assert [a["route"]["path"] for a in first] == ["diffusion"] * 4
+    # Submit the next one as soon as the rollback is recorded, not after the fourth task's
+    # fallback finishes: on a loaded machine that can take longer than the 3 s cooldown.
+    _wait_for_events(sessions, 1)
     assert _events(sessions) == [("active", "rolled_back", False)]
-
-    rerouted = _submit(client)
+    rerouted = client.post("/v1/tasks", json=REQUEST).json()
+    FINISHED.extend(wait_for_task(client, a["id"]) for a in [*first, rerouted])
+    rerouted = rerouted["route"]
     assert (rerouted["path"], rerouted["health"]) == ("autoregressive", "rolled_back")
     assert "diffusion is rolled_back" in rerouted["reason"]
 
