@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from genroute.api_models import ScorecardRow
@@ -85,10 +85,10 @@ def wait_for_run(sessions: sessionmaker[Session], run_id: str, count: int, timeo
     deadline = time.monotonic() + timeout_s
     while True:
         with sessions() as session:
-            done = len(
-                session.scalars(
-                    select(Task.id).where(Task.eval_run == run_id, Task.status.in_(terminal))
-                ).all()
+            done = session.scalar(
+                select(func.count())
+                .select_from(Task)
+                .where(Task.eval_run == run_id, Task.status.in_(terminal))
             )
         if done >= count or time.monotonic() > deadline:
             return done

@@ -19,6 +19,7 @@ from genroute.db.scorecard import (
     outputs_by_group,
     percentile,
 )
+from genroute.errors import RequestRejected
 
 DEFAULT_BY = ("path", "task_type", "policy_version")
 PURPOSES = tuple(purpose.value for purpose in Purpose)
@@ -31,8 +32,6 @@ DiversityScorer = Callable[[list[str]], tuple[float, float]]
 
 def parse_by(text: str) -> list[str]:
     """'path,task_type' as a list of dimensions, each checked (a clear error otherwise)."""
-    from genroute.errors import RequestRejected
-
     by = [part.strip() for part in text.split(",") if part.strip()]
     unknown = [d for d in by if d not in DIMENSIONS]
     if unknown or len(set(by)) != len(by):

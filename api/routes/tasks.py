@@ -198,13 +198,6 @@ def feedback(
     if task.status != TaskStatus.succeeded.value or task.output_text is None:
         raise NoOutputToReview("status", f"the task is {task.status}; only outputs get feedback")
     row = record_feedback(session, task.id, task.output_text, body, principal.key_id)
-    view = FeedbackView(
-        task_id=row.task_id,
-        verdict=row.verdict,
-        edited_text=row.edited_text,
-        reason=row.reason,
-        edit_distance=row.edit_distance,
-        updated_at=row.updated_at,
-    )
+    view = FeedbackView.model_validate(row, from_attributes=True)
     session.commit()
     return view

@@ -10,6 +10,7 @@ the three can never disagree. Percentiles come from log-spaced buckets 5% wide.
 
 import math
 import uuid
+from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
@@ -120,31 +121,36 @@ def histogram_select(task_filter: str, attempt_filter: str, metrics: tuple[str, 
         GROUP BY {_GROUP}, 7, 8"""
 
 
+@dataclass(frozen=True)
+class RollupTable:
+    """A rollup table: its conflict key and the columns an upsert adds to."""
+
+    name: str
+    key: tuple[str, ...]
+    added: tuple[str, ...]
+
+
+ROLLUPS = RollupTable("scorecard_rollups", KEY, SUMS)
+HISTOGRAMS = RollupTable("scorecard_histograms", (*KEY, "metric", "bucket"), ("count",))
+
+
 def _upsert(
-    session: Session | Connection, select_sql: str, params: dict, sign: int, histogram: bool
+    session: Session | Connection,
+    table: RollupTable,
+    select_sql: str,
+    params: dict,
+    sign: int = 1,
 ) -> None:
-    if histogram:
-        table, columns, conflict = (
-            "scorecard_histograms",
-            (*KEY, "metric", "bucket", "count"),
-            (
-                *KEY,
-                "metric",
-                "bucket",
-            ),
-        )
-        added = ("count",)
-    else:
-        table, columns, conflict, added = "scorecard_rollups", (*KEY, *SUMS), KEY, SUMS
-    names = ", ".join(columns)
-    signed = ", ".join(f"{c} * :sign" if c in added else c for c in columns)
-    updates = ", ".join(f"{c} = {table}.{c} + EXCLUDED.{c}" for c in added)
+    columns = (*table.key, *table.added)
+    signed = ", ".join((*table.key, *(f"{c} * :sign" for c in table.added)))
+    updates = ", ".join(f"{c} = {table.name}.{c} + EXCLUDED.{c}" for c in table.added)
+    key = ", ".join(table.key)
     # Rows go in key order, so two finishing tasks never lock the same rows in opposite order.
     session.execute(
         text(
-            f"INSERT INTO {table} ({names}) SELECT {signed} FROM ({select_sql}) AS s "
-            f"ORDER BY {', '.join(conflict)} "
-            f"ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {updates}"
+            f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT {signed} "
+            f"FROM ({select_sql}) AS s ORDER BY {key} "
+            f"ON CONFLICT ({key}) DO UPDATE SET {updates}"
         ),
         {**params, "sign": sign},
     )
@@ -156,9 +162,10 @@ def roll_up_task(session: Session, task_id: uuid.UUID, sign: int = 1) -> None:
     session.flush()
     condition = "t.id = :task_id"
     params = {"task_id": task_id}
-    _upsert(session, sums_select(condition, condition), params, sign, histogram=False)
-    metrics = tuple(METRICS)
-    _upsert(session, histogram_select(condition, condition, metrics), params, sign, True)
+    _upsert(session, ROLLUPS, sums_select(condition, condition), params, sign)
+    _upsert(
+        session, HISTOGRAMS, histogram_select(condition, condition, tuple(METRICS)), params, sign
+    )
 
 
 def roll_up_late_attempt(session: Session, attempt_id: uuid.UUID) -> None:
@@ -170,15 +177,14 @@ def roll_up_late_attempt(session: Session, attempt_id: uuid.UUID) -> None:
         SELECT hour, purpose, owner, path, task_type, policy_version,
             {_zeros(SUMS[:8])}, cost, tokens, token_seconds
         FROM ({sums_select("false", "a.id = :attempt_id")}) AS s"""
-    _upsert(session, late, params, 1, histogram=False)
-    _upsert(
-        session, histogram_select("false", "a.id = :attempt_id", ("first_output",)), params, 1, True
-    )
+    _upsert(session, ROLLUPS, late, params)
+    first_output = histogram_select("false", "a.id = :attempt_id", ("first_output",))
+    _upsert(session, HISTOGRAMS, first_output, params)
 
 
 def rebuild(session: Session | Connection) -> None:
     """Recompute every rollup from tasks and attempts (the migration's backfill)."""
     session.execute(text("DELETE FROM scorecard_rollups"))
     session.execute(text("DELETE FROM scorecard_histograms"))
-    _upsert(session, sums_select("true", "true"), {}, 1, histogram=False)
-    _upsert(session, histogram_select("true", "true", tuple(METRICS)), {}, 1, True)
+    _upsert(session, ROLLUPS, sums_select("true", "true"), {})
+    _upsert(session, HISTOGRAMS, histogram_select("true", "true", tuple(METRICS)), {})

@@ -44,7 +44,7 @@ def _window(by: Sequence[str]) -> str:
     columns = ", ".join(f"{DIMENSIONS[d]} AS {d}" for d in by)
     extra = f", {columns}" if columns else ""
     return f"""
-        SELECT id, purpose, status, queue, created_at, finished_at{extra}
+        SELECT id, purpose, finished_at, output_text{extra}
         FROM tasks
         WHERE {WINDOW_CONDITION}
     """
@@ -211,10 +211,10 @@ def outputs_by_group(
     query = f"""
         WITH t AS ({_window(by)} AND status = 'succeeded' AND task_type = ANY(:task_types)),
         o AS (
-            SELECT {group}, tk.output_text AS output,
+            SELECT {group}, t.output_text AS output,
                 row_number() OVER (PARTITION BY {group} ORDER BY t.finished_at DESC) AS recency
-            FROM t JOIN tasks tk ON tk.id = t.id
-            WHERE tk.output_text IS NOT NULL
+            FROM t
+            WHERE t.output_text IS NOT NULL
         )
         SELECT {_group_columns(by, "o")},
             count(*) AS outputs,
