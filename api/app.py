@@ -1,7 +1,7 @@
 """Build the FastAPI application. Policy and catalog load (and fail) at start-up."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -9,20 +9,19 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from prometheus_client import REGISTRY
 
-from api.errors import install_error_handlers
-from api.limits import BodySizeLimit
-from api.readiness import readiness_checks, redis_client_of
-from api.routes import metrics, paths, scorecard, tasks
 from genroute import __version__
+from genroute.api.body_limit import BodySizeLimit
+from genroute.api.errors import install_error_handlers
+from genroute.api.readiness import readiness_checks, redis_client_of
+from genroute.api.routes import metrics, paths, scorecard, tasks
 from genroute.db.session import make_engine, make_session_factory
-from genroute.health import HealthStore
-from genroute.placement import load_data_locations
-from genroute.queueing import make_celery
-from genroute.ratelimit import RateLimiter
-from genroute.readiness import redis_from_broker_url
+from genroute.policies import RoutingPolicy, load_catalog, load_policy
+from genroute.runtime.path_states import PathStateStore
+from genroute.runtime.placement import load_data_locations
+from genroute.runtime.queueing import make_celery, redis_from_broker_url
+from genroute.runtime.ratelimit import RateLimiter
+from genroute.runtime.sweeper import Sweeper
 from genroute.settings import Settings
-from genroute.sweeper import Sweeper
-from policies import load_catalog, load_policy
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -32,36 +31,7 @@ def create_app(settings: Settings) -> FastAPI:
         load_catalog(settings.task_types_file),
         load_data_locations(settings.paths_file),
     )
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db_engine = make_engine(settings.database_url)
-        app.state.settings = settings
-        app.state.policy = policy
-        app.state.sessions = make_session_factory(db_engine)
-        app.state.celery = make_celery(settings, settings.broker_url)
-        redis_client = redis_from_broker_url(settings.broker_url)
-        app.state.redis = redis_client
-        app.state.health = HealthStore(redis_client, policy.rollback)
-        app.state.rate_limiter = RateLimiter(redis_client)
-        gauges = metrics.redis_gauges(redis_client, app.state.health)
-        REGISTRY.register(gauges)
-        sweeper = Sweeper(
-            app.state.sessions,
-            app.state.celery,
-            interval_s=settings.sweep_interval_s,
-            grace_s=settings.unpublished_grace_s,
-            stale_queued_s=settings.republish_queued_after_s,
-        )
-        sweeper.start()
-        try:
-            yield
-        finally:
-            REGISTRY.unregister(gauges)
-            sweeper.stop()
-            redis_client.close()
-            db_engine.dispose()
-
+    lifespan = _lifespan(settings, policy)
     app = FastAPI(title="genroute", version=__version__, lifespan=lifespan)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     install_error_handlers(app)
@@ -87,6 +57,44 @@ def create_app(settings: Settings) -> FastAPI:
         return JSONResponse(status_code=200 if ready else 503, content=body)
 
     return app
+
+
+def _lifespan(
+    settings: Settings, policy: RoutingPolicy
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """What the app opens at start-up and closes at shutdown: the database pool, the broker
+    and Redis clients, path states, the rate limiter, scrape-time gauges and the sweeper."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db_engine = make_engine(settings.database_url)
+        app.state.settings = settings
+        app.state.policy = policy
+        app.state.sessions = make_session_factory(db_engine)
+        app.state.celery = make_celery(settings, settings.broker_url)
+        redis_client = redis_from_broker_url(settings.broker_url)
+        app.state.redis = redis_client
+        app.state.path_states = PathStateStore(redis_client, policy.rollback)
+        app.state.rate_limiter = RateLimiter(redis_client)
+        gauges = metrics.redis_gauges(redis_client, app.state.path_states)
+        REGISTRY.register(gauges)
+        sweeper = Sweeper(
+            app.state.sessions,
+            app.state.celery,
+            interval_s=settings.sweep_interval_s,
+            grace_s=settings.unpublished_grace_s,
+            stale_queued_s=settings.republish_queued_after_s,
+        )
+        sweeper.start()
+        try:
+            yield
+        finally:
+            REGISTRY.unregister(gauges)
+            sweeper.stop()
+            redis_client.close()
+            db_engine.dispose()
+
+    return lifespan
 
 
 def _document_task_types(app: FastAPI, names: list[str]) -> None:

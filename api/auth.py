@@ -9,8 +9,9 @@ from typing import Annotated
 from fastapi import Depends
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from api.deps import SessionDep
-from genroute.db.keys import Scope, find_key
+from genroute.api.deps import SessionDep
+from genroute.contract import Scope
+from genroute.db.api_keys import find_key
 from genroute.errors import Forbidden, Unauthenticated
 
 

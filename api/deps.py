@@ -7,10 +7,10 @@ from celery import Celery
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 
-from genroute.health import HealthStore
-from genroute.ratelimit import RateLimiter
+from genroute.policies import RoutingPolicy
+from genroute.runtime.path_states import PathStateStore
+from genroute.runtime.ratelimit import RateLimiter
 from genroute.settings import Settings
-from policies import RoutingPolicy
 
 
 def _settings(request: Request) -> Settings:
@@ -25,8 +25,8 @@ def _celery(request: Request) -> Celery:
     return request.app.state.celery
 
 
-def _health(request: Request) -> HealthStore:
-    return request.app.state.health
+def _path_states(request: Request) -> PathStateStore:
+    return request.app.state.path_states
 
 
 def _rate_limiter(request: Request) -> RateLimiter:
@@ -48,5 +48,5 @@ CeleryDep = Annotated[Celery, Depends(_celery)]
 SessionDep = Annotated[Session, Depends(_session)]
 # For handlers that open their own short sessions (long polls must not hold one open).
 SessionsDep = Annotated[sessionmaker[Session], Depends(_sessions)]
-HealthDep = Annotated[HealthStore, Depends(_health)]
+PathStatesDep = Annotated[PathStateStore, Depends(_path_states)]
 RateLimiterDep = Annotated[RateLimiter, Depends(_rate_limiter)]

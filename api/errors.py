@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from genroute.api_models import ErrorBody
+from genroute.contract import ErrorBody
 from genroute.errors import RateLimited, RequestRejected, TaskNotFound, Unauthenticated
 
 _CLEARER = {

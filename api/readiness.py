@@ -10,9 +10,9 @@ from fastapi import Request
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from genroute.placement import load_data_locations
+from genroute.policies import load_catalog, load_policy
+from genroute.runtime.placement import load_data_locations
 from genroute.settings import Settings
-from policies import load_catalog, load_policy
 
 
 def redis_client_of(request: Request) -> redis.Redis:

@@ -1,8 +1,7 @@
-"""Building API answers from database rows (the answer types live in `genroute.api_models`
-and `genroute.contract`, shared with the Python client)."""
+"""Building API answers from database rows (the answer types live in `genroute.contract`,
+shared with the Python client)."""
 
-from genroute.api_models import TaskSummary
-from genroute.contract import AttemptView, RouteDecision, TaskStatus, TaskView
+from genroute.contract import AttemptView, RouteDecision, TaskStatus, TaskSummary, TaskView
 from genroute.db.models import Task
 
 
@@ -14,7 +13,7 @@ def route_of(task: Task) -> RouteDecision:
         fallback_path=task.fallback_path,
         reason=task.route_reason,
         max_output_tokens=task.max_output_tokens,
-        health=task.route_health,
+        path_state=task.route_path_state,
     )
 
 

@@ -1,4 +1,4 @@
-"""Accepting requests: route each (rules, privacy tier, path health), insert the new ones in
+"""Accepting requests: route each (rules, privacy tier, path state), insert the new ones in
 one statement with their idempotency keys, commit, then publish. Single and batch submission
 both come through here, so they behave the same; a single submit is a batch of one.
 
@@ -7,7 +7,6 @@ misses the broker is republished by the sweeper.
 """
 
 import logging
-import random
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
@@ -16,43 +15,36 @@ from typing import Annotated, Any
 import redis
 from celery import Celery
 from fastapi import Depends
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from api.auth import Principal, Submitter
-from api.deps import (
+from genroute.api.auth import Principal, Submitter
+from genroute.api.deps import (
     CeleryDep,
-    HealthDep,
+    PathStatesDep,
     PolicyDep,
     RateLimiterDep,
     SessionDep,
+    SessionsDep,
     SettingsDep,
 )
-from api.schemas import route_of
-from genroute.api_models import TaskAccepted
-from genroute.contract import Purpose, RouteDecision, TaskRequest, TaskStatus
+from genroute.api.rate_limits import charge
+from genroute.api.replays import Outcome, Submitted, repeat_of, replay_of
+from genroute.api.shadows import priority_of, shadow_rows
+from genroute.contract import RouteDecision, TaskAccepted, TaskRequest, TaskStatus
 from genroute.db.models import Task
 from genroute.db.submissions import insert_tasks, tasks_by_idempotency_key
-from genroute.db.tasks import mark_all_published, task_row
-from genroute.errors import IdempotencyConflict, InputTooLarge, RateLimited, RequestRejected
-from genroute.health import Admission, HealthStore, record_event
-from genroute.logs import log_context
-from genroute.metrics import TASKS_SUBMITTED
-from genroute.queueing import publish_many
-from genroute.ratelimit import RateLimiter
+from genroute.db.tasks import task_row
+from genroute.errors import InputTooLarge, RequestRejected
+from genroute.observability.logs import log_context
+from genroute.observability.metrics import TASKS_SUBMITTED
+from genroute.policies import RoutingPolicy
+from genroute.runtime.path_states import Admission, PathStateStore, record_event
+from genroute.runtime.publishing import publish_committed
+from genroute.runtime.queueing import Message
+from genroute.runtime.ratelimit import RateLimiter
 from genroute.settings import Settings
-from policies import RoutingPolicy
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Submitted:
-    """A request's answer: the task (new or the original of an idempotent replay)."""
-
-    accepted: TaskAccepted
-
-
-Outcome = Submitted | RequestRejected
 
 
 @dataclass
@@ -60,8 +52,9 @@ class Submission:
     """One API call's submissions, on behalf of `principal`."""
 
     session: Session
+    sessions: sessionmaker[Session]
     policy: RoutingPolicy
-    health: HealthStore
+    path_states: PathStateStore
     settings: Settings
     celery: Celery
     principal: Principal
@@ -69,24 +62,7 @@ class Submission:
 
     def charge(self, cost: int) -> None:
         """Spend `cost` of the key's submission rate, or refuse the whole call with 429."""
-        per_minute = self.principal.rate_limit_per_minute or self.settings.rate_limit_per_minute
-        if cost > per_minute:
-            raise RequestRejected(
-                "items",
-                f"{cost} items exceed this key's rate of {per_minute} per minute; split them",
-            )
-        try:
-            verdict = self.limiter.take(str(self.principal.key_id), per_minute, cost)
-        except redis.RedisError:  # the limiter lives in Redis; keep accepting while it is away
-            log.warning("rate limit unreadable; accepting %d submissions unmetered", cost)
-            return
-        if not verdict.allowed:
-            raise RateLimited(
-                "authorization",
-                f"this key may submit {per_minute} tasks per minute; retry in "
-                f"{verdict.retry_after_s} s",
-                verdict.retry_after_s,
-            )
+        charge(self.limiter, self.principal, self.settings.rate_limit_per_minute, cost)
 
     def submit(self, requests: list[TaskRequest]) -> list[Outcome]:
         """One outcome per request, in order. Nothing is published before the commit."""
@@ -96,7 +72,7 @@ class Submission:
         by_rules, first_of_key = self._route_by_rules(requests, earlier, outcomes)
         routed: dict[int, RouteDecision] = {}
         new_rows: dict[int, dict[str, Any]] = {}
-        for index, outcome in self._with_health(requests, by_rules).items():
+        for index, outcome in self._with_path_states(requests, by_rules).items():
             if isinstance(outcome, RequestRejected):
                 outcomes[index] = outcome
                 continue
@@ -109,49 +85,23 @@ class Submission:
                 self.principal.key_id,
             )
         inserted = insert_tasks(self.session, list(new_rows.values()))
-        shadows = self._shadows(requests, new_rows, routed, inserted)
+        created = [i for i in sorted(new_rows) if new_rows[i]["id"] in inserted]
+        shadows = shadow_rows(
+            self.policy,
+            self.principal,
+            [(new_rows[i], requests[i], routed[i]) for i in created],
+        )
         insert_tasks(self.session, shadows)
         self._settle_races(requests, new_rows, routed, inserted, outcomes)
         for index, request in enumerate(requests):  # repeats of a key within this call
             if outcomes[index] is None:
                 first = first_of_key[request.idempotency_key or ""]
-                outcomes[index] = _repeat_of(outcomes[first], requests[first], request)
+                outcomes[index] = repeat_of(outcomes[first], requests[first], request)
         self.session.commit()
-        created = [i for i in sorted(new_rows) if new_rows[i]["id"] in inserted]
         for index in created:
             self._accepted(new_rows[index]["id"], requests[index], routed[index])
         self._publish([new_rows[index] for index in created] + shadows)
         return [outcome for outcome in outcomes if outcome is not None]
-
-    def _shadows(
-        self,
-        requests: list[TaskRequest],
-        new_rows: dict[int, dict[str, Any]],
-        routed: dict[int, RouteDecision],
-        inserted: set[uuid.UUID],
-    ) -> list[dict[str, Any]]:
-        """Shadow copies of the new tasks whose rule shadows and whose draw falls in its share:
-        one attempt, no fallback, published at the lowest priority."""
-        rows = []
-        for index, row in new_rows.items():
-            if row["id"] not in inserted:
-                continue
-            request, decision = requests[index], routed[index]
-            target = self.policy.shadow_path(request, decision, random.random())
-            if target is None:
-                continue
-            copy = decision.model_copy(
-                update={
-                    "path": target,
-                    "fallback_path": None,
-                    "health": "active",
-                    "reason": f"shadow copy of task {row['id']} ({decision.rule})",
-                }
-            )
-            shadow = task_row(request, copy, 1, self.principal.owner, self.principal.key_id)
-            shadow.update(idempotency_key=None, purpose=Purpose.shadow.value, shadow_of=row["id"])
-            rows.append(shadow)
-        return rows
 
     def _route_by_rules(
         self,
@@ -167,7 +117,7 @@ class Submission:
         for index, request in enumerate(requests):
             key = request.idempotency_key
             if key in earlier:
-                outcomes[index] = _replay(earlier[key], request)
+                outcomes[index] = replay_of(earlier[key], request)
             elif key is None or key not in first_of_key:
                 try:
                     by_rules[index] = self._decide(request)
@@ -194,7 +144,7 @@ class Submission:
             )
         return self.policy.decide(request)
 
-    def _with_health(
+    def _with_path_states(
         self, requests: list[TaskRequest], decided: dict[int, RouteDecision]
     ) -> dict[int, RouteDecision | RequestRejected]:
         """Each decision as the rollback controller leaves it, admitting a whole group of one
@@ -206,11 +156,11 @@ class Submission:
         final: dict[int, RouteDecision | RequestRejected] = dict(decided)
         for (path, task_type), indexes in groups.items():
             try:
-                admissions = self.health.admit_many(path, task_type, len(indexes))
+                admissions = self.path_states.admit_many(path, task_type, len(indexes))
             except redis.RedisError:
-                # Health lives in Redis; without it, keep accepting on the rules' route (the
-                # task is persisted and the sweeper publishes it once the broker is back).
-                log.warning("path health unreadable; routing %s by the rules alone", path)
+                # Path states live in Redis; without them, keep accepting on the rules' route
+                # (the task is persisted and the sweeper publishes it once the broker is back).
+                log.warning("path state unreadable; routing %s by the rules alone", path)
                 admissions = [None] * len(indexes)
             for index, admission in zip(indexes, admissions, strict=True):
                 try:
@@ -224,11 +174,12 @@ class Submission:
     ) -> RouteDecision:
         tier = request.privacy_tier
         if admission is None:
-            return self.policy.with_health(decision, "unknown", True, tier)
+            return self.policy.with_path_state(decision, "unknown", True, tier)
         if admission.transition is not None:
             path = decision.path.value
             record_event(self.session, path, request.task_type, admission.transition)
-        return self.policy.with_health(decision, admission.state.value, admission.admitted, tier)
+        state = admission.state.value
+        return self.policy.with_path_state(decision, state, admission.admitted, tier)
 
     def _settle_races(
         self,
@@ -251,60 +202,28 @@ class Submission:
                 accepted = TaskAccepted(id=row["id"], status=TaskStatus.queued, route=routed[index])
                 outcomes[index] = Submitted(accepted)
             else:
-                outcomes[index] = _replay(winners[requests[index].idempotency_key], requests[index])
+                key = requests[index].idempotency_key
+                outcomes[index] = replay_of(winners[key], requests[index])
 
     def _publish(self, rows: list[dict[str, Any]]) -> None:
+        messages = [Message(row["id"], row["queue"], priority_of(row)) for row in rows]
         try:
-            messages = [(row["id"], row["queue"], _priority(row)) for row in rows]
-            publish_many(self.celery, messages)
-            mark_all_published(self.session, [row["id"] for row in rows])
-            self.session.commit()
+            publish_committed(self.celery, self.sessions, messages)
         except Exception:  # rows are committed; the sweeper publishes what is left
             log.exception("publishing %d tasks failed; the sweeper will retry", len(rows))
-            self.session.rollback()
-
-
-def _priority(row: dict[str, Any]) -> int:
-    """The request's priority; shadow copies go last (kombu's Redis transport serves lower
-    numbers first), so they wait behind the traffic producers are waiting for."""
-    return 9 if row.get("purpose") == Purpose.shadow.value else row["request"]["priority"]
-
-
-def _replay(task: Task, request: TaskRequest) -> Outcome:
-    if task.request != request.model_dump(mode="json"):
-        return IdempotencyConflict(
-            "idempotency_key",
-            f"'{request.idempotency_key}' was already used for a different request (task "
-            f"{task.id}); use a new key for a new request",
-        )
-    return Submitted(
-        TaskAccepted(
-            id=task.id, status=TaskStatus(task.status), route=route_of(task), created=False
-        )
-    )
-
-
-def _repeat_of(first: Outcome | None, first_request: TaskRequest, request: TaskRequest) -> Outcome:
-    if not isinstance(first, Submitted):
-        return first if first is not None else RequestRejected("idempotency_key", "not accepted")
-    if first_request != request:
-        return IdempotencyConflict(
-            "idempotency_key",
-            f"'{request.idempotency_key}' appears twice in this call with different requests",
-        )
-    return Submitted(first.accepted.model_copy(update={"created": False}))
 
 
 def _submission(
     principal: Submitter,
     session: SessionDep,
+    sessions: SessionsDep,
     policy: PolicyDep,
     settings: SettingsDep,
     celery: CeleryDep,
-    health: HealthDep,
+    path_states: PathStatesDep,
     limiter: RateLimiterDep,
 ) -> Submission:
-    return Submission(session, policy, health, settings, celery, principal, limiter)
+    return Submission(session, sessions, policy, path_states, settings, celery, principal, limiter)
 
 
 SubmissionDep = Annotated[Submission, Depends(_submission)]

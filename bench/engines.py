@@ -29,13 +29,13 @@ import yaml
 
 from genroute.contract import TaskView
 from genroute.db.migrate import upgrade
-from genroute.demo import sample_tickets
-from genroute.embedded import services
-from genroute.engine import Engine, GenerationRequest
+from genroute.interfaces import Engine, GenerationRequest
+from genroute.local.demo import sample_tickets
+from genroute.local.embedded import services
+from genroute.local.stack import running_stack
+from genroute.policies import load_catalog
 from genroute.settings import Settings
-from genroute.stack import running_stack
-from policies import load_catalog
-from workers.engines.registry import PathConfig, build_engine, load_paths
+from genroute.workers.engines.registry import PathConfig, build_engine, load_paths
 
 # Engine -> (path it serves, task type routed to that path by the default policy).
 CASES = {

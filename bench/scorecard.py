@@ -21,12 +21,12 @@ from datetime import timedelta
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from genroute.analysis.scorecard import build_scorecard
 from genroute.db.migrate import upgrade
 from genroute.db.rollups import rebuild
 from genroute.db.scratch import scratch_database
 from genroute.db.session import make_engine
-from genroute.embedded import services
-from genroute.scorecard import build_scorecard
+from genroute.local.embedded import services
 from genroute.settings import Settings
 
 # One statement each; `:tasks` tasks, the first `:fallbacks` of them with a second attempt.

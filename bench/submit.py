@@ -20,12 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from genroute.db.migrate import upgrade
-from genroute.demo import sample_tickets
-from genroute.embedded import services
-from genroute.queueing import GENERATE_TASK, QUEUES, make_celery
-from genroute.readiness import redis_from_broker_url
+from genroute.local.demo import sample_tickets
+from genroute.local.embedded import services
+from genroute.local.stack import Stack, running_stack
+from genroute.runtime.queueing import GENERATE_TASK, QUEUES, make_celery, redis_from_broker_url
 from genroute.settings import Settings
-from genroute.stack import Stack, running_stack
 
 
 def _items(count: int) -> list[dict[str, Any]]:

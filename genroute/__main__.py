@@ -1,5 +1,5 @@
 """`python -m genroute` is the same as the `genroute` console script."""
 
-from genroute.cli import main
+from genroute.cli.main import main
 
 main()

@@ -1,12 +1,20 @@
 """Typed settings, read from GENROUTE_* environment variables when built (never at import)."""
 
+import importlib.util
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-_REPO_ROOT = Path(__file__).resolve().parent.parent
+
+def shipped_file(package: str, name: str) -> Path:
+    """A data file shipped inside a genroute subpackage, found without importing it (so the
+    base install, which lacks the server's dependencies, can still build Settings)."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError(f"package {package} is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / name
 
 
 class Settings(BaseSettings):
@@ -20,9 +28,13 @@ class Settings(BaseSettings):
     database_url: str = ""
     broker_url: str = ""
     data_dir: Path = Field(default=Path(".genroute"))
-    policy_file: Path = _REPO_ROOT / "policies" / "default.yaml"
-    task_types_file: Path = _REPO_ROOT / "policies" / "task_types.yaml"
-    paths_file: Path = _REPO_ROOT / "workers" / "paths.yaml"
+    policy_file: Path = Field(
+        default_factory=lambda: shipped_file("genroute.policies", "default.yaml")
+    )
+    task_types_file: Path = Field(
+        default_factory=lambda: shipped_file("genroute.policies", "task_types.yaml")
+    )
+    paths_file: Path = Field(default_factory=lambda: shipped_file("genroute.workers", "paths.yaml"))
     model_cache_dir: Path = Field(default=Path.home() / ".cache" / "genroute" / "models")
 
     max_input_chars: int = Field(default=32_000, gt=0)

@@ -7,9 +7,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from genroute.config import validate_file
 from genroute.contract import MAX_OUTPUT_TOKENS, TaskRequest
 from genroute.errors import RequestRejected, UnknownTaskType
-from policies.loading import validate_file
 
 
 class ValidationConfig(BaseModel):

@@ -14,7 +14,10 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 
-class HealthState(StrEnum):
+class PathState(StrEnum):
+    """Whether a path takes its traffic for a task type (`active`), takes none while it cools
+    down (`rolled_back`), or takes a probe share (`probing`)."""
+
     active = "active"
     rolled_back = "rolled_back"
     probing = "probing"
@@ -35,10 +38,11 @@ class RollbackThresholds(BaseModel):
 
 
 @dataclass(frozen=True)
-class PathHealth:
-    """What the controller remembers: recent outcomes (True = accepted) since the last change."""
+class RollbackState:
+    """What the controller remembers of one (path, task type): its state and the recent outcomes
+    (True = accepted) since the last change."""
 
-    state: HealthState = HealthState.active
+    state: PathState = PathState.active
     outcomes: tuple[bool, ...] = ()
     changed_at: float = 0.0
     cooldown_s: float = 0.0
@@ -47,12 +51,12 @@ class PathHealth:
         return json.dumps(asdict(self))
 
     @classmethod
-    def from_json(cls, text: str | bytes | None) -> "PathHealth":
+    def from_json(cls, text: str | bytes | None) -> "RollbackState":
         if not text:
             return cls()
         data = json.loads(text)
         return cls(
-            state=HealthState(data["state"]),
+            state=PathState(data["state"]),
             outcomes=tuple(data["outcomes"]),
             changed_at=data["changed_at"],
             cooldown_s=data["cooldown_s"],
@@ -63,8 +67,8 @@ class PathHealth:
 class Transition:
     """A change of state with the figures that caused it, as recorded in an event row."""
 
-    from_state: HealthState
-    to_state: HealthState
+    from_state: PathState
+    to_state: PathState
     reason: str
     samples: int
     failures: int
@@ -80,81 +84,81 @@ def _figures(outcomes: tuple[bool, ...]) -> tuple[int, int]:
 
 
 def observe(
-    health: PathHealth, accepted: bool, now: float, limits: RollbackThresholds
-) -> tuple[PathHealth, Transition | None]:
+    current: RollbackState, accepted: bool, now: float, limits: RollbackThresholds
+) -> tuple[RollbackState, Transition | None]:
     """Count one outcome of the path; may roll it back, restore it, or roll it back again."""
-    if health.state is HealthState.rolled_back:
-        return health, None  # late results of traffic sent before the rollback
-    window = limits.window if health.state is HealthState.active else limits.probes_needed
-    outcomes = (*health.outcomes, accepted)[-window:]
+    if current.state is PathState.rolled_back:
+        return current, None  # late results of traffic sent before the rollback
+    window = limits.window if current.state is PathState.active else limits.probes_needed
+    outcomes = (*current.outcomes, accepted)[-window:]
     samples, failures = _figures(outcomes)
     rate = failures / samples
-    if health.state is HealthState.active:
+    if current.state is PathState.active:
         if samples >= limits.min_samples and rate > limits.max_failure_rate:
             cooldown = limits.cooldown_s
             reason = (
                 f"failure rate {rate:.0%} over {samples} outcomes > {limits.max_failure_rate:.0%}"
             )
-            return _move(health, HealthState.rolled_back, now, cooldown, reason, samples, failures)
-        return replace(health, outcomes=outcomes), None
+            return _move(current, PathState.rolled_back, now, cooldown, reason, samples, failures)
+        return replace(current, outcomes=outcomes), None
     if samples < limits.probes_needed:
-        return replace(health, outcomes=outcomes), None
+        return replace(current, outcomes=outcomes), None
     if rate > limits.max_failure_rate:
-        cooldown = min(health.cooldown_s * 2, limits.max_cooldown_s)
+        cooldown = min(current.cooldown_s * 2, limits.max_cooldown_s)
         reason = f"probes failed: {failures} of {samples}; cooldown doubled to {cooldown:g}s"
-        return _move(health, HealthState.rolled_back, now, cooldown, reason, samples, failures)
+        return _move(current, PathState.rolled_back, now, cooldown, reason, samples, failures)
     reason = f"probes healthy: {failures} of {samples} failed"
-    return _move(health, HealthState.active, now, 0.0, reason, samples, failures)
+    return _move(current, PathState.active, now, 0.0, reason, samples, failures)
 
 
 def admit(
-    health: PathHealth, now: float, draw: float, limits: RollbackThresholds
-) -> tuple[bool, PathHealth, Transition | None]:
+    current: RollbackState, now: float, draw: float, limits: RollbackThresholds
+) -> tuple[bool, RollbackState, Transition | None]:
     """Whether a request may use the path; `draw` is uniform in [0, 1). A rolled-back path whose
     cooldown has passed starts probing here."""
     transition = None
-    if health.state is HealthState.rolled_back:
-        if now - health.changed_at < health.cooldown_s:
-            return False, health, None
-        health, transition = _move(
-            health,
-            HealthState.probing,
+    if current.state is PathState.rolled_back:
+        if now - current.changed_at < current.cooldown_s:
+            return False, current, None
+        current, transition = _move(
+            current,
+            PathState.probing,
             now,
-            health.cooldown_s,
-            f"cooldown of {health.cooldown_s:g}s over; probing with {limits.probe_share:.0%}",
+            current.cooldown_s,
+            f"cooldown of {current.cooldown_s:g}s over; probing with {limits.probe_share:.0%}",
             0,
             0,
         )
-    if health.state is HealthState.probing:
-        return draw < limits.probe_share, health, transition
-    return True, health, transition
+    if current.state is PathState.probing:
+        return draw < limits.probe_share, current, transition
+    return True, current, transition
 
 
-def cooling_down(health: PathHealth, now: float) -> bool:
+def cooling_down(current: RollbackState, now: float) -> bool:
     """Whether the path is rolled back and its cooldown still runs: no traffic at all, not even
     work that was queued for it before the rollback."""
-    return health.state is HealthState.rolled_back and now - health.changed_at < health.cooldown_s
+    return current.state is PathState.rolled_back and now - current.changed_at < current.cooldown_s
 
 
 def force(
-    health: PathHealth, state: HealthState, now: float, limits: RollbackThresholds
-) -> tuple[PathHealth, Transition | None]:
+    current: RollbackState, target: PathState, now: float, limits: RollbackThresholds
+) -> tuple[RollbackState, Transition | None]:
     """An operator's rollback or restore."""
-    if health.state is state:
-        return health, None
-    samples, failures = _figures(health.outcomes)
-    cooldown = limits.cooldown_s if state is HealthState.rolled_back else 0.0
-    return _move(health, state, now, cooldown, "set by an operator", samples, failures)
+    if current.state is target:
+        return current, None
+    samples, failures = _figures(current.outcomes)
+    cooldown = limits.cooldown_s if target is PathState.rolled_back else 0.0
+    return _move(current, target, now, cooldown, "set by an operator", samples, failures)
 
 
 def _move(
-    health: PathHealth,
-    state: HealthState,
+    current: RollbackState,
+    state: PathState,
     now: float,
     cooldown_s: float,
     reason: str,
     samples: int,
     failures: int,
-) -> tuple[PathHealth, Transition]:
-    moved = PathHealth(state=state, outcomes=(), changed_at=now, cooldown_s=cooldown_s)
-    return moved, Transition(health.state, state, reason, samples, failures, cooldown_s)
+) -> tuple[RollbackState, Transition]:
+    moved = RollbackState(state=state, outcomes=(), changed_at=now, cooldown_s=cooldown_s)
+    return moved, Transition(current.state, state, reason, samples, failures, cooldown_s)

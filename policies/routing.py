@@ -5,17 +5,17 @@
 
 import hashlib
 from collections.abc import Mapping
-from pathlib import Path as FilePath
+from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from genroute.contract import Path, PrivacyTier, RouteDecision, TaskRequest
+from genroute.config import read_yaml_mapping, validate_mapping
+from genroute.contract import PrivacyTier, Route, RouteDecision, TaskRequest
 from genroute.errors import PathUnavailable, PolicyError, RequestRejected
-from policies.catalog import TaskTypeCatalog
-from policies.loading import read_yaml_mapping, validate_mapping
-from policies.rollback import RollbackThresholds
+from genroute.policies.catalog import TaskTypeCatalog
+from genroute.policies.rollback import RollbackThresholds
 
 
 class Conditions(BaseModel):
@@ -74,7 +74,7 @@ class Shadow(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    path: Path
+    path: Route
     share: float = Field(gt=0, le=1)
 
 
@@ -83,8 +83,8 @@ class Rule(BaseModel):
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     when: Conditions = Field(default_factory=Conditions)
-    path: Path
-    fallback: Path | None = None
+    path: Route
+    fallback: Route | None = None
     shadow: Shadow | None = None
     reason: str = Field(min_length=1)
 
@@ -98,8 +98,8 @@ class Rule(BaseModel):
 class DefaultRoute(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    path: Path
-    fallback: Path = Path.autoregressive
+    path: Route
+    fallback: Route = Route.autoregressive
     reason: str = "no rule matched"
 
 
@@ -130,7 +130,7 @@ class RoutingPolicy:
         document: PolicyFile,
         catalog: TaskTypeCatalog,
         version: str,
-        data_locations: Mapping[Path, PrivacyTier] | None = None,
+        data_locations: Mapping[Route, PrivacyTier] | None = None,
     ) -> None:
         self.document = document
         self.catalog = catalog
@@ -139,7 +139,7 @@ class RoutingPolicy:
         self.data_locations = dict(data_locations or {})
         self._rules_by_name = {rule.name: rule for rule in document.rules}
 
-    def location(self, path: Path) -> PrivacyTier:
+    def location(self, path: Route) -> PrivacyTier:
         return self.data_locations.get(path, PrivacyTier.node)
 
     def decide(self, request: TaskRequest) -> RouteDecision:
@@ -172,12 +172,12 @@ class RoutingPolicy:
         where = ", ".join(f"{p.value} sends data to {loc.value}" for p, loc in self._locations())
         return f"'{request.privacy_tier.value}' allows no path that could serve this: {where}"
 
-    def _locations(self) -> list[tuple[Path, PrivacyTier]]:
-        return [(path, self.location(path)) for path in Path]
+    def _locations(self) -> list[tuple[Route, PrivacyTier]]:
+        return [(path, self.location(path)) for path in Route]
 
     def shadow_path(
         self, request: TaskRequest, decision: RouteDecision, draw: float
-    ) -> Path | None:
+    ) -> Route | None:
         """Where a copy of this request also runs, if its rule shadows and `draw` (uniform in
         [0, 1), the caller's randomness) falls within the share; never where the request
         already goes, nor where its privacy tier forbids."""
@@ -193,11 +193,11 @@ class RoutingPolicy:
     def rollback(self) -> RollbackThresholds:
         return self.document.rollback
 
-    def can_roll_back(self, path: Path) -> bool:
+    def can_roll_back(self, path: Route) -> bool:
         """Only a path with somewhere else to go can be rolled back."""
         return path is not self.document.default.fallback
 
-    def with_health(
+    def with_path_state(
         self,
         decision: RouteDecision,
         state: str,
@@ -208,7 +208,7 @@ class RoutingPolicy:
         admitted, else sent to the fallback path (if `tier` allows it), with the state it saw
         recorded either way."""
         if admitted:
-            return decision.model_copy(update={"health": state})
+            return decision.model_copy(update={"path_state": state})
         target = self.document.default.fallback
         if not tier.admits(self.location(target)):
             raise PathUnavailable(
@@ -219,14 +219,14 @@ class RoutingPolicy:
             )
         reason = f"{decision.path.value} is {state} for this task type; sent to {target.value}"
         return decision.model_copy(
-            update={"path": target, "health": state, "reason": f"{reason} ({decision.reason})"}
+            update={"path": target, "path_state": state, "reason": f"{reason} ({decision.reason})"}
         )
 
     def _decision(
         self,
         request: TaskRequest,
-        path: Path,
-        rule_fallback: Path | None,
+        path: Route,
+        rule_fallback: Route | None,
         rule: str,
         reason: str,
         output_limit: int,
@@ -258,9 +258,9 @@ def _name_rule(data: dict[str, Any], loc: tuple[Any, ...]) -> str:
 
 
 def load_policy(
-    path: FilePath,
+    path: Path,
     catalog: TaskTypeCatalog,
-    data_locations: Mapping[Path, PrivacyTier] | None = None,
+    data_locations: Mapping[Route, PrivacyTier] | None = None,
 ) -> RoutingPolicy:
     """Load, validate and version a policy file; every error names the file, rule and field.
     `data_locations` says where each path's engine sends data (privacy tiers route by it)."""

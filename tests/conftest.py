@@ -11,12 +11,12 @@ import redis
 
 from genroute.db.migrate import upgrade
 from genroute.db.session import make_engine, make_session_factory
-from genroute.embedded import embedded_postgres, embedded_redis
-from genroute.readiness import redis_from_broker_url
+from genroute.local.embedded import embedded_postgres, embedded_redis
+from genroute.local.stack import Stack, running_stack
+from genroute.runtime.queueing import redis_from_broker_url
 from genroute.settings import Settings
-from genroute.stack import Stack, running_stack
+from genroute.workers.engines.models import BUILT_IN, resolve_model
 from tests.helpers import fresh_database
-from workers.engines.models import BUILT_IN, resolve_model
 
 ROOT = Path(__file__).resolve().parent.parent
 

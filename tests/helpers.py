@@ -11,7 +11,7 @@ import httpx
 from genroute.contract import TaskView
 from genroute.db.migrate import upgrade
 from genroute.db.scratch import scratch_database
-from genroute.readiness import redis_from_broker_url
+from genroute.runtime.queueing import redis_from_broker_url
 from genroute.settings import Settings
 
 

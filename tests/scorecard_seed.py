@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from genroute.api_models import FeedbackIn
+from genroute.contract import FeedbackIn
 from genroute.db.feedback import record_feedback
 from genroute.db.models import Attempt, RollbackEvent, Task
 from genroute.db.rollups import rebuild

@@ -18,15 +18,15 @@ import socket
 from celery import Celery
 from celery.signals import worker_process_init, worker_process_shutdown, worker_shutdown
 
-from genroute.contract import Path as RoutePath
+from genroute.contract import Route
 from genroute.errors import EngineUnavailable
-from genroute.metrics import serve_worker_metrics
-from genroute.queueing import make_celery
+from genroute.observability.metrics import serve_worker_metrics
+from genroute.policies import load_catalog
+from genroute.runtime.queueing import make_celery
 from genroute.settings import Settings
-from policies import load_catalog
-from workers.context import WorkerContext, build_context
-from workers.engines.registry import PathConfig, load_paths
-from workers.tasks import register_generate
+from genroute.workers.context import WorkerContext, build_context
+from genroute.workers.engines.registry import PathConfig, load_paths
+from genroute.workers.tasks import register_generate
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def _current_context() -> WorkerContext:
     return _context
 
 
-def worker_name(path: RoutePath, gpu: str | None) -> str:
+def worker_name(path: Route, gpu: str | None) -> str:
     device = f"gpu{gpu}" if gpu is not None else "cpu"
     return f"{path.value}-{device}@{socket.gethostname()}"
 
@@ -52,7 +52,7 @@ def _close_context(**_kwargs: object) -> None:
         _context.close()
 
 
-def _load_in_each_child(settings: Settings, path: RoutePath, name: str) -> None:
+def _load_in_each_child(settings: Settings, path: Route, name: str) -> None:
     def init_process(**_kwargs: object) -> None:
         global _context
         try:
@@ -75,9 +75,7 @@ def _pool_arguments(config: PathConfig, concurrency: int | None) -> list[str]:
     return ["--pool=prefork", f"--concurrency={concurrency or 1}"]
 
 
-def run_worker(
-    settings: Settings, path: RoutePath, gpu: str | None, concurrency: int | None
-) -> None:
+def run_worker(settings: Settings, path: Route, gpu: str | None, concurrency: int | None) -> None:
     """Start a worker consuming `path`'s queues; blocks until shutdown."""
     global _context
     config = load_paths(settings.paths_file)[path]

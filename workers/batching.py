@@ -13,7 +13,7 @@ import time
 from concurrent.futures import Future
 from dataclasses import dataclass
 
-from genroute.engine import Engine, Generation, GenerationRequest
+from genroute.interfaces import Engine, Generation, GenerationRequest
 
 log = logging.getLogger(__name__)
 

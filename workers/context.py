@@ -13,18 +13,19 @@ import redis
 from sqlalchemy import Engine as DbEngine
 from sqlalchemy.orm import Session, sessionmaker
 
-from genroute.contract import Path as RoutePath
+from genroute.contract import Route
 from genroute.db.attempts import WorkerIdentity
 from genroute.db.session import make_engine, make_session_factory
-from genroute.engine import Engine, Generation, GenerationRequest
 from genroute.errors import EngineTimeout
-from genroute.health import HealthStore, record_event
-from genroute.readiness import clear_ready, mark_ready, redis_from_broker_url
+from genroute.interfaces import Engine, Generation, GenerationRequest
+from genroute.policies import RoutingPolicy, TaskTypeCatalog, load_catalog, load_policy
+from genroute.policies.rollback import cooling_down
+from genroute.runtime.path_states import PathStateStore, record_event
+from genroute.runtime.queueing import redis_from_broker_url
+from genroute.runtime.worker_registry import clear_ready, mark_ready
 from genroute.settings import Settings
-from policies import RoutingPolicy, TaskTypeCatalog, load_catalog, load_policy
-from policies.rollback import cooling_down
-from workers.batching import Batcher
-from workers.engines.registry import PathConfig, build_engine, load_paths
+from genroute.workers.batching import Batcher
+from genroute.workers.engines.registry import PathConfig, build_engine, load_paths
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ class WorkerContext:
     batcher: Batcher | None
     catalog: TaskTypeCatalog
     policy: RoutingPolicy
-    health: HealthStore
+    path_states: PathStateStore
     sessions: sessionmaker[Session]
     db_engine: DbEngine
     identity: WorkerIdentity
@@ -75,23 +76,23 @@ class WorkerContext:
         """Whether this path is rolled back and cooling down for `task_type`, for work taken
         from the path's own queue (fallback work is the fallback path's business)."""
         path = self.identity.path
-        if queue != path or not self.policy.can_roll_back(RoutePath(path)):
+        if queue != path or not self.policy.can_roll_back(Route(path)):
             return False
         try:
-            return cooling_down(self.health.current(path, task_type), time.time())
-        except redis.RedisError:  # unreadable health: serve the task as routed
+            return cooling_down(self.path_states.current(path, task_type), time.time())
+        except redis.RedisError:  # unreadable path state: serve the task as routed
             return False
 
     def observe(self, session: Session, path: str, task_type: str, accepted: bool) -> None:
         """Feed the rollback controller one outcome of a path that can be rolled back."""
-        if not self.policy.can_roll_back(RoutePath(path)):
+        if not self.policy.can_roll_back(Route(path)):
             return
-        transition = self.health.observe(path, task_type, accepted)
+        transition = self.path_states.observe(path, task_type, accepted)
         if transition is not None:
             record_event(session, path, task_type, transition)
 
     def close(self) -> None:
-        self.health.close()
+        self.path_states.close()
         if self.batcher is not None:
             self.batcher.close()
         client = redis_from_broker_url(self.settings.broker_url)
@@ -102,7 +103,7 @@ class WorkerContext:
         self.db_engine.dispose()
 
 
-def build_context(settings: Settings, path: RoutePath, worker_name: str) -> WorkerContext:
+def build_context(settings: Settings, path: Route, worker_name: str) -> WorkerContext:
     """Load the path's engine, open the database and announce readiness."""
     config = load_paths(settings.paths_file)[path]
     engine = build_engine(config, settings.model_cache_dir, settings.torch_threads)
@@ -128,7 +129,7 @@ def build_context(settings: Settings, path: RoutePath, worker_name: str) -> Work
         batcher=batcher,
         catalog=catalog,
         policy=policy,
-        health=HealthStore(redis_from_broker_url(settings.broker_url), policy.rollback),
+        path_states=PathStateStore(redis_from_broker_url(settings.broker_url), policy.rollback),
         sessions=make_session_factory(db_engine),
         db_engine=db_engine,
         identity=identity,

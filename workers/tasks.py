@@ -24,18 +24,18 @@ from genroute.db.attempts import (
     claim_task,
     record_attempt,
 )
-from genroute.db.tasks import FALLBACK_QUEUE, divert_to_fallback, get_task, mark_published
-from genroute.engine import GenerationRequest
+from genroute.db.tasks import FALLBACK_QUEUE, divert_to_fallback, get_task
 from genroute.errors import EngineTimeout
-from genroute.logs import add_log_context, log_context
-from genroute.queueing import GENERATE_TASK, publish
-from genroute.validator import ValidationInput, Verdict
-from policies.catalog import TaskType
-from workers import observability
-from workers.context import WorkerContext
-from workers.db_retry import is_connection_error, with_db_retry
-from workers.lease import LeaseKeeper
-from workers.validation.pipeline import validate, validators_for
+from genroute.interfaces import GenerationRequest, ValidationInput, Verdict
+from genroute.observability.logs import add_log_context, log_context
+from genroute.policies.catalog import TaskType
+from genroute.runtime.db_retry import is_connection_error, with_db_retry
+from genroute.runtime.publishing import publish_committed
+from genroute.runtime.queueing import GENERATE_TASK, Message
+from genroute.workers import attempt_metrics
+from genroute.workers.context import WorkerContext
+from genroute.workers.lease import LeaseKeeper
+from genroute.workers.validation.pipeline import validate, validators_for
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ def claim(context: WorkerContext, task_id: uuid.UUID, queue: str) -> tuple[Claim
             result.attempt.attempt_no,
             production,
         )
-        observability.claimed(queue, result.attempt.enqueued_at, result.attempt.started_at)
+        attempt_metrics.claimed(queue, result.attempt.enqueued_at, result.attempt.started_at)
         return result, prepared
 
 
@@ -118,7 +118,7 @@ def generate_once(context: WorkerContext, prepared: Prepared) -> AttemptResult:
                 error=f"{type(exc).__name__}: {exc}",
                 engine_facts=context.cost_of(time.monotonic() - started),
             )
-    observability.generated(context.identity.path, context.engine.name, generation)
+    attempt_metrics.generated(context.identity.path, context.engine.name, generation)
     return AttemptResult(
         AttemptOutcome.succeeded,
         output_text=generation.text,
@@ -154,19 +154,14 @@ def finish(
             context.observe(session, context.identity.path, prepared.task_type_name, accepted)
     if recorded.next != "superseded":
         path, task_type = context.identity.path, prepared.task_type_name
-        observability.finished(path, task_type, result, verdicts, recorded, prepared.created_at)
+        attempt_metrics.finished(path, task_type, result, verdicts, recorded, prepared.created_at)
     return recorded
 
 
-def publish_and_mark(app: Celery, context: WorkerContext, task_id: uuid.UUID, queue: str) -> None:
-    """Publish a task committed as queued; if this publish is lost the sweeper sends it."""
-    publish(app, task_id, queue)
-
-    def mark() -> None:
-        with context.sessions.begin() as session:
-            mark_published(session, task_id)
-
-    with_db_retry(mark, context.settings.db_retry_budget_s, "marking a publish")
+def publish_requeued(app: Celery, context: WorkerContext, task_id: uuid.UUID, queue: str) -> None:
+    """Publish a task just committed as queued again (fallback or diversion)."""
+    budget = context.settings.db_retry_budget_s
+    publish_committed(app, context.sessions, [Message(task_id, queue)], retry_budget_s=budget)
 
 
 def register_generate(app: Celery, current_context: Callable[[], WorkerContext]) -> Task:
@@ -199,7 +194,7 @@ def run_generate(celery_task: Task, context: WorkerContext, task_id: uuid.UUID, 
         # Nothing was claimed: put the message back for later rather than lose it.
         raise celery_task.retry(countdown=5) from exc
     if claimed.requeued_on is not None:
-        publish_and_mark(celery_task.app, context, task_id, claimed.requeued_on)
+        publish_requeued(celery_task.app, context, task_id, claimed.requeued_on)
         log.info("task %s: %s", task_id, claimed.skipped)
         return
     if claimed.retry_after_s is not None:
@@ -216,7 +211,7 @@ def run_generate(celery_task: Task, context: WorkerContext, task_id: uuid.UUID, 
         lambda: finish(context, prepared, result, verdicts), budget, "recording an attempt"
     )
     if recorded.queue is not None:
-        publish_and_mark(celery_task.app, context, task_id, recorded.queue)
+        publish_requeued(celery_task.app, context, task_id, recorded.queue)
     log.info(
         "task %s attempt %s: %s -> %s",
         task_id,

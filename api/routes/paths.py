@@ -1,28 +1,27 @@
-"""Path health: the rollback controller's state for every (path, task type), and where each
+"""Path states: the rollback controller's state for every (path, task type), and where each
 path's engine sends data."""
 
 from fastapi import APIRouter
 
-from api.auth import Reader
-from api.deps import HealthDep, PolicyDep
-from api.errors import ERROR_RESPONSES
-from genroute.api_models import PathHealthView
-from genroute.contract import Path
-from policies.rollback import PathHealth
+from genroute.api.auth import Reader
+from genroute.api.deps import PathStatesDep, PolicyDep
+from genroute.api.errors import ERROR_RESPONSES
+from genroute.contract import PathStateView, Route
+from genroute.policies.rollback import RollbackState
 
 router = APIRouter(prefix="/v1/paths", tags=["paths"], responses=ERROR_RESPONSES)
 
 
 @router.get("")
-def path_health(_principal: Reader, policy: PolicyDep, health: HealthDep) -> list[PathHealthView]:
+def path_states(_principal: Reader, policy: PolicyDep, store: PathStatesDep) -> list[PathStateView]:
     """Every (path, task type) pair; a pair with no outcomes yet is `active`."""
-    known = health.all()
+    known = store.all()
     views = []
-    for path in Path:
+    for path in Route:
         for task_type in sorted(policy.catalog.task_types):
-            state = known.get((path.value, task_type), PathHealth())
+            state = known.get((path.value, task_type), RollbackState())
             views.append(
-                PathHealthView(
+                PathStateView(
                     path=path.value,
                     task_type=task_type,
                     state=state.state.value,

@@ -6,13 +6,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 
-from api.auth import Reader
-from api.deps import PolicyDep, SessionsDep
-from api.errors import ERROR_RESPONSES
-from genroute.api_models import Scorecard
-from genroute.contract import Purpose
-from genroute.durations import parse_duration
-from genroute.scorecard import DEFAULT_BY, build_scorecard, parse_by
+from genroute.analysis.durations import parse_duration
+from genroute.analysis.scorecard import build_scorecard, parse_by
+from genroute.api.auth import Reader
+from genroute.api.deps import PolicyDep, SessionsDep
+from genroute.api.errors import ERROR_RESPONSES
+from genroute.contract import DEFAULT_SCORECARD_BY, Purpose, Scorecard
 
 router = APIRouter(prefix="/v1/scorecard", tags=["scorecard"], responses=ERROR_RESPONSES)
 
@@ -27,7 +26,7 @@ async def scorecard(
     ] = None,
     by: Annotated[
         str, Query(description="comma-separated: path, task_type, policy_version")
-    ] = ",".join(DEFAULT_BY),
+    ] = ",".join(DEFAULT_SCORECARD_BY),
     purpose: Purpose | None = None,
     diversity: Annotated[bool, Query(description="embed outputs for near duplicates")] = False,
 ) -> Scorecard:
@@ -42,7 +41,7 @@ async def scorecard(
     def compute() -> Scorecard:
         scorer = None
         if diversity:
-            from genroute.diversity import similarity_figures
+            from genroute.analysis.diversity import similarity_figures
 
             scorer = similarity_figures
         with sessions() as session:

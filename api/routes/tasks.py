@@ -1,5 +1,6 @@
 """Submit, read (and wait for), list and cancel tasks. Submission itself lives in
-`api.submission`; these handlers check keys, scopes and rate limits and shape the answers."""
+`genroute.api.submission`; these handlers check keys, scopes and rate limits and shape the
+answers."""
 
 import asyncio
 import time
@@ -11,26 +12,32 @@ from fastapi import APIRouter, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
-from api.auth import Principal, Reader, Submitter
-from api.deps import (
+from genroute.api.auth import Principal, Reader, Submitter
+from genroute.api.deps import (
     SessionDep,
     SessionsDep,
     SettingsDep,
 )
-from api.errors import ERROR_RESPONSES, field_errors
-from api.schemas import task_summary, task_view
-from api.submission import SubmissionDep, Submitted
-from genroute.api_models import (
+from genroute.api.errors import ERROR_RESPONSES, field_errors
+from genroute.api.replays import Submitted
+from genroute.api.schemas import task_summary, task_view
+from genroute.api.submission import SubmissionDep
+from genroute.contract import (
     BatchItemResult,
     BatchResult,
     BatchSubmit,
     FeedbackIn,
     FeedbackView,
     FieldError,
+    Purpose,
+    Route,
     TaskAccepted,
     TaskPage,
+    TaskRequest,
+    TaskStatus,
+    TaskTypeName,
+    TaskView,
 )
-from genroute.contract import Path, Purpose, TaskRequest, TaskStatus, TaskTypeName, TaskView
 from genroute.db.feedback import record_feedback
 from genroute.db.listing import TaskQuery, list_tasks
 from genroute.db.models import Task
@@ -112,7 +119,7 @@ def list_my_tasks(
     session: SessionDep,
     status_: Annotated[TaskStatus | None, Query(alias="status")] = None,
     task_type: TaskTypeName | None = None,
-    path: Path | None = None,
+    path: Route | None = None,
     created_after: datetime | None = None,
     created_before: datetime | None = None,
     tag: Annotated[

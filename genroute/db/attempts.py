@@ -15,7 +15,7 @@ from genroute.contract import AttemptOutcome, TaskStatus
 from genroute.db.models import Attempt, AttemptValidation, Task
 from genroute.db.rollups import roll_up_late_attempt
 from genroute.db.tasks import FALLBACK_QUEUE, db_now, finish_task, locked_task, requeue
-from genroute.validator import Verdict
+from genroute.interfaces import Verdict
 
 
 @dataclass(frozen=True)
@@ -158,21 +158,8 @@ def record_attempt(
     task = locked_task(session, attempt.task_id)
     assert task is not None  # attempts cascade with their task
     now = db_now(session)
-    holds_claim = task.current_attempt_id == attempt.id and task.status == TaskStatus.running.value
-    attempt.output_text = result.output_text
-    attempt.tokens_in = result.tokens_in
-    attempt.tokens_out = result.tokens_out
-    attempt.first_output_at = result.first_output_at
-    attempt.engine_facts = result.engine_facts or {}
-    attempt.gpu_seconds = attempt.engine_facts.get("gpu_seconds")
-    attempt.cost = attempt.engine_facts.get("cost")
-    session.add_all(
-        AttemptValidation(
-            attempt_id=attempt.id, validator=v.validator, passed=v.passed, details=v.details
-        )
-        for v in verdicts
-    )
-    if not holds_claim:
+    _store_result(session, attempt, result, verdicts)
+    if task.current_attempt_id != attempt.id or task.status != TaskStatus.running.value:
         late = "finished after its claim was taken over; output not accepted"
         attempt.error = f"{attempt.error}; {late}" if attempt.error else late
         if attempt.finished_at is None:
@@ -187,7 +174,33 @@ def record_attempt(
     attempt.outcome = outcome.value
     attempt.error = error
     attempt.finished_at = now
-    if outcome is AttemptOutcome.succeeded:
+    return _settle_task(session, task, attempt, result, now)
+
+
+def _store_result(
+    session: Session, attempt: Attempt, result: AttemptResult, verdicts: Sequence[Verdict]
+) -> None:
+    """What the engine produced and each verdict, whether or not the attempt still counts."""
+    attempt.output_text = result.output_text
+    attempt.tokens_in = result.tokens_in
+    attempt.tokens_out = result.tokens_out
+    attempt.first_output_at = result.first_output_at
+    attempt.engine_facts = result.engine_facts or {}
+    attempt.gpu_seconds = attempt.engine_facts.get("gpu_seconds")
+    attempt.cost = attempt.engine_facts.get("cost")
+    session.add_all(
+        AttemptValidation(
+            attempt_id=attempt.id, validator=v.validator, passed=v.passed, details=v.details
+        )
+        for v in verdicts
+    )
+
+
+def _settle_task(
+    session: Session, task: Task, attempt: Attempt, result: AttemptResult, now: datetime
+) -> Recorded:
+    """What the claiming attempt's outcome does to its task: accept, fall back, or fail."""
+    if attempt.outcome == AttemptOutcome.succeeded.value:
         finish_task(
             session,
             task,
@@ -197,7 +210,7 @@ def record_attempt(
             result_attempt_id=attempt.id,
         )
         return Recorded("succeeded")
-    reason = f"attempt {attempt.attempt_no} {outcome.value}: {error}"
+    reason = f"attempt {attempt.attempt_no} {attempt.outcome}: {attempt.error}"
     if task.fallback_path is None:
         finish_task(session, task, now, TaskStatus.failed, error=f"{reason}; fallback is off")
         return Recorded("failed")

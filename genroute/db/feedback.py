@@ -8,7 +8,7 @@ from sqlalchemy import func
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from genroute.api_models import FeedbackIn
+from genroute.contract import FeedbackIn
 from genroute.db.models import TaskFeedback
 
 

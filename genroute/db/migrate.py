@@ -1,13 +1,12 @@
 """Run Alembic migrations programmatically, so `genroute db upgrade` needs no alembic.ini."""
 
-from pathlib import Path
-
 from alembic import command
 from alembic.config import Config
 
-import migrations
+from genroute.settings import shipped_file
 
-MIGRATIONS_DIR = Path(migrations.__file__).resolve().parent
+# Alembic runs env.py and the versions itself; they are located, not imported.
+MIGRATIONS_DIR = shipped_file("genroute.migrations", "")
 
 
 def alembic_config(database_url: str) -> Config:

@@ -2,6 +2,7 @@
 letters. None of them commits: the caller owns the transaction."""
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -38,7 +39,7 @@ def task_row(
         policy_version=decision.policy_version,
         fallback_path=decision.fallback_path.value if decision.fallback_path else None,
         route_reason=decision.reason,
-        route_health=decision.health,
+        route_path_state=decision.path_state,
         max_output_tokens=decision.max_output_tokens,
         queue=decision.path.value,
         attempt_count=0,
@@ -79,22 +80,17 @@ def locked_task(session: Session, task_id: uuid.UUID) -> Task | None:
     return session.scalars(query).one_or_none()
 
 
-def mark_published(session: Session, task_id: uuid.UUID, *, requeued: bool = False) -> None:
-    """Record that the task's message is in the broker; a requeue also restarts queue wait."""
+def mark_published(
+    session: Session, task_ids: Sequence[uuid.UUID], *, requeued: bool = False
+) -> None:
+    """Record that these tasks' messages are in the broker, in one statement; a requeue also
+    restarts their queue wait."""
+    if not task_ids:
+        return
     values = {"published_at": func.now(), "updated_at": func.now()}
     if requeued:
         values["enqueued_at"] = func.now()
-    session.execute(update(Task).where(Task.id == task_id).values(**values))
-
-
-def mark_all_published(session: Session, task_ids: list[uuid.UUID]) -> None:
-    """`mark_published` for a batch of new tasks, in one statement."""
-    if task_ids:
-        session.execute(
-            update(Task)
-            .where(Task.id.in_(task_ids))
-            .values(published_at=func.now(), updated_at=func.now())
-        )
+    session.execute(update(Task).where(Task.id.in_(list(task_ids))).values(**values))
 
 
 def cancel_task(session: Session, task_id: uuid.UUID, now: datetime) -> Task | None:

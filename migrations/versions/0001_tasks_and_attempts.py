@@ -18,6 +18,11 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    _create_tasks()
+    _create_attempts()
+
+
+def _create_tasks() -> None:
     op.create_table(
         "tasks",
         sa.Column("id", sa.UUID(), nullable=False),
@@ -72,6 +77,9 @@ def upgrade() -> None:
         unique=False,
         postgresql_where=sa.text("published_at IS NULL"),
     )
+
+
+def _create_attempts() -> None:
     op.create_table(
         "attempts",
         sa.Column("id", sa.UUID(), nullable=False),

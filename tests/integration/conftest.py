@@ -10,14 +10,14 @@ from sqlalchemy.orm import Session
 
 from genroute.db.migrate import upgrade
 from genroute.db.session import make_engine
-from genroute.keys import HEALTH_PREFIX
+from genroute.runtime.redis_keys import PATH_STATE_PREFIX
 from tests.helpers import fresh_database
 from tests.scorecard_seed import seed_scorecard
 
 
 @pytest.fixture(autouse=True)
 def every_path_active(redis_client: redis.Redis) -> Iterator[None]:
-    keys = list(redis_client.scan_iter(match=f"{HEALTH_PREFIX}*"))
+    keys = list(redis_client.scan_iter(match=f"{PATH_STATE_PREFIX}*"))
     if keys:
         redis_client.delete(*keys)
     yield

@@ -7,10 +7,11 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from genroute.db.keys import Scope, revoke_key
+from genroute.contract import Scope
+from genroute.db.api_keys import revoke_key
 from genroute.db.models import ApiKey, Task
+from genroute.local.stack import Stack, issue_key
 from genroute.settings import Settings
-from genroute.stack import Stack, issue_key
 from tests.helpers import ticket, wait_for_task
 
 pytestmark = pytest.mark.integration

@@ -11,11 +11,11 @@ import httpx
 import pytest
 import yaml
 
-from genroute.keys import health_key
-from genroute.readiness import redis_from_broker_url
+from genroute.local.stack import Stack, running_stack, wait_for_workers
+from genroute.policies.rollback import PathState, RollbackState
+from genroute.runtime.queueing import redis_from_broker_url
+from genroute.runtime.redis_keys import path_state_key
 from genroute.settings import Settings
-from genroute.stack import Stack, running_stack, wait_for_workers
-from policies.rollback import HealthState, PathHealth
 from tests.helpers import isolated_settings, ticket
 
 pytestmark = pytest.mark.integration
@@ -135,8 +135,8 @@ def test_cancel_a_queued_task_and_wait_for_others(idle_stack: Stack, api: httpx.
     # cooldown, so it is still closed when the workers start): the diffusion worker hands
     # `keep` to the fallback queue without running it.
     client = redis_from_broker_url(idle_stack.settings.broker_url)
-    closed = PathHealth(HealthState.rolled_back, (), time.time(), 600.0)
-    client.set(health_key("diffusion", "classification"), closed.to_json())
+    closed = RollbackState(PathState.rolled_back, (), time.time(), 600.0)
+    client.set(path_state_key("diffusion", "classification"), closed.to_json())
     client.close()
 
     cancelled = api.post(f"/v1/tasks/{drop_id}/cancel")

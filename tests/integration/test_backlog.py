@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from genroute.backlog import ColumnMap, read_backlog
-from genroute.db.keys import Scope
+from genroute.client.backlog import ColumnMap, read_backlog
+from genroute.contract import Scope
 from genroute.db.models import Task
-from genroute.embedded import child_environment
+from genroute.local.embedded import child_environment
+from genroute.local.stack import Stack, issue_key
 from genroute.settings import Settings
-from genroute.stack import Stack, issue_key
 
 pytestmark = pytest.mark.integration
 ROWS = 60

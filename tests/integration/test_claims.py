@@ -22,8 +22,8 @@ from genroute.db.tasks import (
     mark_published,
     tasks_to_republish,
 )
+from genroute.policies import load_catalog, load_policy
 from genroute.settings import Settings
-from policies import load_catalog, load_policy
 from tests.helpers import ticket
 
 pytestmark = pytest.mark.integration
@@ -39,7 +39,7 @@ def test_late_original_cannot_produce_a_second_accepted_output(
     with sessions.begin() as session:
         task_id = create_task(session, request, policy.decide(request), 3).id
         # Marked published so the running stack's sweeper leaves this hand-driven task alone.
-        mark_published(session, task_id)
+        mark_published(session, [task_id])
     with sessions.begin() as session:
         original = claim_task(session, task_id, "autoregressive", WORKER, 30).attempt.id
     with sessions.begin() as session:  # the original's worker stops renewing; its lease lapses
@@ -73,7 +73,7 @@ def test_a_claim_decides_on_the_locked_row_not_an_earlier_read(
     request = TaskRequest.model_validate(ticket(task_type="reasoning_answer"))
     with sessions.begin() as session:
         task_id = create_task(session, request, policy.decide(request), 3).id
-        mark_published(session, task_id)
+        mark_published(session, [task_id])
     with sessions.begin() as duplicate:
         early = get_task(duplicate, task_id)  # the early, unlocked read, still referenced
         assert early.status == "queued"

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import select
 
 from genroute.client import ApiError, AsyncClient, Client
-from genroute.db.keys import Scope
+from genroute.contract import Scope
 from genroute.db.models import ApiKey
+from genroute.local.stack import Stack, issue_key
 from genroute.settings import Settings
-from genroute.stack import Stack, issue_key
 from tests.helpers import ticket
 
 pytestmark = pytest.mark.integration

@@ -9,9 +9,9 @@ from sqlalchemy import select
 from genroute.contract import TaskRequest
 from genroute.db.models import Attempt
 from genroute.db.tasks import create_task
-from genroute.queueing import make_celery, publish
+from genroute.policies import load_catalog, load_policy
+from genroute.runtime.queueing import Message, make_celery, publish_many
 from genroute.settings import Settings
-from policies import load_catalog, load_policy
 from tests.helpers import ticket, wait_for_task
 
 pytestmark = pytest.mark.integration
@@ -43,7 +43,7 @@ def test_a_message_delivered_twice_runs_once(
     )
     app = make_celery(settings, settings.broker_url)
     for _ in range(3):
-        publish(app, task_id, "diffusion")
+        publish_many(app, [Message(task_id, "diffusion")])
     view = wait_for_task(client, task_id, timeout_s=90)
     assert view.status.is_terminal
     time.sleep(3)  # let the duplicates arrive and find the task finished

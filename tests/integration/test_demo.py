@@ -17,8 +17,9 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from genroute.embedded import child_environment
-from genroute.readiness import ready_workers, redis_from_broker_url
+from genroute.local.embedded import child_environment
+from genroute.runtime.queueing import redis_from_broker_url
+from genroute.runtime.worker_registry import ready_workers
 from genroute.settings import Settings
 from tests.helpers import isolated_settings
 

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from genroute.db.session import sqlalchemy_url
-from genroute.embedded import child_environment
-from genroute.keys import HEALTH_PREFIX
-from genroute.readiness import redis_from_broker_url
+from genroute.local.embedded import child_environment
+from genroute.runtime.queueing import redis_from_broker_url
+from genroute.runtime.redis_keys import PATH_STATE_PREFIX
 from genroute.settings import Settings
 from tests.helpers import isolated_settings
 
@@ -36,7 +36,7 @@ def test_eval_compares_both_paths_on_sample_tickets(settings: Settings, tmp_path
         report = json.loads(done.stdout.strip().splitlines()[-1])
         client = redis_from_broker_url(own.broker_url)
         try:  # evaluation outcomes never reach the rollback controller
-            assert not list(client.scan_iter(match=f"{HEALTH_PREFIX}*"))
+            assert not list(client.scan_iter(match=f"{PATH_STATE_PREFIX}*"))
         finally:
             client.close()
         engine = create_engine(sqlalchemy_url(own.database_url))

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from genroute.db.models import Attempt, AttemptValidation
-from genroute.embedded import child_environment
+from genroute.local.embedded import child_environment
 from genroute.settings import Settings
 from tests.helpers import ticket, wait_for_task
 

@@ -9,10 +9,10 @@ from rapidfuzz.distance import Levenshtein
 from sqlalchemy import text
 
 from genroute.client import ApiError, AsyncClient, Client
-from genroute.db.keys import Scope
+from genroute.contract import Scope
 from genroute.db.rollups import KEY, SUMS, sums_select
+from genroute.local.stack import Stack, issue_key
 from genroute.settings import Settings
-from genroute.stack import Stack, issue_key
 from tests.helpers import ticket
 
 pytestmark = pytest.mark.integration

@@ -9,9 +9,9 @@ import time
 import httpx
 import pytest
 
-from genroute.embedded import child_environment
+from genroute.local.embedded import child_environment
+from genroute.local.stack import Stack
 from genroute.settings import Settings
-from genroute.stack import Stack
 from tests.helpers import ticket, wait_for_task
 
 pytestmark = pytest.mark.integration

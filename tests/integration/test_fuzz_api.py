@@ -11,8 +11,8 @@ import schemathesis
 from schemathesis import GenerationMode
 from schemathesis.checks import CHECKS
 
+from genroute.local.stack import Stack, running_stack
 from genroute.settings import Settings
-from genroute.stack import Stack, running_stack
 from tests.helpers import isolated_settings
 
 pytestmark = pytest.mark.integration

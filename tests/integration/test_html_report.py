@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
-from genroute.html_report import CHARTS, write_report
+from genroute.analysis.html_report import CHARTS, write_report
 
 pytestmark = pytest.mark.integration
 

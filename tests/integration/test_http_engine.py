@@ -11,14 +11,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from genroute.engine import GenerationRequest
 from genroute.errors import EngineError, EngineTimeout, EngineUnavailable
+from genroute.interfaces import GenerationRequest
+from genroute.local.stack import Stack, running_stack
 from genroute.settings import Settings
-from genroute.stack import Stack, running_stack
+from genroute.workers.engines.models import SMOLLM2, resolve_model
+from genroute.workers.engines.openai_http import HttpParams, OpenAIHttpEngine
 from tests.helpers import isolated_settings, ticket, wait_for_task
 from tests.integration.vllm_server import build_tiny_llama, vllm_server
-from workers.engines.models import SMOLLM2, resolve_model
-from workers.engines.openai_http import HttpParams, OpenAIHttpEngine
 
 pytestmark = pytest.mark.integration
 

@@ -7,9 +7,9 @@ import sys
 import httpx
 import pytest
 
-from genroute.embedded import child_environment
+from genroute.local.embedded import child_environment
+from genroute.local.stack import Stack
 from genroute.settings import Settings
-from genroute.stack import Stack
 
 pytestmark = pytest.mark.integration
 

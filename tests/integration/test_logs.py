@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from genroute.stack import Stack
+from genroute.local.stack import Stack
 from tests.helpers import ticket, wait_for_task
 
 pytestmark = pytest.mark.integration

@@ -45,3 +45,83 @@ def test_models_match_the_migrations(settings) -> None:
     # Alembic cannot compare expression indexes with an operator class; check it exists.
     assert "ix_tasks_metadata" in indexes
     assert [d for d in diff if getattr(d[1], "name", None) != "ix_tasks_metadata"] == []
+
+
+SEED_AT_0004 = """
+INSERT INTO tasks (id, task_type, request, status, route_path, route_rule, policy_version,
+    fallback_path, route_reason, route_health, max_output_tokens, queue, attempt_count,
+    max_attempts, owner, created_at, updated_at, enqueued_at, published_at, finished_at)
+VALUES
+  ('00000000-0000-0000-0000-0000000000a1', 'ticket_summary', '{"input": "a"}', 'succeeded',
+   'diffusion', 'r', 'v1', 'autoregressive', 'x', 'active', 96, 'fallback', 2, 3, 'billing',
+   '2026-11-20 10:05+00', '2026-11-20 10:05+00', '2026-11-20 10:05+00',
+   '2026-11-20 10:05+00', '2026-11-20 10:05:30+00'),
+  ('00000000-0000-0000-0000-0000000000a2', 'ticket_summary', '{"input": "b"}', 'failed',
+   'diffusion', 'r', 'v1', 'autoregressive', 'x', 'rolled_back', 96, 'fallback', 1, 1, 'billing',
+   '2026-11-20 10:40+00', '2026-11-20 10:40+00', '2026-11-20 10:40+00',
+   '2026-11-20 10:40+00', '2026-11-20 10:40:10+00'),
+  ('00000000-0000-0000-0000-0000000000a3', 'extraction', '{"input": "c"}', 'queued',
+   'autoregressive', 'r', 'v1', 'autoregressive', 'x', 'active', 96, 'autoregressive', 0, 3,
+   NULL, '2026-11-20 11:00+00', '2026-11-20 11:00+00', '2026-11-20 11:00+00', NULL, NULL);
+INSERT INTO attempts (id, task_id, attempt_no, path, queue, outcome, tokens_out, engine_facts,
+    enqueued_at, started_at, first_output_at, finished_at)
+VALUES
+  ('00000000-0000-0000-0000-0000000000b1', '00000000-0000-0000-0000-0000000000a1', 1,
+   'diffusion', 'diffusion', 'invalid', 32, '{"gpu_seconds": 2.0, "cost": 0.004}',
+   '2026-11-20 10:05+00', '2026-11-20 10:05:01+00', '2026-11-20 10:05:03+00',
+   '2026-11-20 10:05:05+00'),
+  ('00000000-0000-0000-0000-0000000000b2', '00000000-0000-0000-0000-0000000000a1', 2,
+   'autoregressive', 'fallback', 'succeeded', 20, '{"gpu_seconds": 1.0, "cost": 0.001}',
+   '2026-11-20 10:05:05+00', '2026-11-20 10:05:07+00', '2026-11-20 10:05:08+00',
+   '2026-11-20 10:05:30+00'),
+  ('00000000-0000-0000-0000-0000000000b3', '00000000-0000-0000-0000-0000000000a2', 1,
+   'diffusion', 'diffusion', 'timeout', NULL, '{"gpu_seconds": 3.0, "cost": 0.006}',
+   '2026-11-20 10:40+00', '2026-11-20 10:40:02+00', NULL, '2026-11-20 10:40:10+00');
+"""
+
+
+def _rows(conn, table: str) -> list[tuple]:
+    return sorted(tuple(row) for row in conn.execute(text(f"SELECT * FROM {table}")))
+
+
+def test_upgrade_backfills_a_database_holding_work(service_urls: tuple[str, str]) -> None:
+    """Tasks and attempts written at revision 0004 reach head with costs moved into columns
+    (0005), a purpose (0006), rollups filled by 0007's own frozen SQL, equal to what today's
+    code computes from the same rows, and the route's path state renamed (0008)."""
+    from genroute.db.rollups import rebuild
+
+    with fresh_database(service_urls[0]) as url:
+        upgrade(url, "0004")
+        engine = create_engine(sqlalchemy_url(url))
+        try:
+            with engine.begin() as conn:
+                conn.execute(text(SEED_AT_0004))
+            upgrade(url)
+            with engine.begin() as conn:
+                costs = conn.execute(
+                    text("SELECT attempt_no, gpu_seconds, cost FROM attempts ORDER BY cost")
+                ).all()
+                assert [tuple(r) for r in costs] == [
+                    (2, 1.0, 0.001),
+                    (1, 2.0, 0.004),
+                    (1, 3.0, 0.006),
+                ]
+                assert set(conn.scalars(text("SELECT purpose FROM tasks"))) == {"production"}
+                states = conn.execute(text("SELECT route_path_state FROM tasks ORDER BY id")).all()
+                assert [s for (s,) in states] == ["active", "rolled_back", "active"]
+                [rollup] = conn.execute(
+                    text(
+                        "SELECT requests, accepted, fell_back, attempts, invalid, timeouts, "
+                        "cost, latency_sum FROM scorecard_rollups"
+                    )
+                ).all()
+                # Both finished tasks fall in the 10:00 hour of one group; the queued one waits.
+                assert tuple(rollup[:6]) == (2, 1, 2, 3, 1, 1)
+                assert rollup[6] == pytest.approx(0.011) and rollup[7] == pytest.approx(40.0)
+                migrated = (_rows(conn, "scorecard_rollups"), _rows(conn, "scorecard_histograms"))
+                assert migrated[1], "no histogram rows were backfilled"
+                rebuild(conn)
+                rebuilt = (_rows(conn, "scorecard_rollups"), _rows(conn, "scorecard_histograms"))
+            assert migrated == rebuilt
+        finally:
+            engine.dispose()

@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from genroute.contract import TaskView
 from genroute.db.models import RollbackEvent
-from genroute.embedded import child_environment
-from genroute.keys import health_key
+from genroute.local.embedded import child_environment
+from genroute.runtime.redis_keys import path_state_key
 from genroute.settings import Settings
 from tests.helpers import ticket, wait_for_task
 
@@ -67,7 +67,7 @@ def _wait_for_events(sessions, count: int, timeout_s: float = 120) -> None:
 def test_rollback_probe_rollback_again_and_restore(
     client: httpx.Client, sessions, redis_client: redis.Redis, settings: Settings
 ) -> None:
-    redis_client.delete(health_key("diffusion", "classification"))
+    redis_client.delete(path_state_key("diffusion", "classification"))
     with sessions.begin() as session:
         session.query(RollbackEvent).delete()
 

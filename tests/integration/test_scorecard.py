@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from genroute.diversity import similarity_figures
-from genroute.scorecard import build_scorecard, format_scorecard
+from genroute.analysis.diversity import similarity_figures
+from genroute.analysis.scorecard import build_scorecard, format_scorecard
 
 pytestmark = pytest.mark.integration
 BUCKET = 0.025  # percentiles come from log-spaced buckets 5% wide

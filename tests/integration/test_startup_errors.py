@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from genroute.embedded import child_environment
+from genroute.local.embedded import child_environment
 from genroute.settings import Settings
 from tests.helpers import broker_url_with_db
 

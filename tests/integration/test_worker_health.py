@@ -8,10 +8,10 @@ import uuid
 
 import pytest
 
-from genroute.embedded import child_environment
-from genroute.queueing import make_celery, publish
+from genroute.local.embedded import child_environment
+from genroute.local.stack import Stack
+from genroute.runtime.queueing import Message, make_celery, publish_many
 from genroute.settings import Settings
-from genroute.stack import Stack
 from tests.helpers import isolated_settings
 
 pytestmark = pytest.mark.integration
@@ -38,7 +38,7 @@ def test_live_workers_are_healthy(settings: Settings, stack: Stack, path: str) -
 def test_no_worker_and_waiting_work_is_unhealthy(settings: Settings) -> None:
     with isolated_settings(settings, redis_db=6) as own:
         app = make_celery(own, own.broker_url)
-        publish(app, uuid.uuid4(), "diffusion")  # work nobody takes
+        publish_many(app, [Message(uuid.uuid4(), "diffusion")])  # work nobody takes
         app.close()
         code, report = _health(own, "diffusion", "--stall", "0", "--timeout", "1")
     assert code == 1

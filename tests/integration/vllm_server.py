@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from genroute.stack import free_port
+from genroute.local.stack import free_port
 
 
 def build_tiny_llama(target: Path, tokenizer_source: str) -> Path:

@@ -6,12 +6,12 @@ import uuid
 import httpx
 import pytest
 
-from genroute.db.keys import Scope
+from genroute.contract import Scope
 from genroute.db.tasks import get_task
-from genroute.embedded import child_environment
-from genroute.processes import ManagedProcess
+from genroute.local.embedded import child_environment
+from genroute.local.processes import ManagedProcess
+from genroute.local.stack import free_port, issue_key, wait_for_api
 from genroute.settings import Settings
-from genroute.stack import free_port, issue_key, wait_for_api
 from tests.helpers import ticket
 
 pytestmark = pytest.mark.reliability

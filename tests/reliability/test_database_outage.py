@@ -12,9 +12,9 @@ from sqlalchemy import select
 from genroute.db.migrate import upgrade
 from genroute.db.models import Attempt
 from genroute.db.session import make_engine, make_session_factory
-from genroute.readiness import redis_from_broker_url
+from genroute.local.stack import running_stack
+from genroute.runtime.queueing import redis_from_broker_url
 from genroute.settings import Settings
-from genroute.stack import running_stack
 from tests.helpers import broker_url_with_db, ticket, wait_for_task
 from tests.reliability.test_worker_killed import _running_attempt
 

@@ -10,8 +10,8 @@ import uuid
 import pytest
 
 from genroute.db.session import make_engine, make_session_factory
+from genroute.local.stack import running_stack, wait_for_workers
 from genroute.settings import Settings
-from genroute.stack import running_stack, wait_for_workers
 from tests.helpers import isolated_settings, ticket, wait_for_task
 from tests.reliability.test_worker_killed import _running_attempt
 

@@ -4,9 +4,9 @@ once it has waited `republish_queued_after_s`, and it ends terminal with one acc
 
 import pytest
 
-from genroute.readiness import redis_from_broker_url
+from genroute.local.stack import running_stack, wait_for_workers
+from genroute.runtime.queueing import redis_from_broker_url
 from genroute.settings import Settings
-from genroute.stack import running_stack, wait_for_workers
 from tests.helpers import isolated_settings, ticket, wait_for_task
 
 pytestmark = pytest.mark.reliability

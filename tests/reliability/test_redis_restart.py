@@ -7,9 +7,9 @@ import uuid
 
 import pytest
 
-from genroute.embedded import embedded_redis
+from genroute.local.embedded import embedded_redis
+from genroute.local.stack import running_stack
 from genroute.settings import Settings
-from genroute.stack import running_stack
 from tests.helpers import ticket, wait_for_task
 from tests.reliability.test_worker_killed import _running_attempt
 

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from genroute.db.models import Attempt, Task
+from genroute.local.stack import Stack
 from genroute.settings import Settings
-from genroute.stack import Stack
 from tests.helpers import ticket, wait_for_task
 from tests.reliability.test_worker_killed import _running_attempt
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from genroute.engine import Generation, GenerationRequest
-from workers.batching import Batcher
+from genroute.interfaces import Generation, GenerationRequest
+from genroute.workers.batching import Batcher
 
 
 class RecordingEngine:

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from genroute.errors import PolicyError
-from policies import load_catalog
+from genroute.policies import load_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 REQUIRED = {

@@ -1,9 +1,14 @@
-"""The client's I/O-free core: retry decisions, batch merging and call building."""
+"""The client's I/O-free core: retry decisions, batch merging, call building, operations
+driven by scripted answers, and the two shells kept to the same operations."""
+
+import inspect
 
 import httpx
+import pytest
 
-from genroute.api_models import BatchItemResult, BatchResult
-from genroute.client_core import Calls, RetryPolicy, merge, wait_chunk
+from genroute.client import AsyncClient, Client
+from genroute.client.core import Calls, Operations, RetryPolicy, Sleep, merge, wait_chunk
+from genroute.contract import BatchItemResult, BatchResult
 
 
 def _response(status: int, retry_after: str | None = None) -> httpx.Response:
@@ -45,3 +50,87 @@ def test_long_polls_stop_at_the_deadline() -> None:
     assert wait_chunk(None, 100.0, 30) == 30
     assert wait_chunk(110.0, 100.0, 30) == 10
     assert wait_chunk(90.0, 100.0, 30) == 0
+
+
+def _drive(operation, answers: list[httpx.Response | httpx.ConnectError]):
+    """Run an operation against scripted answers; returns (calls made, sleeps, result)."""
+    calls, sleeps, answer = [], [], None
+    try:
+        while True:
+            step = operation.send(answer)
+            if isinstance(step, Sleep):
+                sleeps.append(step.seconds)
+                answer = None
+            else:
+                calls.append(step)
+                answer = answers.pop(0)
+    except StopIteration as done:
+        return calls, sleeps, done.value
+
+
+def _view(status: str) -> httpx.Response:
+    body = {
+        "id": "00000000-0000-0000-0000-000000000001",
+        "task_type": "ticket_summary",
+        "status": status,
+        "route": {
+            "path": "diffusion",
+            "rule": "r",
+            "policy_version": "v",
+            "fallback_path": None,
+            "reason": "x",
+            "max_output_tokens": 10,
+            "health": "active",
+        },
+        "output": None,
+        "error": None,
+        "attempts": [],
+        "created_at": "2026-12-01T00:00:00Z",
+        "finished_at": None,
+    }
+    return httpx.Response(200, json=body)
+
+
+def test_an_operation_retries_through_sleeps_then_answers() -> None:
+    ops = Operations(RetryPolicy(max_retries=3), 100, 30.0, clock=lambda: 0.0)
+    refused = httpx.ConnectError("refused")
+    calls, sleeps, view = _drive(
+        ops.get("abc"),
+        [refused, httpx.Response(503, headers={"retry-after": "2"}), _view("queued")],
+    )
+    assert [c.path for c in calls] == ["/v1/tasks/abc"] * 3
+    assert sleeps == [0.5, 2.0] and view.status.value == "queued"
+    assert view.route.path_state == "active"  # `health` on the wire
+
+
+def test_wait_long_polls_until_terminal_or_deadline() -> None:
+    now = [0.0]
+    ops = Operations(RetryPolicy(), 100, 30.0, clock=lambda: now[0])
+    operation = ops.wait("abc", timeout_s=45)
+    step = next(operation)
+    assert step.params == {"wait": 30}
+    now[0] = 30.0
+    step = operation.send(_view("running"))
+    assert step.params == {"wait": 15}  # what is left of the 45 s
+    now[0] = 45.0
+    step = operation.send(_view("running"))
+    assert step.params == {}  # deadline reached: one last plain read
+    with pytest.raises(StopIteration) as done:
+        operation.send(_view("running"))
+    assert done.value.value.status.value == "running"
+
+
+def test_sync_and_async_clients_offer_the_same_operations() -> None:
+    def public(cls: type) -> dict[str, inspect.Signature]:
+        return {
+            name: inspect.signature(member)
+            for name, member in vars(cls).items()
+            if callable(member) and not name.startswith("_") and name not in ("close", "aclose")
+        }
+
+    sync, asynchronous = public(Client), public(AsyncClient)
+    assert sync.keys() == asynchronous.keys()
+    for name, signature in sync.items():
+        assert list(signature.parameters) == list(asynchronous[name].parameters), name
+    operations = {n for n in vars(Operations) if not n.startswith("_")} - {"retry", "clock"}
+    assert set(sync) == operations

@@ -117,7 +117,7 @@ def test_prometheus_scrapes_the_api_and_every_worker() -> None:
 
 
 def test_the_grafana_dashboard_only_queries_metrics_genroute_exports() -> None:
-    from genroute import metrics
+    from genroute.observability import metrics
 
     exported = {c._name for c in vars(metrics).values() if hasattr(c, "_name")}
     exported |= {"genroute_queue_depth", "genroute_path_state"}

@@ -2,7 +2,7 @@
 
 import json
 
-from workers.engines.openai_http import _consume
+from genroute.workers.engines.openai_http import _consume
 
 
 def _event(payload: dict) -> str:

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from genroute.errors import PolicyError
-from workers.engines.registry import load_paths
+from genroute.workers.engines.registry import load_paths
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from genroute.api_models import ScorecardRow
-from genroute.replay import format_replay, measured_figures, replay
-from policies import load_catalog, load_policy
+from genroute.analysis.replay import format_replay, measured_figures, replay
+from genroute.contract import ScorecardRow
+from genroute.policies import load_catalog, load_policy
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = load_catalog(ROOT / "policies" / "task_types.yaml")

@@ -1,8 +1,8 @@
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from genroute.analysis.path_summary import format_table, percentile, summarize_by_path
 from genroute.contract import AttemptOutcome, AttemptView, RouteDecision, TaskView
-from genroute.report import format_table, percentile, summarize_by_path
 
 T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 

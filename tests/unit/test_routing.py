@@ -2,10 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from genroute.contract import Path as GenPath
-from genroute.contract import PrivacyTier, TaskRequest
+from genroute.contract import PrivacyTier, Route, TaskRequest
 from genroute.errors import PathUnavailable, PolicyError, RequestRejected, UnknownTaskType
-from policies import load_catalog, load_policy
+from genroute.policies import load_catalog, load_policy
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = load_catalog(ROOT / "policies" / "task_types.yaml")
@@ -153,7 +152,7 @@ def test_missing_policy_file(tmp_path: Path) -> None:
 PRIVATE = load_policy(
     ROOT / "policies" / "default.yaml",
     CATALOG,
-    {GenPath.diffusion: PrivacyTier.node, GenPath.autoregressive: PrivacyTier.cluster},
+    {Route.diffusion: PrivacyTier.node, Route.autoregressive: PrivacyTier.cluster},
 )
 
 
@@ -161,7 +160,7 @@ def test_node_tier_never_reaches_a_cluster_path_fallback_included() -> None:
     decision = PRIVATE.decide(
         TaskRequest(task_type="ticket_summary", input="x", privacy_tier="node")
     )
-    assert (decision.path, decision.fallback_path) == (GenPath.diffusion, None)
+    assert (decision.path, decision.fallback_path) == (Route.diffusion, None)
 
 
 def test_a_forbidden_rule_is_passed_over_and_no_allowed_path_is_rejected() -> None:
@@ -170,23 +169,23 @@ def test_a_forbidden_rule_is_passed_over_and_no_allowed_path_is_rejected() -> No
     assert caught.value.field == "privacy_tier"
     assert "autoregressive sends data to cluster" in caught.value.message
     allowed = PRIVATE.decide(TaskRequest(task_type="extraction", input="x"))
-    assert allowed.path is GenPath.autoregressive
+    assert allowed.path is Route.autoregressive
 
 
 def test_rolled_back_path_with_no_allowed_alternative_is_unavailable() -> None:
     request = TaskRequest(task_type="ticket_summary", input="x", privacy_tier="node")
     decision = PRIVATE.decide(request)
     with pytest.raises(PathUnavailable) as caught:
-        PRIVATE.with_health(decision, "rolled_back", False, request.privacy_tier)
+        PRIVATE.with_path_state(decision, "rolled_back", False, request.privacy_tier)
     assert caught.value.status_code == 503 and "retry later" in caught.value.message
 
 
 def test_shadow_copies_sample_their_share_and_respect_privacy() -> None:
     request = TaskRequest(task_type="ticket_summary", input="x")
     decision = POLICY.decide(request)  # bounded-batch-diffusion shadows 5% on autoregressive
-    assert POLICY.shadow_path(request, decision, draw=0.01) is GenPath.autoregressive
+    assert POLICY.shadow_path(request, decision, draw=0.01) is Route.autoregressive
     assert POLICY.shadow_path(request, decision, draw=0.05) is None
-    rolled_back = decision.model_copy(update={"path": GenPath.autoregressive})
+    rolled_back = decision.model_copy(update={"path": Route.autoregressive})
     assert POLICY.shadow_path(request, rolled_back, draw=0.0) is None  # already goes there
     private = TaskRequest(task_type="ticket_summary", input="x", privacy_tier="node")
     assert PRIVATE.shadow_path(private, PRIVATE.decide(private), draw=0.0) is None

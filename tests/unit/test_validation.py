@@ -6,18 +6,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from genroute.validator import ValidationInput
-from policies.catalog import TaskType, ValidationConfig
-from workers.validation.checks import (
+from genroute.interfaces import ValidationInput
+from genroute.policies.catalog import TaskType, ValidationConfig
+from genroute.workers.validation.checks import (
     AllowedValues,
     BannedClaims,
     Bounds,
     JsonSchema,
     NotEmptyNorEcho,
 )
-from workers.validation.grounding import Grounding
-from workers.validation.pipeline import validate, validators_for
-from workers.validation.repair import outermost_object, parse_json_object
+from genroute.workers.validation.grounding import Grounding
+from genroute.workers.validation.pipeline import validate, validators_for
+from genroute.workers.validation.repair import outermost_object, parse_json_object
 
 TICKET = (
     "Hi, I'm Maria Lopez. My order #A-10293 placed on 2026-11-02 for $149.99 arrived with a "

@@ -13,8 +13,13 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
-from genroute.engine import Generation, GenerationRequest
-from workers.engines.hf_common import InProcessParams, OutputClock, chat_text, load_pretrained
+from genroute.interfaces import Generation, GenerationRequest
+from genroute.workers.engines.hf_common import (
+    InProcessParams,
+    OutputClock,
+    chat_text,
+    load_pretrained,
+)
 
 
 class DiffusionParams(InProcessParams):

@@ -8,8 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from genroute.engine import GenerationRequest
 from genroute.errors import EngineUnavailable
+from genroute.interfaces import GenerationRequest
 
 log = logging.getLogger(__name__)
 

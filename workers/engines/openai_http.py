@@ -17,8 +17,8 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
-from genroute.engine import Generation, GenerationRequest
 from genroute.errors import EngineError, EngineTimeout, EngineUnavailable
+from genroute.interfaces import Generation, GenerationRequest
 
 
 class HttpParams(BaseModel):

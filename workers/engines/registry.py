@@ -13,17 +13,16 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from genroute.contract import Path as RoutePath
-from genroute.contract import PrivacyTier
-from genroute.engine import Engine
+from genroute.config import read_yaml_mapping, validate_mapping
+from genroute.contract import PrivacyTier, Route
 from genroute.errors import PolicyError
-from genroute.placement import location_of_url
-from genroute.queueing import QUEUES
-from policies.loading import read_yaml_mapping, validate_mapping
-from workers.engines.diffusion_gemma import DiffusionGemmaEngine, DiffusionParams
-from workers.engines.models import resolve_model
-from workers.engines.openai_http import HttpParams, OpenAIHttpEngine
-from workers.engines.transformers_causal import CausalParams, TransformersCausalEngine
+from genroute.interfaces import Engine
+from genroute.runtime.placement import location_of_url
+from genroute.runtime.queueing import QUEUES
+from genroute.workers.engines.diffusion_gemma import DiffusionGemmaEngine, DiffusionParams
+from genroute.workers.engines.models import resolve_model
+from genroute.workers.engines.openai_http import HttpParams, OpenAIHttpEngine
+from genroute.workers.engines.transformers_causal import CausalParams, TransformersCausalEngine
 
 
 @dataclass(frozen=True)
@@ -108,7 +107,7 @@ class PathConfig(BaseModel):
 class PathsFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    paths: dict[RoutePath, PathConfig]
+    paths: dict[Route, PathConfig]
 
 
 def _apply_env(data: dict[str, Any], environ: Mapping[str, str], path: Path) -> None:
@@ -132,7 +131,7 @@ def _apply_env(data: dict[str, Any], environ: Mapping[str, str], path: Path) -> 
             entry[field] = value
 
 
-def load_paths(path: Path, environ: Mapping[str, str] | None = None) -> dict[RoutePath, PathConfig]:
+def load_paths(path: Path, environ: Mapping[str, str] | None = None) -> dict[Route, PathConfig]:
     """Load workers/paths.yaml with environment overrides; errors name the file and field."""
     data = read_yaml_mapping(path)
     _apply_env(data, os.environ if environ is None else environ, path)

@@ -11,8 +11,13 @@ from datetime import UTC, datetime
 
 from pydantic import Field
 
-from genroute.engine import Generation, GenerationRequest
-from workers.engines.hf_common import InProcessParams, OutputClock, chat_text, load_pretrained
+from genroute.interfaces import Generation, GenerationRequest
+from genroute.workers.engines.hf_common import (
+    InProcessParams,
+    OutputClock,
+    chat_text,
+    load_pretrained,
+)
 
 
 class CausalParams(InProcessParams):

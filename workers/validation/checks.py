@@ -7,8 +7,8 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from genroute.validator import ValidationInput, Verdict
-from workers.validation.repair import parse_json_object
+from genroute.interfaces import ValidationInput, Verdict
+from genroute.workers.validation.repair import parse_json_object
 
 _BULLET = re.compile(r"^\s*(?:[-*\u2022]|\d+[.)])\s+", re.MULTILINE)
 _WORD = re.compile(r"\w+")

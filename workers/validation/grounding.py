@@ -5,7 +5,7 @@ input; whatever is not there is listed as ungrounded."""
 import re
 from dataclasses import dataclass
 
-from genroute.validator import ValidationInput, Verdict
+from genroute.interfaces import ValidationInput, Verdict
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _IDENTIFIER = re.compile(r"#?\b[A-Za-z]{1,6}-(?:[A-Za-z0-9]+-)*\d[A-Za-z0-9]*\b|#\d+\b")

@@ -2,16 +2,16 @@
 
 from typing import Any
 
-from genroute.validator import ValidationInput, Validator, Verdict
-from policies.catalog import TaskType
-from workers.validation.checks import (
+from genroute.interfaces import ValidationInput, Validator, Verdict
+from genroute.policies.catalog import TaskType
+from genroute.workers.validation.checks import (
     AllowedValues,
     BannedClaims,
     Bounds,
     JsonSchema,
     NotEmptyNorEcho,
 )
-from workers.validation.grounding import Grounding
+from genroute.workers.validation.grounding import Grounding
 
 
 def validators_for(task_type: TaskType, request: dict[str, Any]) -> list[Validator]:

@@ -1,0 +1,155 @@
+"""Evaluation runs: every item of a dataset through each named path (forced route, no fallback,
+tagged as one run so it never steers the rollback controller), and the side-by-side report
+with each item's outcome and validator verdicts, and a recommendation. Running one is
+`genroute.local.evaluation_run`'s job."""
+
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from genroute.analysis.evaluation_page import render_evaluation
+from genroute.analysis.scorecard import build_scorecard
+from genroute.client.backlog import BacklogRow
+from genroute.contract import Purpose, Route, RouteDecision, ScorecardRow, TaskRequest
+from genroute.db.models import Task
+from genroute.db.tasks import task_row
+from genroute.errors import GenrouteError
+from genroute.policies import TaskTypeCatalog
+
+EVAL_OWNER = "genroute-eval"
+
+
+@dataclass(frozen=True)
+class EvalPlan:
+    """One run: which items, which task type, which paths, and the latency budget to judge by."""
+
+    run_id: str
+    task_type: str
+    paths: tuple[Route, ...]
+    items: list[BacklogRow]
+    latency_budget_ms: int | None = None
+
+
+def plan_rows(plan: EvalPlan, catalog: TaskTypeCatalog, policy_version: str) -> list[dict]:
+    """A task row per (item, path): forced to the path, one attempt, no fallback."""
+    rows = []
+    for item in plan.items:
+        body = {**item.request, "task_type": plan.task_type, "fallback": "none"}
+        body.pop("idempotency_key", None)  # one item runs once per path
+        body["metadata"] = {**body.get("metadata", {}), "eval_item": item.row_id}
+        request = TaskRequest.model_validate(body)
+        for path in plan.paths:
+            decision = RouteDecision(
+                path=path,
+                rule="evaluation",
+                policy_version=policy_version,
+                fallback_path=None,
+                reason=f"evaluation run {plan.run_id}: forced to {path.value}",
+                max_output_tokens=catalog.output_limit(request),
+            )
+            row = task_row(request, decision, 1, EVAL_OWNER)
+            rows.append({**row, "purpose": Purpose.evaluation.value, "eval_run": plan.run_id})
+    return rows
+
+
+def item_outcomes(session: Session, run_id: str) -> list[dict[str, Any]]:
+    """Each item's result on every path: status, output, latency, cost, failed checks."""
+    tasks = session.scalars(select(Task).where(Task.eval_run == run_id).order_by(Task.created_at))
+    items: dict[str, dict[str, Any]] = {}
+    for task in tasks:
+        item_id = str(task.request["metadata"]["eval_item"])
+        item = items.setdefault(item_id, {"item": item_id, "input": task.request["input"]})
+        attempt = task.attempts[-1] if task.attempts else None
+        latency = (task.finished_at - task.created_at).total_seconds() if task.finished_at else None
+        item[task.route_path] = {
+            "status": task.status,
+            "output": task.output_text if task.output_text else attempt and attempt.output_text,
+            "error": attempt.error if attempt else task.error,
+            "latency_s": latency,
+            "cost": attempt.cost if attempt else None,
+            "verdicts": [
+                {"validator": v.validator, "passed": v.passed, "details": v.details}
+                for v in (attempt.validations if attempt else [])
+            ],
+        }
+    return list(items.values())
+
+
+def _percent(a: float, b: float) -> str:
+    return f"{abs(1 - a / b) * 100:.0f}%"
+
+
+def recommend(rows: dict[str, ScorecardRow], budget_ms: int | None) -> tuple[str | None, str]:
+    """The path with the lowest cost per accepted output among those whose p95 latency meets
+    the budget, and why; None when no path produced an accepted output within it."""
+    within = {
+        path: row
+        for path, row in rows.items()
+        if row.accepted and (budget_ms is None or (row.latency_p95_s or 0) * 1000 <= budget_ms)
+    }
+    if not within:
+        over = "within the latency budget " if budget_ms else ""
+        return None, f"no path produced accepted outputs {over}on this dataset; keep the route"
+    best, row = min(within.items(), key=lambda kv: kv[1].cost_per_accepted_output or 0.0)
+    budget = f"within the {budget_ms} ms budget" if budget_ms else "(no latency budget given)"
+    reasons = [
+        f"accepted {row.accepted}/{row.requests} ({row.acceptance_rate:.0%}), "
+        f"p95 {row.latency_p95_s:.2f} s {budget}"
+    ]
+    for path, other in sorted(rows.items()):
+        if path == best:
+            continue
+        if not other.accepted:
+            reasons.append(f"{path} produced no accepted output ({other.requests} tried)")
+            continue
+        mine, theirs = row.cost_per_accepted_output or 0.0, other.cost_per_accepted_output or 0.0
+        if theirs > 0:
+            cheaper = "cheaper" if mine <= theirs else "dearer"
+            comparison = f"{_percent(mine, theirs)} {cheaper} per accepted output than {path}"
+        else:
+            comparison = f"compared with {path}"
+        reasons.append(
+            f"{comparison} ({mine:.6g} vs {theirs:.6g}; acceptance "
+            f"{row.acceptance_rate:.0%} vs {other.acceptance_rate:.0%})"
+            + ("" if path in within else f"; {path}'s p95 misses the budget")
+        )
+    return best, "; ".join(reasons)
+
+
+def evaluation_report(session: Session, plan: EvalPlan) -> dict[str, Any]:
+    card = build_scorecard(
+        session, ["path"], purpose=Purpose.evaluation.value, eval_run=plan.run_id
+    )
+    by_path = {row.path or "": row for row in card.rows}
+    missing = [p.value for p in plan.paths if p.value not in by_path]
+    if missing:
+        raise GenrouteError(f"evaluation run {plan.run_id}: no finished tasks on {missing}")
+    best, reasoning = recommend(by_path, plan.latency_budget_ms)
+    return {
+        "run": plan.run_id,
+        "task_type": plan.task_type,
+        "items": len(plan.items),
+        "latency_budget_ms": plan.latency_budget_ms,
+        "paths": {path: row.model_dump(mode="json") for path, row in by_path.items()},
+        "recommendation": {"path": best, "reasoning": reasoning},
+        "outcomes": item_outcomes(session, plan.run_id),
+    }
+
+
+def write_outputs(report: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
+    """eval.json and eval.html in `out_dir`."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path, html_path = out_dir / "eval.json", out_dir / "eval.html"
+    json_path.write_text(json.dumps(report, indent=2, default=str))
+    html_path.write_text(render_evaluation(report))
+    return json_path, html_path
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]

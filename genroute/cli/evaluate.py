@@ -1,0 +1,71 @@
+"""`genroute eval`: a dataset through each path side by side, and a recommendation."""
+
+import json
+from pathlib import Path
+
+import click
+
+from genroute.client.backlog import ColumnMap, read_backlog
+from genroute.contract import Route
+
+
+def _paths(value: str) -> tuple[Route, ...]:
+    names = [part.strip() for part in value.split(",") if part.strip()]
+    known = [p.value for p in Route]
+    unknown = [n for n in names if n not in known]
+    if unknown or not names or len(set(names)) != len(names):
+        raise click.BadParameter(f"'{value}': name distinct paths among {', '.join(known)}")
+    return tuple(Route(n) for n in names)
+
+
+@click.command("eval")
+@click.argument("dataset", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--task-type", required=True, help="The task type every item is run as.")
+@click.option("--paths", "paths_text", default="diffusion,autoregressive", show_default=True)
+@click.option(
+    "--out", "out_dir", default="eval-report", show_default=True, type=click.Path(path_type=Path)
+)
+@click.option("--input-column", default="input", show_default=True)
+@click.option("--id-column", default=None, help="Column naming each item (default: row number).")
+@click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N items.")
+@click.option("--latency-budget-ms", type=click.IntRange(1), default=None, help="p95 to meet.")
+@click.option("--timeout", "timeout_s", default=1800.0, show_default=True, help="Seconds to wait.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def eval_command(
+    dataset: Path,
+    task_type: str,
+    paths_text: str,
+    out_dir: Path,
+    input_column: str,
+    id_column: str | None,
+    limit: int | None,
+    latency_budget_ms: int | None,
+    timeout_s: float,
+    as_json: bool,
+) -> None:
+    """Run every item of DATASET (JSONL or CSV) through each path (forced, no fallback, kept
+    out of the rollback window), validate, and write eval.json and eval.html to --out."""
+    from genroute.analysis.evaluation import EvalPlan, new_run_id
+    from genroute.cli.support import setup_logging
+    from genroute.local.evaluation_run import run_evaluation
+    from genroute.settings import Settings
+
+    setup_logging("WARNING")
+    paths = _paths(paths_text)
+    items = read_backlog(dataset, task_type, ColumnMap(input=input_column, row_id=id_column))
+    plan = EvalPlan(new_run_id(), task_type, paths, items[:limit], latency_budget_ms)
+    click.echo(f"evaluating {len(plan.items)} items on {paths_text} (run {plan.run_id})", err=True)
+    report = run_evaluation(Settings(), plan, out_dir, timeout_s)
+    if as_json:
+        click.echo(json.dumps(report, default=str))
+        return
+    for path, row in sorted(report["paths"].items()):
+        cost = row["cost_per_accepted_output"]
+        click.echo(
+            f"{path}: accepted {row['accepted']}/{row['requests']}, p95 "
+            f"{row['latency_p95_s'] or 0:.2f} s, cost per accepted output "
+            f"{'-' if cost is None else f'{cost:.6g}'}"
+        )
+    advice = report["recommendation"]
+    click.echo(f"recommendation: {advice['path'] or 'no change'}: {advice['reasoning']}")
+    click.echo(f"report: {report['html']} and {report['json']}")

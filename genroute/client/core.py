@@ -1,0 +1,288 @@
+"""The client's I/O-free core: how each API call is built, how answers are read, when to retry,
+and every operation written once as a generator of steps. An operation yields a `Call` (and
+is sent back the httpx response, or the connection error), a `Sleep` (sent back nothing) or,
+for listings, an `Item` to hand to the caller; it returns its answer. `genroute.client.clients`
+drives the same operations with httpx, sync and async, so the two clients cannot drift apart.
+"""
+
+import uuid
+from collections.abc import Callable, Generator, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from pydantic import BaseModel
+
+from genroute.contract import (
+    BatchItemResult,
+    BatchResult,
+    FeedbackView,
+    PathStateView,
+    Scorecard,
+    TaskAccepted,
+    TaskPage,
+    TaskRequest,
+    TaskView,
+)
+
+RequestLike = TaskRequest | dict[str, Any]
+RETRIED_STATUSES = frozenset({429, 503})
+
+
+class ApiError(Exception):
+    """The API refused a call; `status` and `body` are its answer."""
+
+    def __init__(self, status: int, body: Any) -> None:
+        detail = body.get("detail") if isinstance(body, dict) else body
+        super().__init__(f"HTTP {status}: {detail}")
+        self.status = status
+        self.body = body
+
+
+@dataclass(frozen=True)
+class Call:
+    """One HTTP call, before I/O."""
+
+    method: str
+    path: str
+    params: dict[str, Any] = field(default_factory=dict)
+    body: Any = None
+    timeout_s: float | None = None
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_retries: int = 8
+    max_delay_s: float = 30.0
+    base_delay_s: float = 0.5
+
+    def delay(self, attempt: int, response: httpx.Response | None) -> float | None:
+        """Seconds before retry `attempt` (1-based), or None when the answer is final."""
+        if attempt > self.max_retries:
+            return None
+        if response is not None and response.status_code not in RETRIED_STATUSES:
+            return None
+        backoff = min(self.max_delay_s, self.base_delay_s * 2 ** (attempt - 1))
+        header = response.headers.get("retry-after") if response is not None else None
+        if header and header.replace(".", "", 1).isdigit():
+            return min(self.max_delay_s, float(header))
+        return backoff
+
+
+def as_body(request: RequestLike) -> dict[str, Any]:
+    if isinstance(request, BaseModel):
+        return request.model_dump(mode="json", exclude_unset=True)
+    return request
+
+
+def parse(response: httpx.Response) -> Any:
+    body = response.json() if response.content else None
+    if response.status_code >= 400:
+        raise ApiError(response.status_code, body)
+    return body
+
+
+def chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def merge(results: list[BatchResult], sizes: list[int]) -> list[BatchItemResult]:
+    """Batch answers as one list whose `index` counts across every batch."""
+    merged, offset = [], 0
+    for result, size in zip(results, sizes, strict=True):
+        merged += [item.model_copy(update={"index": item.index + offset}) for item in result.items]
+        offset += size
+    return merged
+
+
+class Calls:
+    """What each API operation sends and how its answer is read (no I/O)."""
+
+    @staticmethod
+    def submit(request: RequestLike) -> Call:
+        return Call("POST", "/v1/tasks", body=as_body(request))
+
+    @staticmethod
+    def batch(requests: list[RequestLike]) -> Call:
+        return Call("POST", "/v1/tasks/batch", body={"items": [as_body(r) for r in requests]})
+
+    @staticmethod
+    def get(task_id: uuid.UUID | str, wait_s: float = 0) -> Call:
+        params = {"wait": wait_s} if wait_s else {}
+        return Call("GET", f"/v1/tasks/{task_id}", params=params, timeout_s=wait_s + 30)
+
+    @staticmethod
+    def cancel(task_id: uuid.UUID | str) -> Call:
+        return Call("POST", f"/v1/tasks/{task_id}/cancel")
+
+    @staticmethod
+    def tasks(cursor: str | None, filters: dict[str, Any]) -> Call:
+        params = {k: v for k, v in filters.items() if v is not None}
+        if cursor:
+            params["cursor"] = cursor
+        return Call("GET", "/v1/tasks", params=params)
+
+    @staticmethod
+    def paths() -> Call:
+        return Call("GET", "/v1/paths")
+
+    @staticmethod
+    def feedback(
+        task_id: uuid.UUID | str, verdict: str, edited_text: str | None, reason: str | None
+    ) -> Call:
+        body = {"verdict": verdict, "edited_text": edited_text, "reason": reason}
+        body = {k: v for k, v in body.items() if v is not None}
+        return Call("POST", f"/v1/tasks/{task_id}/feedback", body=body)
+
+    @staticmethod
+    def scorecard(filters: dict[str, Any]) -> Call:
+        return Call("GET", "/v1/scorecard", params={k: v for k, v in filters.items() if v})
+
+
+def client_options(base_url: str, api_key: str, timeout_s: float) -> dict[str, Any]:
+    """What both httpx clients are built with."""
+    return {
+        "base_url": base_url,
+        "headers": {"Authorization": f"Bearer {api_key}"},
+        "timeout": timeout_s,
+    }
+
+
+def request_options(call: Call) -> dict[str, Any]:
+    """httpx `request` arguments for `call`."""
+    return {
+        "method": call.method,
+        "url": call.path,
+        "params": call.params,
+        "json": call.body,
+        "timeout": call.timeout_s or httpx.USE_CLIENT_DEFAULT,
+    }
+
+
+def wait_chunk(deadline: float | None, now: float, chunk_s: float) -> float:
+    """How long the next long-poll should ask the server to hold."""
+    left = chunk_s if deadline is None else deadline - now
+    return max(0.0, min(chunk_s, left))
+
+
+@dataclass(frozen=True)
+class Sleep:
+    """Wait this long before the next step (a retry's delay)."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Item:
+    """One result of a listing operation, for the caller."""
+
+    value: Any
+
+
+Step = Call | Sleep | Item
+# The answer to a Call: the response, or the connection error the driver caught.
+Answer = httpx.Response | httpx.ConnectError | None
+Operation = Generator[Step, Answer, Any]
+
+
+def send(call: Call, retry: RetryPolicy) -> Operation:
+    """`call`, retried as `retry` says (429 and 503 after Retry-After, a refused connection,
+    which sent nothing); returns the parsed body or raises ApiError."""
+    attempt = 0
+    while True:
+        attempt += 1
+        answer = yield call
+        response = answer if isinstance(answer, httpx.Response) else None
+        delay = retry.delay(attempt, response)
+        if delay is None:
+            if isinstance(answer, httpx.ConnectError):
+                raise answer
+            assert response is not None, "a driver answers every Call"
+            return parse(response)
+        yield Sleep(delay)
+
+
+class Operations:
+    """Every API operation, once, with no I/O: `clock` (seconds, monotonic) is the only time
+    source, passed in by the driver."""
+
+    def __init__(
+        self,
+        retry: RetryPolicy,
+        batch_size: int,
+        wait_chunk_s: float,
+        clock: Callable[[], float],
+    ) -> None:
+        self.retry = retry
+        self.batch_size = batch_size
+        self.wait_chunk_s = wait_chunk_s
+        self.clock = clock
+
+    def submit(self, request: RequestLike) -> Operation:
+        return TaskAccepted.model_validate((yield from send(Calls.submit(request), self.retry)))
+
+    def submit_many(self, requests: Iterable[RequestLike]) -> Operation:
+        """Every request, in batches; one result per request, `index` in input order."""
+        batches = list(chunks(list(requests), self.batch_size))
+        results = []
+        for batch in batches:
+            body = yield from send(Calls.batch(batch), self.retry)
+            results.append(BatchResult.model_validate(body))
+        return merge(results, [len(batch) for batch in batches])
+
+    def get(self, task_id: uuid.UUID | str) -> Operation:
+        return TaskView.model_validate((yield from send(Calls.get(task_id), self.retry)))
+
+    def wait(self, task_id: uuid.UUID | str, timeout_s: float | None = None) -> Operation:
+        """The task once terminal, or as it is when `timeout_s` runs out (long polls)."""
+        deadline = None if timeout_s is None else self.clock() + timeout_s
+        while True:
+            chunk = wait_chunk(deadline, self.clock(), self.wait_chunk_s)
+            body = yield from send(Calls.get(task_id, chunk), self.retry)
+            view = TaskView.model_validate(body)
+            if view.status.is_terminal or chunk == 0:
+                return view
+
+    def iter_results(
+        self, task_ids: Iterable[uuid.UUID | str], timeout_s: float | None = None
+    ) -> Operation:
+        """Each task's terminal view, in the order given (long-polling the first unfinished
+        one, so later ones that finished meanwhile come back at once)."""
+        deadline = None if timeout_s is None else self.clock() + timeout_s
+        for task_id in task_ids:
+            left = None if deadline is None else max(0.0, deadline - self.clock())
+            yield Item((yield from self.wait(task_id, left)))
+
+    def cancel(self, task_id: uuid.UUID | str) -> Operation:
+        return TaskView.model_validate((yield from send(Calls.cancel(task_id), self.retry)))
+
+    def tasks(self, filters: dict[str, Any]) -> Operation:
+        """Every task matching `filters` (status, task_type, path, created_after,
+        created_before, tag, limit, purpose), following cursors."""
+        cursor = None
+        while True:
+            body = yield from send(Calls.tasks(cursor, filters), self.retry)
+            page = TaskPage.model_validate(body)
+            for task in page.items:
+                yield Item(task)
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    def paths(self) -> Operation:
+        body = yield from send(Calls.paths(), self.retry)
+        return [PathStateView.model_validate(entry) for entry in body]
+
+    def feedback(
+        self,
+        task_id: uuid.UUID | str,
+        verdict: str,
+        edited_text: str | None = None,
+        reason: str | None = None,
+    ) -> Operation:
+        call = Calls.feedback(task_id, verdict, edited_text, reason)
+        return FeedbackView.model_validate((yield from send(call, self.retry)))
+
+    def scorecard(self, filters: dict[str, Any]) -> Operation:
+        return Scorecard.model_validate((yield from send(Calls.scorecard(filters), self.retry)))

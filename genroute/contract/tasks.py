@@ -1,0 +1,203 @@
+"""The request/result contract shared by producers, the policy module, the API and workers."""
+
+import json
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
+
+MAX_OUTPUT_TOKENS = 8192
+MAX_METADATA_BYTES = 4096
+MAX_SCHEMA_BYTES = 16_384
+
+TaskTypeName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+
+
+class PrivacyTier(StrEnum):
+    """Where data may travel (a request's tier) or goes (an engine's location):
+    node < cluster < external."""
+
+    node = "node"
+    cluster = "cluster"
+    external = "external"
+
+    def admits(self, location: "PrivacyTier") -> bool:
+        """Whether data under this tier may go to an engine at `location`."""
+        order = list(PrivacyTier)
+        return order.index(location) <= order.index(self)
+
+
+class Route(StrEnum):
+    """The generation paths a request can be routed to (named `Route`, not `Path`, so it never
+    shadows pathlib's)."""
+
+    diffusion = "diffusion"
+    autoregressive = "autoregressive"
+
+
+class Purpose(StrEnum):
+    """Why a task exists: production traffic (routes, answers producers, feeds rollback), an
+    evaluation run's forced route, or a sampled shadow copy of a production request."""
+
+    production = "production"
+    evaluation = "evaluation"
+    shadow = "shadow"
+
+
+class TaskStatus(StrEnum):
+    queued = "queued"
+    running = "running"
+    succeeded = "succeeded"
+    failed = "failed"
+    cancelled = "cancelled"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (TaskStatus.succeeded, TaskStatus.failed, TaskStatus.cancelled)
+
+
+class AttemptOutcome(StrEnum):
+    running = "running"
+    succeeded = "succeeded"
+    error = "error"
+    timeout = "timeout"
+    invalid = "invalid"
+    worker_lost = "worker_lost"
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
+def _json_size(value: Any) -> int:
+    return len(json.dumps(value, separators=(",", ":"), default=str).encode())
+
+
+class TaskRequest(BaseModel):
+    """What a producer asks for. Unknown fields are rejected so typos never pass silently."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    task_type: TaskTypeName
+    # The size bound on `input` is a setting (`max_input_chars`), enforced at submit.
+    input: str = Field(min_length=1)
+    input_modality: Literal["text"] = "text"
+    max_output_tokens: int | None = Field(default=None, ge=1, le=MAX_OUTPUT_TOKENS)
+    latency_budget_ms: int | None = Field(default=None, ge=1, le=86_400_000)
+    json_schema: dict[str, Any] | None = None
+    schema_required: bool = False
+    user_facing: bool = False
+    privacy_tier: PrivacyTier = PrivacyTier.cluster
+    requires_tool_calls: bool = False
+    requires_deep_reasoning: bool = False
+    fallback: Literal["auto", "none"] = "auto"
+    idempotency_key: str | None = Field(default=None, min_length=1, max_length=200)
+    priority: int = Field(default=5, ge=0, le=9)
+    metadata: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
+
+    @field_validator("input", "idempotency_key", "metadata", "json_schema")
+    @classmethod
+    def _no_nul_characters(cls, value: Any) -> Any:
+        # PostgreSQL cannot store U+0000 in text or JSONB; refuse it here, naming the field.
+        if _has_nul(value):
+            raise ValueError("contains a NUL character (U+0000), which cannot be stored")
+        return value
+
+    @field_validator("metadata")
+    @classmethod
+    def _metadata_is_small(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if _json_size(value) > MAX_METADATA_BYTES:
+            raise ValueError(f"metadata exceeds {MAX_METADATA_BYTES} bytes as JSON")
+        return value
+
+    @field_validator("json_schema")
+    @classmethod
+    def _schema_is_small(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None and _json_size(value) > MAX_SCHEMA_BYTES:
+            raise ValueError(f"json_schema exceeds {MAX_SCHEMA_BYTES} bytes as JSON")
+        return value
+
+
+class RouteDecision(BaseModel):
+    """Where the policy sent a request, and why."""
+
+    model_config = ConfigDict(
+        frozen=True, validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+    )
+
+    path: Route
+    rule: str
+    policy_version: str
+    fallback_path: Route | None
+    reason: str
+    max_output_tokens: int
+    # The rollback controller's state of (path chosen by the rules, task type) at decision time;
+    # `health` on the wire, as producers have read it since v1.
+    path_state: str = Field(default="active", alias="health")
+
+
+class VerdictView(BaseModel):
+    """One validator's verdict on an attempt's output."""
+
+    validator: str
+    passed: bool
+    details: dict[str, Any]
+
+
+class AttemptView(BaseModel):
+    """One try at generating a task's output, as recorded by a worker."""
+
+    id: UUID
+    attempt_no: int
+    path: str
+    queue: str
+    engine: str | None
+    model: str | None
+    worker_host: str | None
+    worker_name: str | None
+    worker_pid: int | None
+    gpu_id: str | None
+    outcome: AttemptOutcome
+    error: str | None
+    output_text: str | None
+    tokens_in: int | None
+    tokens_out: int | None
+    enqueued_at: datetime | None
+    started_at: datetime | None
+    first_output_at: datetime | None
+    finished_at: datetime | None
+    engine_facts: dict[str, Any]
+    gpu_seconds: float | None = None
+    cost: float | None = None
+    validations: list[VerdictView] = []
+
+
+class TaskView(BaseModel):
+    """A task as a producer reads it back: status, route, output and every attempt."""
+
+    id: UUID
+    task_type: str
+    status: TaskStatus
+    route: RouteDecision
+    output: str | None
+    error: str | None
+    attempts: list[AttemptView]
+    created_at: datetime
+    finished_at: datetime | None
+    owner: str | None = None
+    idempotency_key: str | None = None
+    metadata: dict[str, str | int | float | bool | None] = {}

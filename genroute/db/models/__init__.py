@@ -1,0 +1,21 @@
+"""SQLAlchemy 2 models, one module per resource; importing this package registers every table
+on `Base.metadata` (what Alembic compares against). PostgreSQL is the system of record."""
+
+from genroute.db.models.api_keys import ApiKey
+from genroute.db.models.base import Base
+from genroute.db.models.events import RollbackEvent
+from genroute.db.models.feedback import TaskFeedback
+from genroute.db.models.rollups import ScorecardHistogram, ScorecardRollup
+from genroute.db.models.tasks import Attempt, AttemptValidation, Task
+
+__all__ = [
+    "ApiKey",
+    "Attempt",
+    "AttemptValidation",
+    "Base",
+    "RollbackEvent",
+    "ScorecardHistogram",
+    "ScorecardRollup",
+    "Task",
+    "TaskFeedback",
+]

@@ -1,0 +1,71 @@
+"""The two plug-in interfaces and what they exchange: an Engine turns prompts into generations,
+a Validator checks one output and returns a Verdict. Small protocols, typed inputs and results."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """One prompt for an engine: the task type's system prompt, the rendered prompt, a bound.
+
+    `choices`, when given, are the only acceptable outputs (a classification's labels); an
+    engine that can score them picks the likeliest instead of generating freely.
+    """
+
+    system_prompt: str
+    prompt: str
+    max_output_tokens: int
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Generation:
+    """What an engine produced for one request of a batch."""
+
+    text: str
+    tokens_in: int
+    tokens_out: int
+    started_at: datetime
+    first_output_at: datetime | None
+    finished_at: datetime
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+class Engine(Protocol):
+    """A model backend. `generate` returns one Generation per request, in order."""
+
+    name: str
+    model: str
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[Generation]: ...
+
+
+@dataclass(frozen=True)
+class ValidationInput:
+    """Everything a validator may look at: the output, what was asked, and limits."""
+
+    output: str
+    request_input: str
+    prompt: str
+    tokens_out: int
+    json_schema: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One validator's judgement of one output, with what it found."""
+
+    validator: str
+    passed: bool
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class Validator(Protocol):
+    """A pure check of one output; it never raises on bad output, it fails the verdict."""
+
+    name: str
+
+    def check(self, subject: ValidationInput) -> Verdict: ...

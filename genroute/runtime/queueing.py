@@ -1,0 +1,93 @@
+"""The broker side: the Celery application, the queues, sending messages, queue depth and a
+Redis client for the broker URL. API and workers share this; workers add the task.
+
+Settings follow DESIGN.md: late acks with reject-on-worker-lost so a killed worker's message is
+redelivered (tasks are idempotent through the DB claim), prefetch 1 so a long generation never
+strands a second task, and a visibility timeout above the hard limit so long tasks do not loop.
+"""
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import redis
+from celery import Celery
+from kombu import Queue
+
+from genroute.settings import Settings
+
+GENERATE_TASK = "genroute.generate"
+QUEUES = ("diffusion", "autoregressive", "fallback")
+DEFAULT_PRIORITY = 5
+# kombu's Redis transport keeps one list per priority step: "q", "q\x06\x163", ...
+_PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
+
+
+def make_celery(settings: Settings, broker_url: str) -> Celery:
+    app = Celery("genroute", broker=broker_url, set_as_current=False)
+    transport_options = {"visibility_timeout": settings.visibility_timeout_s}
+    app.conf.update(
+        task_queues=[Queue(name) for name in QUEUES],
+        task_default_queue="autoregressive",
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_ignore_result=True,
+        result_backend=None,
+        task_soft_time_limit=settings.task_soft_time_limit_s,
+        task_time_limit=settings.task_hard_time_limit_s,
+        broker_transport_options=transport_options,
+        broker_connection_retry_on_startup=True,
+        task_serializer="json",
+        accept_content=["json"],
+        task_send_sent_event=True,
+        worker_send_task_events=True,
+        # Model load happens in worker_process_init; the default 4 s would kill the child.
+        worker_proc_alive_timeout=300,
+        worker_hijack_root_logger=False,
+        worker_redirect_stdouts=False,
+        enable_utc=True,
+    )
+    return app
+
+
+@dataclass(frozen=True)
+class Message:
+    """One generate message: the task it names (also the message id), its queue, its priority
+    (0 most urgent: kombu's Redis transport serves lower numbers first)."""
+
+    task_id: uuid.UUID
+    queue: str
+    priority: int = DEFAULT_PRIORITY
+
+
+def publish_many(app: Celery, messages: Sequence[Message]) -> None:
+    """Send `messages` through one producer: one broker connection and channel for the whole
+    batch instead of one per message. Callers go through `publish_committed`."""
+    for message in messages:
+        if message.queue not in QUEUES:
+            raise ValueError(f"unknown queue '{message.queue}', expected one of {QUEUES}")
+    with app.producer_or_acquire() as producer:
+        for message in messages:
+            app.send_task(
+                GENERATE_TASK,
+                args=[str(message.task_id)],
+                queue=message.queue,
+                task_id=str(message.task_id),
+                priority=message.priority,
+                producer=producer,
+            )
+
+
+def queue_depth(client: redis.Redis, queue: str) -> int:
+    """Messages waiting on `queue`, across its priority lists."""
+    return sum(int(client.llen(queue + suffix)) for suffix in _PRIORITY_SUFFIXES)
+
+
+def redis_from_broker_url(broker_url: str) -> redis.Redis:
+    """A redis-py client for a kombu broker URL: kombu spells Unix sockets
+    `redis+socket:///path?virtual_host=N`, redis-py `unix:///path?db=N`."""
+    if broker_url.startswith("redis+socket://"):
+        broker_url = "unix://" + broker_url.removeprefix("redis+socket://")
+        broker_url = broker_url.replace("virtual_host=", "db=")
+    return redis.Redis.from_url(broker_url)

@@ -1,0 +1,21 @@
+"""Every Redis key genroute writes (besides Celery's own), in one place."""
+
+WORKER_READY_PREFIX = "genroute:worker:ready:"
+
+
+def worker_ready_key(worker_name: str, pid: int) -> str:
+    return f"{WORKER_READY_PREFIX}{worker_name}:{pid}"
+
+
+PATH_STATE_PREFIX = "genroute:path_state:"
+
+
+def path_state_key(path: str, task_type: str) -> str:
+    return f"{PATH_STATE_PREFIX}{path}:{task_type}"
+
+
+RATE_PREFIX = "genroute:rate:"
+
+
+def rate_key(api_key_id: str) -> str:
+    return f"{RATE_PREFIX}{api_key_id}"
