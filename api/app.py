@@ -12,33 +12,38 @@ from prometheus_client import REGISTRY
 from genroute import __version__
 from genroute.api.body_limit import BodySizeLimit
 from genroute.api.errors import install_error_handlers
-from genroute.api.readiness import readiness_checks, redis_client_of
-from genroute.api.routes import metrics, paths, scorecard, tasks
+from genroute.api.ops import redis_gauges
+from genroute.api.readiness import readiness
+from genroute.api.routes import paths, scorecard, tasks
 from genroute.db.session import make_engine, make_session_factory
 from genroute.policies import RoutingPolicy, load_catalog, load_policy
+from genroute.runtime.finish_events import FinishWaiters
 from genroute.runtime.path_states import PathStateStore
 from genroute.runtime.placement import load_data_locations
-from genroute.runtime.queueing import make_celery, redis_from_broker_url
+from genroute.runtime.queueing import make_celery, redis_from_broker_url, redis_url
 from genroute.runtime.ratelimit import RateLimiter
 from genroute.runtime.sweeper import Sweeper
 from genroute.settings import Settings
 
 
 def create_app(settings: Settings) -> FastAPI:
-    """An app bound to `settings`, whose URLs must point at running servers."""
+    """The producers' app, bound to `settings`, whose URLs must point at running servers.
+    Operators' endpoints (metrics, detailed readiness, the docs page) are served apart by
+    `genroute.api.ops` on an internal listener."""
     policy = load_policy(
         settings.policy_file,
         load_catalog(settings.task_types_file),
         load_data_locations(settings.paths_file),
     )
     lifespan = _lifespan(settings, policy)
-    app = FastAPI(title="genroute", version=__version__, lifespan=lifespan)
+    app = FastAPI(
+        title="genroute", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
+    )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     install_error_handlers(app)
     app.include_router(tasks.router)
     app.include_router(paths.router)
     app.include_router(scorecard.router)
-    app.include_router(metrics.router)
 
     _document_task_types(app, sorted(policy.catalog.task_types))
 
@@ -50,11 +55,11 @@ def create_app(settings: Settings) -> FastAPI:
     @app.get("/readyz", tags=["health"], responses={503: {"description": "a check failed"}})
     def readyz(request: Request) -> JSONResponse:
         """Ready to accept work: the database and broker answer and the policy, catalog and
-        paths files still load. 503 names each failed check."""
-        checks = readiness_checks(request.app.state.sessions, redis_client_of(request), settings)
-        ready = all(check["ok"] for check in checks.values())
-        body = {"status": "ready" if ready else "not ready", "checks": checks}
-        return JSONResponse(status_code=200 if ready else 503, content=body)
+        paths files still load. Which check failed, and why, is on the operators' listener."""
+        ready, _checks = readiness(request.app, settings)
+        return JSONResponse(
+            status_code=200 if ready else 503, content={"status": "ready" if ready else "not ready"}
+        )
 
     return app
 
@@ -67,7 +72,12 @@ def _lifespan(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db_engine = make_engine(settings.database_url)
+        db_engine = make_engine(
+            settings.database_url,
+            settings.db_pool_size,
+            settings.db_max_overflow,
+            settings.db_pool_timeout_s,
+        )
         app.state.settings = settings
         app.state.policy = policy
         app.state.sessions = make_session_factory(db_engine)
@@ -76,7 +86,7 @@ def _lifespan(
         app.state.redis = redis_client
         app.state.path_states = PathStateStore(redis_client, policy.rollback)
         app.state.rate_limiter = RateLimiter(redis_client)
-        gauges = metrics.redis_gauges(redis_client, app.state.path_states)
+        gauges = redis_gauges(redis_client, app.state.path_states)
         REGISTRY.register(gauges)
         sweeper = Sweeper(
             app.state.sessions,
@@ -86,9 +96,13 @@ def _lifespan(
             stale_queued_s=settings.republish_queued_after_s,
         )
         sweeper.start()
+        waiters = FinishWaiters(redis_url(settings.broker_url), settings.max_long_polls)
+        app.state.finish_waiters = waiters
+        await waiters.start()
         try:
             yield
         finally:
+            await waiters.stop()
             REGISTRY.unregister(gauges)
             sweeper.stop()
             redis_client.close()

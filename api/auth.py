@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Depends
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from genroute.api.deps import SessionDep
+from genroute.api.deps import SessionsDep
 from genroute.contract import Scope
 from genroute.db.api_keys import find_key
 from genroute.errors import Forbidden, Unauthenticated
@@ -42,7 +42,7 @@ _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="the API 
 
 
 def _principal(
-    session: SessionDep,
+    sessions: SessionsDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     header: Annotated[str | None, Depends(_header)],
 ) -> Principal:
@@ -51,10 +51,13 @@ def _principal(
         raise Unauthenticated(
             "authorization", "an API key is required: send 'Authorization: Bearer <key>'"
         )
-    row = find_key(session, presented.strip())
-    if row is None:
-        raise Unauthenticated("authorization", "the API key is unknown or revoked")
-    return Principal(row.id, row.owner, frozenset(row.scopes), row.rate_limit_per_minute)
+    # A session of its own, closed before the handler runs: a long poll must not keep this
+    # lookup's connection (idle in transaction) for as long as it waits.
+    with sessions() as session:
+        row = find_key(session, presented.strip())
+        if row is None:
+            raise Unauthenticated("authorization", "the API key is unknown or revoked")
+        return Principal(row.id, row.owner, frozenset(row.scopes), row.rate_limit_per_minute)
 
 
 def requires(scope: Scope) -> Callable[[Principal], Principal]:

@@ -3,11 +3,13 @@
 from collections.abc import Iterator
 from typing import Annotated
 
+import redis
 from celery import Celery
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 
 from genroute.policies import RoutingPolicy
+from genroute.runtime.finish_events import FinishWaiters
 from genroute.runtime.path_states import PathStateStore
 from genroute.runtime.ratelimit import RateLimiter
 from genroute.settings import Settings
@@ -27,6 +29,14 @@ def _celery(request: Request) -> Celery:
 
 def _path_states(request: Request) -> PathStateStore:
     return request.app.state.path_states
+
+
+def _redis(request: Request) -> redis.Redis:
+    return request.app.state.redis
+
+
+def _finish_waiters(request: Request) -> FinishWaiters:
+    return request.app.state.finish_waiters
 
 
 def _rate_limiter(request: Request) -> RateLimiter:
@@ -50,3 +60,6 @@ SessionDep = Annotated[Session, Depends(_session)]
 SessionsDep = Annotated[sessionmaker[Session], Depends(_sessions)]
 PathStatesDep = Annotated[PathStateStore, Depends(_path_states)]
 RateLimiterDep = Annotated[RateLimiter, Depends(_rate_limiter)]
+FinishWaitersDep = Annotated[FinishWaiters, Depends(_finish_waiters)]
+# The broker's Redis (path states, rate limits, finish notifications).
+RedisDep = Annotated[redis.Redis, Depends(_redis)]

@@ -1,16 +1,24 @@
 """One place that maps genroute's errors and request validation failures to HTTP answers,
 each naming the field or thing that was wrong, with the headers the status calls for."""
 
+import logging
+import math
 from collections.abc import Sequence
 from typing import Any
 
+import redis
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 from genroute.contract import ErrorBody
-from genroute.errors import RateLimited, RequestRejected, TaskNotFound, Unauthenticated
+from genroute.errors import Overloaded, RequestRejected, TaskNotFound, Unauthenticated
+from genroute.runtime.db_retry import is_connection_error
+
+log = logging.getLogger(__name__)
 
 _CLEARER = {
     "extra_forbidden": "unknown field; it is not part of the request contract",
@@ -57,8 +65,8 @@ async def _validation_failed(_request: Request, exc: RequestValidationError) -> 
 
 async def _rejected(_request: Request, exc: RequestRejected) -> JSONResponse:
     headers = {}
-    if isinstance(exc, RateLimited):
-        headers["Retry-After"] = str(max(1, round(exc.retry_after_s)))
+    if exc.retry_after_s is not None:
+        headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after_s)))
     if isinstance(exc, Unauthenticated):
         headers["WWW-Authenticate"] = "Bearer"
     content = _body(str(exc), [{"field": exc.field, "message": exc.message}])
@@ -77,7 +85,24 @@ async def _http_error(_request: Request, exc: HTTPException) -> JSONResponse:
     )
 
 
+async def _store_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """A store the call needs is out of reach or out of connections: 503 with Retry-After,
+    never a 500, so clients back off and retry."""
+    if isinstance(exc, PoolTimeout):
+        problem = "every database connection of this API process is in use"
+    elif isinstance(exc, redis.RedisError):
+        problem = "the broker (Redis) is unreachable"
+    elif isinstance(exc, DBAPIError) and not is_connection_error(exc):
+        raise exc
+    else:
+        problem = "the database is unreachable"
+    log.warning("answering 503 to %s %s: %s", request.method, request.url.path, problem)
+    return await _rejected(request, Overloaded("service", f"{problem}; retry shortly"))
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    for store_error in (PoolTimeout, DBAPIError, redis.ConnectionError, redis.TimeoutError):
+        app.add_exception_handler(store_error, _store_unavailable)
     app.add_exception_handler(RequestValidationError, _validation_failed)
     app.add_exception_handler(RequestRejected, _rejected)
     app.add_exception_handler(TaskNotFound, _not_found)

@@ -6,17 +6,13 @@ from collections.abc import Callable
 from typing import Any
 
 import redis
-from fastapi import Request
+from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from genroute.policies import load_catalog, load_policy
 from genroute.runtime.placement import load_data_locations
 from genroute.settings import Settings
-
-
-def redis_client_of(request: Request) -> redis.Redis:
-    return request.app.state.redis
 
 
 def _timed(check: Callable[[], object]) -> dict[str, Any]:
@@ -44,3 +40,9 @@ def readiness_checks(
         "broker": _timed(client.ping),
         "policy_files": _timed(policy_files),
     }
+
+
+def readiness(app: FastAPI, settings: Settings) -> tuple[bool, dict[str, dict[str, Any]]]:
+    """Whether every check passed, and each check's answer."""
+    checks = readiness_checks(app.state.sessions, app.state.redis, settings)
+    return all(check["ok"] for check in checks.values()), checks

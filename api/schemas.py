@@ -2,7 +2,7 @@
 shared with the Python client)."""
 
 from genroute.contract import AttemptView, RouteDecision, TaskStatus, TaskSummary, TaskView
-from genroute.db.models import Task
+from genroute.db.models import Attempt, Task
 
 
 def route_of(task: Task) -> RouteDecision:
@@ -17,7 +17,21 @@ def route_of(task: Task) -> RouteDecision:
     )
 
 
-def task_view(task: Task) -> TaskView:
+# Where an attempt ran, down to the process and the internal server: the operators' business.
+OPERATOR_FIELDS = ("worker_host", "worker_name", "worker_pid", "gpu_id")
+OPERATOR_FACTS = ("server",)
+
+
+def attempt_view(attempt: Attempt, for_operator: bool) -> AttemptView:
+    view = AttemptView.model_validate(attempt, from_attributes=True)
+    if for_operator:
+        return view
+    facts = {k: v for k, v in view.engine_facts.items() if k not in OPERATOR_FACTS}
+    return view.model_copy(update={**dict.fromkeys(OPERATOR_FIELDS), "engine_facts": facts})
+
+
+def task_view(task: Task, for_operator: bool) -> TaskView:
+    """A task as its reader may see it: an admin key sees where each attempt ran."""
     return TaskView(
         id=task.id,
         task_type=task.task_type,
@@ -25,7 +39,7 @@ def task_view(task: Task) -> TaskView:
         route=route_of(task),
         output=task.output_text,
         error=task.error,
-        attempts=[AttemptView.model_validate(a, from_attributes=True) for a in task.attempts],
+        attempts=[attempt_view(a, for_operator) for a in task.attempts],
         created_at=task.created_at,
         finished_at=task.finished_at,
         owner=task.owner,

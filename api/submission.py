@@ -42,6 +42,7 @@ from genroute.runtime.path_states import Admission, PathStateStore, record_event
 from genroute.runtime.publishing import publish_committed
 from genroute.runtime.queueing import Message
 from genroute.runtime.ratelimit import RateLimiter
+from genroute.runtime.schemas import check_schema
 from genroute.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -142,6 +143,8 @@ class Submission:
                 f"input is {len(request.input)} characters; "
                 f"the limit is {self.settings.max_input_chars}",
             )
+        if request.json_schema is not None:
+            check_schema(request.json_schema)
         return self.policy.decide(request)
 
     def _with_path_states(
@@ -206,7 +209,9 @@ class Submission:
                 outcomes[index] = replay_of(winners[key], requests[index])
 
     def _publish(self, rows: list[dict[str, Any]]) -> None:
-        messages = [Message(row["id"], row["queue"], priority_of(row)) for row in rows]
+        messages = [
+            Message(row["id"], row["queue"], priority_of(row), row["task_type"]) for row in rows
+        ]
         try:
             publish_committed(self.celery, self.sessions, messages)
         except Exception:  # rows are committed; the sweeper publishes what is left

@@ -14,14 +14,18 @@ class PolicyError(ConfigurationError):
 
 
 class RequestRejected(GenrouteError):
-    """A request is well formed but cannot be accepted; `field` names what is wrong."""
+    """A request is well formed but cannot be accepted; `field` names what is wrong. A
+    rejection worth retrying says when in `retry_after_s` (the Retry-After header)."""
 
     status_code = 422
+    retry_after_s: float | None = None
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, retry_after_s: float | None = None) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+        if retry_after_s is not None:
+            self.retry_after_s = retry_after_s
 
 
 class UnknownTaskType(RequestRejected):
@@ -38,6 +42,15 @@ class PathUnavailable(RequestRejected):
     """Every path the request may use is rolled back right now; worth retrying later."""
 
     status_code = 503
+    retry_after_s = 30.0
+
+
+class Overloaded(RequestRejected):
+    """This API process is at a capacity limit (long polls, database connections) or a store
+    it needs is unreachable right now; worth retrying shortly."""
+
+    status_code = 503
+    retry_after_s = 1.0
 
 
 class Unauthenticated(RequestRejected):
@@ -75,10 +88,6 @@ class RateLimited(RequestRejected):
 
     status_code = 429
 
-    def __init__(self, field: str, message: str, retry_after_s: float) -> None:
-        super().__init__(field, message)
-        self.retry_after_s = retry_after_s
-
 
 class TaskNotFound(GenrouteError):
     """No task has the given id."""
@@ -94,3 +103,7 @@ class EngineUnavailable(EngineError):
 
 class EngineTimeout(EngineError):
     """The engine did not answer within its time limit."""
+
+
+class ClaimLost(GenrouteError):
+    """Another worker took the attempt's task over (its lease lapsed); the attempt stops."""

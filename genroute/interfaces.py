@@ -1,6 +1,7 @@
 """The two plug-in interfaces and what they exchange: an Engine turns prompts into generations,
 a Validator checks one output and returns a Verdict. Small protocols, typed inputs and results."""
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,13 +13,16 @@ class GenerationRequest:
     """One prompt for an engine: the task type's system prompt, the rendered prompt, a bound.
 
     `choices`, when given, are the only acceptable outputs (a classification's labels); an
-    engine that can score them picks the likeliest instead of generating freely.
+    engine that can score them picks the likeliest instead of generating freely. `cancel`, once
+    set, means nobody wants the answer any more (the attempt lost its claim): an engine that
+    can stop early (a streamed HTTP reply, a request still waiting for its batch) should.
     """
 
     system_prompt: str
     prompt: str
     max_output_tokens: int
     choices: tuple[str, ...] = ()
+    cancel: threading.Event | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -45,13 +49,16 @@ class Engine(Protocol):
 
 @dataclass(frozen=True)
 class ValidationInput:
-    """Everything a validator may look at: the output, what was asked, and limits."""
+    """Everything a validator may look at: the output, what was asked, and limits.
+    `finish_reason` is the engine's: "stop" (the model ended its reply) or "length" (cut off
+    at the output-token bound)."""
 
     output: str
     request_input: str
     prompt: str
     tokens_out: int
     json_schema: dict[str, Any] | None
+    finish_reason: str | None = None
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,14 @@ class Settings(BaseSettings):
     # minute's worth, so a full batch fits when the rate is at least max_batch_items.
     rate_limit_per_minute: int = Field(default=6000, ge=1)
     max_wait_s: float = Field(default=60.0, gt=0, le=600)
+    # Long polls one API process holds at once; past it a wait answers 503 with Retry-After.
+    # A waiting request holds no database connection, only a place in this count.
+    max_long_polls: int = Field(default=1000, ge=1)
+    # The API process's database pool: connections kept, extra ones allowed under load, and how
+    # long a request waits for one before it answers 503 (never a 500 after 30 s).
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+    db_pool_timeout_s: float = Field(default=5.0, gt=0)
     max_attempts: int = Field(default=3, ge=1, le=20)
 
     task_soft_time_limit_s: int = Field(default=300, gt=0)
@@ -54,6 +62,8 @@ class Settings(BaseSettings):
     # Above the longest normal queue wait: each republish of a live message costs one no-op.
     republish_queued_after_s: float = Field(default=1800.0, gt=0)
     torch_threads: int = Field(default=1, ge=1)
+    # How long a worker rides out a PostgreSQL outage: retrying to record a finished attempt,
+    # and putting back messages it cannot claim (then the sweeper covers them).
     db_retry_budget_s: float = Field(default=300.0, ge=0)
     # On SIGTERM a worker stops taking tasks and gives running ones this long to finish; then
     # it hands them back to the broker (their claims' leases cover the rest).
@@ -65,6 +75,10 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    # The operators' listener of each API process: /metrics, /readyz with errors, /docs. Keep
+    # it on an internal address; 0 picks a free port (logged at start-up).
+    ops_host: str = "127.0.0.1"
+    ops_port: int = Field(default=9000, ge=0, le=65535)
     # Each worker serves Prometheus metrics here (0: a free port, announced in its readiness).
     worker_metrics_port: int = Field(default=0, ge=0, le=65535)
 

@@ -28,6 +28,9 @@ class ValidationConfig(BaseModel):
     banned_patterns: tuple[str, ...] = ()
     grounding: bool = False
     not_echo: bool = True
+    # A reply the engine cut off at the output-token bound is incomplete: refused unless the
+    # task type can use a partial one.
+    accept_truncated: bool = False
 
     @field_validator("banned_patterns")
     @classmethod

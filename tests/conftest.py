@@ -51,6 +51,7 @@ def settings(service_urls: tuple[str, str], tmp_path_factory: pytest.TempPathFac
         paths_file=ROOT / "tests" / "paths.yaml",
         policy_file=ROOT / "tests" / "policy.yaml",
         claim_lease_s=4.0,
+        ops_port=0,  # a free port for every API a test starts without naming one
         sweep_interval_s=1.0,
         unpublished_grace_s=1.0,
     )

@@ -3,7 +3,7 @@ databases for stacks that must not share state with the session's stack."""
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -22,6 +22,17 @@ def wait_for_task(client: httpx.Client, task_id: str, timeout_s: float = 120) ->
         if view.status.is_terminal or time.monotonic() > deadline:
             return view
         time.sleep(0.25)
+
+
+def wait_until(condition: Callable[[], Any], timeout_s: float, what: str) -> Any:
+    """Poll `condition` until it returns something truthy (returned), or fail naming `what`:
+    tests wait on conditions, not on fixed sleeps."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if value := condition():
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"{what} did not happen within {timeout_s}s")
 
 
 def ticket(**overrides: Any) -> dict[str, Any]:
@@ -48,15 +59,21 @@ def fresh_database(server_url: str) -> contextlib.AbstractContextManager[str]:
 
 
 @contextlib.contextmanager
+def isolated_database(settings: Settings, **updates: Any) -> Iterator[Settings]:
+    """`settings` with a migrated database of its own: a stack on another broker must never
+    share the session stack's database, or its sweeper would republish that stack's tasks."""
+    with fresh_database(settings.database_url) as database_url:
+        upgrade(database_url)
+        yield settings.model_copy(update={"database_url": database_url, **updates})
+
+
+@contextlib.contextmanager
 def isolated_settings(settings: Settings, redis_db: int, **updates: Any) -> Iterator[Settings]:
     """`settings` with a migrated database and a flushed Redis database of their own, so a
     second stack's sweeper and workers never touch the session stack's tasks or queues."""
-    with fresh_database(settings.database_url) as database_url:
-        upgrade(database_url)
-        broker_url = broker_url_with_db(settings.broker_url, redis_db)
-        client = redis_from_broker_url(broker_url)
-        client.flushdb()
-        client.close()
-        yield settings.model_copy(
-            update={"database_url": database_url, "broker_url": broker_url, **updates}
-        )
+    broker_url = broker_url_with_db(settings.broker_url, redis_db)
+    client = redis_from_broker_url(broker_url)
+    client.flushdb()
+    client.close()
+    with isolated_database(settings, broker_url=broker_url, **updates) as own:
+        yield own

@@ -5,8 +5,8 @@ Holds the engine (model loaded once) and its batcher, DB sessions and the catalo
 import logging
 import os
 import socket
-import time
-from concurrent.futures import TimeoutError as FutureTimeout
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import redis
@@ -16,15 +16,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from genroute.contract import Route
 from genroute.db.attempts import WorkerIdentity
 from genroute.db.session import make_engine, make_session_factory
-from genroute.errors import EngineTimeout
 from genroute.interfaces import Engine, Generation, GenerationRequest
 from genroute.policies import RoutingPolicy, TaskTypeCatalog, load_catalog, load_policy
-from genroute.policies.rollback import cooling_down
+from genroute.runtime.finish_events import announce_finished
 from genroute.runtime.path_states import PathStateStore, record_event
 from genroute.runtime.queueing import redis_from_broker_url
 from genroute.runtime.worker_registry import clear_ready, mark_ready
 from genroute.settings import Settings
-from genroute.workers.batching import Batcher
+from genroute.workers.batching import Batcher, wait_for_result
 from genroute.workers.engines.registry import PathConfig, build_engine, load_paths
 
 log = logging.getLogger(__name__)
@@ -42,22 +41,18 @@ class WorkerContext:
     sessions: sessionmaker[Session]
     db_engine: DbEngine
     identity: WorkerIdentity
+    redis: redis.Redis
+    engine_threads: ThreadPoolExecutor
 
     def generate(self, request: GenerationRequest) -> Generation:
-        """One request through the batcher when there is one, else straight to the engine.
-
-        The batcher runs in its own thread, out of reach of Celery's time limits, so the
-        soft limit is applied here."""
-        if self.batcher is None:
-            return self.engine.generate([request])[0]
-        future = self.batcher.submit(request)
-        try:
-            return future.result(timeout=self.settings.task_soft_time_limit_s)
-        except FutureTimeout as exc:
-            future.cancel()
-            raise EngineTimeout(
-                f"no result within the soft limit of {self.settings.task_soft_time_limit_s}s"
-            ) from exc
+        """One request through the batcher when there is one, else through this process's
+        engine threads. The caller waits here, so the soft time limit and a lost claim end
+        the wait even where the engine itself cannot be interrupted."""
+        if self.batcher is not None:
+            future = self.batcher.submit(request)
+        else:
+            future = self.engine_threads.submit(lambda: self.engine.generate([request])[0])
+        return wait_for_result(future, request.cancel, self.settings.task_soft_time_limit_s)
 
     def cost_facts(self, generation: Generation) -> dict[str, float]:
         """GPU time shared evenly across the batch, and its cost at the path's rate."""
@@ -79,27 +74,37 @@ class WorkerContext:
         if queue != path or not self.policy.can_roll_back(Route(path)):
             return False
         try:
-            return cooling_down(self.path_states.current(path, task_type), time.time())
+            return self.path_states.cooling_down(path, task_type)
         except redis.RedisError:  # unreadable path state: serve the task as routed
             return False
 
-    def observe(self, session: Session, path: str, task_type: str, accepted: bool) -> None:
-        """Feed the rollback controller one outcome of a path that can be rolled back."""
+    def observe(self, task_type: str, accepted: bool) -> None:
+        """Feed the rollback controller one outcome of this path, after the commit that
+        recorded it. Observing only: a Redis or database failure here is logged and never
+        costs the attempt, and a retried commit cannot count the outcome twice."""
+        path = self.identity.path
         if not self.policy.can_roll_back(Route(path)):
             return
-        transition = self.path_states.observe(path, task_type, accepted)
-        if transition is not None:
-            record_event(session, path, task_type, transition)
+        try:
+            transition = self.path_states.observe(path, task_type, accepted)
+            if transition is not None:
+                with self.sessions.begin() as session:
+                    record_event(session, path, task_type, transition)
+        except Exception:
+            log.exception("could not feed the rollback controller for %s/%s", path, task_type)
+
+    def announce_finished(self, task_id: uuid.UUID) -> None:
+        """Wake the API requests waiting on this task (after the commit that finished it)."""
+        announce_finished(self.redis, [task_id])
 
     def close(self) -> None:
-        self.path_states.close()
         if self.batcher is not None:
             self.batcher.close()
-        client = redis_from_broker_url(self.settings.broker_url)
+        self.engine_threads.shutdown(wait=False, cancel_futures=True)
         try:
-            clear_ready(client, self.identity)
+            clear_ready(self.redis, self.identity)
         finally:
-            client.close()
+            self.redis.close()
         self.db_engine.dispose()
 
 
@@ -122,6 +127,7 @@ def build_context(settings: Settings, path: Route, worker_name: str) -> WorkerCo
     )
     catalog = load_catalog(settings.task_types_file)
     policy = load_policy(settings.policy_file, catalog)
+    client = redis_from_broker_url(settings.broker_url)
     context = WorkerContext(
         settings=settings,
         path_config=config,
@@ -129,15 +135,13 @@ def build_context(settings: Settings, path: Route, worker_name: str) -> WorkerCo
         batcher=batcher,
         catalog=catalog,
         policy=policy,
-        path_states=PathStateStore(redis_from_broker_url(settings.broker_url), policy.rollback),
+        path_states=PathStateStore(client, policy.rollback),
         sessions=make_session_factory(db_engine),
         db_engine=db_engine,
         identity=identity,
+        redis=client,
+        engine_threads=ThreadPoolExecutor(config.batch_width, thread_name_prefix="engine"),
     )
-    client = redis_from_broker_url(settings.broker_url)
-    try:
-        mark_ready(client, identity)
-    finally:
-        client.close()
+    mark_ready(client, identity)
     log.info("worker %s ready: %s on %s", worker_name, engine.model, path.value)
     return context

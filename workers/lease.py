@@ -3,7 +3,8 @@
 If the process dies the renewals stop, the lease expires, and a redelivered message or the
 sweeper hands the task to another worker. Renewals also stop after `max_hold_s` (the hard time
 limit): a generation stuck past it, which no time limit can interrupt on the threads pool,
-gives its task up rather than holding it forever.
+gives its task up rather than holding it forever. When a renewal finds the claim taken over,
+`lost` is set: the attempt gives up its generation (see `GenerationRequest.cancel`).
 """
 
 import logging
@@ -36,7 +37,7 @@ class LeaseKeeper:
         self._give_up_at = time.monotonic() + max_hold_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="lease-keeper", daemon=True)
-        self.lost = False
+        self.lost = threading.Event()
 
     def __enter__(self) -> "LeaseKeeper":
         self._thread.start()
@@ -61,7 +62,7 @@ class LeaseKeeper:
             try:
                 with self._sessions.begin() as session:
                     if not renew_lease(session, self._attempt_id, self._lease_s):
-                        self.lost = True
+                        self.lost.set()
                         log.warning("claim of attempt %s was taken over", self._attempt_id)
                         return
             except Exception:  # a failed renewal must not kill the generation; the next may work

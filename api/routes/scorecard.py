@@ -1,6 +1,7 @@
 """The scorecard over HTTP: the same figures as `genroute scorecard`, scoped to the caller's
 own tasks unless the key is admin."""
 
+import threading
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -12,8 +13,11 @@ from genroute.api.auth import Reader
 from genroute.api.deps import PolicyDep, SessionsDep
 from genroute.api.errors import ERROR_RESPONSES
 from genroute.contract import DEFAULT_SCORECARD_BY, Purpose, Scorecard
+from genroute.errors import Forbidden, Overloaded
 
 router = APIRouter(prefix="/v1/scorecard", tags=["scorecard"], responses=ERROR_RESPONSES)
+# One embedding run at a time per API process: each holds a model and a CPU for seconds.
+_EMBEDDING = threading.Semaphore(1)
 
 
 @router.get("")
@@ -34,9 +38,18 @@ async def scorecard(
     acceptance, validation failures, fallbacks, timeouts, latency, queue wait, time to first
     output, tokens/s, cost per request and per accepted output, human feedback, and exact
     duplicate rates for task types that ask for diversity (near duplicates and similarity too
-    with `diversity=true`: it embeds up to 300 outputs per group)."""
+    with `diversity=true`, admin keys only: it embeds up to 300 outputs per group in this
+    process, one such request at a time)."""
     groups = parse_by(by)
     window = parse_duration(since) if since is not None else None
+    if diversity and not principal.is_admin:
+        raise Forbidden(
+            "diversity",
+            "near-duplicate figures embed outputs inside the API process, so they need an "
+            "admin key (or run `genroute scorecard` next to the database)",
+        )
+    if diversity and not _EMBEDDING.acquire(blocking=False):
+        raise Overloaded("diversity", "diversity figures are already being computed; retry")
 
     def compute() -> Scorecard:
         scorer = None
@@ -55,4 +68,8 @@ async def scorecard(
                 scorer,
             )
 
-    return await run_in_threadpool(compute)
+    try:
+        return await run_in_threadpool(compute)
+    finally:
+        if diversity:
+            _EMBEDDING.release()

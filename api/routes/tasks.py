@@ -2,7 +2,6 @@
 `genroute.api.submission`; these handlers check keys, scopes and rate limits and shape the
 answers."""
 
-import asyncio
 import time
 import uuid
 from datetime import datetime
@@ -14,6 +13,8 @@ from pydantic import ValidationError
 
 from genroute.api.auth import Principal, Reader, Submitter
 from genroute.api.deps import (
+    FinishWaitersDep,
+    RedisDep,
     SessionDep,
     SessionsDep,
     SettingsDep,
@@ -48,6 +49,7 @@ from genroute.errors import (
     TaskNotCancellable,
     TaskNotFound,
 )
+from genroute.runtime.finish_events import announce_finished
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"], responses=ERROR_RESPONSES)
 
@@ -162,36 +164,46 @@ async def read_task(
     principal: Reader,
     sessions: SessionsDep,
     settings: SettingsDep,
+    waiters: FinishWaitersDep,
     wait: Annotated[float, Query(ge=0, le=600, description="seconds to wait for terminal")] = 0,
 ) -> TaskView:
     """Status, route decision, output and every attempt of one task. With `wait`, answers as
-    soon as the task is terminal or after `wait` seconds (capped by GENROUTE_MAX_WAIT_S)."""
+    soon as the task is terminal or after `wait` seconds (capped by GENROUTE_MAX_WAIT_S); a
+    wait holds no database connection, and past GENROUTE_MAX_LONG_POLLS waits in this process
+    it answers 503 with Retry-After."""
 
     def load() -> TaskView:
         with sessions() as session:
-            return task_view(_visible(get_task(session, task_id), principal, task_id))
+            task = _visible(get_task(session, task_id), principal, task_id)
+            return task_view(task, principal.is_admin)
 
-    deadline = time.monotonic() + min(wait, settings.max_wait_s)
-    pause = 0.1
-    while True:
+    budget_s = min(wait, settings.max_wait_s)
+    if budget_s <= 0:
+        return await run_in_threadpool(load)
+    deadline = time.monotonic() + budget_s
+    with waiters.waiting(task_id) as finished:
         view = await run_in_threadpool(load)
-        if view.status.is_terminal or time.monotonic() >= deadline:
-            return view
-        await asyncio.sleep(min(pause, max(0.0, deadline - time.monotonic())))
-        pause = min(pause * 1.5, 1.0)
+        while not view.status.is_terminal and (left := deadline - time.monotonic()) > 0:
+            await waiters.wait(finished, min(left, waiters.recheck_s))
+            view = await run_in_threadpool(load)
+    return view
 
 
 @router.post("/{task_id}/cancel")
-def cancel(task_id: uuid.UUID, principal: Submitter, session: SessionDep) -> TaskView:
+def cancel(
+    task_id: uuid.UUID, principal: Submitter, session: SessionDep, broker: RedisDep
+) -> TaskView:
     """Cancel a queued task (a cancelled task stays readable). A running or finished task
     cannot be cancelled (409); cancelling twice is harmless."""
     _visible(get_task(session, task_id), principal, task_id)
     task = cancel_task(session, task_id, db_now(session))
     session.commit()
     assert task is not None
+    if task.status == TaskStatus.cancelled.value:
+        announce_finished(broker, [task_id])
     if task.status != TaskStatus.cancelled.value:
         raise TaskNotCancellable("status", f"the task is {task.status}; only queued tasks cancel")
-    return task_view(task)
+    return task_view(task, principal.is_admin)
 
 
 @router.post("/{task_id}/feedback")

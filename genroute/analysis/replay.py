@@ -8,7 +8,7 @@ else from evaluation runs.
 """
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -35,12 +35,17 @@ class TaskTypeReplay:
     candidate: Counter = field(default_factory=Counter)
 
 
-def load_requests(session: Session, since: datetime | None) -> list[tuple[str, dict[str, Any]]]:
-    """(routed path, request as submitted) of every production task created since `since`."""
+def load_requests(
+    session: Session, since: datetime | None, batch: int = 1000
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(routed path, request as submitted) of every production task created since `since`,
+    streamed from a server-side cursor `batch` rows at a time: a long history is replayed in
+    constant memory, never loaded whole."""
     query = select(Task.route_path, Task.request).where(Task.purpose == Purpose.production.value)
     if since is not None:
         query = query.where(Task.created_at >= since)
-    return [(path, request) for path, request in session.execute(query)]
+    rows = session.execute(query.execution_options(yield_per=batch))
+    yield from ((path, request) for path, request in rows)
 
 
 # Where a (path, task type) is measured from, best first: its own production traffic, then

@@ -49,8 +49,9 @@ def failed_requeue(task_ids: tuple, queue: str | None, attempts: int | None) -> 
             with sessions.begin() as session:
                 task = requeue_failed(session, task_id, queue, attempts or settings.max_attempts)
                 target = task.queue if task else None
+                task_type = task.task_type if task else None
             if target is None:
                 click.echo(f"{task_id}: not a failed task, left alone", err=True)
                 continue
-            publish_committed(app, sessions, [Message(task_id, target)])
+            publish_committed(app, sessions, [Message(task_id, target, task_type=task_type)])
             click.echo(f"{task_id}: requeued on {target}")

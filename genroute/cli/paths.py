@@ -78,8 +78,8 @@ def _path_states() -> "Iterator[tuple[sessionmaker[Session], RoutingPolicy, Path
 
     with live_database() as (settings, sessions):
         policy = load_policy(settings.policy_file, load_catalog(settings.task_types_file))
-        store = PathStateStore(redis_from_broker_url(settings.broker_url), policy.rollback)
+        client = redis_from_broker_url(settings.broker_url)
         try:
-            yield sessions, policy, store
+            yield sessions, policy, PathStateStore(client, policy.rollback)
         finally:
-            store.close()
+            client.close()

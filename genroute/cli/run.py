@@ -17,23 +17,23 @@ PATH_NAMES = click.Choice(["autoregressive", "diffusion"])
 @click.command()
 @click.option("--host", default=None, help="Bind address (default: GENROUTE_API_HOST).")
 @click.option("--port", default=None, type=int, help="Port (default: GENROUTE_API_PORT).")
-def api(host: str | None, port: int | None) -> None:
-    """Serve the HTTP API (and the sweeper that republishes unpublished tasks)."""
-    import uvicorn
-
-    from genroute.api.app import create_app
+@click.option(
+    "--ops-port", default=None, type=int, help="Operators' port (default: GENROUTE_OPS_PORT)."
+)
+def api(host: str | None, port: int | None, ops_port: int | None) -> None:
+    """Serve the HTTP API (and the sweeper that republishes unpublished tasks), with metrics,
+    detailed readiness and the docs page on the operators' internal listener."""
+    from genroute.api.serving import serve
     from genroute.local.embedded import services
 
     setup_logging()
     with services(Settings()) as live:
-        app = create_app(live)
-        # log_config=None: uvicorn's lines go through our handler (JSON) like everything else.
-        uvicorn.run(
-            app,
-            host=host or live.api_host,
-            port=port or live.api_port,
-            log_level="info",
-            log_config=None,
+        serve(
+            live,
+            host or live.api_host,
+            live.api_port if port is None else port,
+            live.ops_host,
+            live.ops_port if ops_port is None else ops_port,
         )
 
 

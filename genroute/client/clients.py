@@ -4,6 +4,7 @@ httpx's sync client and `time.sleep`, `AsyncClient` with httpx's async client an
 methods and signatures."""
 
 import asyncio
+import random
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterable, Iterator
@@ -51,7 +52,9 @@ class Client:
     ) -> None:
         options = client_options(base_url, api_key, timeout_s)
         self._http = httpx.Client(**options, transport=transport)
-        self._ops = Operations(retry or RetryPolicy(), batch_size, wait_chunk_s, time.monotonic)
+        self._ops = Operations(
+            retry or RetryPolicy(), batch_size, wait_chunk_s, time.monotonic, random.random
+        )
 
     def __enter__(self) -> "Client":
         return self
@@ -155,7 +158,9 @@ class AsyncClient:
     ) -> None:
         options = client_options(base_url, api_key, timeout_s)
         self._http = httpx.AsyncClient(**options, transport=transport)
-        self._ops = Operations(retry or RetryPolicy(), batch_size, wait_chunk_s, time.monotonic)
+        self._ops = Operations(
+            retry or RetryPolicy(), batch_size, wait_chunk_s, time.monotonic, random.random
+        )
 
     async def __aenter__(self) -> "AsyncClient":
         return self

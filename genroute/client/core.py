@@ -56,17 +56,20 @@ class RetryPolicy:
     max_delay_s: float = 30.0
     base_delay_s: float = 0.5
 
-    def delay(self, attempt: int, response: httpx.Response | None) -> float | None:
-        """Seconds before retry `attempt` (1-based), or None when the answer is final."""
+    def delay(self, attempt: int, response: httpx.Response | None, draw: float) -> float | None:
+        """Seconds before retry `attempt` (1-based), or None when the answer is final. `draw`
+        (uniform in [0, 1), the caller's randomness) spreads the wait: clients refused
+        together must not all come back in the same instant. Retry-After is a floor, stretched
+        by up to a fifth; exponential backoff is halved, then up to the rest added back."""
         if attempt > self.max_retries:
             return None
         if response is not None and response.status_code not in RETRIED_STATUSES:
             return None
-        backoff = min(self.max_delay_s, self.base_delay_s * 2 ** (attempt - 1))
         header = response.headers.get("retry-after") if response is not None else None
         if header and header.replace(".", "", 1).isdigit():
-            return min(self.max_delay_s, float(header))
-        return backoff
+            return min(self.max_delay_s, float(header) * (1 + 0.2 * draw))
+        backoff = min(self.max_delay_s, self.base_delay_s * 2 ** (attempt - 1))
+        return backoff * (0.5 + 0.5 * draw)
 
 
 def as_body(request: RequestLike) -> dict[str, Any]:
@@ -186,7 +189,7 @@ Answer = httpx.Response | httpx.ConnectError | None
 Operation = Generator[Step, Answer, Any]
 
 
-def send(call: Call, retry: RetryPolicy) -> Operation:
+def send(call: Call, retry: RetryPolicy, draw: Callable[[], float]) -> Operation:
     """`call`, retried as `retry` says (429 and 503 after Retry-After, a refused connection,
     which sent nothing); returns the parsed body or raises ApiError."""
     attempt = 0
@@ -194,7 +197,7 @@ def send(call: Call, retry: RetryPolicy) -> Operation:
         attempt += 1
         answer = yield call
         response = answer if isinstance(answer, httpx.Response) else None
-        delay = retry.delay(attempt, response)
+        delay = retry.delay(attempt, response, draw())
         if delay is None:
             if isinstance(answer, httpx.ConnectError):
                 raise answer
@@ -205,7 +208,7 @@ def send(call: Call, retry: RetryPolicy) -> Operation:
 
 class Operations:
     """Every API operation, once, with no I/O: `clock` (seconds, monotonic) is the only time
-    source, passed in by the driver."""
+    source and `draw` (uniform in [0, 1)) the only randomness, both passed in by the driver."""
 
     def __init__(
         self,
@@ -213,33 +216,38 @@ class Operations:
         batch_size: int,
         wait_chunk_s: float,
         clock: Callable[[], float],
+        draw: Callable[[], float],
     ) -> None:
         self.retry = retry
         self.batch_size = batch_size
         self.wait_chunk_s = wait_chunk_s
         self.clock = clock
+        self.draw = draw
+
+    def _send(self, call: Call) -> Operation:
+        return send(call, self.retry, self.draw)
 
     def submit(self, request: RequestLike) -> Operation:
-        return TaskAccepted.model_validate((yield from send(Calls.submit(request), self.retry)))
+        return TaskAccepted.model_validate((yield from self._send(Calls.submit(request))))
 
     def submit_many(self, requests: Iterable[RequestLike]) -> Operation:
         """Every request, in batches; one result per request, `index` in input order."""
         batches = list(chunks(list(requests), self.batch_size))
         results = []
         for batch in batches:
-            body = yield from send(Calls.batch(batch), self.retry)
+            body = yield from self._send(Calls.batch(batch))
             results.append(BatchResult.model_validate(body))
         return merge(results, [len(batch) for batch in batches])
 
     def get(self, task_id: uuid.UUID | str) -> Operation:
-        return TaskView.model_validate((yield from send(Calls.get(task_id), self.retry)))
+        return TaskView.model_validate((yield from self._send(Calls.get(task_id))))
 
     def wait(self, task_id: uuid.UUID | str, timeout_s: float | None = None) -> Operation:
         """The task once terminal, or as it is when `timeout_s` runs out (long polls)."""
         deadline = None if timeout_s is None else self.clock() + timeout_s
         while True:
             chunk = wait_chunk(deadline, self.clock(), self.wait_chunk_s)
-            body = yield from send(Calls.get(task_id, chunk), self.retry)
+            body = yield from self._send(Calls.get(task_id, chunk))
             view = TaskView.model_validate(body)
             if view.status.is_terminal or chunk == 0:
                 return view
@@ -255,14 +263,14 @@ class Operations:
             yield Item((yield from self.wait(task_id, left)))
 
     def cancel(self, task_id: uuid.UUID | str) -> Operation:
-        return TaskView.model_validate((yield from send(Calls.cancel(task_id), self.retry)))
+        return TaskView.model_validate((yield from self._send(Calls.cancel(task_id))))
 
     def tasks(self, filters: dict[str, Any]) -> Operation:
         """Every task matching `filters` (status, task_type, path, created_after,
         created_before, tag, limit, purpose), following cursors."""
         cursor = None
         while True:
-            body = yield from send(Calls.tasks(cursor, filters), self.retry)
+            body = yield from self._send(Calls.tasks(cursor, filters))
             page = TaskPage.model_validate(body)
             for task in page.items:
                 yield Item(task)
@@ -271,7 +279,7 @@ class Operations:
             cursor = page.next_cursor
 
     def paths(self) -> Operation:
-        body = yield from send(Calls.paths(), self.retry)
+        body = yield from self._send(Calls.paths())
         return [PathStateView.model_validate(entry) for entry in body]
 
     def feedback(
@@ -282,7 +290,7 @@ class Operations:
         reason: str | None = None,
     ) -> Operation:
         call = Calls.feedback(task_id, verdict, edited_text, reason)
-        return FeedbackView.model_validate((yield from send(call, self.retry)))
+        return FeedbackView.model_validate((yield from self._send(call)))
 
     def scorecard(self, filters: dict[str, Any]) -> Operation:
-        return Scorecard.model_validate((yield from send(Calls.scorecard(filters), self.retry)))
+        return Scorecard.model_validate((yield from self._send(Calls.scorecard(filters))))

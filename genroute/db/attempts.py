@@ -33,13 +33,16 @@ class WorkerIdentity:
 
 @dataclass(frozen=True)
 class Claim:
-    """The outcome of trying to claim a task: an attempt to run, a wait, or nothing to do."""
+    """The outcome of trying to claim a task: an attempt to run, a wait, or nothing to do.
+    `finished` says the claim itself ended the task (its attempt budget was spent)."""
 
     attempt: Attempt | None = None
     retry_after_s: float | None = None
     skipped: str | None = None
     # Set when the task was moved to another queue instead (publish it there after commit).
     requeued_on: str | None = None
+    task_type: str | None = None
+    finished: bool = False
 
 
 def claim_task(
@@ -63,7 +66,7 @@ def claim_task(
         _mark_lost(session, task.current_attempt_id, now)
     if task.attempt_count >= task.max_attempts:
         finish_task(session, task, now, TaskStatus.failed, error="attempt budget spent")
-        return Claim(skipped="attempt budget spent")
+        return Claim(skipped="attempt budget spent", finished=True)
     attempt = Attempt(
         id=uuid.uuid4(),
         task_id=task.id,
@@ -131,10 +134,16 @@ class AttemptResult:
 class Recorded:
     """What recording an attempt did to its task: `next` is succeeded, fallback (requeued on
     `queue`, to be published by the caller after commit), failed, or superseded (the attempt
-    had lost its claim and changed nothing)."""
+    had lost its claim and changed nothing); `outcome` and `error` are the attempt's own."""
 
     next: str
     queue: str | None = None
+    outcome: str = AttemptOutcome.succeeded.value
+    error: str | None = None
+
+    @property
+    def finished_task(self) -> bool:
+        return self.next in ("succeeded", "failed")
 
 
 def record_attempt(
@@ -149,14 +158,17 @@ def record_attempt(
     A late attempt whose claim was taken over keeps its recorded loss: its output is stored for
     inspection, never accepted.
     """
+    task_id = session.scalars(select(Attempt.task_id).where(Attempt.id == attempt_id)).one()
+    # The task first, then the attempt: the order claim_task takes them in (it locks the task,
+    # then marks the old attempt lost), so a late record and a takeover never deadlock.
+    task = locked_task(session, task_id)
+    assert task is not None  # attempts cascade with their task
     attempt = session.scalars(
         select(Attempt)
         .where(Attempt.id == attempt_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     ).one()
-    task = locked_task(session, attempt.task_id)
-    assert task is not None  # attempts cascade with their task
     now = db_now(session)
     _store_result(session, attempt, result, verdicts)
     if task.current_attempt_id != attempt.id or task.status != TaskStatus.running.value:
@@ -166,7 +178,7 @@ def record_attempt(
             attempt.finished_at = now
         if task.status in (TaskStatus.succeeded.value, TaskStatus.failed.value):
             roll_up_late_attempt(session, attempt.id)  # its cost was not known at the finish
-        return Recorded("superseded")
+        return Recorded("superseded", outcome=attempt.outcome, error=attempt.error)
     outcome, error = result.outcome, result.error
     failed_checks = [v.validator for v in verdicts if not v.passed]
     if outcome is AttemptOutcome.succeeded and failed_checks:
@@ -210,13 +222,14 @@ def _settle_task(
             result_attempt_id=attempt.id,
         )
         return Recorded("succeeded")
+    outcome = {"outcome": attempt.outcome, "error": attempt.error}
     reason = f"attempt {attempt.attempt_no} {attempt.outcome}: {attempt.error}"
     if task.fallback_path is None:
         finish_task(session, task, now, TaskStatus.failed, error=f"{reason}; fallback is off")
-        return Recorded("failed")
+        return Recorded("failed", **outcome)
     if task.attempt_count >= task.max_attempts:
         budget = f"; attempt budget of {task.max_attempts} spent"
         finish_task(session, task, now, TaskStatus.failed, error=reason + budget)
-        return Recorded("failed")
+        return Recorded("failed", **outcome)
     requeue(session, task, now, FALLBACK_QUEUE)
-    return Recorded("fallback", FALLBACK_QUEUE)
+    return Recorded("fallback", FALLBACK_QUEUE, **outcome)

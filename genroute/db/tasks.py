@@ -112,10 +112,12 @@ def tasks_to_republish(
     queued = Task.status == TaskStatus.queued.value
     never_published = queued & Task.published_at.is_(None)
     stale = queued & (Task.published_at < func.now() - timedelta(seconds=stale_queued_s))
+    # A claimed task can have no publish recorded (its message went out, then the mark
+    # failed): NULL must count as "published before the lease ran out", not as "never".
     lease_lost = (
         (Task.status == TaskStatus.running.value)
         & (Task.lease_expires_at < func.now())
-        & (Task.published_at < Task.lease_expires_at)
+        & (Task.published_at.is_(None) | (Task.published_at < Task.lease_expires_at))
     )
     query = (
         select(Task)

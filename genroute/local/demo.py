@@ -126,7 +126,10 @@ def run_demo(settings: Settings, count: int, as_json: bool, timeout_s: float) ->
             ) as stack,
             stack.http() as client,
         ):
-            say(f"API {stack.api_url} (docs at /docs); this run's API key: {stack.api_key}")
+            say(
+                f"API {stack.api_url} (operators: {stack.ops_url}/metrics, /readyz, /docs); "
+                f"this run's API key: {stack.api_key}"
+            )
             flower_password = secrets.token_urlsafe(12)
             flower_url = stack.start_flower("demo", flower_password)
             say(f"Flower {flower_url} (user demo, password {flower_password})")
@@ -149,22 +152,27 @@ def run_demo(settings: Settings, count: int, as_json: bool, timeout_s: float) ->
         "report": str(report),
     }
     if not as_json:
-        print()
-        print(format_table(summary["by_path"]))
-        print()
-        for sample in summary["samples"]:
-            text = " ".join((sample["output"] or sample["last_error"] or "").split())
-            lineage = " -> ".join(sample["attempts"])
-            print(f"[{sample['task_type']}: {lineage}, {sample['status']}] {text[:150]}")
-        print()
-        for event in events:
-            print(
-                f"rollback: {event['path']}/{event['task_type']} {event['from']} -> {event['to']}: "
-                f"{event['reason']}"
-            )
-        print(
-            f"\n{summary['terminal']}/{summary['submitted']} terminal, {summary['succeeded']} "
-            f"succeeded, {summary['failed']} failed in {summary['elapsed_s']}s"
-        )
-        print(f"scorecard report (open in a browser): {report}")
+        print_summary(summary)
     return summary
+
+
+def print_summary(summary: dict[str, Any]) -> None:
+    """The per-path table, a few samples, the rollback events and the totals, for a person."""
+    print()
+    print(format_table(summary["by_path"]))
+    print()
+    for sample in summary["samples"]:
+        text = " ".join((sample["output"] or sample["last_error"] or "").split())
+        lineage = " -> ".join(sample["attempts"])
+        print(f"[{sample['task_type']}: {lineage}, {sample['status']}] {text[:150]}")
+    print()
+    for event in summary["rollback_events"]:
+        print(
+            f"rollback: {event['path']}/{event['task_type']} {event['from']} -> {event['to']}: "
+            f"{event['reason']}"
+        )
+    print(
+        f"\n{summary['terminal']}/{summary['submitted']} terminal, {summary['succeeded']} "
+        f"succeeded, {summary['failed']} failed in {summary['elapsed_s']}s"
+    )
+    print(f"scorecard report (open in a browser): {summary['report']}")

@@ -29,7 +29,11 @@ def submit_plan(settings: Settings, sessions: sessionmaker[Session], rows: list[
         insert_tasks(session, rows)
     celery = make_celery(settings, settings.broker_url)
     try:
-        publish_committed(celery, sessions, [Message(row["id"], row["queue"]) for row in rows])
+        publish_committed(
+            celery,
+            sessions,
+            [Message(row["id"], row["queue"], task_type=row["task_type"]) for row in rows],
+        )
     finally:
         celery.close()
 

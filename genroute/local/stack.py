@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -42,6 +43,8 @@ class Stack:
     worker_args: tuple[str, ...] = ()
     workers: dict[str, ManagedProcess] = field(default_factory=dict)
     flower: ManagedProcess | None = None
+    # The API's operators' listener: /metrics, /readyz with each check, /docs.
+    ops_url: str = ""
 
     def http(self, timeout_s: float = 30.0) -> httpx.Client:
         """An HTTP client for the API that sends this stack's API key."""
@@ -59,7 +62,10 @@ class Stack:
         return process
 
     def start_flower(self, user: str, password: str, timeout_s: float = 60.0) -> str:
-        """Flower for this stack behind basic auth; returns its URL once it answers."""
+        """Flower for this stack behind basic auth (replacing any earlier one); returns its URL
+        once it answers."""
+        if self.flower is not None:
+            self.flower.stop(grace_s=5)
         port = free_port()
         env = {**self.env, "GENROUTE_FLOWER_USER": user, "GENROUTE_FLOWER_PASSWORD": password}
         args = ["flower", "--port", str(port)]
@@ -67,6 +73,15 @@ class Stack:
         url = f"http://127.0.0.1:{port}"
         wait_for_http(self.flower, "Flower", f"{url}/healthcheck", timeout_s)
         return url
+
+    def restart_api(self, timeout_s: float = 60.0) -> None:
+        """Stop the API process (SIGTERM, as a deploy does) and start another on the same
+        ports; returns once it answers."""
+        self.api.stop()
+        port, ops_port = urlsplit(self.api_url).port, urlsplit(self.ops_url).port
+        assert port is not None and ops_port is not None
+        self.api = _start_api(port, ops_port, self.env, self.log_dir)
+        wait_for_api(self.api, self.api_url, timeout_s)
 
     def restart_worker(self, path: str, timeout_s: float = 240.0) -> ManagedProcess:
         process = self.start_worker(path)
@@ -94,6 +109,11 @@ def wait_for_http(process: ManagedProcess, what: str, url: str, timeout_s: float
             return
         time.sleep(0.2)
     raise _fail(process, f"{what} did not answer on {url} within {timeout_s}s")
+
+
+def _start_api(port: int, ops_port: int, env: dict[str, str], log_dir: Path) -> ManagedProcess:
+    args = ["api", "--host", "127.0.0.1", "--port", str(port), "--ops-port", str(ops_port)]
+    return ManagedProcess("api", args, env, log_dir)
 
 
 def wait_for_api(api: ManagedProcess, url: str, timeout_s: float) -> None:
@@ -150,14 +170,22 @@ def running_stack(
     servers, with a fresh API key for `key_owner` (`Stack.http()` sends it), the API on `port`
     (default: a free one); all stopped on exit."""
     env = child_environment(settings)
-    port = port or free_port()
-    api = ManagedProcess("api", ["api", "--host", "127.0.0.1", "--port", str(port)], env, log_dir)
+    port, ops_port = port or free_port(), free_port()
     api_key = issue_key(settings, key_owner, key_scopes)
-    stack = Stack(settings, f"http://127.0.0.1:{port}", api, log_dir, env, api_key, worker_args)
+    stack = Stack(
+        settings,
+        f"http://127.0.0.1:{port}",
+        _start_api(port, ops_port, env, log_dir),
+        log_dir,
+        env,
+        api_key,
+        worker_args,
+        ops_url=f"http://127.0.0.1:{ops_port}",
+    )
     try:
         for path in paths:
             stack.start_worker(path)
-        wait_for_api(api, stack.api_url, start_timeout_s)
+        wait_for_api(stack.api, stack.api_url, start_timeout_s)
         wait_for_workers(settings, stack.workers, start_timeout_s)
         yield stack
     finally:

@@ -9,7 +9,7 @@ a prefork worker's children all count into the one exporter its main process ser
 import os
 from collections.abc import Callable, Iterable
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
@@ -52,6 +52,9 @@ GENERATION = Histogram(
     "Engine time per attempt",
     ["path", "engine"],
     buckets=LATENCY_BUCKETS,
+)
+LONG_POLLS = Gauge(
+    "genroute_long_polls", "Long polls this API process holds", multiprocess_mode="livesum"
 )
 BATCH_SIZE = Histogram(
     "genroute_engine_batch_size",

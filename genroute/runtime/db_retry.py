@@ -7,10 +7,12 @@ recorded as superseded, never accepted twice.
 """
 
 import logging
+import random
 import time
 from collections.abc import Callable
 from typing import TypeVar
 
+import psycopg
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 log = logging.getLogger(__name__)
@@ -19,21 +21,36 @@ T = TypeVar("T")
 
 
 def is_connection_error(exc: BaseException) -> bool:
+    """The database is out of reach (or dropped this connection): nothing was written."""
     return isinstance(exc, OperationalError) or (
         isinstance(exc, DBAPIError) and exc.connection_invalidated
     )
 
 
+def is_transient(exc: BaseException) -> bool:
+    """Worth running the whole transaction again: an unreachable database, or a deadlock or
+    serialization failure (PostgreSQL rolled the transaction back; a rerun may pass)."""
+    if is_connection_error(exc):
+        return True
+    original = getattr(exc, "orig", None)
+    return isinstance(
+        original, psycopg.errors.DeadlockDetected | psycopg.errors.SerializationFailure
+    )
+
+
 def with_db_retry(write: Callable[[], T], budget_s: float, what: str) -> T:
-    """Run `write` (one whole transaction), retrying it while the database is unreachable."""
+    """Run `write` (one whole transaction), retrying it through transient failures for up to
+    `budget_s`, with jittered backoff so workers that failed together do not retry together."""
     deadline = time.monotonic() + budget_s
     delay = 0.5
     while True:
         try:
             return write()
         except DBAPIError as exc:
-            if not is_connection_error(exc) or time.monotonic() + delay > deadline:
+            pause = delay * (0.5 + random.random())
+            if not is_transient(exc) or time.monotonic() + pause > deadline:
                 raise
-            log.warning("database unreachable while %s; retrying in %.1fs", what, delay)
-            time.sleep(delay)
+            problem = "unreachable" if is_connection_error(exc) else "rolled back a transaction"
+            log.warning("database %s while %s; retrying in %.1fs", problem, what, pause)
+            time.sleep(pause)
             delay = min(delay * 2, 5.0)

@@ -9,7 +9,6 @@ event row.
 
 import logging
 import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +23,7 @@ from genroute.policies.rollback import (
     RollbackThresholds,
     Transition,
     admit,
+    cooling_down,
     force,
     observe,
 )
@@ -31,17 +31,29 @@ from genroute.runtime.redis_keys import PATH_STATE_PREFIX, path_state_key
 
 log = logging.getLogger(__name__)
 
-Step = Callable[[RollbackState], tuple[Any, RollbackState, Transition | None]]
+# One change of a stored state, given it and Redis' clock: (value, new state, transition).
+Step = Callable[[RollbackState, float], tuple[Any, RollbackState, Transition | None]]
 
 
 @dataclass(frozen=True)
 class Admission:
+    """Whether one request may use the path, the state it saw, and any change it caused."""
+
     admitted: bool
     state: PathState
     transition: Transition | None
 
 
+def _seconds(clock: tuple[int, int]) -> float:
+    """Redis' TIME reply (seconds, microseconds) as seconds."""
+    return clock[0] + clock[1] / 1_000_000
+
+
 class PathStateStore:
+    """Every process's view of the path states, on Redis' clock: cooldowns are stored and
+    compared in Redis' time, so hosts whose clocks disagree still agree on when a cooldown
+    ends (as leases use the database's clock and the rate limiter Redis')."""
+
     def __init__(self, client: redis.Redis, limits: RollbackThresholds) -> None:
         self._client = client
         self._limits = limits
@@ -54,7 +66,7 @@ class PathStateStore:
 
         def apply(pipe: redis.client.Pipeline) -> None:
             current = RollbackState.from_json(pipe.get(key))
-            value, updated, transition = step(current)
+            value, updated, transition = step(current, _seconds(pipe.time()))
             pipe.multi()
             if updated != current:
                 pipe.set(key, updated.to_json())
@@ -69,10 +81,9 @@ class PathStateStore:
     def admit_many(self, path: str, task_type: str, count: int) -> list[Admission]:
         """`count` admissions in one Redis transaction (as if made one after another), so a
         batch of submissions costs one round of Redis calls per (path, task type)."""
-        now = time.time()
 
         def step(
-            current: RollbackState,
+            current: RollbackState, now: float
         ) -> tuple[list[Admission], RollbackState, Transition | None]:
             admissions, first_transition = [], None
             for _ in range(count):
@@ -84,27 +95,30 @@ class PathStateStore:
         return self._update(path, task_type, step)[0]
 
     def observe(self, path: str, task_type: str, accepted: bool) -> Transition | None:
-        now = time.time()
-        return self._change(path, task_type, lambda h: observe(h, accepted, now, self._limits))
+        return self._change(
+            path, task_type, lambda current, now: observe(current, accepted, now, self._limits)
+        )
 
     def force(self, path: str, task_type: str, state: PathState) -> Transition | None:
-        now = time.time()
-        return self._change(path, task_type, lambda h: force(h, state, now, self._limits))
+        return self._change(
+            path, task_type, lambda current, now: force(current, state, now, self._limits)
+        )
 
     def _change(
         self,
         path: str,
         task_type: str,
-        change: Callable[[RollbackState], tuple[RollbackState, Transition | None]],
+        change: Callable[[RollbackState, float], tuple[RollbackState, Transition | None]],
     ) -> Transition | None:
-        return self._update(path, task_type, lambda h: (None, *change(h)))[2]
+        return self._update(path, task_type, lambda current, now: (None, *change(current, now)))[2]
 
-    def current(self, path: str, task_type: str) -> RollbackState:
-        """The state as stored, without changing it."""
-        return RollbackState.from_json(self._client.get(path_state_key(path, task_type)))
-
-    def close(self) -> None:
-        self._client.close()
+    def cooling_down(self, path: str, task_type: str) -> bool:
+        """Whether the path is rolled back for `task_type` and its cooldown still runs."""
+        pipe = self._client.pipeline(transaction=False)
+        pipe.get(path_state_key(path, task_type))
+        pipe.time()
+        stored, clock = pipe.execute()
+        return cooling_down(RollbackState.from_json(stored), _seconds(clock))
 
     def all(self) -> dict[tuple[str, str], RollbackState]:
         keys = sorted(self._client.scan_iter(match=f"{PATH_STATE_PREFIX}*"))

@@ -54,11 +54,13 @@ def make_celery(settings: Settings, broker_url: str) -> Celery:
 @dataclass(frozen=True)
 class Message:
     """One generate message: the task it names (also the message id), its queue, its priority
-    (0 most urgent: kombu's Redis transport serves lower numbers first)."""
+    (0 most urgent: kombu's Redis transport serves lower numbers first) and its task type,
+    carried only so that Flower shows (and filters by) it."""
 
     task_id: uuid.UUID
     queue: str
     priority: int = DEFAULT_PRIORITY
+    task_type: str | None = None
 
 
 def publish_many(app: Celery, messages: Sequence[Message]) -> None:
@@ -72,6 +74,7 @@ def publish_many(app: Celery, messages: Sequence[Message]) -> None:
             app.send_task(
                 GENERATE_TASK,
                 args=[str(message.task_id)],
+                kwargs={"task_type": message.task_type} if message.task_type else {},
                 queue=message.queue,
                 task_id=str(message.task_id),
                 priority=message.priority,
@@ -84,10 +87,15 @@ def queue_depth(client: redis.Redis, queue: str) -> int:
     return sum(int(client.llen(queue + suffix)) for suffix in _PRIORITY_SUFFIXES)
 
 
-def redis_from_broker_url(broker_url: str) -> redis.Redis:
-    """A redis-py client for a kombu broker URL: kombu spells Unix sockets
+def redis_url(broker_url: str) -> str:
+    """The redis-py URL of a kombu broker URL: kombu spells Unix sockets
     `redis+socket:///path?virtual_host=N`, redis-py `unix:///path?db=N`."""
     if broker_url.startswith("redis+socket://"):
         broker_url = "unix://" + broker_url.removeprefix("redis+socket://")
         broker_url = broker_url.replace("virtual_host=", "db=")
-    return redis.Redis.from_url(broker_url)
+    return broker_url
+
+
+def redis_from_broker_url(broker_url: str) -> redis.Redis:
+    """A redis-py client on the broker's Redis."""
+    return redis.Redis.from_url(redis_url(broker_url))

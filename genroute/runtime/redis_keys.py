@@ -19,3 +19,7 @@ RATE_PREFIX = "genroute:rate:"
 
 def rate_key(api_key_id: str) -> str:
     return f"{RATE_PREFIX}{api_key_id}"
+
+
+# Pub/sub: the id of every task that reached a terminal state, for waiting API requests.
+FINISHED_CHANNEL = "genroute:finished"

@@ -28,7 +28,10 @@ def sweep_once(
     """Republish every task that needs it; returns how many were sent."""
     with sessions.begin() as session:
         due = [
-            (Message(t.id, t.queue, t.request.get("priority", DEFAULT_PRIORITY)), t.status)
+            (
+                Message(t.id, t.queue, t.request.get("priority", DEFAULT_PRIORITY), t.task_type),
+                t.status,
+            )
             for t in tasks_to_republish(session, unpublished_grace_s, stale_queued_s)
         ]
     for requeued in (False, True):

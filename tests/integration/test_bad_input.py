@@ -33,6 +33,25 @@ def _fields(response: httpx.Response) -> list[str]:
         (ticket(input="x" * 40_000), 413, "input", "the limit is 32000"),
         (ticket(input="a\x00b"), 422, "input", "NUL character"),
         (ticket(metadata={"team\x00": "x"}), 422, "metadata", "NUL character"),
+        # A producer's schema is checked at submit, naming the path inside it.
+        (
+            ticket(task_type="extraction", json_schema={"type": "foo"}, schema_required=True),
+            422,
+            "json_schema.type",
+            "at /type",
+        ),
+        (
+            ticket(json_schema={"type": "object", "properties": 5}, schema_required=True),
+            422,
+            "json_schema.properties",
+            "is not of type 'object'",
+        ),
+        (
+            ticket(json_schema={"properties": {"id": {"pattern": "(a)\\1"}}}),
+            422,
+            "json_schema.properties.id.pattern",
+            "is not a pattern RE2 can run",
+        ),
     ],
 )
 def test_rejected_requests_name_the_problem(

@@ -1,7 +1,5 @@
 """Nothing is lost between the database and the broker, and nothing runs twice."""
 
-import time
-
 import httpx
 import pytest
 from sqlalchemy import select
@@ -9,10 +7,11 @@ from sqlalchemy import select
 from genroute.contract import TaskRequest
 from genroute.db.models import Attempt
 from genroute.db.tasks import create_task
+from genroute.local.stack import Stack
 from genroute.policies import load_catalog, load_policy
 from genroute.runtime.queueing import Message, make_celery, publish_many
 from genroute.settings import Settings
-from tests.helpers import ticket, wait_for_task
+from tests.helpers import ticket, wait_for_task, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -36,7 +35,7 @@ def test_sweeper_publishes_a_task_that_was_never_published(
 
 
 def test_a_message_delivered_twice_runs_once(
-    client: httpx.Client, settings: Settings, sessions
+    stack: Stack, client: httpx.Client, settings: Settings, sessions
 ) -> None:
     task_id = _commit_unpublished(
         settings, sessions, task_type="synthetic_examples", fallback="none"
@@ -46,7 +45,12 @@ def test_a_message_delivered_twice_runs_once(
         publish_many(app, [Message(task_id, "diffusion")])
     view = wait_for_task(client, task_id, timeout_s=90)
     assert view.status.is_terminal
-    time.sleep(3)  # let the duplicates arrive and find the task finished
+    log = stack.log_dir / "worker-diffusion.log"
+    wait_until(
+        lambda: log.read_text().count(f"task {task_id}: nothing to do") == 2,
+        60,
+        "both duplicates finding the task finished",
+    )
     with sessions() as session:
         attempts = session.scalars(select(Attempt).where(Attempt.task_id == view.id)).all()
     assert len(attempts) == 1

@@ -102,8 +102,8 @@ class Seen:
     flower_tasks: dict = field(default_factory=dict)
 
 
-def _look(seen: Seen, api_url: str, worker_ports: list[int], flower_url: str, auth) -> None:
-    seen.api = _counted(httpx.get(f"{api_url}/metrics", timeout=10).text)
+def _look(seen: Seen, ops_url: str, worker_ports: list[int], flower_url: str, auth) -> None:
+    seen.api = _counted(httpx.get(f"{ops_url}/metrics", timeout=10).text)
     totals: dict[str, float] = {}
     for port in worker_ports:
         for name, value in _counted(httpx.get(f"http://127.0.0.1:{port}/metrics").text).items():
@@ -116,7 +116,7 @@ def _look(seen: Seen, api_url: str, worker_ports: list[int], flower_url: str, au
 
 def test_demo_watched_through_metrics_and_flower(demo, tmp_path: Path) -> None:
     process, watcher, own = demo
-    api_url = watcher.wait_for(r"API (http://\S+)", 240).group(1)
+    ops_url = watcher.wait_for(r"operators: (http://\S+)/metrics", 240).group(1)
     flower = watcher.wait_for(r"Flower (http://\S+) \(user (\S+), password (\S+)\)", 60)
     flower_url, auth = flower.group(1), (flower.group(2), flower.group(3))
     watcher.wait_for(r"submitted 6 tickets", 60)
@@ -127,7 +127,7 @@ def test_demo_watched_through_metrics_and_flower(demo, tmp_path: Path) -> None:
     seen = Seen()
     while process.poll() is None:
         try:
-            _look(seen, api_url, worker_ports, flower_url, auth)
+            _look(seen, ops_url, worker_ports, flower_url, auth)
         except httpx.HTTPError:
             break  # the demo finished and stopped its stack between two looks
         if all(seen.workers.get(name, 0) > 0 for name in WORKER_FAMILIES):

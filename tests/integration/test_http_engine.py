@@ -10,8 +10,9 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import yaml
 
-from genroute.errors import EngineError, EngineTimeout, EngineUnavailable
+from genroute.errors import ClaimLost, EngineError, EngineTimeout, EngineUnavailable
 from genroute.interfaces import GenerationRequest
 from genroute.local.stack import Stack, running_stack
 from genroute.settings import Settings
@@ -66,8 +67,16 @@ def http_stack(settings: Settings, vllm: tuple, tmp_path_factory: pytest.TempPat
             }
         )
     )
+    # A random model never ends its reply: these tests accept replies cut at the token limit
+    # for reasoning answers too (the shipped catalog accepts them for synthetic examples only).
+    catalog = yaml.safe_load(settings.task_types_file.read_text())
+    catalog["task_types"]["reasoning_answer"]["validation"]["accept_truncated"] = True
+    task_types = folder / "task_types.yaml"
+    task_types.write_text(yaml.safe_dump(catalog))
     with (
-        isolated_settings(settings, redis_db=14, paths_file=paths) as own,
+        isolated_settings(
+            settings, redis_db=14, paths_file=paths, task_types_file=task_types
+        ) as own,
         running_stack(own, ["autoregressive", "diffusion"], folder / "logs") as stack,
     ):
         yield stack
@@ -133,12 +142,33 @@ class _Scripted(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("content-length", 0)))
+        if self.mode in ("trickle", "error-event"):
+            self._stream()
+            return
         if self.mode == "slow":
             time.sleep(3)
         status = 503 if self.mode == "503" else 200
         self.send_response(status)
         self.end_headers()
         self.wfile.write(b'{"error": "overloaded"}')
+
+    def _stream(self) -> None:
+        """A 200 event stream: one chunk every 0.2 s for 5 s (each well inside any read
+        timeout), or a first chunk then the server's own error event."""
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.end_headers()
+        piece = json.dumps({"choices": [{"delta": {"content": "x"}}]})
+        events = [f"data: {piece}\n\n"] * (25 if self.mode == "trickle" else 1)
+        if self.mode == "error-event":
+            events.append('data: {"error": {"message": "CUDA out of memory"}}\n\n')
+        for event in [*events, "data: [DONE]\n\n"]:
+            try:
+                self.wfile.write(event.encode())
+                self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError):
+                return  # the client gave up, as it should
+            time.sleep(0.2 if self.mode == "trickle" else 0)
 
     def log_message(self, *_args: object) -> None:
         pass
@@ -190,3 +220,32 @@ def test_refused_connection_is_unavailable() -> None:
     ):
         engine.generate([REQUEST])
     assert issubclass(EngineUnavailable, EngineError)
+
+
+def test_a_reply_that_outlasts_its_deadline_times_out(scripted_server: tuple) -> None:
+    """Bytes arrive every 0.2 s, so no read ever times out; the whole reply has 1 s."""
+    url, handler = scripted_server
+    handler.mode = "trickle"
+    started = time.monotonic()
+    with _engine(url, timeout_s=1) as engine, pytest.raises(EngineTimeout, match="deadline"):
+        engine.generate([REQUEST])
+    assert time.monotonic() - started < 3
+
+
+def test_a_servers_error_event_fails_the_attempt(scripted_server: tuple) -> None:
+    url, handler = scripted_server
+    handler.mode = "error-event"
+    with _engine(url) as engine, pytest.raises(EngineError, match="CUDA out of memory"):
+        engine.generate([REQUEST])
+
+
+def test_a_cancelled_request_is_abandoned(scripted_server: tuple) -> None:
+    url, handler = scripted_server
+    handler.mode = "trickle"
+    cancel = threading.Event()
+    threading.Timer(0.5, cancel.set).start()
+    started = time.monotonic()
+    request = GenerationRequest("system", "prompt", 4, cancel=cancel)
+    with _engine(url, timeout_s=30) as engine, pytest.raises(ClaimLost):
+        engine.generate([request])
+    assert time.monotonic() - started < 3

@@ -16,9 +16,11 @@ from sqlalchemy import select
 from genroute.contract import TaskView
 from genroute.db.models import RollbackEvent
 from genroute.local.embedded import child_environment
+from genroute.policies.rollback import RollbackThresholds
+from genroute.runtime.path_states import PathStateStore
 from genroute.runtime.redis_keys import path_state_key
 from genroute.settings import Settings
-from tests.helpers import ticket, wait_for_task
+from tests.helpers import ticket, wait_for_task, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -84,7 +86,8 @@ def test_rollback_probe_rollback_again_and_restore(
     assert (rerouted["path"], rerouted["health"]) == ("autoregressive", "rolled_back")
     assert "diffusion is rolled_back" in rerouted["reason"]
 
-    time.sleep(3.2)  # the cooldown
+    store = PathStateStore(redis_client, RollbackThresholds())
+    wait_until(lambda: not store.cooling_down("diffusion", "classification"), 30, "the cooldown")
     probes = [_submit(client) for _ in range(2)]
     assert [(p["path"], p["health"]) for p in probes] == [("diffusion", "probing")] * 2
     assert _events(sessions)[1:] == [

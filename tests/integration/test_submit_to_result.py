@@ -94,6 +94,6 @@ def test_healthz(client: httpx.Client) -> None:
 
 
 def test_readyz_when_everything_answers(stack) -> None:
-    ready = httpx.get(f"{stack.api_url}/readyz", timeout=30)
+    ready = httpx.get(f"{stack.ops_url}/readyz", timeout=30)
     assert ready.status_code == 200, ready.text
     assert set(ready.json()["checks"]) == {"database", "broker", "policy_files"}

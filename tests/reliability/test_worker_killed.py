@@ -1,5 +1,7 @@
 """A worker child SIGKILLed mid-generation loses nothing: the message is redelivered, the
-expired claim is taken over, and exactly one attempt's output is accepted."""
+expired claim is taken over, and exactly one attempt's output is accepted. A reasoning answer
+of the development model ends by itself after about 130 tokens (9 s here), well inside its
+256-token bound, so it is accepted when it runs to the end, and a kill lands mid-way."""
 
 import os
 import signal
@@ -31,15 +33,13 @@ def _running_attempt(sessions, task_id: uuid.UUID, timeout_s: float = 60) -> Att
 
 
 def test_killed_worker_child_does_not_lose_the_task(client: httpx.Client, sessions) -> None:
-    # Long enough (~100 tokens at ~10-15 tokens/s) that the kill lands mid-generation.
     response = client.post(
-        "/v1/tasks", json=ticket(task_type="reasoning_answer", max_output_tokens=100)
+        "/v1/tasks", json=ticket(task_type="reasoning_answer", max_output_tokens=256)
     )
     assert response.status_code == 202, response.text
     task_id = uuid.UUID(response.json()["id"])
 
     victim = _running_attempt(sessions, task_id)
-    time.sleep(1.0)  # let it produce some tokens
     os.kill(victim.worker_pid, signal.SIGKILL)
 
     view = wait_for_task(client, str(task_id), timeout_s=180)
@@ -65,18 +65,16 @@ def test_repeated_kills_each_task_ends_with_one_accepted_output(
 ) -> None:
     killed = []
     for _ in range(3):
-        body = ticket(task_type="reasoning_answer", max_output_tokens=80)
+        body = ticket(task_type="reasoning_answer", max_output_tokens=256)
         task_id = uuid.UUID(client.post("/v1/tasks", json=body).json()["id"])
         victim = _running_attempt(sessions, task_id)
-        time.sleep(0.5)
         os.kill(victim.worker_pid, signal.SIGKILL)
         killed.append(task_id)
     for task_id in killed:
         view = wait_for_task(client, str(task_id), timeout_s=240)
-        assert view.status.is_terminal
         outcomes = [a.outcome.value for a in view.attempts]
+        assert view.status.value == "succeeded", (view.error, outcomes)
         assert outcomes[0] == "worker_lost"
         accepted = [a for a in view.attempts if a.outcome.value == "succeeded"]
-        assert len(accepted) == (1 if view.status.value == "succeeded" else 0), outcomes
-        if accepted:
-            assert view.output == accepted[0].output_text
+        assert len(accepted) == 1, outcomes
+        assert view.output == accepted[0].output_text

@@ -3,12 +3,14 @@
 import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future
 from datetime import UTC, datetime
 
 import pytest
 
+from genroute.errors import ClaimLost, EngineTimeout
 from genroute.interfaces import Generation, GenerationRequest
-from genroute.workers.batching import Batcher
+from genroute.workers.batching import Batcher, wait_for_result
 
 
 class RecordingEngine:
@@ -95,3 +97,46 @@ def test_submissions_from_many_threads() -> None:
     batcher.close()
     assert sorted(results) == sorted(f"T{i}" for i in range(12))
     assert max(engine.batches) <= 4
+
+
+class ShortEngine(RecordingEngine):
+    """Answers one request fewer than it was given: a bug around the engine's own call."""
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[Generation]:
+        return super().generate(requests)[:-1]
+
+
+def test_a_failure_around_the_engine_fails_its_batch_and_not_the_thread() -> None:
+    engine = ShortEngine()
+    batcher = Batcher(engine, max_batch=2, max_wait_s=0.3)
+    first = [batcher.submit(_request("a")), batcher.submit(_request("b"))]
+    for future in first:
+        with pytest.raises(Exception, match="answered 1 of 2"):
+            future.result(timeout=5)
+    engine.__class__ = RecordingEngine  # the engine recovers; the batcher must still run
+    assert batcher.submit(_request("c")).result(timeout=5).text == "C"
+    batcher.close()
+
+
+def test_a_request_given_up_before_its_batch_is_not_run() -> None:
+    engine = RecordingEngine()
+    batcher = Batcher(engine, max_batch=4, max_wait_s=0.3)
+    gone = threading.Event()
+    gone.set()
+    dropped = batcher.submit(GenerationRequest("system", "lost", 8, cancel=gone))
+    kept = batcher.submit(_request("kept"))
+    assert kept.result(timeout=5).text == "KEPT"
+    assert dropped.cancelled() and engine.batches == [1]
+    batcher.close()
+
+
+def test_waiting_ends_when_the_claim_is_lost_or_time_is_up() -> None:
+    slow = Future()  # a generation that would take far longer than the test
+    lost = threading.Event()
+    threading.Timer(0.2, lost.set).start()
+    started = time.monotonic()
+    with pytest.raises(ClaimLost):
+        wait_for_result(slow, lost, timeout_s=30)
+    assert time.monotonic() - started < 1.0 and slow.cancelled()
+    with pytest.raises(EngineTimeout, match=r"soft limit of 0\.3s"):
+        wait_for_result(Future(), None, timeout_s=0.3)

@@ -18,17 +18,25 @@ def _response(status: int, retry_after: str | None = None) -> httpx.Response:
 
 def test_retries_429_and_503_honouring_retry_after() -> None:
     policy = RetryPolicy(max_retries=3, max_delay_s=10, base_delay_s=0.5)
-    assert policy.delay(1, _response(429, "4")) == 4
-    assert policy.delay(1, _response(503, "60")) == 10  # capped
-    assert policy.delay(2, _response(503)) == 1.0  # backoff without the header
-    assert policy.delay(1, None) == 0.5  # connection refused: nothing was sent
-    assert policy.delay(4, _response(429, "1")) is None  # out of retries
+    assert policy.delay(1, _response(429, "4"), draw=0.0) == 4  # Retry-After is a floor
+    assert policy.delay(1, _response(503, "60"), draw=0.0) == 10  # capped
+    assert policy.delay(2, _response(503), draw=0.999) == pytest.approx(1.0, rel=1e-3)  # backoff
+    assert policy.delay(1, None, draw=0.999) == pytest.approx(0.5, rel=1e-3)  # nothing was sent
+    assert policy.delay(4, _response(429, "1"), draw=0.5) is None  # out of retries
+
+
+def test_retries_are_spread_so_clients_do_not_return_in_lockstep() -> None:
+    policy = RetryPolicy(max_retries=8, max_delay_s=30, base_delay_s=0.5)
+    after_429 = [policy.delay(1, _response(429, "10"), draw=d) for d in (0.0, 0.5, 0.99)]
+    assert after_429[0] == 10 and after_429[0] < after_429[1] < after_429[2] <= 12
+    backoffs = [policy.delay(3, None, draw=d) for d in (0.0, 0.5, 0.99)]
+    assert backoffs[0] == 1.0 and backoffs[0] < backoffs[1] < backoffs[2] < 2.0
 
 
 def test_other_answers_are_final() -> None:
     policy = RetryPolicy()
     for status in (200, 202, 400, 401, 404, 409, 422, 500):
-        assert policy.delay(1, _response(status)) is None
+        assert policy.delay(1, _response(status), draw=0.5) is None
 
 
 def test_batches_merge_with_global_indexes() -> None:
@@ -92,20 +100,20 @@ def _view(status: str) -> httpx.Response:
 
 
 def test_an_operation_retries_through_sleeps_then_answers() -> None:
-    ops = Operations(RetryPolicy(max_retries=3), 100, 30.0, clock=lambda: 0.0)
+    ops = Operations(RetryPolicy(max_retries=3), 100, 30.0, clock=lambda: 0.0, draw=lambda: 0.0)
     refused = httpx.ConnectError("refused")
     calls, sleeps, view = _drive(
         ops.get("abc"),
         [refused, httpx.Response(503, headers={"retry-after": "2"}), _view("queued")],
     )
     assert [c.path for c in calls] == ["/v1/tasks/abc"] * 3
-    assert sleeps == [0.5, 2.0] and view.status.value == "queued"
+    assert sleeps == [0.25, 2.0] and view.status.value == "queued"
     assert view.route.path_state == "active"  # `health` on the wire
 
 
 def test_wait_long_polls_until_terminal_or_deadline() -> None:
     now = [0.0]
-    ops = Operations(RetryPolicy(), 100, 30.0, clock=lambda: now[0])
+    ops = Operations(RetryPolicy(), 100, 30.0, clock=lambda: now[0], draw=lambda: 0.5)
     operation = ops.wait("abc", timeout_s=45)
     step = next(operation)
     assert step.params == {"wait": 30}
@@ -132,5 +140,5 @@ def test_sync_and_async_clients_offer_the_same_operations() -> None:
     assert sync.keys() == asynchronous.keys()
     for name, signature in sync.items():
         assert list(signature.parameters) == list(asynchronous[name].parameters), name
-    operations = {n for n in vars(Operations) if not n.startswith("_")} - {"retry", "clock"}
+    operations = {n for n in vars(Operations) if not n.startswith("_")}
     assert set(sync) == operations

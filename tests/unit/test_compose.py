@@ -109,7 +109,9 @@ def test_prometheus_scrapes_the_api_and_every_worker() -> None:
     targets = {
         t for job in config["scrape_configs"] for s in job["static_configs"] for t in s["targets"]
     }
-    assert "api:8000" in targets
+    # The API's metrics are on its operators' port, which is not published.
+    assert "api:9000" in targets
+    assert all("9000" not in str(published) for published in VLLM["api"]["ports"])
     port = VLLM["worker-diffusion-gpu0"]["environment"]["GENROUTE_WORKER_METRICS_PORT"]
     for name, service in VLLM.items():
         if service.get("command", [None])[0] == "worker":

@@ -1,7 +1,11 @@
-"""Reading an OpenAI-compatible server-sent event stream, chat and completions shapes."""
+"""Reading an OpenAI-compatible server-sent event stream, chat and completions shapes; a
+server's error event or a stream cut short is an engine error, never a reply."""
 
 import json
 
+import pytest
+
+from genroute.errors import EngineError
 from genroute.workers.engines.openai_http import _consume
 
 
@@ -36,3 +40,18 @@ def test_completions_stream() -> None:
 def test_empty_stream_has_no_first_output() -> None:
     text, first, _usage, _finish = _consume(iter(["data: [DONE]"]))
     assert text == "" and first is None
+
+
+def test_an_error_event_mid_stream_is_an_engine_error() -> None:
+    lines = [
+        _event({"choices": [{"delta": {"content": "partial"}}]}),
+        _event({"error": {"message": "CUDA out of memory", "code": 500}}),
+        "data: [DONE]",
+    ]
+    with pytest.raises(EngineError, match="failed mid-reply: CUDA out of memory"):
+        _consume(iter(lines))
+
+
+def test_a_stream_cut_short_is_an_engine_error() -> None:
+    with pytest.raises(EngineError, match="ended before the reply did"):
+        _consume(iter([_event({"choices": [{"delta": {"content": "half a"}}]})]))

@@ -140,3 +140,15 @@ def test_grounding_flags_an_injected_number(source: str, number: int, prefix: st
     verdict = Grounding().check(subject(f"{prefix} {number} units", source))
     assert not verdict.passed
     assert str(number) in verdict.details["ungrounded"]["numbers"]
+
+
+def test_a_reply_cut_at_the_token_limit_is_refused_unless_accepted() -> None:
+    cut = ValidationInput("Maria Lopez reports that order A-10293", TICKET, "p", 12, None, "length")
+    bounds = Bounds(1, None, None, None, None, False)
+    verdict = bounds.check(cut)
+    assert (
+        not verdict.passed and "cut off at the output-token limit" in verdict.details["problems"][0]
+    )
+    assert Bounds(1, None, None, None, None, False, accept_truncated=True).check(cut).passed
+    ended = ValidationInput("Maria Lopez reports a broken screen.", TICKET, "p", 8, None, "stop")
+    assert bounds.check(ended).passed

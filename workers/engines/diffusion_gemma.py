@@ -114,7 +114,7 @@ class DiffusionGemmaEngine:
         results = []
         for row, request in enumerate(requests):
             tokens = output.sequences[row, prompt_width:].tolist()
-            kept, canvases = self._trim(tokens, request.max_output_tokens)
+            kept, canvases, finish = self._trim(tokens, request.max_output_tokens)
             results.append(
                 Generation(
                     text=self._tokenizer.decode(kept, skip_special_tokens=True).strip(),
@@ -131,19 +131,22 @@ class DiffusionGemmaEngine:
                         "canvas_tokens": canvases * self.canvas_length,
                         "denoising_steps": clock.denoising_steps,
                         "tokens_per_forward": float(per_forward[row]),
+                        "finish_reason": finish,
                     },
                 )
             )
         return results
 
-    def _trim(self, tokens: list[int], limit: int) -> tuple[list[int], int]:
-        """Tokens kept (before end of sequence, within the request's limit) and the canvases
-        this row paid for: up to and including the one that holds its end of sequence."""
+    def _trim(self, tokens: list[int], limit: int) -> tuple[list[int], int, str]:
+        """Tokens kept (before end of sequence, within the request's limit), the canvases
+        this row paid for (up to and including the one that holds its end of sequence), and
+        whether the reply ended ("stop") or was cut at the limit ("length")."""
         end = next((i for i, token in enumerate(tokens) if token in self._eos_ids), None)
         canvases = (
             (end // self.canvas_length + 1)
             if end is not None
             else (math.ceil(len(tokens) / self.canvas_length))
         )
-        kept = [t for t in tokens[:end] if t != self._pad_id][:limit]
-        return kept, canvases
+        content = [t for t in tokens[:end] if t != self._pad_id]
+        finish = "stop" if end is not None and len(content) <= limit else "length"
+        return content[:limit], canvases, finish

@@ -10,6 +10,7 @@ worker records as attempt outcomes. Diffusion options travel per request as extr
 import json
 import os
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -17,7 +18,7 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
-from genroute.errors import EngineError, EngineTimeout, EngineUnavailable
+from genroute.errors import ClaimLost, EngineError, EngineTimeout, EngineUnavailable
 from genroute.interfaces import Generation, GenerationRequest
 
 
@@ -86,18 +87,21 @@ class OpenAIHttpEngine:
     def _one(self, request: GenerationRequest) -> Generation:
         endpoint, body = self._body(request)
         url = f"{self._params.base_url.rstrip('/')}{endpoint}"
+        timeout_s = self._params.timeout_s
         with self._slots:
             started_at = datetime.now(UTC)
+            # httpx's timeouts are per read: a server that trickles bytes would never trip
+            # them, so the whole reply also has a deadline, checked as each chunk arrives.
+            deadline = time.monotonic() + timeout_s
             try:
                 with self._client.stream("POST", endpoint, json=body) as response:
                     if response.status_code >= 400:
                         response.read()
                         raise _status_error(url, response)
-                    text, first_output_at, usage, finish = _consume(response.iter_lines())
+                    lines = _lines(response, deadline, request.cancel, f"{url} did not finish")
+                    text, first_output_at, usage, finish = _consume(lines)
             except httpx.TimeoutException as exc:
-                raise EngineTimeout(
-                    f"{url} did not answer within {self._params.timeout_s}s"
-                ) from exc
+                raise EngineTimeout(f"{url} did not answer within {timeout_s}s") from exc
             except httpx.TransportError as exc:
                 raise EngineUnavailable(f"cannot reach {url}: {exc}") from exc
         return Generation(
@@ -121,19 +125,45 @@ def _status_error(url: str, response: httpx.Response) -> EngineError:
     return EngineError(f"{url} refused the request ({response.status_code}): {detail}")
 
 
+def _lines(
+    response: httpx.Response, deadline: float, cancel: threading.Event | None, late: str
+) -> Iterator[str]:
+    """The stream's lines, ending it (and the request) once the deadline passes or nobody
+    wants the reply any more."""
+    pending = ""
+    for chunk in response.iter_text():
+        if time.monotonic() > deadline:
+            raise EngineTimeout(f"{late} within its deadline")
+        if cancel is not None and cancel.is_set():
+            raise ClaimLost("the task was taken over by another worker; request abandoned")
+        pending += chunk
+        *complete, pending = pending.split("\n")
+        yield from (line.rstrip("\r") for line in complete)
+    if pending:
+        yield pending
+
+
 def _consume(lines: Iterator[str]) -> tuple[str, datetime | None, dict[str, Any], str | None]:
-    """Read an OpenAI server-sent event stream: text, first-output time, usage, finish reason."""
+    """Read an OpenAI server-sent event stream: text, first-output time, usage, finish reason.
+    An error event in the stream (a server failing mid-reply) is an engine error, never a
+    reply; a stream that ends without `[DONE]` or a finish reason is one too."""
     parts: list[str] = []
     first_output_at = None
     usage: dict[str, Any] = {}
     finish = None
+    done = False
     for line in lines:
         if not line.startswith("data:"):
             continue
         data = line[5:].strip()
         if data == "[DONE]":
+            done = True
             break
         chunk = json.loads(data)
+        if chunk.get("error"):
+            error = chunk["error"]
+            message = error.get("message", error) if isinstance(error, dict) else error
+            raise EngineError(f"the server failed mid-reply: {message}")
         usage = chunk.get("usage") or usage
         for choice in chunk.get("choices", []):
             piece = (choice.get("delta") or {}).get("content") or choice.get("text") or ""
@@ -141,4 +171,6 @@ def _consume(lines: Iterator[str]) -> tuple[str, datetime | None, dict[str, Any]
                 first_output_at = datetime.now(UTC)
             parts.append(piece)
             finish = choice.get("finish_reason") or finish
+    if not done and finish is None:
+        raise EngineError("the stream ended before the reply did (no [DONE], no finish reason)")
     return "".join(parts), first_output_at, usage, finish

@@ -92,6 +92,7 @@ class TransformersCausalEngine:
             facts={
                 "device": self.device,
                 "decoding": "choice_scoring",
+                "finish_reason": "stop",
                 "choice_scores": {c: round(scores[i], 4) for i, c in enumerate(request.choices)},
             },
         )
@@ -116,6 +117,9 @@ class TransformersCausalEngine:
         results = []
         for row, request in enumerate(requests):
             new_tokens = output[row, prompt_width:][: request.max_output_tokens]
+            # The row ended within its own bound iff an end of sequence is among its tokens
+            # (generate pads a finished row; padding is the end-of-sequence token here).
+            ended = bool((new_tokens == self._tokenizer.eos_token_id).any())
             new_tokens = new_tokens[new_tokens != self._tokenizer.pad_token_id]
             results.append(
                 Generation(
@@ -125,7 +129,7 @@ class TransformersCausalEngine:
                     started_at=started_at,
                     first_output_at=clock.first_output_at,
                     finished_at=finished_at,
-                    facts={"device": self.device},
+                    facts={"device": self.device, "finish_reason": "stop" if ended else "length"},
                 )
             )
         return results

@@ -5,9 +5,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from jsonschema import Draft202012Validator
-
 from genroute.interfaces import ValidationInput, Verdict
+from genroute.runtime.schemas import SafeValidator
 from genroute.workers.validation.repair import parse_json_object
 
 _BULLET = re.compile(r"^\s*(?:[-*\u2022]|\d+[.)])\s+", re.MULTILINE)
@@ -46,7 +45,7 @@ def _contained(words: list[str], source: list[str]) -> bool:
 
 @dataclass(frozen=True)
 class Bounds:
-    """Characters, tokens, bullet count, single line."""
+    """Characters, tokens, bullet count, single line, and a reply not cut off at the limit."""
 
     min_chars: int
     max_chars: int | None
@@ -54,6 +53,7 @@ class Bounds:
     min_bullets: int | None
     max_bullets: int | None
     single_line: bool
+    accept_truncated: bool = False
     name: str = "bounds"
 
     def check(self, subject: ValidationInput) -> Verdict:
@@ -72,6 +72,8 @@ class Bounds:
             problems.append(f"{bullets} bullets, more than {self.max_bullets}")
         if self.single_line and "\n" in output:
             problems.append("more than one line")
+        if subject.finish_reason == "length" and not self.accept_truncated:
+            problems.append("cut off at the output-token limit (finish_reason 'length')")
         details: dict[str, Any] = {"chars": len(output), "bullets": bullets}
         if problems:
             details["problems"] = problems
@@ -126,6 +128,6 @@ class JsonSchema:
             return Verdict(self.name, False, {"reason": str(exc)})
         errors = [
             {"path": "/".join(str(p) for p in error.absolute_path), "message": error.message}
-            for error in Draft202012Validator(self.schema).iter_errors(value)
+            for error in SafeValidator(self.schema).iter_errors(value)
         ][:20]
         return Verdict(self.name, not errors, {"repaired": repaired, "errors": errors})

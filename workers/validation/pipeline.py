@@ -26,6 +26,7 @@ def validators_for(task_type: TaskType, request: dict[str, Any]) -> list[Validat
             rules.min_bullets,
             rules.max_bullets,
             rules.single_line,
+            rules.accept_truncated,
         ),
     ]
     if rules.allowed_values:

@@ -1,0 +1,76 @@
+"""The operators' listener: Prometheus metrics, readiness with each check's error, and the
+interactive API docs, served on GENROUTE_OPS_HOST:GENROUTE_OPS_PORT (an internal address) by
+the same process as the producers' API, over the same state. The producers' port carries
+none of it: what operators see (errors, hosts, queue depths) is theirs."""
+
+from collections.abc import Iterator
+
+import redis
+from fastapi import FastAPI, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+
+from genroute.api.readiness import readiness
+from genroute.observability.metrics import ScrapeTimeGauges
+from genroute.policies.rollback import PathState
+from genroute.runtime.path_states import PathStateStore
+from genroute.runtime.queueing import QUEUES, queue_depth
+from genroute.settings import Settings
+
+
+def create_ops_app(public: FastAPI, settings: Settings) -> FastAPI:
+    """Operators' endpoints over `public`'s state (its lifespan opens and closes it)."""
+    ops = FastAPI(title="genroute operations", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @ops.get("/metrics")
+    def metrics() -> Response:
+        """The API process's metrics, with queue depths and path states read at scrape time."""
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+    @ops.get("/readyz")
+    def readyz() -> JSONResponse:
+        """Each readiness check, timed, with its error when it fails (503 then)."""
+        ready, checks = readiness(public, settings)
+        body = {"status": "ready" if ready else "not ready", "checks": checks}
+        return JSONResponse(status_code=200 if ready else 503, content=body)
+
+    @ops.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @ops.get("/openapi.json")
+    def openapi() -> JSONResponse:
+        return JSONResponse(public.openapi())
+
+    @ops.get("/docs")
+    def docs() -> Response:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="genroute API")
+
+    return ops
+
+
+def redis_gauges(client: redis.Redis, path_states: PathStateStore) -> ScrapeTimeGauges:
+    """Gauges read from Redis when scraped: queue depth per queue, path state per (path, task
+    type). A scrape while Redis is away still answers with the process's own metrics."""
+
+    def read() -> Iterator[tuple[str, str, list[str], list[tuple]]]:
+        try:
+            depths = [(queue, float(queue_depth(client, queue))) for queue in QUEUES]
+            states = path_states.all()
+        except redis.RedisError:
+            return  # the scrape still answers with the process's own metrics
+        yield "genroute_queue_depth", "Messages waiting per queue", ["queue"], depths
+        samples = [
+            (path, task_type, state.value, 1.0 if current.state is state else 0.0)
+            for (path, task_type), current in states.items()
+            for state in PathState
+        ]
+        yield (
+            "genroute_path_state",
+            "Rollback state per (path, task type): 1 for the current state",
+            ["path", "task_type", "state"],
+            samples,
+        )
+
+    return ScrapeTimeGauges(read)

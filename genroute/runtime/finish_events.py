@@ -1,0 +1,109 @@
+"""Task-finished notifications over Redis pub/sub, so a long poll wakes when its task ends
+instead of polling the database. A notification is only a hint: the waiter re-reads the task
+from PostgreSQL, and re-reads anyway every `recheck_s` in case one was missed (Redis
+restarting, the listener reconnecting)."""
+
+import asyncio
+import contextlib
+import logging
+import random
+import uuid
+from collections.abc import Iterable, Iterator
+
+import redis
+import redis.asyncio
+
+from genroute.errors import Overloaded
+from genroute.observability.metrics import LONG_POLLS
+from genroute.runtime.redis_keys import FINISHED_CHANNEL
+
+log = logging.getLogger(__name__)
+
+
+def announce_finished(client: redis.Redis, task_ids: Iterable[uuid.UUID]) -> None:
+    """Tell waiting API processes these tasks are terminal (after the commit that made them
+    so). Observing only: a Redis failure is logged, never raised."""
+    try:
+        with client.pipeline(transaction=False) as pipe:
+            for task_id in task_ids:
+                pipe.publish(FINISHED_CHANNEL, str(task_id))
+            pipe.execute()
+    except redis.RedisError as exc:
+        log.warning("could not announce finished tasks (waiters re-read on their own): %s", exc)
+
+
+class FinishWaiters:
+    """The API process's long polls: at most `limit` at once, each an event set when its
+    task's notification arrives on the one subscription this process keeps."""
+
+    def __init__(self, url: str, limit: int, recheck_s: float = 5.0) -> None:
+        self._url = url
+        self._limit = limit
+        self.recheck_s = recheck_s
+        self._events: dict[str, set[asyncio.Event]] = {}
+        self._waiting = 0
+        self._listener: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._listener = asyncio.create_task(self._listen(), name="finish-listener")
+
+    async def stop(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+
+    @contextlib.contextmanager
+    def waiting(self, task_id: uuid.UUID) -> Iterator[asyncio.Event]:
+        """A place among the long polls, registered before the caller's first read of the
+        task so no notification falls between the two; 503 when every place is taken."""
+        if self._waiting >= self._limit:
+            raise Overloaded(
+                "wait",
+                f"this API process already holds {self._limit} long polls "
+                "(GENROUTE_MAX_LONG_POLLS); retry shortly, or read without `wait`",
+            )
+        key, event = str(task_id), asyncio.Event()
+        self._events.setdefault(key, set()).add(event)
+        self._waiting += 1
+        LONG_POLLS.inc()
+        try:
+            yield event
+        finally:
+            self._waiting -= 1
+            LONG_POLLS.dec()
+            events = self._events.get(key, set())
+            events.discard(event)
+            if not events:
+                self._events.pop(key, None)
+
+    async def wait(self, event: asyncio.Event, timeout_s: float) -> None:
+        """Until the event is set or `timeout_s` passes, whichever is first."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), timeout_s)
+
+    def _wake(self, task_id: str) -> None:
+        for event in self._events.get(task_id, ()):
+            event.set()
+
+    async def _listen(self) -> None:
+        delay = 0.5
+        while True:
+            client = redis.asyncio.Redis.from_url(self._url)
+            try:
+                async with client.pubsub() as pubsub:
+                    await pubsub.subscribe(FINISHED_CHANNEL)
+                    delay = 0.5
+                    async for message in pubsub.listen():
+                        if message["type"] == "message":
+                            self._wake(message["data"].decode())
+            except (redis.RedisError, OSError) as exc:
+                log.warning(
+                    "finish notifications lost (%s); long polls re-read every %gs meanwhile",
+                    exc,
+                    self.recheck_s,
+                )
+                await asyncio.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, 10.0)
+            finally:
+                await client.aclose()

@@ -1,0 +1,85 @@
+"""Long polls hold no database connection: four times as many waiters as the API's pool
+while submissions keep arriving, and no answer is a 5xx or slow (a backend waiting on its own
+jobs must never take the API down for everyone). Past the per-process limit a wait answers
+503 with Retry-After. A stack of its own with no worker, so its tasks stay queued."""
+
+import re
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+from genroute.local.stack import Stack, running_stack
+from genroute.settings import Settings
+from tests.helpers import isolated_settings, ticket, wait_until
+
+pytestmark = pytest.mark.integration
+
+POOL = {"db_pool_size": 2, "db_max_overflow": 1, "db_pool_timeout_s": 2.0}
+CONNECTIONS = 3
+WAITERS = 4 * CONNECTIONS
+MAX_LONG_POLLS = WAITERS
+
+
+@pytest.fixture(scope="module")
+def lone_api(settings: Settings) -> Iterator[Stack]:
+    with (
+        isolated_settings(settings, redis_db=9, **POOL, max_long_polls=MAX_LONG_POLLS) as own,
+        running_stack(own, [], own.data_dir / "long-poll-logs") as stack,
+    ):
+        yield stack
+
+
+def _long_polls(stack: Stack) -> float:
+    text = httpx.get(f"{stack.ops_url}/metrics", timeout=10).text
+    match = re.search(r"^genroute_long_polls (\S+)$", text, re.MULTILINE)
+    return float(match.group(1)) if match else 0.0
+
+
+def _submit(stack: Stack) -> tuple[int, float]:
+    started = time.monotonic()
+    with stack.http(timeout_s=30) as http:
+        status = http.post("/v1/tasks", json=ticket(task_type="classification")).status_code
+    return status, time.monotonic() - started
+
+
+def test_waiters_do_not_starve_submissions(lone_api: Stack) -> None:
+    with lone_api.http() as http:
+        ids = [http.post("/v1/tasks", json=ticket()).json()["id"] for _ in range(WAITERS)]
+
+    def wait_on(task_id: str) -> int:
+        with lone_api.http(timeout_s=60) as http:
+            return http.get(f"/v1/tasks/{task_id}", params={"wait": 10}).status_code
+
+    with ThreadPoolExecutor(WAITERS) as pool:
+        waits = [pool.submit(wait_on, task_id) for task_id in ids]
+        wait_until(lambda: _long_polls(lone_api) >= WAITERS, 30, f"{WAITERS} long polls")
+        submissions = [_submit(lone_api) for _ in range(10)]
+        assert _long_polls(lone_api) >= WAITERS, "the waiters ended before the submissions did"
+        statuses = [w.result() for w in waits]
+    assert [status for status, _ in submissions] == [202] * 10
+    assert max(seconds for _, seconds in submissions) < 2.0, submissions
+    assert statuses == [200] * WAITERS
+
+
+def test_a_wait_past_the_limit_answers_503_with_retry_after(lone_api: Stack) -> None:
+    with lone_api.http() as http:
+        ids = [http.post("/v1/tasks", json=ticket()).json()["id"] for _ in range(WAITERS + 1)]
+
+    def wait_on(task_id: str) -> httpx.Response:
+        with lone_api.http(timeout_s=60) as http:
+            return http.get(f"/v1/tasks/{task_id}", params={"wait": 6})
+
+    with ThreadPoolExecutor(WAITERS) as pool:
+        waits = [pool.submit(wait_on, task_id) for task_id in ids[:WAITERS]]
+        wait_until(lambda: _long_polls(lone_api) >= WAITERS, 30, f"{WAITERS} long polls")
+        refused = wait_on(ids[-1])
+        assert refused.status_code == 503, refused.text
+        assert int(refused.headers["retry-after"]) >= 1
+        assert "GENROUTE_MAX_LONG_POLLS" in refused.json()["detail"]
+        assert [w.result().status_code for w in waits] == [200] * WAITERS
+    # A plain read is never refused for want of a place.
+    with lone_api.http() as http:
+        assert http.get(f"/v1/tasks/{ids[-1]}").status_code == 200

@@ -1,0 +1,102 @@
+"""One claimed attempt: run the engine while the claim's lease is kept, validate what came
+back, record it (retrying through a database outage), then feed the rollback controller and
+wake the API's waiters, both after the commit and neither able to fail the attempt."""
+
+import dataclasses
+import logging
+import time
+
+from celery.exceptions import SoftTimeLimitExceeded
+
+from genroute.contract import AttemptOutcome
+from genroute.db.attempts import AttemptResult, Recorded, record_attempt
+from genroute.errors import ClaimLost, EngineTimeout
+from genroute.interfaces import ValidationInput, Verdict
+from genroute.runtime.db_retry import with_db_retry
+from genroute.workers import attempt_metrics
+from genroute.workers.claiming import Prepared
+from genroute.workers.context import WorkerContext
+from genroute.workers.lease import LeaseKeeper
+from genroute.workers.validation.pipeline import validate, validators_for
+
+log = logging.getLogger(__name__)
+
+
+def generate_once(context: WorkerContext, prepared: Prepared) -> AttemptResult:
+    """Run the engine with the claim kept alive; classify the outcome. If the claim is taken
+    over meanwhile, the attempt stops waiting and records no output."""
+    settings = context.settings
+    started = time.monotonic()
+    with LeaseKeeper(
+        context.sessions,
+        prepared.attempt_id,
+        settings.claim_lease_s,
+        settings.task_hard_time_limit_s,
+    ) as lease:
+        request = dataclasses.replace(prepared.request, cancel=lease.lost)
+        try:
+            generation = context.generate(request)
+        except Exception as exc:
+            return _failed(context, prepared, exc, time.monotonic() - started)
+    attempt_metrics.generated(context.identity.path, context.engine.name, generation)
+    return AttemptResult(
+        AttemptOutcome.succeeded,
+        output_text=generation.text,
+        tokens_in=generation.tokens_in,
+        tokens_out=generation.tokens_out,
+        first_output_at=generation.first_output_at,
+        engine_facts={**generation.facts, **context.cost_facts(generation)},
+    )
+
+
+def _failed(
+    context: WorkerContext, prepared: Prepared, exc: Exception, held_s: float
+) -> AttemptResult:
+    if isinstance(exc, ClaimLost):
+        outcome = AttemptOutcome.worker_lost
+    elif isinstance(exc, SoftTimeLimitExceeded | EngineTimeout):
+        outcome = AttemptOutcome.timeout
+    else:
+        outcome = AttemptOutcome.error
+        log.exception("engine %s failed on attempt %s", context.engine.name, prepared.attempt_id)
+    # A failed or timed-out attempt costs the time it held the engine (unshared: how much of a
+    # failed batch was this request's is unknown).
+    return AttemptResult(
+        outcome, error=f"{type(exc).__name__}: {exc}", engine_facts=context.cost_of(held_s)
+    )
+
+
+def check_output(prepared: Prepared, result: AttemptResult) -> list[Verdict]:
+    """The task type's validators on a produced output; nothing to check otherwise."""
+    if result.outcome is not AttemptOutcome.succeeded:
+        return []
+    subject = ValidationInput(
+        output=result.output_text or "",
+        request_input=prepared.task_request["input"],
+        prompt=prepared.request.prompt,
+        tokens_out=result.tokens_out or 0,
+        json_schema=prepared.task_request.get("json_schema"),
+        finish_reason=(result.engine_facts or {}).get("finish_reason"),
+    )
+    return validate(validators_for(prepared.task_type, prepared.task_request), subject)
+
+
+def record(
+    context: WorkerContext, prepared: Prepared, result: AttemptResult, verdicts: list[Verdict]
+) -> Recorded:
+    """Record the attempt (one transaction, retried through an outage), then observe it."""
+
+    def write() -> Recorded:
+        with context.sessions.begin() as session:
+            return record_attempt(session, prepared.attempt_id, result, verdicts)
+
+    recorded = with_db_retry(write, context.settings.db_retry_budget_s, "recording an attempt")
+    if recorded.next == "superseded":
+        return recorded
+    if prepared.steers_rollback:
+        context.observe(prepared.task_type_name, recorded.next == "succeeded")
+    if recorded.finished_task:
+        context.announce_finished(prepared.task_id)
+    path, task_type = context.identity.path, prepared.task_type_name
+    attempt_metrics.finished(path, task_type, result, verdicts, recorded, prepared.created_at)
+    return recorded

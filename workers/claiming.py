@@ -1,0 +1,71 @@
+"""Claiming a delivered task: a new attempt under the task's row lock, with the engine request
+built from the catalog, in one transaction. Work routed to this path before it was rolled
+back goes to the fallback queue instead, without an attempt."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from genroute.contract import Purpose
+from genroute.db.attempts import Claim, claim_task
+from genroute.db.tasks import FALLBACK_QUEUE, divert_to_fallback, get_task
+from genroute.interfaces import GenerationRequest
+from genroute.policies.catalog import TaskType
+from genroute.workers import attempt_metrics
+from genroute.workers.context import WorkerContext
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A claimed attempt, the engine request built for it, and what validation needs."""
+
+    task_id: uuid.UUID
+    attempt_id: uuid.UUID
+    request: GenerationRequest
+    task_type: TaskType
+    task_type_name: str
+    task_request: dict[str, Any]
+    created_at: datetime
+    attempt_no: int
+    # Only production outcomes feed the rollback controller: an evaluation run or a shadow
+    # copy measures a path without steering traffic.
+    steers_rollback: bool
+
+
+def claim(context: WorkerContext, task_id: uuid.UUID, queue: str) -> tuple[Claim, Prepared | None]:
+    """Claim the task and build its prompt, in one transaction."""
+    with context.sessions.begin() as session:
+        task = get_task(session, task_id)
+        production = task is not None and task.purpose == Purpose.production.value
+        if production and context.path_closed(task.task_type, queue):
+            why = f"rerouted to fallback at claim: {queue} was rolled back for {task.task_type}"
+            if divert_to_fallback(session, task_id, queue, why):
+                claimed = Claim(skipped=why, requeued_on=FALLBACK_QUEUE, task_type=task.task_type)
+                return claimed, None
+        result = claim_task(
+            session, task_id, queue, context.identity, context.settings.claim_lease_s
+        )
+        if result.attempt is None:
+            return result, None
+        assert task is not None
+        task_type = context.catalog.get(task.task_type)
+        request = GenerationRequest(
+            system_prompt=task_type.system_prompt,
+            prompt=task_type.render_prompt(task.request["input"]),
+            max_output_tokens=task.max_output_tokens,
+            choices=task_type.validation.allowed_values or (),
+        )
+        prepared = Prepared(
+            task_id,
+            result.attempt.id,
+            request,
+            task_type,
+            task.task_type,
+            task.request,
+            task.created_at,
+            result.attempt.attempt_no,
+            production,
+        )
+        attempt_metrics.claimed(queue, result.attempt.enqueued_at, result.attempt.started_at)
+        return result, prepared
