@@ -96,7 +96,11 @@ def _lifespan(
             stale_queued_s=settings.republish_queued_after_s,
         )
         sweeper.start()
-        waiters = FinishWaiters(redis_url(settings.broker_url), settings.max_long_polls)
+        waiters = FinishWaiters(
+            redis_url(settings.broker_url),
+            settings.max_long_polls,
+            reader_threads=max(2, settings.db_pool_size // 2),
+        )
         app.state.finish_waiters = waiters
         await waiters.start()
         try:

@@ -62,14 +62,25 @@ class Recorder:
         self.accepted: set[str] = set()
         self.finished: set[str] = set()
         self.latencies: dict[str, list[float]] = {"quiet": [], "loaded": []}
+        self.began = time.monotonic()
+        self.slowest: list[tuple[float, float, int, str]] = []  # (ms, at_s, status, path)
         self.server_errors = self.retry_later = self.rate_limited = self.connection_errors = 0
         self.waiter_answers: Counter = Counter()
+        # The producer and the long-pollers run in threads of their own (so the pollers'
+        # work never delays the producer's clock); this guards what they share.
+        self._lock = threading.Lock()
 
     def accept(self, tasks: list[dict]) -> None:
-        self.accepted.update(task["id"] for task in tasks)
+        with self._lock:
+            self.accepted.update(task["id"] for task in tasks)
+
+    def finish(self, task_id: str) -> None:
+        with self._lock:
+            self.finished.add(task_id)
 
     def pick_unfinished(self) -> str | None:
-        waiting = list(self.accepted - self.finished)
+        with self._lock:
+            waiting = list(self.accepted - self.finished)
         return random.choice(waiting) if waiting else None
 
     def answer(self, phase: str, response: Any, latency_ms: float | None) -> None:
@@ -78,6 +89,9 @@ class Recorder:
             self.waiter_answers[str(status)] += 1
         elif latency_ms is not None:
             self.latencies[phase].append(latency_ms)
+            at_s = time.monotonic() - self.began
+            path = response.request.url.path
+            self.slowest = sorted([*self.slowest, (latency_ms, at_s, status, path)])[-8:]
         if status == 503 and "retry-after" in response.headers:
             self.retry_later += 1
         elif status == 429:
@@ -248,44 +262,59 @@ async def _produce(stack: Stack, recorder: Recorder, phase: str, rate: float, st
             single = not single
 
 
-async def _wait_on_tasks(stack: Stack, recorder: Recorder, stop: Any) -> None:
-    """One long-poller: picks an unfinished accepted task and waits on it, over and over."""
+async def _wait_on_tasks(http: Any, recorder: Recorder, stop: Any, delay_s: float) -> None:
+    """One long-poller: picks an unfinished accepted task and waits on it, over and over
+    (starting after `delay_s`: the long-pollers arrive over the first seconds, as clients
+    do, not all in one instant)."""
+    await asyncio.sleep(delay_s)
+    while not stop.is_set():
+        task_id = recorder.pick_unfinished()
+        if task_id is None:
+            await asyncio.sleep(0.5)
+            continue
+        try:
+            answer = await http.get(f"/v1/tasks/{task_id}", params={"wait": 15}, timeout=40)
+        except Exception:
+            recorder.connection_errors += 1
+            await asyncio.sleep(1)
+            continue
+        recorder.answer("waiters", answer, None)
+        if answer.status_code == 200 and answer.json()["status"] in recorder.TERMINAL:
+            recorder.finish(task_id)
+        elif answer.status_code >= 400:
+            await asyncio.sleep(float(answer.headers.get("retry-after", 1)))
+
+
+def _run_load(
+    stack: Stack, recorder: Recorder, phase: str, rate: float, waiters: int, stop: Any
+) -> list[threading.Thread]:
+    """The producer on one thread and event loop, the long-pollers on another."""
     import httpx
 
-    headers = {"Authorization": f"Bearer {stack.api_key}"}
-    async with httpx.AsyncClient(base_url=stack.api_url, headers=headers) as http:
-        while not stop.is_set():
-            task_id = recorder.pick_unfinished()
-            if task_id is None:
-                await asyncio.sleep(0.5)
-                continue
-            try:
-                answer = await http.get(f"/v1/tasks/{task_id}", params={"wait": 15}, timeout=40)
-            except Exception:
-                recorder.connection_errors += 1
-                await asyncio.sleep(1)
-                continue
-            recorder.answer("waiters", answer, None)
-            if answer.status_code == 200 and answer.json()["status"] in recorder.TERMINAL:
-                recorder.finished.add(task_id)
-            elif answer.status_code >= 400:
-                await asyncio.sleep(float(answer.headers.get("retry-after", 1)))
+    async def poll() -> None:
+        headers = {"Authorization": f"Bearer {stack.api_key}"}
+        limits = httpx.Limits(max_connections=waiters + 8, max_keepalive_connections=waiters)
+        async with httpx.AsyncClient(
+            base_url=stack.api_url, headers=headers, limits=limits
+        ) as http:
+            ramp_s = 10.0
+            await asyncio.gather(
+                *(
+                    _wait_on_tasks(http, recorder, stop, ramp_s * n / waiters)
+                    for n in range(waiters)
+                )
+            )
+
+    jobs = [_produce(stack, recorder, phase, rate, stop)] + ([poll()] if waiters else [])
+    threads = [threading.Thread(target=asyncio.run, args=(job,), daemon=True) for job in jobs]
+    for thread in threads:
+        thread.start()
+    return threads
 
 
-def _run_load(stack: Stack, recorder: Recorder, phase: str, rate: float, waiters: int, stop: Any):
-    async def main() -> None:
-        jobs = [_produce(stack, recorder, phase, rate, stop)]
-        jobs += [_wait_on_tasks(stack, recorder, stop) for _ in range(waiters)]
-        await asyncio.gather(*jobs)
-
-    thread = threading.Thread(target=asyncio.run, args=(main(),), daemon=True)
-    thread.start()
-    return thread
-
-
-def _chaos(stack: Stack, servers: Servers, seconds: float, log: list[dict]) -> None:
+def _chaos(stack: Stack, servers: Servers, seconds: float, log: list[dict], origin: float) -> None:
     """Kill a worker every minute (restarting it), and restart Redis, PostgreSQL and the API
-    once each, spread over `seconds`."""
+    once each, spread over `seconds`; the log's times count from `origin`."""
     began = time.monotonic()
     paths = ["diffusion", "autoregressive"]
     kills = [(30 + 60 * n, f"kill {paths[n % 2]} worker") for n in range(int(seconds // 60) + 1)]
@@ -295,7 +324,7 @@ def _chaos(stack: Stack, servers: Servers, seconds: float, log: list[dict]) -> N
         if at >= seconds:
             continue
         time.sleep(max(0.0, at - (time.monotonic() - began)))
-        log.append({"at_s": round(time.monotonic() - began, 1), "event": what})
+        log.append({"at_s": round(time.monotonic() - origin, 1), "event": what})
         if what.startswith("kill"):
             process = stack.workers[what.split()[1]]
             os.killpg(process.pid, signal.SIGKILL)
@@ -320,13 +349,15 @@ def soak(args: argparse.Namespace) -> dict[str, Any]:
             load = _run_load(stack, recorder, "quiet", args.rate, 0, quiet)
             time.sleep(args.quiet_s)
             quiet.set()
-            load.join()
+            for thread in load:
+                thread.join()
             stop = threading.Event()
             load = _run_load(stack, recorder, "loaded", args.rate, args.waiters, stop)
             with lock_sampler(settings.database_url) as locks:
-                _chaos(stack, servers, args.minutes * 60, chaos_log)
+                _chaos(stack, servers, args.minutes * 60, chaos_log, recorder.began)
                 stop.set()
-                load.join(timeout=120)
+                for thread in load:
+                    thread.join(timeout=120)
                 drain_started = time.monotonic()
                 counts = audit(settings.database_url, recorder.accepted, args.drain_s)
                 drain_s = time.monotonic() - drain_started
@@ -355,6 +386,10 @@ def _report(args, recorder: Recorder, counts: dict, locks: dict, chaos: list, dr
         "submit_p99_ms": round(p99, 1),
         "submit_p99_quiet_ms": round(p99_quiet, 1),
         "p99_over_quiet": round(p99 / p99_quiet, 2) if p99_quiet else None,
+        "slowest_submits": [
+            {"ms": round(ms), "at_s": round(at), "status": status, "path": path}
+            for ms, at, status, path in reversed(recorder.slowest)
+        ],
         "drain_s": round(drain_s, 1),
         "lock_waits": locks,
         "chaos": chaos,

@@ -42,7 +42,7 @@ from genroute.contract import (
 from genroute.db.feedback import record_feedback
 from genroute.db.listing import TaskQuery, list_tasks
 from genroute.db.models import Task
-from genroute.db.tasks import cancel_task, db_now, get_task
+from genroute.db.tasks import cancel_task, db_now, get_task, task_status
 from genroute.errors import (
     NoOutputToReview,
     RequestRejected,
@@ -177,16 +177,24 @@ async def read_task(
             task = _visible(get_task(session, task_id), principal, task_id)
             return task_view(task, principal.is_admin)
 
+    def status() -> TaskStatus:
+        with sessions() as session:
+            found = task_status(session, task_id)
+        if found is None or principal.owner_filter() not in (None, found[1]):
+            raise TaskNotFound(f"no task with id {task_id}")
+        return TaskStatus(found[0])
+
     budget_s = min(wait, settings.max_wait_s)
-    if budget_s <= 0:
-        return await run_in_threadpool(load)
-    deadline = time.monotonic() + budget_s
-    with waiters.waiting(task_id) as finished:
-        view = await run_in_threadpool(load)
-        while not view.status.is_terminal and (left := deadline - time.monotonic()) > 0:
-            await waiters.wait(finished, min(left, waiters.recheck_s))
-            view = await run_in_threadpool(load)
-    return view
+    if budget_s > 0:
+        deadline = time.monotonic() + budget_s
+        # While waiting, only the status is read, on threads of the waiters' own: however
+        # many wait, submissions keep the threads and connections they need.
+        with waiters.waiting(task_id) as finished:
+            state = await waiters.read(status)
+            while not state.is_terminal and (left := deadline - time.monotonic()) > 0:
+                await waiters.wait(finished, min(left, waiters.recheck_s))
+                state = await waiters.read(status)
+    return await run_in_threadpool(load)
 
 
 @router.post("/{task_id}/cancel")

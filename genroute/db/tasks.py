@@ -67,6 +67,12 @@ def get_task(session: Session, task_id: uuid.UUID) -> Task | None:
     return session.get(Task, task_id)
 
 
+def task_status(session: Session, task_id: uuid.UUID) -> tuple[str, str | None] | None:
+    """(status, owner) of a task, one indexed read: what a long poll checks while it waits."""
+    row = session.execute(select(Task.status, Task.owner).where(Task.id == task_id)).first()
+    return None if row is None else (row[0], row[1])
+
+
 def locked_task(session: Session, task_id: uuid.UUID) -> Task | None:
     """The task under a row lock, read fresh: `populate_existing` replaces whatever an earlier,
     unlocked read of this session left in the identity map, so decisions made under the lock

@@ -8,8 +8,11 @@ import contextlib
 import logging
 import random
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import TypeVar
 
+import anyio
+import anyio.to_thread
 import redis
 import redis.asyncio
 
@@ -18,6 +21,8 @@ from genroute.observability.metrics import LONG_POLLS
 from genroute.runtime.redis_keys import FINISHED_CHANNEL
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 def announce_finished(client: redis.Redis, task_ids: Iterable[uuid.UUID]) -> None:
@@ -34,18 +39,26 @@ def announce_finished(client: redis.Redis, task_ids: Iterable[uuid.UUID]) -> Non
 
 class FinishWaiters:
     """The API process's long polls: at most `limit` at once, each an event set when its
-    task's notification arrives on the one subscription this process keeps."""
+    task's notification arrives on the one subscription this process keeps, and their reads
+    of the database on at most `reader_threads` threads."""
 
-    def __init__(self, url: str, limit: int, recheck_s: float = 5.0) -> None:
+    def __init__(self, url: str, limit: int, reader_threads: int, recheck_s: float = 5.0) -> None:
         self._url = url
         self._limit = limit
+        self._reader_threads = reader_threads
         self.recheck_s = recheck_s
         self._events: dict[str, set[asyncio.Event]] = {}
         self._waiting = 0
         self._listener: asyncio.Task[None] | None = None
+        self._readers: anyio.CapacityLimiter | None = None
 
     async def start(self) -> None:
+        self._readers = anyio.CapacityLimiter(self._reader_threads)
         self._listener = asyncio.create_task(self._listen(), name="finish-listener")
+
+    async def read(self, function: Callable[[], T]) -> T:
+        """`function` (a short database read) on one of the waiters' own threads."""
+        return await anyio.to_thread.run_sync(function, limiter=self._readers)
 
     async def stop(self) -> None:
         if self._listener is not None:

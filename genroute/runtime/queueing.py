@@ -25,7 +25,17 @@ _PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
 
 def make_celery(settings: Settings, broker_url: str) -> Celery:
     app = Celery("genroute", broker=broker_url, set_as_current=False)
-    transport_options = {"visibility_timeout": settings.visibility_timeout_s}
+    transport_options = {
+        "visibility_timeout": settings.visibility_timeout_s,
+        # Getting a channel while the broker is away tries twice, half a second apart, then
+        # fails (kombu's default retries forever, so a publish would hang the request that
+        # made it); the sweeper sends what could not be published. Workers' consumers keep
+        # reconnecting on their own schedule (broker_connection_max_retries).
+        "max_retries": 1,
+        "interval_start": 0,
+        "interval_step": 0.5,
+        "interval_max": 0.5,
+    }
     app.conf.update(
         task_queues=[Queue(name) for name in QUEUES],
         task_default_queue="autoregressive",
@@ -65,7 +75,9 @@ class Message:
 
 def publish_many(app: Celery, messages: Sequence[Message]) -> None:
     """Send `messages` through one producer: one broker connection and channel for the whole
-    batch instead of one per message. Callers go through `publish_committed`."""
+    batch instead of one per message. Callers go through `publish_committed`. No retrying
+    here: with the broker away a publish fails at once, the task stays unpublished, and the
+    sweeper sends it, so no request or worker waits on a broker outage."""
     for message in messages:
         if message.queue not in QUEUES:
             raise ValueError(f"unknown queue '{message.queue}', expected one of {QUEUES}")
@@ -79,6 +91,7 @@ def publish_many(app: Celery, messages: Sequence[Message]) -> None:
                 task_id=str(message.task_id),
                 priority=message.priority,
                 producer=producer,
+                retry=False,
             )
 
 
