@@ -3,7 +3,7 @@ attempts (about 30% of tasks fall back, so ~1.3 attempts per task) spread over a
 the hourly rollups, then times the scorecard for the whole history and for the last day (a
 window that starts inside an hour, so its first part is read from tasks and attempts).
 
-    .venv/bin/python bench/scorecard.py [--attempts 1000000] [--repeats 3]
+    .venv/bin/python bench/scorecard.py [--attempts 1000000] [--repeats 3] [--quick]
 
 Prints one JSON object: `attempts`, `tasks`, `query_s` (median, whole history, grouped by
 path, task type and policy version), `cold_query_s` (the first run), `last_day_query_s`, and
@@ -106,7 +106,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--attempts", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="20,000 attempts, for the tests")
     args = parser.parse_args()
+    if args.quick:
+        args.attempts, args.repeats = 20_000, 1
     with services(Settings()) as live, scratch_database(live.database_url, "bench") as url:
         upgrade(url)
         started = time.perf_counter()

@@ -406,7 +406,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="2 minutes, for the test suite")
     args = parser.parse_args()
     if args.quick:
-        args.minutes, args.quiet_s, args.drain_s = 2.0, 20.0, 600.0
+        args.minutes, args.quiet_s, args.drain_s, args.rate = 2.0, 20.0, 600.0, 1.0
     print(json.dumps(soak(args)))
 
 

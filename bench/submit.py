@@ -4,6 +4,7 @@ of each) so the ratio holds on a shared, noisy machine. No worker runs: this mea
 front door (auth, validation, routing, path health, PostgreSQL insert, publish), not models.
 
     .venv/bin/python bench/submit.py [--tasks 2000] [--batch 200] [--clients 4] [--rounds 3]
+        [--quick]
 
 Prints one JSON object; `api_over_bare_celery` is the API's rate over the bare loop's.
 """
@@ -80,7 +81,10 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=200)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="one small round, for the tests")
     args = parser.parse_args()
+    if args.quick:
+        args.tasks, args.batch, args.clients, args.rounds = 400, 100, 2, 1
     items = _items(args.tasks)
     with tempfile.TemporaryDirectory() as tmp, services(Settings()) as live:
         upgrade(live.database_url)

@@ -1,0 +1,53 @@
+"""Every benchmark runs in its `--quick` mode and prints the one JSON object it promises, so
+none can silently stop working. Each starts its own embedded servers, as a person would."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _quick(name: str, timeout_s: float, tmp_path: Path) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GENROUTE_")}
+    env["GENROUTE_DATA_DIR"] = str(tmp_path / "data")
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / f"{name}.py"), "--quick"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_submit_bench(tmp_path: Path) -> None:
+    result = _quick("submit", 300, tmp_path)
+    assert result["bench"] == "submit" and result["api_tasks_per_s"] > 0
+    assert result["api_over_bare_celery"] > 0
+
+
+def test_scorecard_bench(tmp_path: Path) -> None:
+    result = _quick("scorecard", 300, tmp_path)
+    assert result["bench"] == "scorecard" and result["attempts_counted"] == result["attempts"]
+    assert result["query_s"] > 0
+
+
+@pytest.mark.timeout(900)
+def test_soak_bench(tmp_path: Path) -> None:
+    result = _quick("soak", 1200, tmp_path)
+    assert result["bench"] == "soak" and result["accepted_by_api"] > 50
+    assert (result["lost"], result["double_accepted"], result["api_5xx"]) == (0, 0, 0), result
+    assert result["terminal"] == result["accepted_by_api"]
+    assert {e["event"] for e in result["chaos"]} >= {
+        "restart redis",
+        "restart postgresql",
+        "restart api",
+    }
