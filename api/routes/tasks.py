@@ -187,12 +187,15 @@ async def read_task(
     budget_s = min(wait, settings.max_wait_s)
     if budget_s > 0:
         deadline = time.monotonic() + budget_s
-        # While waiting, only the status is read, on threads of the waiters' own: however
-        # many wait, submissions keep the threads and connections they need.
+        # While waiting, only the status is re-read, on threads of the waiters' own: however
+        # many wait, submissions keep the threads and connections they need. A notification
+        # means the task finished: then only the answer itself is read.
         with waiters.waiting(task_id) as finished:
             state = await waiters.read(status)
             while not state.is_terminal and (left := deadline - time.monotonic()) > 0:
                 await waiters.wait(finished, min(left, waiters.recheck_s))
+                if finished.is_set():
+                    break
                 state = await waiters.read(status)
     return await run_in_threadpool(load)
 

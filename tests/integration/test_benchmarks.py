@@ -51,3 +51,9 @@ def test_soak_bench(tmp_path: Path) -> None:
         "restart postgresql",
         "restart api",
     }
+
+
+def test_long_polls_bench(tmp_path: Path) -> None:
+    result = _quick("long_polls", 300, tmp_path)
+    assert result["bench"] == "long_polls" and result["held"] == result["waiters"]
+    assert result["answers"] == {"200": result["waiters"]}
