@@ -22,7 +22,7 @@ from genroute.runtime.path_states import PathStateStore
 from genroute.runtime.placement import load_data_locations
 from genroute.runtime.queueing import make_celery, redis_from_broker_url, redis_url
 from genroute.runtime.ratelimit import RateLimiter
-from genroute.runtime.sweeper import Sweeper
+from genroute.runtime.sweeper import Sweeper, SweepTimes
 from genroute.settings import Settings
 
 
@@ -88,12 +88,17 @@ def _lifespan(
         app.state.rate_limiter = RateLimiter(redis_client)
         gauges = redis_gauges(redis_client, app.state.path_states)
         REGISTRY.register(gauges)
+        times = SweepTimes(
+            unpublished_grace_s=settings.unpublished_grace_s,
+            stale_queued_s=settings.republish_queued_after_s,
+            orphaned_s=settings.republish_orphaned_after_s,
+        )
         sweeper = Sweeper(
             app.state.sessions,
             app.state.celery,
+            redis_client,
             interval_s=settings.sweep_interval_s,
-            grace_s=settings.unpublished_grace_s,
-            stale_queued_s=settings.republish_queued_after_s,
+            times=times,
         )
         sweeper.start()
         waiters = FinishWaiters(

@@ -193,7 +193,7 @@ def audit(database_url: str, accepted: set[str], drain_s: float) -> dict[str, in
         "AND task_id = ANY(CAST(:ids AS uuid[])) GROUP BY task_id HAVING count(*) > 1) d"
     )
     deadline = time.monotonic() + drain_s
-    counts = {"terminal": 0, "lost": len(ids), "double_accepted": 0}
+    counts: dict[str, Any] = {"terminal": 0, "lost": len(ids), "double_accepted": 0}
     try:
         while time.monotonic() < deadline:
             with contextlib.suppress(Exception), engine.connect() as conn:
@@ -203,9 +203,38 @@ def audit(database_url: str, accepted: set[str], drain_s: float) -> dict[str, in
             if counts["lost"] == 0:
                 break
             time.sleep(2)
+        if counts["lost"]:
+            with engine.connect() as conn:
+                counts["unfinished"] = _unfinished(conn, ids)
         return counts
     finally:
         engine.dispose()
+
+
+def _unfinished(conn: Any, ids: list[str]) -> list[dict[str, Any]]:
+    """What the tasks the drain gave up on look like, grouped, so a failed run explains itself."""
+    rows = conn.execute(
+        text(
+            "SELECT t.status, t.queue, t.published_at IS NULL AS unpublished, "
+            "t.lease_expires_at < now() AS lease_lapsed, "
+            "(SELECT count(*) FROM attempts a WHERE a.task_id = t.id) AS attempts, "
+            "round(extract(epoch FROM now() - t.updated_at)) AS idle_s "
+            "FROM tasks t WHERE t.id = ANY(CAST(:ids AS uuid[])) "
+            "AND t.status NOT IN ('succeeded', 'failed', 'cancelled')"
+        ),
+        {"ids": ids},
+    )
+    groups: Counter = Counter()
+    idle: dict[tuple, float] = {}
+    for status, queue, unpublished, lapsed, attempts, idle_s in rows:
+        key = (status, queue, unpublished, lapsed, attempts)
+        groups[key] += 1
+        idle[key] = max(idle.get(key, 0.0), float(idle_s))
+    fields = ("status", "queue", "unpublished", "lease_lapsed", "attempts")
+    return [
+        {**dict(zip(fields, key, strict=True)), "tasks": n, "longest_idle_s": idle[key]}
+        for key, n in groups.most_common(10)
+    ]
 
 
 def _request(kind_weights: list[float]) -> dict[str, Any]:
@@ -342,7 +371,12 @@ def soak(args: argparse.Namespace) -> dict[str, Any]:
     recorder = Recorder()
     chaos_log: list[dict] = []
     with tempfile.TemporaryDirectory() as tmp, Servers(Path(tmp)) as servers:
-        settings = servers.settings(claim_lease_s=10, sweep_interval_s=2, unpublished_grace_s=5)
+        settings = servers.settings(
+            claim_lease_s=10,
+            sweep_interval_s=2,
+            unpublished_grace_s=5,
+            republish_orphaned_after_s=30,
+        )
         upgrade(settings.database_url)
         with running_stack(settings, ["autoregressive", "diffusion"], Path(tmp) / "logs") as stack:
             quiet = threading.Event()

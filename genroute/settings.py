@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     unpublished_grace_s: float = Field(default=10.0, ge=0)
     # Above the longest normal queue wait: each republish of a live message costs one no-op.
     republish_queued_after_s: float = Field(default=1800.0, gt=0)
+    # A queued task whose message the broker no longer holds live (lost between a consumer's
+    # BRPOP and its unacked write, or held by a worker that died before claiming) is sent
+    # again after this; above the longest claim-retry countdown (about 1.25 x claim_lease_s).
+    republish_orphaned_after_s: float = Field(default=60.0, gt=0)
     torch_threads: int = Field(default=1, ge=1)
     # How long a worker rides out a PostgreSQL outage: retrying to record a finished attempt,
     # and putting back messages it cannot claim (then the sweeper covers them).

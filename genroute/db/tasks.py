@@ -137,6 +137,24 @@ def tasks_to_republish(
     return list(session.scalars(query))
 
 
+def queued_published_before(
+    session: Session, seconds: float, queues: Sequence[str], limit: int = 500
+) -> list[Task]:
+    """Queued tasks on `queues` whose message went out more than `seconds` ago: the ones whose
+    message the sweeper looks for in the broker."""
+    query = (
+        select(Task)
+        .where(
+            (Task.status == TaskStatus.queued.value)
+            & Task.queue.in_(list(queues))
+            & (Task.published_at < func.now() - timedelta(seconds=seconds))
+        )
+        .order_by(Task.published_at)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
 def finish_task(
     session: Session,
     task: Task,

@@ -95,9 +95,14 @@ def publish_many(app: Celery, messages: Sequence[Message]) -> None:
             )
 
 
+def queue_lists(queue: str) -> list[str]:
+    """The Redis lists that hold `queue`'s waiting messages, one per priority step."""
+    return [queue + suffix for suffix in _PRIORITY_SUFFIXES]
+
+
 def queue_depth(client: redis.Redis, queue: str) -> int:
     """Messages waiting on `queue`, across its priority lists."""
-    return sum(int(client.llen(queue + suffix)) for suffix in _PRIORITY_SUFFIXES)
+    return sum(int(client.llen(name)) for name in queue_lists(queue))
 
 
 def redis_url(broker_url: str) -> str:

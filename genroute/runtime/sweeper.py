@@ -2,7 +2,8 @@
 database and the broker: tasks committed but never published (a crash between the two), and
 tasks whose claimant stopped renewing its lease (a whole worker died), and tasks queued for
 longer than `stale_queued_s` since their last publish (a Redis crash can lose the last second
-of acknowledged writes under `appendfsync everysec`).
+of acknowledged writes under `appendfsync everysec`), and, much sooner, tasks queued for
+longer than `orphaned_s` whose message the broker no longer holds live (see broker_holdings).
 
 Candidates are found in a short transaction that skips rows other transactions hold, and
 published after it commits, so a worker's claim never waits behind a publish. Two API
@@ -11,28 +12,44 @@ processes may both send one task's message; a duplicate is a no-op claim.
 
 import logging
 import threading
+from dataclasses import dataclass
 
+import redis
 from celery import Celery
 from sqlalchemy.orm import Session, sessionmaker
 
-from genroute.db.tasks import tasks_to_republish
+from genroute.db.models import Task
+from genroute.db.tasks import queued_published_before, tasks_to_republish
+from genroute.runtime.broker_holdings import broker_holdings
 from genroute.runtime.publishing import publish_committed
-from genroute.runtime.queueing import DEFAULT_PRIORITY, Message
+from genroute.runtime.queueing import DEFAULT_PRIORITY, QUEUES, Message
 
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class SweepTimes:
+    """How long each kind of suspect waits before it is sent again."""
+
+    unpublished_grace_s: float
+    stale_queued_s: float
+    orphaned_s: float
+
+
+def _message(task: Task) -> Message:
+    return Message(
+        task.id, task.queue, task.request.get("priority", DEFAULT_PRIORITY), task.task_type
+    )
+
+
 def sweep_once(
-    sessions: sessionmaker[Session], app: Celery, unpublished_grace_s: float, stale_queued_s: float
+    sessions: sessionmaker[Session], app: Celery, broker: redis.Redis, times: SweepTimes
 ) -> int:
     """Republish every task that needs it; returns how many were sent."""
     with sessions.begin() as session:
         due = [
-            (
-                Message(t.id, t.queue, t.request.get("priority", DEFAULT_PRIORITY), t.task_type),
-                t.status,
-            )
-            for t in tasks_to_republish(session, unpublished_grace_s, stale_queued_s)
+            (_message(task), task.status)
+            for task in tasks_to_republish(session, times.unpublished_grace_s, times.stale_queued_s)
         ]
     for requeued in (False, True):
         # A claimed task whose lease lapsed goes back on its queue: its queue wait restarts.
@@ -40,7 +57,24 @@ def sweep_once(
         publish_committed(app, sessions, batch, requeued=requeued)
         for message in batch:
             log.warning("republished task %s on %s", message.task_id, message.queue)
-    return len(due)
+    return len(due) + _republish_orphans(sessions, app, broker, times.orphaned_s)
+
+
+def _republish_orphans(
+    sessions: sessionmaker[Session], app: Celery, broker: redis.Redis, orphaned_s: float
+) -> int:
+    """Queued tasks whose message the broker lost: the database is read first, so a message
+    claimed meanwhile is seen in `unacked`, and one finished meanwhile costs a no-op claim."""
+    with sessions() as session:
+        suspects = [_message(task) for task in queued_published_before(session, orphaned_s, QUEUES)]
+    if not suspects:
+        return 0
+    holdings = broker_holdings(broker, {message.queue for message in suspects}, orphaned_s)
+    orphans = [m for m in suspects if holdings.lost(str(m.task_id), m.queue)]
+    publish_committed(app, sessions, orphans)
+    for message in orphans:
+        log.warning("republished task %s on %s: no live message", message.task_id, message.queue)
+    return len(orphans)
 
 
 class Sweeper:
@@ -50,16 +84,16 @@ class Sweeper:
         self,
         sessions: sessionmaker[Session],
         app: Celery,
+        broker: redis.Redis,
         *,
         interval_s: float,
-        grace_s: float,
-        stale_queued_s: float,
+        times: SweepTimes,
     ) -> None:
         self._sessions = sessions
         self._app = app
+        self._broker = broker
         self._interval_s = interval_s
-        self._grace_s = grace_s
-        self._stale_queued_s = stale_queued_s
+        self._times = times
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="sweeper", daemon=True)
 
@@ -73,6 +107,6 @@ class Sweeper:
     def _run(self) -> None:
         while not self._stop.wait(self._interval_s):
             try:
-                sweep_once(self._sessions, self._app, self._grace_s, self._stale_queued_s)
+                sweep_once(self._sessions, self._app, self._broker, self._times)
             except Exception:  # the broker or database may be briefly away; try next round
                 log.exception("sweep failed")

@@ -19,8 +19,8 @@ from genroute.db.models import Task
 from genroute.db.session import make_engine, make_session_factory
 from genroute.db.tasks import create_task, mark_published, task_row, tasks_to_republish
 from genroute.policies import load_catalog, load_policy
-from genroute.runtime.queueing import make_celery
-from genroute.runtime.sweeper import sweep_once
+from genroute.runtime.queueing import make_celery, redis_from_broker_url
+from genroute.runtime.sweeper import SweepTimes, sweep_once
 from genroute.settings import Settings
 from genroute.workers.lease import LeaseKeeper
 from tests.helpers import isolated_settings, ticket, wait_until
@@ -121,11 +121,14 @@ def test_the_sweeper_publishes_after_its_transaction(settings: Settings) -> None
                 other.rollback()
 
         app = make_celery(own, own.broker_url)
+        broker = redis_from_broker_url(own.broker_url)
         before_task_publish.connect(try_lock, weak=False)
         try:
-            assert sweep_once(sessions, app, unpublished_grace_s=0, stale_queued_s=3600) == 1
+            times = SweepTimes(unpublished_grace_s=0, stale_queued_s=3600, orphaned_s=3600)
+            assert sweep_once(sessions, app, broker, times) == 1
         finally:
             before_task_publish.disconnect(try_lock)
+            broker.close()
             app.close()
             engine.dispose()
         assert locked_while_publishing == [False]

@@ -101,6 +101,12 @@ class Task(Base):
             "lease_expires_at",
             postgresql_where=text("status = 'running'"),
         ),
+        # ... and queued long since its last publish: the message may be lost.
+        Index(
+            "ix_tasks_queued_published_at",
+            "published_at",
+            postgresql_where=text("status = 'queued'"),
+        ),
         # The scorecard's diversity figures read one task type's accepted outputs.
         Index(
             "ix_tasks_succeeded_task_type_created_at",
