@@ -7,6 +7,11 @@ one JSON object with `batched_over_sequential` (system, batched vs batch 1) and
 `system_over_direct` (system vs direct, both batched) per engine.
 
     .venv/bin/python bench/engines.py [--requests 16] [--width 8] [--tokens 64] [--gpu N]
+        [--quick]
+
+Through the system each request is forced onto the engine's path with no fallback (one
+attempt each), so the figures are that engine's whatever the validators say; the share of
+outputs they accepted is reported beside them (`accepted_share`).
 
 With `--gpu N` the workers run as `genroute worker --gpu N` and the direct calls see only that
 GPU; each system run then also reports where its attempts ran (engine device, GPU id) and
@@ -46,8 +51,10 @@ CASES = {
 
 def engine_requests(settings: Settings, task_type: str, count: int, tokens: int) -> list[dict]:
     tickets = [t["input"] for t in sample_tickets(count)]
+    # No fallback: every attempt runs on the engine under test, accepted or not.
     return [
-        {"task_type": task_type, "input": text, "max_output_tokens": tokens} for text in tickets
+        {"task_type": task_type, "input": text, "max_output_tokens": tokens, "fallback": "none"}
+        for text in tickets
     ]
 
 
@@ -82,13 +89,15 @@ def through_system(
     requests: list[dict],
     folder: Path,
     worker_args: tuple[str, ...],
-) -> tuple[float, dict[str, Any]]:
-    """Tokens/s from first submission to last result, by the database's clock, and where the
-    attempts ran."""
+) -> tuple[float, float, dict[str, Any]]:
+    """Tokens/s from first submission to last result, by the database's clock, the share of
+    outputs accepted, and where the attempts ran."""
     paths_file = folder / f"paths-{path}-{config.batch_width}.yaml"
     entry = config.model_dump(mode="json")
     paths_file.write_text(yaml.safe_dump({"paths": {path: entry}}))
-    live = settings.model_copy(update={"paths_file": paths_file})
+    live = settings.model_copy(
+        update={"paths_file": paths_file, "policy_file": _policy_without_rollback(settings, folder)}
+    )
     with (
         running_stack(live, [path], folder / "logs", worker_args=worker_args) as stack,
         stack.http() as client,
@@ -98,12 +107,24 @@ def through_system(
         ids = submit_concurrently(client, requests)
         views = _wait(client, ids)
         placement = _placement(views, stack.workers[path].pid)
-    failed = [v.id for v in views if v.status.value != "succeeded"]
-    if failed:
-        raise SystemExit(f"benchmark tasks failed: {failed}")
+    attempts = [a for v in views for a in v.attempts if a.path == path]
+    broken = [a.error for a in attempts if a.outcome.value in ("error", "timeout")]
+    if broken:  # the engine itself failed: no throughput to report
+        raise SystemExit(f"benchmark attempts failed on {path}: {broken[:3]}")
     span = max(v.finished_at for v in views) - min(v.created_at for v in views)
-    tokens = sum(v.attempts[-1].tokens_out or 0 for v in views)
-    return round(tokens / span.total_seconds(), 2), placement
+    tokens = sum(a.tokens_out or 0 for a in attempts)
+    accepted = sum(v.status.value == "succeeded" for v in views) / len(views)
+    return round(tokens / span.total_seconds(), 2), round(accepted, 3), placement
+
+
+def _policy_without_rollback(settings: Settings, folder: Path) -> Path:
+    """The policy with rollback off (no failure rate exceeds 1): rejected outputs must not
+    move the benchmark's tasks to a path it is not measuring."""
+    policy = yaml.safe_load(settings.policy_file.read_text())
+    policy["rollback"] = {**policy.get("rollback", {}), "max_failure_rate": 1.0}
+    target = folder / "policy-without-rollback.yaml"
+    target.write_text(yaml.safe_dump(policy))
+    return target
 
 
 def _placement(views: list[TaskView], worker_pid: int) -> dict[str, Any]:
@@ -165,8 +186,11 @@ def bench_engine(settings: Settings, name: str, args: argparse.Namespace, folder
     system: dict[str, Any] = {}
     for label, width in (("sequential", 1), ("batched", args.width)):
         config = base.model_copy(update={"batch_width": width})
-        speed, placement = through_system(settings, path, config, requests, folder, worker_args)
+        speed, accepted, placement = through_system(
+            settings, path, config, requests, folder, worker_args
+        )
         system[f"{label}_tokens_per_s"] = speed
+        system[f"{label}_accepted_share"] = accepted
         system[f"{label}_placement"] = placement
     return {
         "model": base.model,
@@ -204,7 +228,10 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=64)
     parser.add_argument("--engines", default=",".join(CASES))
     parser.add_argument("--gpu", type=int, default=None, help="pin workers and direct calls")
+    parser.add_argument("--quick", action="store_true", help="a few short requests, for tests")
     args = parser.parse_args()
+    if args.quick:
+        args.requests, args.width, args.tokens = 4, 2, 8
     if args.gpu is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = str(args.gpu)  # before torch loads, as workers do
     results: dict[str, Any] = {
@@ -216,7 +243,8 @@ def main() -> None:
         },
         "engines": {},
     }
-    with tempfile.TemporaryDirectory() as tmp, services(Settings()) as live:
+    # Servers of its own: no path state or queue left by another run can steer its tasks.
+    with tempfile.TemporaryDirectory() as tmp, services(Settings(data_dir=Path(tmp))) as live:
         upgrade(live.database_url)
         for name in args.engines.split(","):
             results["engines"][name] = bench_engine(live, name, args, Path(tmp))

@@ -22,6 +22,8 @@ class GenerationRequest:
     prompt: str
     max_output_tokens: int
     choices: tuple[str, ...] = ()
+    # The JSON Schema the output must meet, for engines that can decode under one.
+    json_schema: dict[str, Any] | None = None
     cancel: threading.Event | None = field(default=None, compare=False, repr=False)
 
 

@@ -14,6 +14,7 @@ from genroute.interfaces import GenerationRequest
 from genroute.policies.catalog import TaskType
 from genroute.workers import attempt_metrics
 from genroute.workers.context import WorkerContext
+from genroute.workers.validation.pipeline import output_schema
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ def claim(context: WorkerContext, task_id: uuid.UUID, queue: str) -> tuple[Claim
             prompt=task_type.render_prompt(task.request["input"]),
             max_output_tokens=task.max_output_tokens,
             choices=task_type.validation.allowed_values or (),
+            json_schema=output_schema(task_type, task.request),
         )
         prepared = Prepared(
             task_id,

@@ -44,7 +44,9 @@ def test_scorecard_bench(tmp_path: Path) -> None:
 def test_soak_bench(tmp_path: Path) -> None:
     result = _quick("soak", 1200, tmp_path)
     assert result["bench"] == "soak" and result["accepted_by_api"] > 50
-    assert (result["lost"], result["double_accepted"], result["api_5xx"]) == (0, 0, 0), result
+    assert (result["lost"], result["double_accepted"], result["api_5xx"]) == (0, 0, 0), json.dumps(
+        result
+    )
     assert result["terminal"] == result["accepted_by_api"]
     assert {e["event"] for e in result["chaos"]} >= {
         "restart redis",
@@ -57,3 +59,11 @@ def test_long_polls_bench(tmp_path: Path) -> None:
     result = _quick("long_polls", 300, tmp_path)
     assert result["bench"] == "long_polls" and result["held"] == result["waiters"]
     assert result["answers"] == {"200": result["waiters"]}
+
+
+def test_engines_bench(tmp_path: Path) -> None:
+    result = _quick("engines", 600, tmp_path)
+    for name, engine in result["engines"].items():
+        assert engine["system"]["batched_tokens_per_s"] > 0, name
+        assert engine["direct"]["batched_tokens_per_s"] > 0, name
+        assert 0 <= engine["system"]["batched_accepted_share"] <= 1, name

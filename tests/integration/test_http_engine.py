@@ -8,16 +8,18 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 import yaml
 
-from genroute.errors import ClaimLost, EngineError, EngineTimeout, EngineUnavailable
+from genroute.errors import ClaimLost, EngineError, EngineTimeout, EngineUnavailable, PolicyError
 from genroute.interfaces import GenerationRequest
 from genroute.local.stack import Stack, running_stack
 from genroute.settings import Settings
 from genroute.workers.engines.models import SMOLLM2, resolve_model
 from genroute.workers.engines.openai_http import HttpParams, OpenAIHttpEngine
+from genroute.workers.engines.registry import PathConfig, build_engine, load_paths
 from tests.helpers import isolated_settings, ticket, wait_for_task
 from tests.integration.vllm_server import build_tiny_llama, vllm_server
 
@@ -53,15 +55,13 @@ def http_stack(settings: Settings, vllm: tuple, tmp_path_factory: pytest.TempPat
                         **common,
                         "queues": ["autoregressive", "fallback"],
                         "params": {"base_url": url, "api": "chat", "timeout_s": 60},
+                        # vLLM's structured outputs decode schema-bound requests.
+                        "capabilities": {"structured_output": True},
                     },
                     "diffusion": {
                         **common,
                         "queues": ["diffusion"],
-                        "params": {
-                            "base_url": url,
-                            "api": "completions",
-                            "extra_args": {"diffusion_max_steps": 8, "diffusion_canvas_length": 32},
-                        },
+                        "params": {"base_url": url, "api": "completions"},
                     },
                 }
             }
@@ -104,6 +104,28 @@ def test_both_apis_through_a_worker_and_vllm(http_stack: Stack) -> None:
 
 
 @needs_vllm
+def test_a_schema_bound_task_is_decoded_under_its_schema_by_vllm(http_stack: Stack) -> None:
+    """Even a random model answers schema-valid JSON when vLLM decodes under the schema."""
+    schema = {
+        "type": "object",
+        "properties": {
+            "priority": {"enum": ["low", "high"]},
+            "tags": {"type": "array", "items": {"type": "string", "maxLength": 8}, "maxItems": 2},
+        },
+        "required": ["priority", "tags"],
+        "additionalProperties": False,
+    }
+    body = ticket(task_type="reasoning_answer", json_schema=schema, schema_required=True)
+    body["max_output_tokens"] = 64
+    with http_stack.http() as client:
+        view = wait_for_task(client, client.post("/v1/tasks", json=body).json()["id"])
+    first = view.attempts[0]
+    assert first.path == "autoregressive" and first.engine_facts["constrained_decoding"] is True
+    [verdict] = [v for v in first.validations if v.validator == "json_schema"]
+    assert verdict.passed, (first.output_text, verdict.details)
+
+
+@needs_vllm
 def test_concurrent_requests_all_complete(http_stack: Stack) -> None:
     with http_stack.http() as client:
         ids = [
@@ -136,12 +158,19 @@ def test_server_gone_is_an_attempt_outcome(http_stack: Stack, vllm: tuple) -> No
 
 
 class _Scripted(BaseHTTPRequestHandler):
-    """A local HTTP server that answers the way a failing inference server can."""
+    """A local HTTP server that answers the way a failing inference server can, and keeps the
+    last request body it was sent."""
 
     mode = "503"
+    bodies: list[dict] = []
 
     def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("content-length", 0)))
+        raw = self.rfile.read(int(self.headers.get("content-length", 0)))
+        self.bodies.append(json.loads(raw or b"{}"))
+        if self.mode == "ok":
+            reply = {"choices": [{"delta": {"content": "{}"}, "finish_reason": "stop"}]}
+            self._events([json.dumps(reply)])
+            return
         if self.mode in ("trickle", "error-event"):
             self._stream()
             return
@@ -151,6 +180,13 @@ class _Scripted(BaseHTTPRequestHandler):
         self.send_response(status)
         self.end_headers()
         self.wfile.write(b'{"error": "overloaded"}')
+
+    def _events(self, payloads: list[str]) -> None:
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.end_headers()
+        for payload in [*payloads, "[DONE]"]:
+            self.wfile.write(f"data: {payload}\n\n".encode())
 
     def _stream(self) -> None:
         """A 200 event stream: one chunk every 0.2 s for 5 s (each well inside any read
@@ -176,7 +212,7 @@ class _Scripted(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def scripted_server() -> Iterator[tuple[str, type[_Scripted]]]:
-    handler = type("Handler", (_Scripted,), {})
+    handler = type("Handler", (_Scripted,), {"bodies": []})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -249,3 +285,58 @@ def test_a_cancelled_request_is_abandoned(scripted_server: tuple) -> None:
     with _engine(url, timeout_s=30) as engine, pytest.raises(ClaimLost):
         engine.generate([request])
     assert time.monotonic() - started < 3
+
+
+def _served(url: str, api: str = "chat", **capabilities: object) -> OpenAIHttpEngine:
+    config = PathConfig(
+        queues=("autoregressive",),
+        engine="openai-http",
+        model="m",
+        params={"base_url": url, "api": api},
+        capabilities=capabilities,
+    )
+    return build_engine(config, Path("/nonexistent"), 1)
+
+
+def test_response_format_goes_only_where_the_path_declares_structured_output(
+    scripted_server: tuple,
+) -> None:
+    url, handler = scripted_server
+    handler.mode = "ok"
+    schema = {"type": "object", "properties": {"id": {"type": "string"}}}
+    bound = GenerationRequest("system", "prompt", 16, json_schema=schema)
+    for capabilities, sent in (({"structured_output": True}, True), ({}, False)):
+        handler.mode = "ok"
+        engine = _served(url, **capabilities)
+        [generation] = engine.generate([bound])
+        engine.close()
+        body = handler.bodies[-1]
+        assert ("response_format" in body) is sent, body
+        assert generation.facts["constrained_decoding"] is sent
+    assert handler.bodies[-2]["response_format"]["json_schema"]["schema"] == schema
+    handler.mode = "ok"
+    engine = _served(url, structured_output=True)
+    engine.generate([GenerationRequest("system", "prompt", 16)])  # no schema: nothing to bind
+    engine.close()
+    assert "response_format" not in handler.bodies[-1]
+
+
+def test_thinking_is_set_only_where_the_path_says(scripted_server: tuple) -> None:
+    url, handler = scripted_server
+    for capabilities, expected in (({"thinking": False}, {"enable_thinking": False}), ({}, None)):
+        handler.mode = "ok"
+        engine = _served(url, **capabilities)
+        engine.generate([REQUEST])
+        engine.close()
+        assert handler.bodies[-1].get("chat_template_kwargs") == expected
+        assert "vllm_xargs" not in handler.bodies[-1]  # no per-request canvas or steps
+
+
+def test_a_diffusion_path_never_declares_structured_output(tmp_path: Path) -> None:
+    paths = tmp_path / "paths.yaml"
+    paths.write_text(
+        "paths:\n  diffusion: {queues: [diffusion], engine: openai-http, model: m, "
+        "params: {base_url: 'http://127.0.0.1:1/v1'}, capabilities: {structured_output: true}}\n"
+    )
+    with pytest.raises(PolicyError, match="vLLM issues 45436, 45468"):
+        load_paths(paths)

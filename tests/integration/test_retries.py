@@ -7,8 +7,9 @@ import random
 import time
 import uuid
 
+import psycopg
 import pytest
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from genroute.local.embedded import child_environment
 from genroute.local.processes import ManagedProcess
@@ -76,3 +77,13 @@ def test_database_retries_are_jittered(monkeypatch: pytest.MonkeyPatch) -> None:
     for pauses in (first, second):  # each within half and one and a half of 0.5, 1, 2 s
         for pause, base in zip(pauses, (0.5, 1.0, 2.0), strict=True):
             assert 0.5 * base <= pause < 1.5 * base
+
+
+def test_deadlocks_and_serialization_failures_are_retried_like_outages() -> None:
+    def wrapped(original: Exception) -> DBAPIError:
+        return DBAPIError("UPDATE tasks ...", {}, original)
+
+    assert db_retry.is_transient(wrapped(psycopg.errors.DeadlockDetected("deadlock detected")))
+    assert db_retry.is_transient(wrapped(psycopg.errors.SerializationFailure("could not")))
+    assert db_retry.is_transient(OperationalError("SELECT 1", {}, Exception("refused")))
+    assert not db_retry.is_transient(wrapped(psycopg.errors.UniqueViolation("duplicate key")))

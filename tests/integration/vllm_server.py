@@ -2,6 +2,7 @@
 the HTTP engine the way GPU nodes use it."""
 
 import contextlib
+import json
 import os
 import subprocess
 import time
@@ -41,6 +42,14 @@ def build_tiny_llama(target: Path, tokenizer_source: str) -> Path:
     return target
 
 
+# As compose.yaml's autoregressive server: compact JSON under llguidance (a weak model
+# otherwise pads schema-bound replies with whitespace up to the token limit).
+STRUCTURED_OUTPUTS = [
+    "--structured-outputs-config",
+    json.dumps({"backend": "guidance", "disable_any_whitespace": True}),
+]
+
+
 @contextlib.contextmanager
 def vllm_server(
     python: str, model: Path, log_path: Path, start_timeout_s: float = 300
@@ -67,6 +76,7 @@ def vllm_server(
         "1024",
         "--max-num-seqs",
         "4",
+        *STRUCTURED_OUTPUTS,
     ]
     with open(log_path, "wb") as log:
         process = subprocess.Popen(

@@ -75,6 +75,47 @@ def test_each_vllm_server_has_one_gpu_and_a_worker_bound_to_it() -> None:
     assert bound == set(servers)
 
 
+def _flag(command: list[str], flag: str) -> str:
+    assert flag in command, f"{flag} missing from {command}"
+    return command[command.index(flag) + 1]
+
+
+def test_the_diffusiongemma_server_follows_vllms_recipe() -> None:
+    """recipes.vllm.ai/Google/diffusiongemma-26B-A4B-it and vllm.config.diffusion: four
+    sequences at most (the self-conditioning buffers), canvas and steps as server settings,
+    vLLM's generation config (the checkpoint's caps max_tokens at 256), 80% of GPU memory."""
+    command = VLLM["vllm-diffusion-gpu0"]["command"]
+    assert _flag(command, "--max-num-seqs") == "4"
+    assert json.loads(_flag(command, "--diffusion-config")) == {
+        "canvas_length": 256,
+        "max_denoising_steps": 48,
+    }
+    sampler = json.loads(_flag(command, "--hf-overrides"))
+    assert sampler == {"diffusion_sampler": "entropy_bound", "entropy_bound": 0.1}
+    assert _flag(command, "--generation-config") == "vllm"
+    assert _flag(command, "--gpu-memory-utilization") == "0.8"
+
+    env = VLLM["worker-diffusion-gpu0"]["environment"]
+    assert env["GENROUTE_DIFFUSION_BATCH_WIDTH"] == _flag(command, "--max-num-seqs")
+    params = json.loads(env["GENROUTE_DIFFUSION_PARAMS"])
+    assert params["api"] == "chat" and "extra_args" not in params  # nothing per request
+    capabilities = json.loads(env["GENROUTE_DIFFUSION_CAPABILITIES"])
+    assert capabilities == {"structured_output": False, "thinking": False}
+
+
+def test_every_worker_keeps_as_many_requests_in_flight_as_its_server_serves() -> None:
+    for name, worker in VLLM.items():
+        if worker.get("command", [None])[0] != "worker":
+            continue
+        path = worker["command"][worker["command"].index("--path") + 1].upper()
+        env = worker["environment"]
+        server = re.match(
+            r"https?://([^:/]+)", json.loads(env[f"GENROUTE_{path}_PARAMS"])["base_url"]
+        )
+        width = _flag(VLLM[server.group(1)]["command"], "--max-num-seqs")
+        assert env[f"GENROUTE_{path}_BATCH_WIDTH"] == width, name
+
+
 def test_health_checks_allow_for_model_loading() -> None:
     def seconds(text: str) -> int:
         return int(text.removesuffix("s"))

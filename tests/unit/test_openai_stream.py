@@ -6,7 +6,7 @@ import json
 import pytest
 
 from genroute.errors import EngineError
-from genroute.workers.engines.openai_http import _consume
+from genroute.workers.engines.openai_stream import read_reply as _consume
 
 
 def _event(payload: dict) -> str:

@@ -1,25 +1,28 @@
 """HTTP engine for `vllm serve` on the worker's own node, or any OpenAI-compatible server.
 
-The server batches; this engine keeps at most `max_in_flight` requests open (the server's batch
-width: vLLM caps DiffusionGemma at 8 sequences by default), streams each reply to time its first
-output, and turns connection failures, timeouts and 5xx answers into engine errors that the
-worker records as attempt outcomes. Diffusion options travel per request as extra args
-(`vllm_xargs` for vLLM, e.g. `diffusion_max_steps`, `diffusion_canvas_length`).
+The server batches; this engine keeps at most `max_in_flight` requests open (the server's
+`--max-num-seqs`: vLLM's DiffusionGemma recipe allows 4), streams each reply to time its first
+output, and turns connection failures, timeouts, 5xx answers and broken streams into engine
+errors that the worker records as attempt outcomes. What the server is configured to do is
+declared per path (`capabilities` in workers/paths.yaml): a schema-bound request goes out with
+`response_format` (vLLM's structured outputs) only where the path declares
+`structured_output`, and a chat model's thinking mode is set only where `thinking` is. Canvas
+length and denoising steps are the server's settings (`--diffusion-config`), never a request's.
 """
 
-import json
 import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
-from genroute.errors import ClaimLost, EngineError, EngineTimeout, EngineUnavailable
+from genroute.errors import EngineError, EngineTimeout, EngineUnavailable
 from genroute.interfaces import Generation, GenerationRequest
+from genroute.workers.engines.openai_stream import read_reply, stream_lines
 
 
 class HttpParams(BaseModel):
@@ -32,10 +35,14 @@ class HttpParams(BaseModel):
     connect_timeout_s: float = Field(default=5.0, gt=0)
     max_in_flight: int | None = Field(default=None, ge=1)
     temperature: float | None = Field(default=None, ge=0)
+    # Anything else a server reads per request (e.g. vLLM sampling options), in `extra_args_field`
+    # of the body (vLLM reads `vllm_xargs`) or at its top level (None).
     extra_args: dict[str, Any] = Field(default_factory=dict)
-    # Where extra args go in the body: vLLM reads `vllm_xargs`; None puts them at the top level.
     extra_args_field: str | None = "vllm_xargs"
     api_key_env: str | None = None
+    # Set from the path's capabilities (workers/paths.yaml), not written here.
+    structured_output: bool = False
+    thinking: bool | None = None
 
 
 class OpenAIHttpEngine:
@@ -70,6 +77,17 @@ class OpenAIHttpEngine:
                 {"role": "system", "content": request.system_prompt},
                 {"role": "user", "content": request.prompt},
             ]
+            if p.thinking is not None:  # a thinking chat model: on or off, as the path says
+                body["chat_template_kwargs"] = {"enable_thinking": p.thinking}
+            if self.constrains(request):
+                body["response_format"] = {
+                    "type": "json_schema",
+                    "json_schema": {
+                        "name": "output",
+                        "schema": request.json_schema,
+                        "strict": True,
+                    },
+                }
             endpoint = "/chat/completions"
         else:
             body["prompt"] = f"{request.system_prompt}\n\n{request.prompt}"
@@ -80,6 +98,12 @@ class OpenAIHttpEngine:
             else:
                 body.update(p.extra_args)
         return endpoint, body
+
+    def constrains(self, request: GenerationRequest) -> bool:
+        """Whether the server decodes this request under its JSON Schema: the path declares
+        structured outputs, the request carries a schema, and it goes to the chat API."""
+        p = self._params
+        return p.structured_output and request.json_schema is not None and p.api == "chat"
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[Generation]:
         return [self._one(request) for request in requests]
@@ -98,8 +122,9 @@ class OpenAIHttpEngine:
                     if response.status_code >= 400:
                         response.read()
                         raise _status_error(url, response)
-                    lines = _lines(response, deadline, request.cancel, f"{url} did not finish")
-                    text, first_output_at, usage, finish = _consume(lines)
+                    late = f"{url} did not finish"
+                    lines = stream_lines(response, deadline, request.cancel, late)
+                    text, first_output_at, usage, finish = read_reply(lines)
             except httpx.TimeoutException as exc:
                 raise EngineTimeout(f"{url} did not answer within {timeout_s}s") from exc
             except httpx.TransportError as exc:
@@ -111,7 +136,12 @@ class OpenAIHttpEngine:
             started_at=started_at,
             first_output_at=first_output_at,
             finished_at=datetime.now(UTC),
-            facts={"batch_size": 1, "server": self._params.base_url, "finish_reason": finish},
+            facts={
+                "batch_size": 1,
+                "server": self._params.base_url,
+                "finish_reason": finish,
+                "constrained_decoding": self.constrains(request),
+            },
         )
 
     def close(self) -> None:
@@ -123,54 +153,3 @@ def _status_error(url: str, response: httpx.Response) -> EngineError:
     if response.status_code >= 500:
         return EngineUnavailable(f"{url} answered {response.status_code}: {detail}")
     return EngineError(f"{url} refused the request ({response.status_code}): {detail}")
-
-
-def _lines(
-    response: httpx.Response, deadline: float, cancel: threading.Event | None, late: str
-) -> Iterator[str]:
-    """The stream's lines, ending it (and the request) once the deadline passes or nobody
-    wants the reply any more."""
-    pending = ""
-    for chunk in response.iter_text():
-        if time.monotonic() > deadline:
-            raise EngineTimeout(f"{late} within its deadline")
-        if cancel is not None and cancel.is_set():
-            raise ClaimLost("the task was taken over by another worker; request abandoned")
-        pending += chunk
-        *complete, pending = pending.split("\n")
-        yield from (line.rstrip("\r") for line in complete)
-    if pending:
-        yield pending
-
-
-def _consume(lines: Iterator[str]) -> tuple[str, datetime | None, dict[str, Any], str | None]:
-    """Read an OpenAI server-sent event stream: text, first-output time, usage, finish reason.
-    An error event in the stream (a server failing mid-reply) is an engine error, never a
-    reply; a stream that ends without `[DONE]` or a finish reason is one too."""
-    parts: list[str] = []
-    first_output_at = None
-    usage: dict[str, Any] = {}
-    finish = None
-    done = False
-    for line in lines:
-        if not line.startswith("data:"):
-            continue
-        data = line[5:].strip()
-        if data == "[DONE]":
-            done = True
-            break
-        chunk = json.loads(data)
-        if chunk.get("error"):
-            error = chunk["error"]
-            message = error.get("message", error) if isinstance(error, dict) else error
-            raise EngineError(f"the server failed mid-reply: {message}")
-        usage = chunk.get("usage") or usage
-        for choice in chunk.get("choices", []):
-            piece = (choice.get("delta") or {}).get("content") or choice.get("text") or ""
-            if piece and first_output_at is None:
-                first_output_at = datetime.now(UTC)
-            parts.append(piece)
-            finish = choice.get("finish_reason") or finish
-    if not done and finish is None:
-        raise EngineError("the stream ended before the reply did (no [DONE], no finish reason)")
-    return "".join(parts), first_output_at, usage, finish

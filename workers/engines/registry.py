@@ -35,6 +35,8 @@ class EngineSpec:
     build: Callable[[str, str, Any, int], Engine]
     in_process: bool
     data_location: Callable[[Any], PrivacyTier]
+    # Can decode a request under its JSON Schema (the path's `structured_output` capability).
+    decodes_under_schemas: bool = False
 
 
 def _on_this_node(_params: BaseModel) -> PrivacyTier:
@@ -47,12 +49,14 @@ def _where_the_server_is(params: HttpParams) -> PrivacyTier:
 
 ENGINES: dict[str, EngineSpec] = {
     TransformersCausalEngine.name: EngineSpec(
-        CausalParams, TransformersCausalEngine, True, _on_this_node
+        CausalParams, TransformersCausalEngine, True, _on_this_node, decodes_under_schemas=True
     ),
     DiffusionGemmaEngine.name: EngineSpec(
         DiffusionParams, DiffusionGemmaEngine, True, _on_this_node
     ),
-    OpenAIHttpEngine.name: EngineSpec(HttpParams, OpenAIHttpEngine, False, _where_the_server_is),
+    OpenAIHttpEngine.name: EngineSpec(
+        HttpParams, OpenAIHttpEngine, False, _where_the_server_is, decodes_under_schemas=True
+    ),
 }
 
 # Fields an environment variable may override, and how to read its text.
@@ -63,8 +67,21 @@ _ENV_FIELDS: dict[str, Callable[[str], Any]] = {
     "batch_wait_ms": int,
     "cost_per_gpu_hour": float,
     "params": json.loads,
+    "capabilities": json.loads,
     "data_location": str,
 }
+
+
+class PathCapabilities(BaseModel):
+    """What the path's server is configured to do, declared beside it so the worker asks only
+    for that: `structured_output` (the server decodes under a request's JSON Schema, vLLM's
+    structured outputs) and `thinking` (a chat model's thinking mode on or off; unset: the
+    server's default)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    structured_output: bool = False
+    thinking: bool | None = None
 
 
 class PathConfig(BaseModel):
@@ -82,6 +99,7 @@ class PathConfig(BaseModel):
     # What the API promises producers about this path (privacy tiers route by it).
     data_location: PrivacyTier = PrivacyTier.node
     params: dict[str, Any] = Field(default_factory=dict)
+    capabilities: PathCapabilities = Field(default_factory=PathCapabilities)
 
     @model_validator(mode="after")
     def _known_parts(self) -> "PathConfig":
@@ -91,6 +109,8 @@ class PathConfig(BaseModel):
         spec = ENGINES.get(self.engine)
         if spec is None:
             raise ValueError(f"unknown engine '{self.engine}'; known engines: {sorted(ENGINES)}")
+        if self.capabilities.structured_output and not spec.decodes_under_schemas:
+            raise ValueError(f"engine '{self.engine}' cannot decode under a JSON Schema")
         actual = spec.data_location(spec.params.model_validate(self.params))
         if not self.data_location.admits(actual):
             raise ValueError(
@@ -108,6 +128,18 @@ class PathsFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     paths: dict[Route, PathConfig]
+
+    @model_validator(mode="after")
+    def _no_structured_output_for_diffusion(self) -> "PathsFile":
+        diffusion = self.paths.get(Route.diffusion)
+        if diffusion is not None and diffusion.capabilities.structured_output:
+            # vLLM answers 400 to response_format for DiffusionGemma (vLLM issues 45436,
+            # 45468); block-aware constraints are still an open request (45572).
+            raise ValueError(
+                "paths.diffusion.capabilities.structured_output: DiffusionGemma servers refuse "
+                "response_format (vLLM issues 45436, 45468); its outputs are validated instead"
+            )
+        return self
 
 
 def _apply_env(data: dict[str, Any], environ: Mapping[str, str], path: Path) -> None:
@@ -141,10 +173,16 @@ def load_paths(path: Path, environ: Mapping[str, str] | None = None) -> dict[Rou
 def build_engine(config: PathConfig, cache_dir: Path, torch_threads: int) -> Engine:
     spec = ENGINES[config.engine]
     params = spec.params.model_validate(config.params)
+    if spec.decodes_under_schemas:
+        update = {"structured_output": config.capabilities.structured_output}
+        params = params.model_copy(update=update)
     if spec.in_process:
         return spec.build(
             config.model, resolve_model(config.model, cache_dir), params, torch_threads
         )
     # A served model's batch width is the server's; never have more requests in flight.
-    params = params.model_copy(update={"max_in_flight": params.max_in_flight or config.batch_width})
-    return spec.build(config.model, config.model, params, torch_threads)
+    served = {
+        "max_in_flight": params.max_in_flight or config.batch_width,
+        "thinking": config.capabilities.thinking,
+    }
+    return spec.build(config.model, config.model, params.model_copy(update=served), torch_threads)

@@ -8,6 +8,7 @@ CUDA_VISIBLE_DEVICES; nothing in the parent process touches CUDA.
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import Field
 
@@ -22,6 +23,8 @@ from genroute.workers.engines.hf_common import (
 
 class CausalParams(InProcessParams):
     repetition_penalty: float = Field(default=1.1, ge=1.0, le=2.0)
+    # Set from the path's capabilities: decode schema-bound requests under their JSON Schema.
+    structured_output: bool = False
 
 
 class TransformersCausalEngine:
@@ -40,6 +43,8 @@ class TransformersCausalEngine:
         if self._tokenizer.pad_token is None:
             self._tokenizer.pad_token = self._tokenizer.eos_token
         self._repetition_penalty = params.repetition_penalty
+        self._structured_output = params.structured_output
+        self._grammar_tokenizer: Any = None
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[Generation]:
         free = [request for request in requests if not request.choices]
@@ -97,12 +102,28 @@ class TransformersCausalEngine:
             },
         )
 
+    def _constraints(self, requests: Sequence[GenerationRequest], prompt_width: int) -> list:
+        """The logits processors that keep schema-bound rows to their schema (none when the
+        path does not decode under schemas, or no request carries one)."""
+        schemas = [r.json_schema if self._structured_output else None for r in requests]
+        if not any(schema is not None for schema in schemas):
+            return []
+        from genroute.workers.engines.constrained import JsonSchemaConstraint, wrap_tokenizer
+
+        if self._grammar_tokenizer is None:
+            self._grammar_tokenizer = wrap_tokenizer(self._tokenizer, self._model.config.vocab_size)
+        eos = self._tokenizer.eos_token_id
+        return [JsonSchemaConstraint(self._grammar_tokenizer, schemas, prompt_width, eos)]
+
     def _generate_free(self, requests: Sequence[GenerationRequest]) -> list[Generation]:
         torch = self._torch
         started_at = datetime.now(UTC)
         texts = [chat_text(self._tokenizer, request) for request in requests]
         batch = self._tokenizer(texts, return_tensors="pt", padding=True).to(self.device)
         clock = OutputClock()
+        constraints = self._constraints(requests, batch["input_ids"].shape[1])
+        from transformers import LogitsProcessorList
+
         with torch.inference_mode():
             output = self._model.generate(
                 **batch,
@@ -111,6 +132,7 @@ class TransformersCausalEngine:
                 repetition_penalty=self._repetition_penalty,
                 pad_token_id=self._tokenizer.pad_token_id,
                 streamer=clock,
+                logits_processor=LogitsProcessorList(constraints),
             )
         finished_at = datetime.now(UTC)
         prompt_width = batch["input_ids"].shape[1]
@@ -129,7 +151,12 @@ class TransformersCausalEngine:
                     started_at=started_at,
                     first_output_at=clock.first_output_at,
                     finished_at=finished_at,
-                    facts={"device": self.device, "finish_reason": "stop" if ended else "length"},
+                    facts={
+                        "device": self.device,
+                        "finish_reason": "stop" if ended else "length",
+                        "constrained_decoding": bool(constraints)
+                        and request.json_schema is not None,
+                    },
                 )
             )
         return results

@@ -33,12 +33,20 @@ def validators_for(task_type: TaskType, request: dict[str, Any]) -> list[Validat
         chosen.append(AllowedValues(rules.allowed_values))
     if rules.banned_phrases or rules.banned_patterns:
         chosen.append(BannedClaims(rules.banned_phrases, rules.banned_patterns))
-    schema = request.get("json_schema") or task_type.json_schema
-    if request.get("schema_required") or task_type.output_format == "json":
-        chosen.append(JsonSchema(schema or {"type": "object"}))
+    schema = output_schema(task_type, request)
+    if schema is not None:
+        chosen.append(JsonSchema(schema))
     if rules.grounding:
         chosen.append(Grounding())
     return chosen
+
+
+def output_schema(task_type: TaskType, request: dict[str, Any]) -> dict[str, Any] | None:
+    """The schema an output must meet, if any: for JSON task types and whenever the request
+    requires one (the request's own schema first, then the task type's, else any object)."""
+    if not (request.get("schema_required") or task_type.output_format == "json"):
+        return None
+    return request.get("json_schema") or task_type.json_schema or {"type": "object"}
 
 
 def validate(validators: list[Validator], subject: ValidationInput) -> list[Verdict]:
