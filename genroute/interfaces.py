@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+# What stands in for the ticket in calibration prompts: inputs that say nothing (Zhao et al.).
+CONTENT_FREE_INPUTS = ("N/A", "", "[MASK]")
+
 
 @dataclass(frozen=True)
 class GenerationRequest:
@@ -24,6 +27,9 @@ class GenerationRequest:
     choices: tuple[str, ...] = ()
     # The JSON Schema the output must meet, for engines that can decode under one.
     json_schema: dict[str, Any] | None = None
+    # The prompt with content-free inputs in place of the ticket, for engines that correct
+    # their label prior with them (contextual calibration); only with `choices`.
+    calibration_prompts: tuple[str, ...] = ()
     cancel: threading.Event | None = field(default=None, compare=False, repr=False)
 
 

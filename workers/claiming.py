@@ -10,11 +10,15 @@ from typing import Any
 from genroute.contract import Purpose
 from genroute.db.attempts import Claim, claim_task
 from genroute.db.tasks import FALLBACK_QUEUE, divert_to_fallback, get_task
-from genroute.interfaces import GenerationRequest
+from genroute.interfaces import CONTENT_FREE_INPUTS, GenerationRequest
 from genroute.policies.catalog import TaskType
 from genroute.workers import attempt_metrics
 from genroute.workers.context import WorkerContext
 from genroute.workers.validation.pipeline import output_schema
+
+
+def calibration_prompts(task_type: TaskType) -> tuple[str, ...]:
+    return tuple(task_type.render_prompt(text) for text in CONTENT_FREE_INPUTS)
 
 
 @dataclass(frozen=True)
@@ -51,12 +55,14 @@ def claim(context: WorkerContext, task_id: uuid.UUID, queue: str) -> tuple[Claim
             return result, None
         assert task is not None
         task_type = context.catalog.get(task.task_type)
+        choices = tuple(task_type.validation.allowed_values or ())
         request = GenerationRequest(
             system_prompt=task_type.system_prompt,
             prompt=task_type.render_prompt(task.request["input"]),
             max_output_tokens=task.max_output_tokens,
-            choices=task_type.validation.allowed_values or (),
+            choices=choices,
             json_schema=output_schema(task_type, task.request),
+            calibration_prompts=calibration_prompts(task_type) if choices else (),
         )
         prepared = Prepared(
             task_id,

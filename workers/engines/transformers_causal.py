@@ -1,12 +1,13 @@
 """Autoregressive engine: a transformers causal LM in this process, prompts through the model's
 chat template, batches left-padded into one `generate` call. Requests with `choices` are
-answered by scoring each choice instead (constrained classification: always a valid label).
+answered by scoring each choice instead (label_scoring: one prompt pass, calibrated).
 
 torch is imported here, inside the worker child, after `genroute worker` pinned
 CUDA_VISIBLE_DEVICES; nothing in the parent process touches CUDA.
 """
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,12 +20,15 @@ from genroute.workers.engines.hf_common import (
     chat_text,
     load_pretrained,
 )
+from genroute.workers.engines.label_scoring import LabelScorer
 
 
 class CausalParams(InProcessParams):
     repetition_penalty: float = Field(default=1.1, ge=1.0, le=2.0)
     # Set from the path's capabilities: decode schema-bound requests under their JSON Schema.
     structured_output: bool = False
+    # Correct classification's label prior with content-free inputs (label_scoring).
+    calibrate_labels: bool = True
 
 
 class TransformersCausalEngine:
@@ -44,6 +48,8 @@ class TransformersCausalEngine:
             self._tokenizer.pad_token = self._tokenizer.eos_token
         self._repetition_penalty = params.repetition_penalty
         self._structured_output = params.structured_output
+        self._calibrate_labels = params.calibrate_labels
+        self._labels = LabelScorer(self._torch, self._model, self._tokenizer, self.device)
         self._grammar_tokenizer: Any = None
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[Generation]:
@@ -57,34 +63,21 @@ class TransformersCausalEngine:
         return results
 
     def _choose(self, request: GenerationRequest) -> Generation:
-        """The choice whose tokens (and the end of turn) are likeliest after the prompt, by mean
-        log-probability so longer labels are not penalised; all choices in one forward pass."""
-        torch, tokenizer = self._torch, self._tokenizer
+        """The likeliest choice after the prompt (see label_scoring), corrected by the labels'
+        prior on content-free inputs when the request carries them and the path calibrates."""
+        tokenizer = self._tokenizer
         started_at = datetime.now(UTC)
         prompt = tokenizer(chat_text(tokenizer, request))["input_ids"]
-        endings = [
-            tokenizer(choice + tokenizer.eos_token, add_special_tokens=False)["input_ids"]
-            for choice in request.choices
-        ]
-        width = len(prompt) + max(len(ending) for ending in endings)
-        ids = torch.full((len(endings), width), tokenizer.pad_token_id, dtype=torch.long)
-        mask = torch.zeros_like(ids)
-        for row, ending in enumerate(endings):  # right-padded: positions stay 0..n
-            sequence = prompt + ending
-            ids[row, : len(sequence)] = torch.tensor(sequence)
-            mask[row, : len(sequence)] = 1
-        kept = width - len(prompt) + 1  # logits only where a choice token is predicted
-        with torch.inference_mode():
-            logits = self._model(
-                input_ids=ids.to(self.device),
-                attention_mask=mask.to(self.device),
-                logits_to_keep=kept,
-            ).logits
-        log_probs = torch.log_softmax(logits.float(), dim=-1).cpu()
-        scores = []
-        for row, ending in enumerate(endings):
-            # Kept position i predicts the choice's token i.
-            scores.append(sum(log_probs[row, i, token].item() for i, token in enumerate(ending)))
+        endings = self._labels.endings(request.choices)
+        scores = self._labels.scores(prompt, endings)
+        calibrated = self._calibrate_labels and bool(request.calibration_prompts)
+        if calibrated:
+            content_free = [
+                tokenizer(chat_text(tokenizer, replace(request, prompt=text)))["input_ids"]
+                for text in request.calibration_prompts
+            ]
+            prior = self._labels.prior(content_free, tuple(request.choices))
+            scores = [score - base for score, base in zip(scores, prior, strict=True)]
         best = max(range(len(scores)), key=scores.__getitem__)
         finished_at = datetime.now(UTC)
         return Generation(
@@ -98,6 +91,7 @@ class TransformersCausalEngine:
                 "device": self.device,
                 "decoding": "choice_scoring",
                 "finish_reason": "stop",
+                "label_calibration": calibrated,
                 "choice_scores": {c: round(scores[i], 4) for i, c in enumerate(request.choices)},
             },
         )
