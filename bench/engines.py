@@ -92,20 +92,15 @@ def through_system(
 ) -> tuple[float, float, dict[str, Any]]:
     """Tokens/s from first submission to last result, by the database's clock, the share of
     outputs accepted, and where the attempts ran."""
-    paths_file = folder / f"paths-{path}-{config.batch_width}.yaml"
-    entry = config.model_dump(mode="json")
-    paths_file.write_text(yaml.safe_dump({"paths": {path: entry}}))
-    live = settings.model_copy(
-        update={"paths_file": paths_file, "policy_file": _policy_without_rollback(settings, folder)}
-    )
+    live = only_path(settings, path, config, folder)
     with (
         running_stack(live, [path], folder / "logs", worker_args=worker_args) as stack,
         stack.http() as client,
     ):
         warm = client.post("/v1/tasks", json=requests[0]).json()["id"]
-        _wait(client, [warm])
+        wait_for_views(client, [warm])
         ids = submit_concurrently(client, requests)
-        views = _wait(client, ids)
+        views = wait_for_views(client, ids)
         placement = _placement(views, stack.workers[path].pid)
     attempts = [a for v in views for a in v.attempts if a.path == path]
     broken = [a.error for a in attempts if a.outcome.value in ("error", "timeout")]
@@ -117,14 +112,20 @@ def through_system(
     return round(tokens / span.total_seconds(), 2), round(accepted, 3), placement
 
 
-def _policy_without_rollback(settings: Settings, folder: Path) -> Path:
-    """The policy with rollback off (no failure rate exceeds 1): rejected outputs must not
-    move the benchmark's tasks to a path it is not measuring."""
+def only_path(settings: Settings, path: str, config: PathConfig, folder: Path) -> Settings:
+    """Settings whose paths file serves `path` alone, as `config` says, under a policy that
+    sends every task there (no rules, no shadows) with rollback off (no failure rate exceeds
+    1): neither a rule nor rejected outputs may move a benchmark's tasks to another path."""
+    name = f"{path}-{config.batch_width}-{abs(hash(config.model_dump_json()))}"
+    paths_file = folder / f"paths-{name}.yaml"
+    paths_file.write_text(yaml.safe_dump({"paths": {path: config.model_dump(mode="json")}}))
     policy = yaml.safe_load(settings.policy_file.read_text())
     policy["rollback"] = {**policy.get("rollback", {}), "max_failure_rate": 1.0}
-    target = folder / "policy-without-rollback.yaml"
-    target.write_text(yaml.safe_dump(policy))
-    return target
+    policy["default"] = {"path": path, "fallback": path, "reason": f"benchmark of {path}"}
+    policy["rules"] = []
+    policy_file = folder / f"policy-{path}-only.yaml"
+    policy_file.write_text(yaml.safe_dump(policy))
+    return settings.model_copy(update={"paths_file": paths_file, "policy_file": policy_file})
 
 
 def _placement(views: list[TaskView], worker_pid: int) -> dict[str, Any]:
@@ -159,7 +160,7 @@ def submit_concurrently(
     return [response.raise_for_status().json()["id"] for response in responses]
 
 
-def _wait(client: httpx.Client, ids: list[str], timeout_s: float = 900) -> list[TaskView]:
+def wait_for_views(client: httpx.Client, ids: list[str], timeout_s: float = 900) -> list[TaskView]:
     """Poll gently (once a second): timings come from the database, and polling competes with
     the worker for the same two cores."""
     deadline = time.monotonic() + timeout_s
@@ -170,6 +171,8 @@ def _wait(client: httpx.Client, ids: list[str], timeout_s: float = 900) -> list[
             if view.status.is_terminal:
                 done[task_id] = view
         time.sleep(1.0)
+    if len(done) < len(ids):
+        raise SystemExit(f"{len(ids) - len(done)} benchmark tasks not finished in {timeout_s} s")
     return [done[i] for i in ids]
 
 

@@ -67,3 +67,12 @@ def test_engines_bench(tmp_path: Path) -> None:
         assert engine["system"]["batched_tokens_per_s"] > 0, name
         assert engine["direct"]["batched_tokens_per_s"] > 0, name
         assert 0 <= engine["system"]["batched_accepted_share"] <= 1, name
+
+
+def test_structured_bench(tmp_path: Path) -> None:
+    result = _quick("structured", 600, tmp_path)
+    assert result["bench"] == "structured" and set(result["arms"]) == {"free", "constrained"}
+    for arm in result["arms"].values():
+        assert arm["extraction"]["tasks"] == arm["classification"]["tasks"] == result["tickets"]
+        assert 0 <= arm["extraction"]["schema_valid_rate"] <= 1
+        assert arm["classification"]["seconds_per_ticket"] > 0
