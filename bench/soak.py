@@ -354,10 +354,8 @@ def _chaos(stack: Stack, servers: Servers, seconds: float, log: list[dict], orig
             continue
         time.sleep(max(0.0, at - (time.monotonic() - began)))
         log.append({"at_s": round(time.monotonic() - origin, 1), "event": what})
-        if what.startswith("kill"):
-            process = stack.workers[what.split()[1]]
-            os.killpg(process.pid, signal.SIGKILL)
-            stack.start_worker(what.split()[1])  # the supervisor's restart
+        if what.startswith("kill"):  # the supervisor starts another
+            os.killpg(stack.workers[what.split()[1]].pid, signal.SIGKILL)
         elif what == "restart redis":
             servers.restart_redis(outage_s=3)
         elif what == "restart postgresql":
@@ -365,6 +363,31 @@ def _chaos(stack: Stack, servers: Servers, seconds: float, log: list[dict], orig
         else:
             stack.restart_api()
     time.sleep(max(0.0, seconds - (time.monotonic() - began)))
+
+
+@contextlib.contextmanager
+def supervisor(stack: Stack, log: list[dict], origin: float) -> Iterator[None]:
+    """What compose's `restart: unless-stopped` or `genroute serve` does: any worker that
+    exits (killed by the chaos, or giving up on its own) is started again within a second."""
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.wait(1.0):
+            for path in stack.restart_exited_workers():
+                log.append(
+                    {
+                        "at_s": round(time.monotonic() - origin, 1),
+                        "event": f"restarted {path} worker",
+                    }
+                )
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=10)
 
 
 def soak(args: argparse.Namespace) -> dict[str, Any]:
@@ -387,7 +410,10 @@ def soak(args: argparse.Namespace) -> dict[str, Any]:
                 thread.join()
             stop = threading.Event()
             load = _run_load(stack, recorder, "loaded", args.rate, args.waiters, stop)
-            with lock_sampler(settings.database_url) as locks:
+            with (
+                supervisor(stack, chaos_log, recorder.began),
+                lock_sampler(settings.database_url) as locks,
+            ):
                 _chaos(stack, servers, args.minutes * 60, chaos_log, recorder.began)
                 stop.set()
                 for thread in load:
@@ -425,6 +451,9 @@ def _report(args, recorder: Recorder, counts: dict, locks: dict, chaos: list, dr
             for ms, at, status, path in reversed(recorder.slowest)
         ],
         "drain_s": round(drain_s, 1),
+        # Workers that exited without being killed (the supervisor started them again).
+        "unplanned_worker_exits": sum(e["event"].startswith("restarted") for e in chaos)
+        - sum(e["event"].startswith("kill") for e in chaos),
         "lock_waits": locks,
         "chaos": chaos,
     }

@@ -2,7 +2,6 @@
 Dead workers are restarted (as a supervisor would); a dead API ends the command."""
 
 import json
-import logging
 import signal
 import threading
 
@@ -12,8 +11,6 @@ from genroute.errors import GenrouteError
 from genroute.local.embedded import services
 from genroute.local.stack import ALL_PATHS, running_stack
 from genroute.settings import Settings
-
-log = logging.getLogger(__name__)
 
 
 def serve_forever(settings: Settings) -> None:
@@ -42,9 +39,6 @@ def serve_forever(settings: Settings) -> None:
                 while not stop.wait(2):
                     if not stack.api.alive():
                         raise GenrouteError(f"the API exited; see {stack.api.log_path}")
-                    for path, process in list(stack.workers.items()):
-                        if not process.alive():
-                            log.warning("the %s worker exited; starting another", path)
-                            stack.start_worker(path)
+                    stack.restart_exited_workers()
             finally:
                 serve_file.unlink(missing_ok=True)

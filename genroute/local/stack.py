@@ -2,6 +2,7 @@
 Used by `genroute demo` and by the integration tests, so both exercise the same stack."""
 
 import contextlib
+import logging
 import socket
 import time
 from collections.abc import Iterator
@@ -22,6 +23,8 @@ from genroute.runtime.worker_registry import ready_workers
 from genroute.settings import Settings
 
 ALL_PATHS = tuple(path.value for path in Route)
+
+log = logging.getLogger(__name__)
 
 
 def free_port() -> int:
@@ -60,6 +63,16 @@ class Stack:
         process = ManagedProcess(f"worker-{path}", args, self.env, self.log_dir)
         self.workers[path] = process
         return process
+
+    def restart_exited_workers(self) -> list[str]:
+        """Start another worker for every path whose worker exited, as a supervisor would (a
+        worker can exit on its own: Celery gives up on an unrecoverable broker error); returns
+        those paths."""
+        exited = [path for path, process in self.workers.items() if not process.alive()]
+        for path in exited:
+            log.warning("the %s worker exited; starting another", path)
+            self.start_worker(path)
+        return exited
 
     def start_flower(self, user: str, password: str, timeout_s: float = 60.0) -> str:
         """Flower for this stack behind basic auth (replacing any earlier one); returns its URL
