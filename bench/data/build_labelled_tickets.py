@@ -1,12 +1,13 @@
 # ruff: noqa: E501 - one ticket template per line reads best
 """Build bench/data/labelled_tickets.jsonl: 60 support tickets, 10 per label, with the fields an
-extraction should find. Deterministic (seeded)."""
+extraction should find. Deterministic (seeded): a unit test checks that it still rebuilds the
+committed file, so the data and its recipe cannot drift apart. Not a benchmark (no --quick)."""
 
 import json
 import random
 from pathlib import Path
 
-rng = random.Random(20261201)
+SEED = 20261201
 NAMES = [
     "Maria Lopez",
     "Jonas Weber",
@@ -145,44 +146,63 @@ CUR = {
     "de": ["{:.2f} EUR"],
     "fr": ["{:.2f} €"],
 }
-rows = []
-n = 0
-for label, templates in T.items():
-    for k in range(10):
-        lang, template = templates[k % len(templates)]
-        name = NAMES[(n * 7) % len(NAMES)]
-        n += 1
-        first, last = name.split(" ", 1)
-        email = f"{first.lower()}.{last.lower().replace(' ', '').replace(chr(39), '')}@example.com"
-        oid = f"{rng.choice('ABCDEFGH')}-{rng.randint(10000, 99999)}"
-        amt_v = rng.choice([19.99, 34.5, 59.0, 89.9, 149.99, 212.4, 312.4, 48.75])
-        amt = rng.choice(CUR[lang]).format(amt_v)
-        date = f"2026-{rng.randint(9, 11):02d}-{rng.randint(1, 28):02d}"
-        sign = (
-            rng.choice(
-                [f"- {name}", f"Thanks, {name} ({email})", f"{name}, {email}", f"Regards, {name}"]
+TARGET = Path(__file__).with_name("labelled_tickets.jsonl")
+
+
+def build() -> list[dict]:
+    rng = random.Random(SEED)
+    rows = []
+    n = 0
+    for label, templates in T.items():
+        for k in range(10):
+            lang, template = templates[k % len(templates)]
+            name = NAMES[(n * 7) % len(NAMES)]
+            n += 1
+            first, last = name.split(" ", 1)
+            email = (
+                f"{first.lower()}.{last.lower().replace(' ', '').replace(chr(39), '')}@example.com"
             )
-            if lang == "en"
-            else f"{name} ({email})"
-        )
-        text = template.format(oid=oid, amt=amt, date=date, email=email, sign=sign)
-        fields = {
-            "customer_name": name,
-            "email": email if email in text else None,
-            "order_id": oid if oid in text else None,
-            "amount": amt if amt in text else None,
-        }
-        rows.append(
-            {
-                "id": f"L-{len(rows) + 1:03d}",
-                "language": lang,
-                "label": label,
-                "input": text,
-                "fields": fields,
+            oid = f"{rng.choice('ABCDEFGH')}-{rng.randint(10000, 99999)}"
+            amt_v = rng.choice([19.99, 34.5, 59.0, 89.9, 149.99, 212.4, 312.4, 48.75])
+            amt = rng.choice(CUR[lang]).format(amt_v)
+            date = f"2026-{rng.randint(9, 11):02d}-{rng.randint(1, 28):02d}"
+            sign = (
+                rng.choice(
+                    [
+                        f"- {name}",
+                        f"Thanks, {name} ({email})",
+                        f"{name}, {email}",
+                        f"Regards, {name}",
+                    ]
+                )
+                if lang == "en"
+                else f"{name} ({email})"
+            )
+            text = template.format(oid=oid, amt=amt, date=date, email=email, sign=sign)
+            fields = {
+                "customer_name": name,
+                "email": email if email in text else None,
+                "order_id": oid if oid in text else None,
+                "amount": amt if amt in text else None,
             }
-        )
-rng.shuffle(rows)
-with open(Path(__file__).with_name("labelled_tickets.jsonl"), "w") as f:
-    for r in rows:
-        f.write(json.dumps(r, ensure_ascii=False) + "\n")
-print(len(rows))
+            rows.append(
+                {
+                    "id": f"L-{len(rows) + 1:03d}",
+                    "language": lang,
+                    "label": label,
+                    "input": text,
+                    "fields": fields,
+                }
+            )
+    rng.shuffle(rows)
+    return rows
+
+
+def main() -> None:
+    rows = build()
+    TARGET.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    print(len(rows))
+
+
+if __name__ == "__main__":
+    main()

@@ -13,8 +13,10 @@ inputs (the paper's "N/A", "" and "[MASK]" in the same template) is subtracted, 
 on what the ticket adds. Those scores depend only on the task type: computed once and kept.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
+
+from genroute.interfaces import GenerationRequest
 
 _MAX_PRIORS = 256
 
@@ -24,7 +26,7 @@ class LabelScorer:
 
     def __init__(self, torch: Any, model: Any, tokenizer: Any, device: str) -> None:
         self._torch, self._model, self._tokenizer, self._device = torch, model, tokenizer, device
-        self._priors: dict[tuple[tuple[tuple[int, ...], ...], tuple[str, ...]], list[float]] = {}
+        self._priors: dict[tuple[str, tuple[str, ...], tuple[str, ...]], list[float]] = {}
 
     def endings(self, choices: Sequence[str]) -> list[list[int]]:
         """Each label's tokens, with the end of turn only where a label prefixes another."""
@@ -68,13 +70,18 @@ class LabelScorer:
             scores.append(sum(picked))
         return scores
 
-    def prior(self, content_free: list[list[int]], choices: tuple[str, ...]) -> list[float]:
-        """The labels' mean scores over the content-free prompts, computed once per task type."""
-        key = (tuple(tuple(prompt) for prompt in content_free), choices)
+    def prior(
+        self,
+        request: GenerationRequest,
+        content_free_prompts: Callable[[GenerationRequest], list[list[int]]],
+    ) -> list[float]:
+        """The labels' mean scores over the request's content-free prompts: rendered, tokenized
+        and scored only the first time a task type's prompts and labels are seen."""
+        key = (request.system_prompt, request.calibration_prompts, tuple(request.choices))
         if key not in self._priors:
             if len(self._priors) >= _MAX_PRIORS:
                 self._priors.pop(next(iter(self._priors)))
-            endings = self.endings(choices)
-            each = [self.scores(prompt, endings) for prompt in content_free]
+            endings = self.endings(request.choices)
+            each = [self.scores(prompt, endings) for prompt in content_free_prompts(request)]
             self._priors[key] = [sum(column) / len(each) for column in zip(*each, strict=True)]
         return self._priors[key]

@@ -72,11 +72,7 @@ class TransformersCausalEngine:
         scores = self._labels.scores(prompt, endings)
         calibrated = self._calibrate_labels and bool(request.calibration_prompts)
         if calibrated:
-            content_free = [
-                tokenizer(chat_text(tokenizer, replace(request, prompt=text)))["input_ids"]
-                for text in request.calibration_prompts
-            ]
-            prior = self._labels.prior(content_free, tuple(request.choices))
+            prior = self._labels.prior(request, self._content_free_prompts)
             scores = [score - base for score, base in zip(scores, prior, strict=True)]
         best = max(range(len(scores)), key=scores.__getitem__)
         finished_at = datetime.now(UTC)
@@ -95,6 +91,13 @@ class TransformersCausalEngine:
                 "choice_scores": {c: round(scores[i], 4) for i, c in enumerate(request.choices)},
             },
         )
+
+    def _content_free_prompts(self, request: GenerationRequest) -> list[list[int]]:
+        tokenizer = self._tokenizer
+        return [
+            tokenizer(chat_text(tokenizer, replace(request, prompt=text)))["input_ids"]
+            for text in request.calibration_prompts
+        ]
 
     def _constraints(self, requests: Sequence[GenerationRequest], prompt_width: int) -> list:
         """The logits processors that keep schema-bound rows to their schema (none when the
