@@ -14,7 +14,7 @@ from genroute.api.body_limit import BodySizeLimit
 from genroute.api.errors import install_error_handlers
 from genroute.api.ops import redis_gauges
 from genroute.api.readiness import readiness
-from genroute.api.routes import paths, scorecard, tasks
+from genroute.api.routes import openai, paths, scorecard, tasks
 from genroute.db.session import make_engine, make_session_factory
 from genroute.policies import RoutingPolicy, load_catalog, load_policy
 from genroute.runtime.finish_events import FinishWaiters
@@ -44,6 +44,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(tasks.router)
     app.include_router(paths.router)
     app.include_router(scorecard.router)
+    app.include_router(openai.router)
 
     _document_task_types(app, sorted(policy.catalog.task_types))
 
@@ -127,8 +128,9 @@ def _document_task_types(app: FastAPI, names: list[str]) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             document = get_openapi(title=app.title, version=app.version, routes=app.routes)
-            request = document["components"]["schemas"]["TaskRequest"]
-            request["properties"]["task_type"]["enum"] = names
+            schemas = document["components"]["schemas"]
+            schemas["TaskRequest"]["properties"]["task_type"]["enum"] = names
+            schemas["ChatCompletionRequest"]["properties"]["model"]["enum"] = names
             app.openapi_schema = document
         return app.openapi_schema
 

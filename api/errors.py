@@ -1,5 +1,7 @@
 """One place that maps genroute's errors and request validation failures to HTTP answers,
-each naming the field or thing that was wrong, with the headers the status calls for."""
+each naming the field or thing that was wrong, with the headers the status calls for. The
+OpenAI-compatible routes answer in OpenAI's error shape (`{"error": {message, type, param,
+code}}`, 400 for an invalid request), so its SDKs raise their usual exceptions."""
 
 import logging
 import math
@@ -15,6 +17,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 from genroute.contract import ErrorBody
+from genroute.contract.openai import OpenAIErrorBody
 from genroute.errors import Overloaded, RequestRejected, TaskNotFound, Unauthenticated
 from genroute.runtime.db_retry import is_connection_error
 
@@ -42,6 +45,59 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+# Paths served in OpenAI's shapes (the rest of /v1 is genroute's own).
+OPENAI_PATHS = ("/v1/chat/", "/v1/models", "/v1/files", "/v1/batches")
+
+# OpenAI's error `type` for each status genroute answers on those paths.
+_OPENAI_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    408: "timeout_error",
+    409: "conflict_error",
+    413: "invalid_request_error",
+    422: "invalid_request_error",
+    429: "rate_limit_error",
+    503: "service_unavailable_error",
+}
+
+_OPENAI_CODES = {401: "invalid_api_key", 429: "rate_limit_exceeded"}
+
+OPENAI_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": OpenAIErrorBody, "description": text}
+    for code, text in {
+        400: "invalid request; `error.param` names the field",
+        401: "missing, unknown or revoked API key",
+        403: "the API key lacks the scope",
+        404: "no such file or batch (or another owner's)",
+        408: "the task had not ended when the wait did; `error.task_id` names it",
+        409: "the task was cancelled, or the batch cannot change so",
+        413: "body or file too large",
+        422: "the task failed; `error.message` says why",
+        429: "rate limit spent; see Retry-After",
+        503: "no path can take the request right now; retry later",
+    }.items()
+}
+
+
+def _speaks_openai(request: Request) -> bool:
+    return request.url.path.startswith(OPENAI_PATHS)
+
+
+def _openai_answer(
+    status: int, message: str, param: str | None, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    code = 400 if status == 422 else status  # OpenAI answers invalid requests with 400
+    error = {
+        "message": message,
+        "type": _OPENAI_TYPES.get(code, "api_error"),
+        "param": param,
+        "code": _OPENAI_CODES.get(code),
+    }
+    return JSONResponse(status_code=code, content={"error": error}, headers=headers)
+
+
 def field_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
     """pydantic errors as {field, message}, with clearer words for the common ones."""
     found = []
@@ -57,31 +113,38 @@ def _body(detail: str, errors: list[dict[str, str]]) -> dict[str, Any]:
     return {"detail": detail, "errors": errors}
 
 
-async def _validation_failed(_request: Request, exc: RequestValidationError) -> JSONResponse:
+async def _validation_failed(request: Request, exc: RequestValidationError) -> JSONResponse:
     errors = field_errors(exc.errors())
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+    if _speaks_openai(request):
+        return _openai_answer(422, detail, errors[0]["field"] if errors else None)
     return JSONResponse(status_code=422, content=_body(detail, errors))
 
 
-async def _rejected(_request: Request, exc: RequestRejected) -> JSONResponse:
+async def _rejected(request: Request, exc: RequestRejected) -> JSONResponse:
     headers = {}
     if exc.retry_after_s is not None:
         headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after_s)))
     if isinstance(exc, Unauthenticated):
         headers["WWW-Authenticate"] = "Bearer"
+    if _speaks_openai(request):
+        return _openai_answer(exc.status_code, str(exc), exc.field, headers)
     content = _body(str(exc), [{"field": exc.field, "message": exc.message}])
     return JSONResponse(status_code=exc.status_code, content=content, headers=headers)
 
 
-async def _not_found(_request: Request, exc: TaskNotFound) -> JSONResponse:
+async def _not_found(request: Request, exc: TaskNotFound) -> JSONResponse:
+    if _speaks_openai(request):
+        return _openai_answer(404, str(exc), None)
     return JSONResponse(status_code=404, content=_body(str(exc), []))
 
 
-async def _http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    headers = getattr(exc, "headers", None)
+    if _speaks_openai(request):
+        return _openai_answer(exc.status_code, str(exc.detail), None, headers)
     return JSONResponse(
-        status_code=exc.status_code,
-        content=_body(str(exc.detail), []),
-        headers=getattr(exc, "headers", None),
+        status_code=exc.status_code, content=_body(str(exc.detail), []), headers=headers
     )
 
 

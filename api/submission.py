@@ -137,11 +137,19 @@ class Submission:
             log.info("accepted %s task on %s (%s)", request.task_type, path, decision.rule)
 
     def _decide(self, request: TaskRequest) -> RouteDecision:
-        if len(request.input) > self.settings.max_input_chars:
+        field, size = "input", len(request.input)
+        if request.messages is not None:
+            field, size = "messages", sum(len(m.content) for m in request.messages)
+            if not self.policy.catalog.get(request.task_type).conversation:
+                raise RequestRejected(
+                    "messages",
+                    f"task type '{request.task_type}' takes `input` (its own prompt wraps it); "
+                    "only conversational task types such as 'chat' take messages",
+                )
+        if size > self.settings.max_input_chars:
             raise InputTooLarge(
-                "input",
-                f"input is {len(request.input)} characters; "
-                f"the limit is {self.settings.max_input_chars}",
+                field,
+                f"{field} is {size} characters; the limit is {self.settings.max_input_chars}",
             )
         if request.json_schema is not None:
             check_schema(request.json_schema)

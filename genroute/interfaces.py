@@ -30,7 +30,22 @@ class GenerationRequest:
     # The prompt with content-free inputs in place of the ticket, for engines that correct
     # their label prior with them (contextual calibration); only with `choices`.
     calibration_prompts: tuple[str, ...] = ()
+    # A conversation's (role, content) turns, sent as given instead of system + prompt.
+    messages: tuple[tuple[str, str], ...] = ()
     cancel: threading.Event | None = field(default=None, compare=False, repr=False)
+
+    def chat_messages(self) -> list[dict[str, str]]:
+        """The turns a chat template or chat API takes: the conversation's own (with the
+        system prompt first when it brings none), else the system prompt and the prompt."""
+        if not self.messages:
+            return [
+                {"role": "system", "content": self.system_prompt},
+                {"role": "user", "content": self.prompt},
+            ]
+        turns = [{"role": role, "content": content} for role, content in self.messages]
+        if turns[0]["role"] != "system":
+            turns.insert(0, {"role": "system", "content": self.system_prompt})
+        return turns
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     # minute's worth, so a full batch fits when the rate is at least max_batch_items.
     rate_limit_per_minute: int = Field(default=6000, ge=1)
     max_wait_s: float = Field(default=60.0, gt=0, le=600)
+    # How long an OpenAI-compatible chat completion waits for its task to end, unless the
+    # request's `genroute.wait_s` says otherwise (the openai SDK's own timeout is 600 s).
+    chat_wait_s: float = Field(default=300.0, gt=0, le=3600)
     # Long polls one API process holds at once; past it a wait answers 503 with Retry-After.
     # A waiting request holds no database connection, only a place in this count.
     max_long_polls: int = Field(default=1000, ge=1)

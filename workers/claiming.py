@@ -21,6 +21,13 @@ def calibration_prompts(task_type: TaskType) -> tuple[str, ...]:
     return tuple(task_type.render_prompt(text) for text in CONTENT_FREE_INPUTS)
 
 
+def conversation(task_type: TaskType, request: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """A conversational task's turns as the engine takes them; none for other task types."""
+    if not task_type.conversation or not request.get("messages"):
+        return ()
+    return tuple((turn["role"], turn["content"]) for turn in request["messages"])
+
+
 @dataclass(frozen=True)
 class Prepared:
     """A claimed attempt, the engine request built for it, and what validation needs."""
@@ -63,6 +70,7 @@ def claim(context: WorkerContext, task_id: uuid.UUID, queue: str) -> tuple[Claim
             choices=choices,
             json_schema=output_schema(task_type, task.request),
             calibration_prompts=calibration_prompts(task_type) if choices else (),
+            messages=conversation(task_type, task.request),
         )
         prepared = Prepared(
             task_id,

@@ -2,7 +2,6 @@
 `genroute.api.submission`; these handlers check keys, scopes and rate limits and shape the
 answers."""
 
-import time
 import uuid
 from datetime import datetime
 from typing import Annotated
@@ -23,6 +22,7 @@ from genroute.api.errors import ERROR_RESPONSES, field_errors
 from genroute.api.replays import Submitted
 from genroute.api.schemas import task_summary, task_view
 from genroute.api.submission import SubmissionDep
+from genroute.api.waiting import wait_until_terminal
 from genroute.contract import (
     BatchItemResult,
     BatchResult,
@@ -184,19 +184,7 @@ async def read_task(
             raise TaskNotFound(f"no task with id {task_id}")
         return TaskStatus(found[0])
 
-    budget_s = min(wait, settings.max_wait_s)
-    if budget_s > 0:
-        deadline = time.monotonic() + budget_s
-        # While waiting, only the status is re-read, on threads of the waiters' own: however
-        # many wait, submissions keep the threads and connections they need. A notification
-        # means the task finished: then only the answer itself is read.
-        with waiters.waiting(task_id) as finished:
-            state = await waiters.read(status)
-            while not state.is_terminal and (left := deadline - time.monotonic()) > 0:
-                await waiters.wait(finished, min(left, waiters.recheck_s))
-                if finished.is_set():
-                    break
-                state = await waiters.read(status)
+    await wait_until_terminal(waiters, task_id, status, min(wait, settings.max_wait_s))
     return await run_in_threadpool(load)
 
 

@@ -12,6 +12,7 @@ from pydantic import (
     Field,
     StringConstraints,
     field_validator,
+    model_validator,
 )
 
 MAX_OUTPUT_TOKENS = 8192
@@ -74,6 +75,8 @@ class AttemptOutcome(StrEnum):
 
 
 def _has_nul(value: Any) -> bool:
+    if isinstance(value, BaseModel):
+        return _has_nul(value.model_dump())
     if isinstance(value, str):
         return "\x00" in value
     if isinstance(value, dict):
@@ -87,14 +90,27 @@ def _json_size(value: Any) -> int:
     return len(json.dumps(value, separators=(",", ":"), default=str).encode())
 
 
+class ChatTurn(BaseModel):
+    """One message of a conversation, as a chat model's template takes it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
 class TaskRequest(BaseModel):
-    """What a producer asks for. Unknown fields are rejected so typos never pass silently."""
+    """What a producer asks for. Unknown fields are rejected so typos never pass silently.
+
+    A conversational task type (`chat`) takes `messages`, passed to the model as given; its
+    `input` is then the last user message unless given (validators and listings read it)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     task_type: TaskTypeName
     # The size bound on `input` is a setting (`max_input_chars`), enforced at submit.
     input: str = Field(min_length=1)
+    messages: list[ChatTurn] | None = Field(default=None, min_length=1, max_length=256)
     input_modality: Literal["text"] = "text"
     max_output_tokens: int | None = Field(default=None, ge=1, le=MAX_OUTPUT_TOKENS)
     latency_budget_ms: int | None = Field(default=None, ge=1, le=86_400_000)
@@ -109,7 +125,27 @@ class TaskRequest(BaseModel):
     priority: int = Field(default=5, ge=0, le=9)
     metadata: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
 
-    @field_validator("input", "idempotency_key", "metadata", "json_schema")
+    @model_validator(mode="before")
+    @classmethod
+    def _input_from_messages(cls, data: Any) -> Any:
+        if (
+            isinstance(data, dict)
+            and "input" not in data
+            and isinstance(data.get("messages"), list)
+        ):
+            users = [m for m in data["messages"] if isinstance(m, dict) and m.get("role") == "user"]
+            if users and isinstance(users[-1].get("content"), str):
+                return {**data, "input": users[-1]["content"]}
+        return data
+
+    @field_validator("messages")
+    @classmethod
+    def _ends_with_user(cls, messages: list[ChatTurn] | None) -> list[ChatTurn] | None:
+        if messages is not None and messages[-1].role != "user":
+            raise ValueError("the last message must be the user's (the model answers it)")
+        return messages
+
+    @field_validator("input", "idempotency_key", "metadata", "json_schema", "messages")
     @classmethod
     def _no_nul_characters(cls, value: Any) -> Any:
         # PostgreSQL cannot store U+0000 in text or JSONB; refuse it here, naming the field.

@@ -66,16 +66,21 @@ def load_pretrained(
 
 def chat_text(tokenizer: Any, request: GenerationRequest) -> str:
     """The request through the model's chat template; templates without a system role get the
-    system prompt folded into the user turn."""
-    messages = [
-        {"role": "system", "content": request.system_prompt},
-        {"role": "user", "content": request.prompt},
-    ]
+    system prompt folded into the first user turn."""
+    messages = request.chat_messages()
     try:
         return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     except Exception:  # jinja raises its own error types for unsupported roles
-        folded = [{"role": "user", "content": f"{request.system_prompt}\n\n{request.prompt}"}]
-        return tokenizer.apply_chat_template(folded, tokenize=False, add_generation_prompt=True)
+        return tokenizer.apply_chat_template(
+            _system_folded(messages), tokenize=False, add_generation_prompt=True
+        )
+
+
+def _system_folded(messages: list[dict[str, str]]) -> list[dict[str, str]]:
+    system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
+    turns = [m for m in messages if m["role"] != "system"]
+    first = turns[0]
+    return [{"role": first["role"], "content": f"{system}\n\n{first['content']}"}, *turns[1:]]
 
 
 class OutputClock:

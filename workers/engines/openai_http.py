@@ -73,10 +73,7 @@ class OpenAIHttpEngine:
         if p.temperature is not None:
             body["temperature"] = p.temperature
         if p.api == "chat":
-            body["messages"] = [
-                {"role": "system", "content": request.system_prompt},
-                {"role": "user", "content": request.prompt},
-            ]
+            body["messages"] = request.chat_messages()
             if p.thinking is not None:  # a thinking chat model: on or off, as the path says
                 body["chat_template_kwargs"] = {"enable_thinking": p.thinking}
             if self.constrains(request):
@@ -90,7 +87,7 @@ class OpenAIHttpEngine:
                 }
             endpoint = "/chat/completions"
         else:
-            body["prompt"] = f"{request.system_prompt}\n\n{request.prompt}"
+            body["prompt"] = "\n\n".join(turn["content"] for turn in request.chat_messages())
             endpoint = "/completions"
         if p.extra_args:
             if p.extra_args_field:

@@ -1,0 +1,169 @@
+"""Translating between OpenAI's chat completions and genroute's tasks, without I/O: a request
+becomes a TaskRequest (refused, naming the field, where it asks for what genroute cannot do),
+and a finished task becomes a `chat.completion` or an OpenAI-shaped error."""
+
+import uuid
+from typing import Any
+
+from genroute.contract import TaskRequest, TaskStatus, TaskView
+from genroute.contract.openai import (
+    AUTO_MODEL,
+    AssistantMessage,
+    ChatCompletion,
+    ChatCompletionRequest,
+    Choice,
+    JsonObjectFormat,
+    JsonSchemaResponseFormat,
+    TaskRecord,
+    Usage,
+)
+from genroute.errors import RequestRejected
+from genroute.policies import TaskTypeCatalog
+
+# OpenAI's `user` field is kept among the task's metadata under this key.
+USER_METADATA_KEY = "openai_user"
+
+
+def completion_id(task_id: uuid.UUID) -> str:
+    return f"chatcmpl-{task_id.hex}"
+
+
+def task_request(
+    body: ChatCompletionRequest, catalog: TaskTypeCatalog, idempotency_key: str | None
+) -> TaskRequest:
+    """The task a chat completion asks for. A task type's own prompt wraps the user's text, so
+    only user messages go to one; a conversational type takes every message as given."""
+    if body.model == AUTO_MODEL:
+        raise RequestRejected(
+            "model",
+            "'auto' needs the task classifier, which this deployment does not run yet; "
+            "name a task type (GET /v1/models lists them)",
+        )
+    if body.model not in catalog.task_types:
+        known = ", ".join(sorted(catalog.task_types))
+        raise RequestRejected("model", f"unknown model '{body.model}'; the models are: {known}")
+    if body.max_tokens is not None and body.max_completion_tokens is not None:
+        raise RequestRejected(
+            "max_completion_tokens", "send max_completion_tokens or max_tokens, not both"
+        )
+    options = body.genroute
+    fields: dict[str, Any] = {
+        "task_type": body.model,
+        "max_output_tokens": body.max_completion_tokens or body.max_tokens,
+        "latency_budget_ms": options.latency_budget_ms,
+        "privacy_tier": options.privacy_tier,
+        "priority": options.priority,
+        "fallback": options.fallback,
+        "idempotency_key": options.idempotency_key or idempotency_key,
+        "user_facing": options.user_facing,
+        "requires_tool_calls": options.requires_tool_calls,
+        "requires_deep_reasoning": options.requires_deep_reasoning,
+        "metadata": _metadata(body),
+        **_schema_fields(body),
+    }
+    if catalog.get(body.model).conversation:
+        turns = [
+            {"role": "system" if m.role == "developer" else m.role, "content": m.text()}
+            for m in body.messages
+        ]
+        fields["messages"] = turns
+    else:
+        fields["input"] = _user_text(body)
+    return TaskRequest.model_validate(fields)
+
+
+def _user_text(body: ChatCompletionRequest) -> str:
+    for index, message in enumerate(body.messages):
+        if message.role != "user":
+            raise RequestRejected(
+                f"messages[{index}].role",
+                f"task type '{body.model}' has its own system prompt and takes user messages "
+                f"only (a {message.role} message was sent); use model 'chat' for a conversation",
+            )
+    return "\n\n".join(message.text() for message in body.messages)
+
+
+def _schema_fields(body: ChatCompletionRequest) -> dict[str, Any]:
+    """`response_format` as genroute's schema fields: the output must then meet the schema."""
+    response_format = body.response_format
+    if isinstance(response_format, JsonSchemaResponseFormat):
+        return {"json_schema": response_format.json_schema.json_schema, "schema_required": True}
+    if isinstance(response_format, JsonObjectFormat):
+        return {"json_schema": {"type": "object"}, "schema_required": True}
+    return {}
+
+
+def _metadata(body: ChatCompletionRequest) -> dict[str, str]:
+    metadata = dict(body.metadata or {})
+    if body.user is not None:
+        metadata[USER_METADATA_KEY] = body.user
+    return metadata
+
+
+def task_record(view: TaskView) -> TaskRecord:
+    return TaskRecord(
+        task_id=view.id,
+        status=view.status.value,
+        task_type=view.task_type,
+        path=view.route.path.value,
+        rule=view.route.rule,
+        attempts=len(view.attempts),
+        attempt_paths=[attempt.path for attempt in view.attempts],
+    )
+
+
+def chat_completion(view: TaskView) -> ChatCompletion:
+    """A succeeded task as OpenAI's answer: the accepted output, the accepting attempt's
+    token counts and finish reason."""
+    accepted = next((a for a in reversed(view.attempts) if a.outcome == "succeeded"), None)
+    tokens_in = (accepted.tokens_in or 0) if accepted else 0
+    tokens_out = (accepted.tokens_out or 0) if accepted else 0
+    finish = (accepted.engine_facts.get("finish_reason") if accepted else None) or "stop"
+    return ChatCompletion(
+        id=completion_id(view.id),
+        created=int(view.created_at.timestamp()),
+        model=view.task_type,
+        choices=[
+            Choice(
+                index=0,
+                message=AssistantMessage(content=view.output),
+                finish_reason="length" if finish == "length" else "stop",
+            )
+        ],
+        usage=Usage(
+            prompt_tokens=tokens_in,
+            completion_tokens=tokens_out,
+            total_tokens=tokens_in + tokens_out,
+        ),
+        system_fingerprint=view.route.policy_version,
+        genroute=task_record(view),
+    )
+
+
+def unfinished_error(view: TaskView, waited_s: float) -> tuple[int, dict[str, Any]]:
+    """The status and OpenAI-shaped error for a task that did not succeed (failed, cancelled,
+    or still running when the wait ran out)."""
+    record = task_record(view)
+    if view.status == TaskStatus.failed:
+        message = f"task {view.id} failed after {record.attempts} attempts: {view.error}"
+        return 422, _error(message, "task_failed_error", "task_failed", view.id)
+    if view.status == TaskStatus.cancelled:
+        message = f"task {view.id} was cancelled before it ran"
+        return 409, _error(message, "task_cancelled_error", "task_cancelled", view.id)
+    message = (
+        f"task {view.id} is still {view.status.value} after {waited_s:.0f} s; read it later "
+        f"with GET /v1/tasks/{view.id} (or wait longer with genroute.wait_s)"
+    )
+    return 408, _error(message, "timeout_error", "task_not_finished", view.id)
+
+
+def _error(message: str, kind: str, code: str, task_id: uuid.UUID) -> dict[str, Any]:
+    return {
+        "error": {
+            "message": message,
+            "type": kind,
+            "param": None,
+            "code": code,
+            "task_id": str(task_id),
+        }
+    }

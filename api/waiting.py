@@ -1,0 +1,28 @@
+"""Waiting for a task to end without holding a database connection: the task's finish
+notification wakes the wait, and its status is re-read now and then in case one was missed.
+Shared by the long poll of `GET /v1/tasks/{id}` and the OpenAI-compatible chat completion."""
+
+import time
+import uuid
+from collections.abc import Callable
+
+from genroute.contract import TaskStatus
+from genroute.runtime.finish_events import FinishWaiters
+
+
+async def wait_until_terminal(
+    waiters: FinishWaiters, task_id: uuid.UUID, status: Callable[[], TaskStatus], budget_s: float
+) -> None:
+    """Return once the task is terminal or `budget_s` has passed. `status` reads the task's
+    status (on the waiters' own threads: however many wait, submissions keep the threads and
+    connections they need)."""
+    if budget_s <= 0:
+        return
+    deadline = time.monotonic() + budget_s
+    with waiters.waiting(task_id) as finished:
+        state = await waiters.read(status)
+        while not state.is_terminal and (left := deadline - time.monotonic()) > 0:
+            await waiters.wait(finished, min(left, waiters.recheck_s))
+            if finished.is_set():
+                return  # a notification means the task finished
+            state = await waiters.read(status)

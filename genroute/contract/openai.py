@@ -1,0 +1,171 @@
+"""OpenAI's chat-completion and model-list shapes as genroute speaks them, with genroute's own
+request fields in one extension object (`genroute`) and its record of the task in the answer's
+`genroute` extension. Unknown fields are refused, as everywhere in the contract."""
+
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from genroute.contract.tasks import MAX_OUTPUT_TOKENS, PrivacyTier
+
+# The `model` that names free conversation; any other names a task type (or `auto`).
+CHAT_MODEL = "chat"
+AUTO_MODEL = "auto"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TextPart(_Strict):
+    type: Literal["text"]
+    text: str
+
+
+class ChatMessageIn(_Strict):
+    """One message as OpenAI's clients send it; `developer` is the newer name of `system`."""
+
+    role: Literal["system", "developer", "user", "assistant"]
+    content: str | list[TextPart]
+    name: str | None = Field(default=None, max_length=64)
+
+    def text(self) -> str:
+        if isinstance(self.content, str):
+            return self.content
+        return "".join(part.text for part in self.content)
+
+
+class JsonSchemaFormat(_Strict):
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    description: str | None = None
+    # `schema` shadows a BaseModel attribute, hence the alias.
+    json_schema: dict[str, Any] = Field(alias="schema")
+    strict: bool | None = None
+
+
+class TextFormat(_Strict):
+    type: Literal["text"]
+
+
+class JsonObjectFormat(_Strict):
+    type: Literal["json_object"]
+
+
+class JsonSchemaResponseFormat(_Strict):
+    type: Literal["json_schema"]
+    json_schema: JsonSchemaFormat
+
+
+ResponseFormat = Annotated[
+    TextFormat | JsonObjectFormat | JsonSchemaResponseFormat, Field(discriminator="type")
+]
+
+
+class StreamOptions(_Strict):
+    include_usage: bool = False
+
+
+class GenrouteOptions(_Strict):
+    """genroute's own request fields, which OpenAI's request has no place for (send them with
+    the SDK's `extra_body={"genroute": {...}}`). `wait_s` bounds how long the call waits for
+    the task to end (GENROUTE_CHAT_WAIT_S by default); past it the answer names the task."""
+
+    latency_budget_ms: int | None = Field(default=None, ge=1, le=86_400_000)
+    privacy_tier: PrivacyTier = PrivacyTier.cluster
+    priority: int = Field(default=5, ge=0, le=9)
+    fallback: Literal["auto", "none"] = "auto"
+    idempotency_key: str | None = Field(default=None, min_length=1, max_length=200)
+    user_facing: bool = False
+    requires_tool_calls: bool = False
+    requires_deep_reasoning: bool = False
+    wait_s: float | None = Field(default=None, gt=0, le=3600)
+
+
+class ChatCompletionRequest(_Strict):
+    """`POST /v1/chat/completions`: OpenAI's fields that genroute honours, and nothing else."""
+
+    model: str = Field(min_length=1, max_length=64)
+    messages: list[ChatMessageIn] = Field(min_length=1, max_length=256)
+    max_tokens: int | None = Field(default=None, ge=1, le=MAX_OUTPUT_TOKENS)
+    max_completion_tokens: int | None = Field(default=None, ge=1, le=MAX_OUTPUT_TOKENS)
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    n: Literal[1] = 1
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    response_format: ResponseFormat | None = None
+    metadata: dict[str, Annotated[str, Field(max_length=512)]] | None = Field(
+        default=None, max_length=16
+    )
+    user: str | None = Field(default=None, max_length=256)
+    genroute: GenrouteOptions = Field(default_factory=GenrouteOptions)
+
+
+class AssistantMessage(BaseModel):
+    role: Literal["assistant"] = "assistant"
+    content: str | None
+    refusal: str | None = None
+
+
+class Choice(BaseModel):
+    index: int
+    message: AssistantMessage
+    finish_reason: Literal["stop", "length"]
+    logprobs: None = None
+
+
+class Usage(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class TaskRecord(BaseModel):
+    """Where genroute ran the request: the task to read back, its route and its attempts."""
+
+    task_id: UUID
+    status: str
+    task_type: str
+    path: str
+    rule: str
+    attempts: int
+    # The path each attempt ran on, in order: more than one means a fallback answered.
+    attempt_paths: list[str]
+
+
+class ChatCompletion(BaseModel):
+    id: str
+    object: Literal["chat.completion"] = "chat.completion"
+    created: int
+    model: str
+    choices: list[Choice]
+    usage: Usage
+    system_fingerprint: str | None = None
+    genroute: TaskRecord
+
+
+class ModelCard(BaseModel):
+    id: str
+    object: Literal["model"] = "model"
+    created: int
+    owned_by: str = "genroute"
+    # What it does (the catalog's description), beyond OpenAI's fields.
+    description: str
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelCard]
+
+
+class OpenAIError(BaseModel):
+    message: str
+    type: str
+    param: str | None = None
+    code: str | None = None
+    # The task the failure belongs to, where there is one, to read back later.
+    task_id: UUID | None = None
+
+
+class OpenAIErrorBody(BaseModel):
+    error: OpenAIError
