@@ -8,13 +8,18 @@ from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from prometheus_client import REGISTRY
+from sqlalchemy.orm import Session
+from starlette.datastructures import State
 
 from genroute import __version__
+from genroute.api.auth import Principal
+from genroute.api.batch_runner import BatchRunner
 from genroute.api.body_limit import BodySizeLimit
 from genroute.api.errors import install_error_handlers
 from genroute.api.ops import redis_gauges
 from genroute.api.readiness import readiness
-from genroute.api.routes import openai, paths, scorecard, tasks
+from genroute.api.routes import openai, openai_batches, paths, scorecard, tasks
+from genroute.api.submission import Submission
 from genroute.db.session import make_engine, make_session_factory
 from genroute.policies import RoutingPolicy, load_catalog, load_policy
 from genroute.runtime.finish_events import FinishWaiters
@@ -39,12 +44,15 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(
         title="genroute", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
     )
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # A batch input file may be larger than any other body (its own limit, plus the form).
+    uploads = {"/v1/files": settings.max_file_bytes + 64 * 1024}
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, larger_for=uploads)
     install_error_handlers(app)
     app.include_router(tasks.router)
     app.include_router(paths.router)
     app.include_router(scorecard.router)
     app.include_router(openai.router)
+    app.include_router(openai_batches.router)
 
     _document_task_types(app, sorted(policy.catalog.task_types))
 
@@ -69,7 +77,8 @@ def _lifespan(
     settings: Settings, policy: RoutingPolicy
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """What the app opens at start-up and closes at shutdown: the database pool, the broker
-    and Redis clients, path states, the rate limiter, scrape-time gauges and the sweeper."""
+    and Redis clients, path states, the rate limiter, scrape-time gauges, the sweeper and the
+    batch runner."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -89,19 +98,10 @@ def _lifespan(
         app.state.rate_limiter = RateLimiter(redis_client)
         gauges = redis_gauges(redis_client, app.state.path_states)
         REGISTRY.register(gauges)
-        times = SweepTimes(
-            unpublished_grace_s=settings.unpublished_grace_s,
-            stale_queued_s=settings.republish_queued_after_s,
-            orphaned_s=settings.republish_orphaned_after_s,
-        )
-        sweeper = Sweeper(
-            app.state.sessions,
-            app.state.celery,
-            redis_client,
-            interval_s=settings.sweep_interval_s,
-            times=times,
-        )
+        sweeper = _sweeper(app.state, settings)
         sweeper.start()
+        runner = _batch_runner(app.state, settings)
+        runner.start()
         waiters = FinishWaiters(
             redis_url(settings.broker_url),
             settings.max_long_polls,
@@ -114,11 +114,41 @@ def _lifespan(
         finally:
             await waiters.stop()
             REGISTRY.unregister(gauges)
+            runner.stop()
             sweeper.stop()
             redis_client.close()
             db_engine.dispose()
 
     return lifespan
+
+
+def _sweeper(state: State, settings: Settings) -> Sweeper:
+    times = SweepTimes(
+        unpublished_grace_s=settings.unpublished_grace_s,
+        stale_queued_s=settings.republish_queued_after_s,
+        orphaned_s=settings.republish_orphaned_after_s,
+    )
+    return Sweeper(
+        state.sessions, state.celery, state.redis, interval_s=settings.sweep_interval_s, times=times
+    )
+
+
+def _batch_runner(state: State, settings: Settings) -> BatchRunner:
+    """The batch runner, submitting each batch's lines as its owner's key would."""
+
+    def submission(session: Session, principal: Principal) -> Submission:
+        return Submission(
+            session,
+            state.sessions,
+            state.policy,
+            state.path_states,
+            settings,
+            state.celery,
+            principal,
+            state.rate_limiter,
+        )
+
+    return BatchRunner(state.sessions, submission, state.policy.catalog, state.redis, settings)
 
 
 def _document_task_types(app: FastAPI, names: list[str]) -> None:

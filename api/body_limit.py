@@ -9,17 +9,23 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class BodySizeLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    """`max_bytes` for every body, except the paths in `larger_for`, which have their own."""
+
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, larger_for: dict[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger_for = larger_for or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.larger_for.get(scope["path"], self.max_bytes)
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send, int(declared))
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._refuse(send, int(declared), limit)
             return
         seen = 0
 
@@ -27,20 +33,23 @@ class BodySizeLimit:
             nonlocal seen
             message = await receive()
             seen += len(message.get("body", b""))
-            if seen > self.max_bytes:
+            if seen > limit:
                 # An HTTPException passes through FastAPI's body parsing as itself.
-                raise HTTPException(413, self._message(seen))
+                raise HTTPException(413, self._message(seen, limit))
             return message
 
         await self.app(scope, counted, send)
 
-    def _message(self, size: int) -> str:
-        return f"body: {size}+ bytes; the limit is {self.max_bytes} (GENROUTE_MAX_BODY_BYTES)"
+    def _message(self, size: int, limit: int) -> str:
+        setting = (
+            "GENROUTE_MAX_BODY_BYTES" if limit == self.max_bytes else "GENROUTE_MAX_FILE_BYTES"
+        )
+        return f"body: {size}+ bytes; the limit is {limit} ({setting})"
 
-    async def _refuse(self, send: Send, size: int) -> None:
+    async def _refuse(self, send: Send, size: int, limit: int) -> None:
         body: dict[str, Any] = {
-            "detail": self._message(size),
-            "errors": [{"field": "body", "message": f"larger than {self.max_bytes} bytes"}],
+            "detail": self._message(size, limit),
+            "errors": [{"field": "body", "message": f"larger than {limit} bytes"}],
         }
         payload = json.dumps(body).encode()
         await send(

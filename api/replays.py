@@ -22,7 +22,7 @@ Outcome = Submitted | RequestRejected
 
 def replay_of(task: Task, request: TaskRequest) -> Outcome:
     """The answer to `request` when its idempotency key already names `task`."""
-    if task.request != request.model_dump(mode="json"):
+    if task.request != request.record():
         return IdempotencyConflict(
             "idempotency_key",
             f"'{request.idempotency_key}' was already used for a different request (task "

@@ -47,6 +47,14 @@ class Settings(BaseSettings):
     # How long an OpenAI-compatible chat completion waits for its task to end, unless the
     # request's `genroute.wait_s` says otherwise (the openai SDK's own timeout is 600 s).
     chat_wait_s: float = Field(default=300.0, gt=0, le=3600)
+    # The Batch API: an input file's limits (OpenAI's), how many lines one step turns into
+    # tasks, how often the runner moves batches on, and the priority batch lines get unless a
+    # line sets its own (below interactive work's 5: a batch waits, a person does not).
+    max_file_bytes: int = Field(default=200 * 1024 * 1024, gt=0)
+    max_batch_lines: int = Field(default=50_000, ge=1)
+    batch_step_lines: int = Field(default=500, ge=1, le=10_000)
+    batch_interval_s: float = Field(default=2.0, gt=0)
+    batch_priority: int = Field(default=3, ge=0, le=9)
     # Long polls one API process holds at once; past it a wait answers 503 with Retry-After.
     # A waiting request holds no database connection, only a place in this count.
     max_long_polls: int = Field(default=1000, ge=1)

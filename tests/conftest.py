@@ -54,6 +54,9 @@ def settings(service_urls: tuple[str, str], tmp_path_factory: pytest.TempPathFac
         ops_port=0,  # a free port for every API a test starts without naming one
         sweep_interval_s=1.0,
         unpublished_grace_s=1.0,
+        # Batches submit in small steps, often, so a test can restart the API between two.
+        batch_step_lines=20,
+        batch_interval_s=0.5,
     )
 
 

@@ -125,6 +125,12 @@ class TaskRequest(BaseModel):
     priority: int = Field(default=5, ge=0, le=9)
     metadata: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
 
+    def record(self) -> dict[str, Any]:
+        """The request as a task row keeps it; `messages` only where there are some, so the
+        record of a request without them is the same as before they existed (an idempotent
+        replay compares records)."""
+        return self.model_dump(mode="json", exclude={"messages"} if self.messages is None else None)
+
     @model_validator(mode="before")
     @classmethod
     def _input_from_messages(cls, data: Any) -> Any:

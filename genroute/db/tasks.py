@@ -32,7 +32,7 @@ def task_row(
     return dict(
         id=uuid.uuid4(),
         task_type=request.task_type,
-        request=request.model_dump(mode="json"),
+        request=request.record(),
         status=TaskStatus.queued.value,
         route_path=decision.path.value,
         route_rule=decision.rule,

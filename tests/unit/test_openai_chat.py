@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from genroute.api.openai_chat import chat_completion, task_request, unfinished_error
-from genroute.contract import TaskView
+from genroute.contract import TaskRequest, TaskView
 from genroute.contract.openai import ChatCompletionRequest
 from genroute.errors import RequestRejected
 from genroute.interfaces import GenerationRequest
@@ -113,7 +113,7 @@ def _view(status: str, **extra) -> TaskView:
             "created_at": now,
             "finished_at": now,
             **extra,
-        }  # fmt: skip
+        }
     )
 
 
@@ -147,3 +147,13 @@ def test_a_conversation_reaches_the_engine_with_the_system_prompt_first() -> Non
     ]
     own = GenerationRequest("System.", "x", 8, messages=(("system", "Mine."), ("user", "Hi")))
     assert own.chat_messages()[0] == {"role": "system", "content": "Mine."}
+
+
+def test_a_request_without_messages_records_as_before_they_existed() -> None:
+    """Tasks stored before conversations existed have no `messages` key: an idempotent replay
+    of one must compare equal, not answer 409."""
+    request = TaskRequest(task_type="ticket_summary", input="Order #1 is late")
+    assert "messages" not in request.record()
+    chat = TaskRequest(task_type="chat", messages=[{"role": "user", "content": "Hi"}])
+    assert chat.record()["messages"] == [{"role": "user", "content": "Hi"}]
+    assert chat.input == "Hi"

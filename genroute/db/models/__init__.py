@@ -3,6 +3,7 @@ on `Base.metadata` (what Alembic compares against). PostgreSQL is the system of 
 
 from genroute.db.models.api_keys import ApiKey
 from genroute.db.models.base import Base
+from genroute.db.models.batches import Batch, BatchLine, StoredFile
 from genroute.db.models.events import RollbackEvent
 from genroute.db.models.feedback import TaskFeedback
 from genroute.db.models.rollups import ScorecardHistogram, ScorecardRollup
@@ -13,9 +14,12 @@ __all__ = [
     "Attempt",
     "AttemptValidation",
     "Base",
+    "Batch",
+    "BatchLine",
     "RollbackEvent",
     "ScorecardHistogram",
     "ScorecardRollup",
+    "StoredFile",
     "Task",
     "TaskFeedback",
 ]

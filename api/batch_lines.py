@@ -1,0 +1,177 @@
+"""A batch input file's lines, without I/O: each line becomes the task it asks for or an error
+naming the line and what is wrong in it, and each line's end becomes a line of the output file
+or of the error file (OpenAI's shapes: `custom_id`, `response.status_code`, `response.body`).
+A malformed line fails alone (OpenAI instead fails the whole batch at validation)."""
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from genroute.api.errors import field_errors
+from genroute.api.openai_chat import chat_completion, task_request, unfinished_error
+from genroute.contract import TaskRequest, TaskStatus, TaskView
+from genroute.contract.openai import ChatCompletionRequest
+from genroute.errors import RequestRejected
+from genroute.policies import TaskTypeCatalog
+
+MAX_CUSTOM_ID_CHARS = 512
+
+
+@dataclass(frozen=True)
+class LineTask:
+    line_no: int
+    custom_id: str
+    request: TaskRequest
+
+
+@dataclass(frozen=True)
+class LineError:
+    """A line that is no task, with the OpenAI error body its error-file line carries."""
+
+    line_no: int
+    custom_id: str | None
+    status_code: int
+    body: dict[str, Any]
+
+
+def input_lines(content: bytes) -> list[bytes]:
+    """The file's lines, numbered from 1 by position; only the newline ending the last line is
+    not a line of its own."""
+    lines = content.split(b"\n")
+    if lines and lines[-1].strip() == b"":
+        lines.pop()
+    return [line.rstrip(b"\r") for line in lines]
+
+
+def line_key(batch_id: str, line_no: int) -> str:
+    """The idempotency key of a line's task: a restarted API resubmitting it finds the task."""
+    return f"batch:{batch_id}:line:{line_no}"
+
+
+@dataclass(frozen=True)
+class LineReader:
+    """Reads the lines of one batch: its id, endpoint, catalog and the default priority."""
+
+    batch_id: str
+    endpoint: str
+    catalog: TaskTypeCatalog
+    priority: int
+
+    def read(self, line_no: int, raw: bytes, first_line_of: dict[str, int]) -> LineTask | LineError:
+        """The task line `line_no` asks for, or why it asks for none. `first_line_of` holds
+        the custom ids seen on earlier lines (this call adds the line's own)."""
+        try:
+            document = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            return self._error(line_no, None, "line", f"not a JSON object: {exc}")
+        if not isinstance(document, dict):
+            return self._error(line_no, None, "line", "not a JSON object")
+        custom_id = document.get("custom_id")
+        if not isinstance(custom_id, str) or not custom_id:
+            return self._error(line_no, None, "custom_id", "missing, or not a non-empty string")
+        if len(custom_id) > MAX_CUSTOM_ID_CHARS:
+            message = f"longer than {MAX_CUSTOM_ID_CHARS} characters"
+            return self._error(line_no, None, "custom_id", message)
+        first = first_line_of.setdefault(custom_id, line_no)
+        if first != line_no:
+            message = f"'{custom_id}' is already the custom_id of line {first}"
+            return self._error(line_no, custom_id, "custom_id", message)
+        try:
+            request = self._request(document, line_no)
+        except RequestRejected as exc:
+            return self._error(line_no, custom_id, exc.field, exc.message)
+        return LineTask(line_no, custom_id, request)
+
+    def _request(self, document: dict[str, Any], line_no: int) -> TaskRequest:
+        unknown = sorted(set(document) - {"custom_id", "method", "url", "body"})
+        if unknown:
+            raise RequestRejected(
+                unknown[0], "unknown field; a line has custom_id, method, url, body"
+            )
+        if document.get("method") != "POST":
+            raise RequestRejected("method", "must be POST")
+        if document.get("url") != self.endpoint:
+            raise RequestRejected("url", f"must be the batch's endpoint, {self.endpoint}")
+        try:
+            body = ChatCompletionRequest.model_validate(document.get("body"))
+        except ValidationError as exc:
+            first = field_errors(exc.errors())[0]
+            raise RequestRejected(f"body.{first['field']}", first["message"]) from exc
+        if body.stream:
+            raise RequestRejected("body.stream", "a batch line cannot stream")
+        if "priority" not in body.genroute.model_fields_set:
+            body.genroute.priority = self.priority
+        body.genroute.idempotency_key = line_key(self.batch_id, line_no)
+        try:
+            return task_request(body, self.catalog, None)
+        except ValidationError as exc:
+            first = field_errors(exc.errors())[0]
+            raise RequestRejected(f"body.{first['field']}", first["message"]) from exc
+        except RequestRejected as exc:
+            raise RequestRejected(f"body.{exc.field}", exc.message) from exc
+
+    def _error(self, line_no: int, custom_id: str | None, param: str, message: str) -> LineError:
+        error = {
+            "message": f"line {line_no}: {param}: {message}",
+            "type": "invalid_request_error",
+            "param": param,
+            "code": "invalid_line",
+            "line": line_no,
+        }
+        return LineError(line_no, custom_id, 400, {"error": error})
+
+
+def refused_line(line_no: int, custom_id: str, exc: RequestRejected) -> LineError:
+    """A well-formed line the submission refused (a limit of its task type, say)."""
+    error = {
+        "message": f"line {line_no}: {exc}",
+        "type": "invalid_request_error",
+        "param": exc.field,
+        "code": "rejected",
+        "line": line_no,
+    }
+    return LineError(line_no, custom_id, 400, {"error": error})
+
+
+def result_line(custom_id: str | None, view: TaskView) -> tuple[bool, dict[str, Any]]:
+    """A finished line's task as (is it output?, its line): a succeeded task's completion,
+    or the error a chat completion would have answered."""
+    if view.status == TaskStatus.succeeded:
+        response = {"status_code": 200, "request_id": str(view.id)}
+        body = chat_completion(view).model_dump(mode="json")
+        return True, _line(custom_id, {**response, "body": body}, None, view.id)
+    code, body = unfinished_error(view, 0)
+    response = {"status_code": code, "request_id": str(view.id), "body": body}
+    return False, _line(custom_id, response, None, view.id)
+
+
+def unrun_line(custom_id: str | None, task_id: uuid.UUID | None, ending: str) -> dict[str, Any]:
+    """A line whose task never ran (or never ended) before the batch was cancelled or expired."""
+    reason = {
+        "batch_cancelled": "the batch was cancelled before this request finished",
+        "batch_expired": "the completion window ended before this request finished",
+    }[ending]
+    error = {"code": ending, "message": reason}
+    request_id = str(task_id) if task_id else None
+    body = {"error": {**error, "type": "batch_error", "param": None, "task_id": request_id}}
+    status_code = 408 if ending == "batch_expired" else 409
+    response = {"status_code": status_code, "request_id": request_id, "body": body}
+    return _line(custom_id, response, error, task_id)
+
+
+def error_line(line: LineError) -> dict[str, Any]:
+    response = {"status_code": line.status_code, "request_id": None, "body": line.body}
+    return _line(line.custom_id, response, None, None)
+
+
+def _line(
+    custom_id: str | None,
+    response: dict[str, Any],
+    error: dict[str, Any] | None = None,
+    task_id: uuid.UUID | None = None,
+) -> dict[str, Any]:
+    line_id = f"batch_req_{(task_id or uuid.uuid4()).hex}"
+    return {"id": line_id, "custom_id": custom_id, "response": response, "error": error}

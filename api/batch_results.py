@@ -1,0 +1,76 @@
+"""A finished batch's output and error files: each line's end, in line order, as OpenAI's
+result lines (succeeded tasks in the output file, everything else in the error file), written
+with the batch's final status in the caller's transaction."""
+
+import json
+import logging
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from genroute.api.batch_lines import LineError, error_line, result_line, unrun_line
+from genroute.api.schemas import task_view
+from genroute.contract import TaskStatus
+from genroute.db.batches import add_file, batch_lines, set_status, tasks_with_attempts
+from genroute.db.models import Batch, BatchLine
+
+log = logging.getLogger(__name__)
+
+_PAGE = 1000
+# A line's task that a cancelled or expired batch did not run to its end.
+_UNRUN = (TaskStatus.queued, TaskStatus.running, TaskStatus.cancelled)
+
+
+def write_results(session: Session, batch: Batch, ending: str, lines: list[bytes]) -> None:
+    """Write both files and end `batch` as `ending` (completed, cancelled or expired). Lines
+    the batch never submitted (`lines`: the input's) end in the error file too, so every
+    line of the input has exactly one result line."""
+    outputs: list[str] = []
+    errors: list[str] = []
+    after = 0
+    while page := batch_lines(session, batch.id, after, _PAGE):
+        tasks = tasks_with_attempts(session, [line.task_id for line in page if line.task_id])
+        for line in page:
+            task = tasks.get(line.task_id) if line.task_id else None
+            if task is None:
+                errors.append(_json(error_line(_stored_error(line))))
+            elif ending != "completed" and TaskStatus(task.status) in _UNRUN:
+                errors.append(_json(unrun_line(line.custom_id, task.id, f"batch_{ending}")))
+            else:
+                is_output, rendered = result_line(line.custom_id, task_view(task, False))
+                (outputs if is_output else errors).append(_json(rendered))
+        after = page[-1].line_no
+    for line_no in range(after + 1, batch.total_lines + 1):  # never submitted
+        custom_id = _custom_id(lines[line_no - 1]) if lines else None
+        errors.append(_json(unrun_line(custom_id, None, f"batch_{ending}")))
+    if outputs:
+        name = f"{batch.id}_output.jsonl"
+        batch.output_file_id = add_file(
+            session, batch.owner, "batch_output", name, _file(outputs)
+        ).id
+    if errors:
+        name = f"{batch.id}_error.jsonl"
+        batch.error_file_id = add_file(session, batch.owner, "batch_output", name, _file(errors)).id
+    set_status(session, batch, ending)
+    log.info("batch %s %s: %d outputs, %d errors", batch.id, ending, len(outputs), len(errors))
+
+
+def _stored_error(line: BatchLine) -> LineError:
+    return LineError(line.line_no, line.custom_id, line.status_code or 400, line.error or {})
+
+
+def _custom_id(raw: bytes) -> str | None:
+    try:
+        document = json.loads(raw)
+    except ValueError:
+        return None
+    custom_id = document.get("custom_id") if isinstance(document, dict) else None
+    return custom_id if isinstance(custom_id, str) else None
+
+
+def _json(line: dict[str, Any]) -> str:
+    return json.dumps(line, ensure_ascii=False, separators=(",", ":"))
+
+
+def _file(lines: list[str]) -> bytes:
+    return ("\n".join(lines) + "\n").encode()

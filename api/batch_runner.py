@@ -1,0 +1,229 @@
+"""Moves batches on, a step at a time, from the API process: validates the input file, turns
+its lines into tasks `batch_step_lines` at a time (through the same submission as
+`/v1/tasks`), cancels or expires what is left when asked or when the window ends, and writes
+the output and error files once every line has ended.
+
+Every step runs under the batch's row lock (another API process's runner skips a locked
+batch) and is safe to repeat: a line's task has an idempotency key of the batch and line, so a
+step resumed after a crash finds the tasks it made instead of making them again.
+"""
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from genroute.api.auth import Principal
+from genroute.api.batch_lines import LineError, LineReader, LineTask, input_lines, refused_line
+from genroute.api.batch_results import write_results
+from genroute.api.replays import Submitted
+from genroute.api.submission import Submission
+from genroute.contract import Scope
+from genroute.db.batches import (
+    add_lines,
+    advance_lines_done,
+    cancel_queued_lines,
+    line_counts,
+    locked_batch,
+    set_status,
+    unfinished_batch_ids,
+)
+from genroute.db.models import Batch, BatchLine, StoredFile
+from genroute.db.tasks import db_now
+from genroute.policies import TaskTypeCatalog
+from genroute.runtime.finish_events import announce_finished
+from genroute.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SubmissionFactory = Callable[[Session, Principal], Submission]
+
+
+@dataclass
+class _Input:
+    """A batch's input lines, read once per process, and the custom ids seen so far."""
+
+    lines: list[bytes]
+    first_line_of: dict[str, int] = field(default_factory=dict)
+
+
+class BatchRunner:
+    """Runs `run_once` every `interval_s` on a daemon thread until stopped."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        submissions: SubmissionFactory,
+        catalog: TaskTypeCatalog,
+        broker: redis.Redis,
+        settings: Settings,
+    ) -> None:
+        self._sessions = sessions
+        self._submissions = submissions
+        self._catalog = catalog
+        self._broker = broker
+        self._settings = settings
+        self._inputs: dict[str, _Input] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="batch-runner", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=self._settings.batch_interval_s + 30)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._settings.batch_interval_s):
+            try:
+                self.run_once()
+            except Exception:  # the database may be briefly away; try next round
+                log.exception("moving batches on failed")
+
+    def run_once(self) -> None:
+        """One step for every unfinished batch."""
+        with self._sessions() as session:
+            batch_ids = unfinished_batch_ids(session)
+        for batch_id in batch_ids:
+            if self._stop.is_set():
+                return
+            with self._sessions() as session:
+                batch = locked_batch(session, batch_id)
+                if batch is not None:
+                    self._step(session, batch)
+        for gone in set(self._inputs) - set(batch_ids):
+            del self._inputs[gone]
+
+    def _step(self, session: Session, batch: Batch) -> None:
+        if batch.status == "validating":
+            self._validate(session, batch)
+        elif batch.status == "cancelling":
+            self._wind_down(session, batch, "cancelled")
+        elif batch.status == "finalizing":  # every line had ended: deliver, even if late
+            self._write_results(session, batch, "completed")
+        elif db_now(session) >= batch.expires_at:
+            self._wind_down(session, batch, "expired")
+        elif batch.lines_done < batch.total_lines:
+            self._submit_lines(session, batch)
+        elif line_counts(session, batch.id).unfinished == 0:
+            set_status(session, batch, "finalizing")
+            session.commit()
+
+    def _validate(self, session: Session, batch: Batch) -> None:
+        """The input file is there, is a batch file and holds 1 to max_batch_lines lines."""
+        stored = session.get(StoredFile, batch.input_file_id)
+        if stored is None:
+            return self._fail(session, batch, "file_not_found", "the input file was deleted")
+        lines = input_lines(stored.content)
+        limit = self._settings.max_batch_lines
+        if not lines:
+            return self._fail(session, batch, "empty_file", "the input file has no lines")
+        if len(lines) > limit:
+            message = f"the input file has {len(lines)} lines; the limit is {limit}"
+            return self._fail(session, batch, "too_many_lines", message)
+        batch.total_lines = len(lines)
+        set_status(session, batch, "in_progress")
+        session.commit()
+        self._inputs[batch.id] = _Input(lines)
+
+    def _fail(self, session: Session, batch: Batch, code: str, message: str) -> None:
+        batch.errors = [{"code": code, "message": message, "param": "input_file_id"}]
+        set_status(session, batch, "failed")
+        session.commit()
+
+    def _input(self, session: Session, batch: Batch) -> _Input:
+        """The batch's lines, with the custom ids its recorded lines already hold."""
+        if batch.id not in self._inputs:
+            stored = session.get(StoredFile, batch.input_file_id)
+            known = _Input(input_lines(stored.content) if stored is not None else [])
+            recorded = select(BatchLine.custom_id, BatchLine.line_no).where(
+                BatchLine.batch_id == batch.id, BatchLine.custom_id.is_not(None)
+            )
+            for custom_id, line_no in session.execute(recorded):
+                known.first_line_of.setdefault(custom_id, line_no)
+            self._inputs[batch.id] = known
+        return self._inputs[batch.id]
+
+    def _submit_lines(self, session: Session, batch: Batch) -> None:
+        """The next lines as tasks in one submission; lines the submission cannot take yet
+        (every path rolled back, say) wait for a later step."""
+        batch_id, start = batch.id, batch.lines_done
+        source = self._input(session, batch)
+        if not source.lines:
+            return self._fail(session, batch, "file_not_found", "the input file was deleted")
+        reader = LineReader(batch_id, batch.endpoint, self._catalog, self._settings.batch_priority)
+        chunk = source.lines[start : start + self._settings.batch_step_lines]
+        read = [
+            reader.read(line_no, raw, source.first_line_of)
+            for line_no, raw in enumerate(chunk, start=start + 1)
+        ]
+        tasks = [line for line in read if isinstance(line, LineTask)]
+        principal = Principal(batch.api_key_id, batch.owner, frozenset({Scope.submit.value}), None)
+        outcomes = dict(
+            zip(
+                (t.line_no for t in tasks),
+                self._submissions(session, principal).submit([t.request for t in tasks]),
+                strict=True,
+            )
+        )  # the submission commits (the batch's lock goes with it; the writes below are safe)
+        rows: list[dict[str, Any]] = []
+        for line in read:
+            if isinstance(line, LineTask):
+                outcome = outcomes[line.line_no]
+                if not isinstance(outcome, Submitted) and outcome.retry_after_s is not None:
+                    break  # not now: this line and those after it wait for a later step
+                if not isinstance(outcome, Submitted):
+                    line = refused_line(line.line_no, line.custom_id, outcome)
+                else:
+                    rows.append(_task_line(line, outcome))
+                    continue
+            rows.append(_error_row(line))
+        add_lines(session, batch_id, rows)
+        if rows:
+            advance_lines_done(session, batch_id, rows[-1]["line_no"])
+        session.commit()
+
+    def _wind_down(self, session: Session, batch: Batch, ending: str) -> None:
+        """Cancel the batch's queued tasks; a cancelled batch then waits for its running ones,
+        an expired one delivers what finished now."""
+        reason = "the batch was cancelled" if ending == "cancelled" else "the batch expired"
+        cancelled = cancel_queued_lines(session, batch.id, reason)
+        session.commit()
+        announce_finished(self._broker, cancelled)
+        batch = locked_batch(session, batch.id)
+        if batch is None:
+            return
+        if ending == "cancelled" and line_counts(session, batch.id).unfinished > 0:
+            session.commit()
+            return
+        self._write_results(session, batch, ending)
+
+    def _write_results(self, session: Session, batch: Batch, ending: str) -> None:
+        write_results(session, batch, ending, self._input(session, batch).lines)
+        session.commit()
+
+
+def _task_line(line: LineTask, outcome: Submitted) -> dict[str, Any]:
+    return {
+        "line_no": line.line_no,
+        "custom_id": line.custom_id,
+        "task_id": outcome.accepted.id,
+        "error": None,
+        "status_code": None,
+    }
+
+
+def _error_row(line: LineError) -> dict[str, Any]:
+    return {
+        "line_no": line.line_no,
+        "custom_id": line.custom_id,
+        "task_id": None,
+        "error": line.body,
+        "status_code": line.status_code,
+    }

@@ -1,0 +1,232 @@
+"""The OpenAI-compatible Batch API: upload a JSONL file (`/v1/files`), run it as a batch
+(`/v1/batches`), read its output and error files. Files and batches belong to their owner's
+keys (an admin key sees every owner's); the batch runner does the work."""
+
+import re
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from genroute.api.auth import Reader, Submitter
+from genroute.api.deps import SessionDep, SettingsDep
+from genroute.api.errors import OPENAI_ERROR_RESPONSES
+from genroute.contract.openai_batch import (
+    BatchCreate,
+    BatchError,
+    BatchErrors,
+    BatchList,
+    BatchObject,
+    BatchProgress,
+    FileDeleted,
+    FileList,
+    FileObject,
+    RequestCounts,
+)
+from genroute.db.batches import (
+    add_file,
+    get_batch,
+    get_file,
+    line_counts,
+    list_batches,
+    list_files,
+    new_id,
+    set_status,
+)
+from genroute.db.models import Batch, StoredFile
+from genroute.db.tasks import db_now
+from genroute.errors import InputTooLarge, RequestRejected, TaskNotCancellable, TaskNotFound
+
+router = APIRouter(prefix="/v1", tags=["openai batch"], responses=OPENAI_ERROR_RESPONSES)
+
+MAX_WINDOW = timedelta(days=7)
+_UNITS = {"s": 1, "m": 60, "h": 3600}
+
+
+def _file_object(row: StoredFile) -> FileObject:
+    return FileObject(
+        id=row.id,
+        bytes=row.bytes,
+        created_at=int(row.created_at.timestamp()),
+        filename=row.filename,
+        purpose=row.purpose,
+    )
+
+
+def _stamp(moment: datetime | None) -> int | None:
+    return int(moment.timestamp()) if moment is not None else None
+
+
+def batch_object(row: Batch, session: Session) -> BatchObject:
+    counts = line_counts(session, row.id)
+    succeeded = counts.by_status.get("succeeded", 0)
+    errors = None
+    if row.errors:
+        errors = BatchErrors(data=[BatchError(**error) for error in row.errors])
+    return BatchObject(
+        id=row.id,
+        endpoint=row.endpoint,
+        errors=errors,
+        input_file_id=row.input_file_id,
+        completion_window=row.completion_window,
+        status=row.status,
+        output_file_id=row.output_file_id,
+        error_file_id=row.error_file_id,
+        created_at=int(row.created_at.timestamp()),
+        in_progress_at=_stamp(row.in_progress_at),
+        expires_at=int(row.expires_at.timestamp()),
+        finalizing_at=_stamp(row.finalizing_at),
+        completed_at=_stamp(row.completed_at),
+        failed_at=_stamp(row.failed_at),
+        expired_at=_stamp(row.expired_at),
+        cancelling_at=_stamp(row.cancelling_at),
+        cancelled_at=_stamp(row.cancelled_at),
+        request_counts=RequestCounts(
+            total=row.total_lines,
+            completed=succeeded,
+            failed=counts.refused
+            + counts.by_status.get("failed", 0)
+            + counts.by_status.get("cancelled", 0),
+        ),
+        metadata=row.batch_metadata,
+        genroute=BatchProgress(lines_done=row.lines_done, tasks=counts.tasks),
+    )
+
+
+@router.post("/files")
+async def upload_file(
+    principal: Submitter,
+    session: SessionDep,
+    settings: SettingsDep,
+    file: Annotated[UploadFile, File(description="a JSONL file, one request per line")],
+    purpose: Annotated[str, Form()],
+) -> FileObject:
+    """Upload a batch input file (`purpose=batch`), at most GENROUTE_MAX_FILE_BYTES."""
+    if purpose != "batch":
+        raise RequestRejected("purpose", f"'{purpose}' is not served; upload with purpose=batch")
+    content = await file.read(settings.max_file_bytes + 1)
+    if len(content) > settings.max_file_bytes:
+        raise InputTooLarge(
+            "file", f"larger than {settings.max_file_bytes} bytes (GENROUTE_MAX_FILE_BYTES)"
+        )
+    row = add_file(session, principal.owner, "batch", file.filename or "input.jsonl", content)
+    session.commit()
+    return _file_object(row)
+
+
+@router.get("/files")
+def list_my_files(
+    principal: Reader,
+    session: SessionDep,
+    purpose: Annotated[str | None, Query(max_length=16)] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+) -> FileList:
+    rows = list_files(session, principal.owner_filter(), purpose, limit)
+    return FileList(data=[_file_object(row) for row in rows])
+
+
+def _owned_file(session: SessionDep, file_id: str, principal: Reader) -> StoredFile:
+    row = get_file(session, file_id, principal.owner_filter())
+    if row is None:
+        raise TaskNotFound(f"no file with id {file_id}")
+    return row
+
+
+@router.get("/files/{file_id}")
+def read_file(file_id: str, principal: Reader, session: SessionDep) -> FileObject:
+    return _file_object(_owned_file(session, file_id, principal))
+
+
+@router.get("/files/{file_id}/content", response_class=Response)
+def read_file_content(file_id: str, principal: Reader, session: SessionDep) -> Response:
+    row = _owned_file(session, file_id, principal)
+    return Response(content=row.content, media_type="application/jsonl")
+
+
+@router.delete("/files/{file_id}")
+def delete_file(file_id: str, principal: Submitter, session: SessionDep) -> FileDeleted:
+    row = _owned_file(session, file_id, principal)
+    session.delete(row)
+    session.commit()
+    return FileDeleted(id=file_id, deleted=True)
+
+
+def _window(text: str) -> timedelta:
+    match = re.fullmatch(r"(\d+)([smh])", text)
+    assert match is not None  # the contract's pattern
+    window = timedelta(seconds=int(match[1]) * _UNITS[match[2]])
+    if window > MAX_WINDOW:
+        raise RequestRejected("completion_window", f"'{text}' is longer than 7 days")
+    return window
+
+
+@router.post("/batches")
+def create_batch(body: BatchCreate, principal: Submitter, session: SessionDep) -> BatchObject:
+    """Run an uploaded file's lines as tasks within `completion_window`."""
+    window = _window(body.completion_window)
+    source = get_file(session, body.input_file_id, principal.owner)
+    if source is None:
+        raise TaskNotFound(f"no file with id {body.input_file_id}")
+    if source.purpose != "batch":
+        raise RequestRejected("input_file_id", f"{source.id} is a {source.purpose} file")
+    now = db_now(session)
+    row = Batch(
+        id=new_id("batch_"),
+        owner=principal.owner,
+        api_key_id=principal.key_id,
+        input_file_id=source.id,
+        endpoint=body.endpoint,
+        completion_window=body.completion_window,
+        batch_metadata=body.metadata,
+        status="validating",
+        created_at=now,
+        expires_at=now + window,
+    )
+    session.add(row)
+    session.commit()
+    return batch_object(row, session)
+
+
+@router.get("/batches")
+def list_my_batches(
+    principal: Reader,
+    session: SessionDep,
+    after: Annotated[str | None, Query(max_length=40)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> BatchList:
+    rows, has_more = list_batches(session, principal.owner_filter(), after, limit)
+    data = [batch_object(row, session) for row in rows]
+    return BatchList(
+        data=data,
+        first_id=data[0].id if data else None,
+        last_id=data[-1].id if data else None,
+        has_more=has_more,
+    )
+
+
+def _owned_batch(session: SessionDep, batch_id: str, principal: Reader) -> Batch:
+    row = get_batch(session, batch_id, principal.owner_filter())
+    if row is None:
+        raise TaskNotFound(f"no batch with id {batch_id}")
+    return row
+
+
+@router.get("/batches/{batch_id}")
+def read_batch(batch_id: str, principal: Reader, session: SessionDep) -> BatchObject:
+    return batch_object(_owned_batch(session, batch_id, principal), session)
+
+
+@router.post("/batches/{batch_id}/cancel")
+def cancel_batch(batch_id: str, principal: Submitter, session: SessionDep) -> BatchObject:
+    """Stop a batch: no more lines start, queued ones are cancelled, running ones finish;
+    it ends `cancelled` with what finished delivered. Cancelling twice is harmless."""
+    row = _owned_batch(session, batch_id, principal)
+    session.refresh(row, with_for_update=True)
+    if row.status in ("validating", "in_progress"):
+        set_status(session, row, "cancelling")
+    elif row.status not in ("cancelling", "cancelled"):
+        raise TaskNotCancellable("status", f"the batch is {row.status}; it can no longer cancel")
+    session.commit()
+    return batch_object(row, session)
