@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
+import redis.asyncio
 from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
@@ -94,6 +95,7 @@ def _lifespan(
         app.state.celery = make_celery(settings, settings.broker_url)
         redis_client = redis_from_broker_url(settings.broker_url)
         app.state.redis = redis_client
+        app.state.async_redis = redis.asyncio.Redis.from_url(redis_url(settings.broker_url))
         app.state.path_states = PathStateStore(redis_client, policy.rollback)
         app.state.rate_limiter = RateLimiter(redis_client)
         gauges = redis_gauges(redis_client, app.state.path_states)
@@ -113,6 +115,7 @@ def _lifespan(
             yield
         finally:
             await waiters.stop()
+            await app.state.async_redis.aclose()
             REGISTRY.unregister(gauges)
             runner.stop()
             sweeper.stop()

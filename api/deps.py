@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from typing import Annotated
 
 import redis
+import redis.asyncio
 from celery import Celery
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
@@ -35,6 +36,10 @@ def _redis(request: Request) -> redis.Redis:
     return request.app.state.redis
 
 
+def _async_redis(request: Request) -> redis.asyncio.Redis:
+    return request.app.state.async_redis
+
+
 def _finish_waiters(request: Request) -> FinishWaiters:
     return request.app.state.finish_waiters
 
@@ -63,3 +68,5 @@ RateLimiterDep = Annotated[RateLimiter, Depends(_rate_limiter)]
 FinishWaitersDep = Annotated[FinishWaiters, Depends(_finish_waiters)]
 # The broker's Redis (path states, rate limits, finish notifications).
 RedisDep = Annotated[redis.Redis, Depends(_redis)]
+# The same Redis for handlers that wait on it without a thread (streamed output relays).
+AsyncRedisDep = Annotated[redis.asyncio.Redis, Depends(_async_redis)]

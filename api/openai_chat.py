@@ -59,6 +59,7 @@ def task_request(
         "requires_tool_calls": options.requires_tool_calls,
         "requires_deep_reasoning": options.requires_deep_reasoning,
         "metadata": _metadata(body),
+        "stream": body.stream,
         **_schema_fields(body),
     }
     if catalog.get(body.model).conversation:

@@ -2,7 +2,7 @@
 a Validator checks one output and returns a Verdict. Small protocols, typed inputs and results."""
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -33,6 +33,9 @@ class GenerationRequest:
     # A conversation's (role, content) turns, sent as given instead of system + prompt.
     messages: tuple[tuple[str, str], ...] = ()
     cancel: threading.Event | None = field(default=None, compare=False, repr=False)
+    # Called with each new piece of output as the engine makes it (a token's text, or a whole
+    # canvas's), for callers who stream; engines that cannot stream never call it.
+    on_output: Callable[[str], None] | None = field(default=None, compare=False, repr=False)
 
     def chat_messages(self) -> list[dict[str, str]]:
         """The turns a chat template or chat API takes: the conversation's own (with the

@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     batch_step_lines: int = Field(default=500, ge=1, le=10_000)
     batch_interval_s: float = Field(default=2.0, gt=0)
     batch_priority: int = Field(default=3, ge=0, le=9)
+    # A streamed task's output relay (a Redis stream per task): its bound in entries (a
+    # token's or a canvas's text each, over every attempt) and how long it outlives its writes.
+    stream_max_entries: int = Field(default=30_000, ge=100)
+    stream_ttl_s: int = Field(default=600, ge=10)
     # Long polls one API process holds at once; past it a wait answers 503 with Retry-After.
     # A waiting request holds no database connection, only a place in this count.
     max_long_polls: int = Field(default=1000, ge=1)

@@ -1,6 +1,7 @@
-"""One claimed attempt: run the engine while the claim's lease is kept, validate what came
-back, record it (retrying through a database outage), then feed the rollback controller and
-wake the API's waiters, both after the commit and neither able to fail the attempt."""
+"""One claimed attempt: run the engine while the claim's lease is kept (relaying its output
+as it comes where the caller streams), validate what came back, record it (retrying through a
+database outage), then end the relay, feed the rollback controller and wake the API's
+waiters, all after the commit and none able to fail the attempt."""
 
 import dataclasses
 import logging
@@ -13,6 +14,7 @@ from genroute.db.attempts import AttemptResult, Recorded, record_attempt
 from genroute.errors import ClaimLost, EngineTimeout
 from genroute.interfaces import ValidationInput, Verdict
 from genroute.runtime.db_retry import with_db_retry
+from genroute.runtime.output_streams import OutputStreamWriter
 from genroute.workers import attempt_metrics
 from genroute.workers.claiming import Prepared
 from genroute.workers.context import WorkerContext
@@ -33,7 +35,10 @@ def generate_once(context: WorkerContext, prepared: Prepared) -> AttemptResult:
         settings.claim_lease_s,
         settings.task_hard_time_limit_s,
     ) as lease:
-        request = dataclasses.replace(prepared.request, cancel=lease.lost)
+        stream = output_stream(context, prepared)
+        request = dataclasses.replace(
+            prepared.request, cancel=lease.lost, on_output=stream.text if stream else None
+        )
         try:
             generation = context.generate(request)
         except Exception as exc:
@@ -46,6 +51,20 @@ def generate_once(context: WorkerContext, prepared: Prepared) -> AttemptResult:
         tokens_out=generation.tokens_out,
         first_output_at=generation.first_output_at,
         engine_facts={**generation.facts, **context.cost_facts(generation)},
+    )
+
+
+def output_stream(context: WorkerContext, prepared: Prepared) -> OutputStreamWriter | None:
+    """Where this attempt relays its output, if its caller streams."""
+    if not prepared.task_request.get("stream"):
+        return None
+    settings = context.settings
+    return OutputStreamWriter(
+        context.redis,
+        prepared.task_id,
+        prepared.attempt_no,
+        settings.stream_max_entries,
+        settings.stream_ttl_s,
     )
 
 
@@ -91,6 +110,9 @@ def record(
             return record_attempt(session, prepared.attempt_id, result, verdicts)
 
     recorded = with_db_retry(write, context.settings.db_retry_budget_s, "recording an attempt")
+    if (stream := output_stream(context, prepared)) is not None:  # after the commit: the
+        # API reads the task's state when an attempt's stream ends
+        stream.end(recorded.next == "succeeded", recorded.error or recorded.outcome)
     if recorded.next == "superseded":
         return recorded
     if prepared.steers_rollback:

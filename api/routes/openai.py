@@ -2,16 +2,27 @@
 completion is a real task (routed, validated, fallen back and recorded as one from
 `/v1/tasks`) that the call waits for; `model` names its task type."""
 
+import contextlib
 import time
+import uuid
+from collections.abc import Callable
 from typing import Annotated
 
+import redis.asyncio
 from fastapi import APIRouter, Header
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import ValidationError
 
 from genroute.api.auth import Reader
-from genroute.api.deps import FinishWaitersDep, PolicyDep, SessionsDep, SettingsDep
+from genroute.api.chat_stream import ChunkWriter, closing, relay_completion
+from genroute.api.deps import (
+    AsyncRedisDep,
+    FinishWaitersDep,
+    PolicyDep,
+    SessionsDep,
+    SettingsDep,
+)
 from genroute.api.errors import OPENAI_ERROR_RESPONSES, field_errors
 from genroute.api.openai_chat import chat_completion, task_request, unfinished_error
 from genroute.api.schemas import task_view
@@ -21,6 +32,7 @@ from genroute.contract import TaskStatus, TaskView
 from genroute.contract.openai import ChatCompletion, ChatCompletionRequest, ModelCard, ModelList
 from genroute.db.tasks import get_task, task_status
 from genroute.errors import RequestRejected
+from genroute.runtime.finish_events import FinishWaiters
 
 router = APIRouter(prefix="/v1", tags=["openai"], responses=OPENAI_ERROR_RESPONSES)
 
@@ -36,13 +48,13 @@ async def chat_completions(
     sessions: SessionsDep,
     settings: SettingsDep,
     waiters: FinishWaitersDep,
+    async_redis: AsyncRedisDep,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
-) -> JSONResponse:
+) -> Response:
     """Enqueue the task `model` names and answer with its accepted output once it ends. A task
     that fails answers 422, a cancelled one 409, and one still running when the wait ends 408;
-    each error names the task, which stays readable at `/v1/tasks/{id}`."""
-    if body.stream:
-        raise RequestRejected("stream", "streaming is not served yet; send stream: false")
+    each error names the task, which stays readable at `/v1/tasks/{id}`. With `stream`, the
+    answer is OpenAI's chunk events, relayed while the engine generates (see chat_stream)."""
     try:
         request = task_request(body, policy.catalog, idempotency_key)
     except ValidationError as exc:
@@ -50,6 +62,7 @@ async def chat_completions(
         field = "messages" if first["field"] in ("input", "messages") else first["field"]
         raise RequestRejected(field, first["message"]) from exc
     submission.charge(1)
+    waiters.check_room()
     [outcome] = await run_in_threadpool(submission.submit, [request])
     if isinstance(outcome, RequestRejected):
         raise outcome
@@ -69,12 +82,43 @@ async def chat_completions(
             return task_view(task, principal.is_admin)
 
     budget_s = body.genroute.wait_s or settings.chat_wait_s
+    if body.stream:
+        return _streamed(body, task_id, status, load, budget_s, waiters, async_redis)
     await wait_until_terminal(waiters, task_id, status, budget_s)
     view = await run_in_threadpool(load)
     if view.status == TaskStatus.succeeded:
         return JSONResponse(chat_completion(view).model_dump(mode="json"))
     code, error = unfinished_error(view, budget_s)
     return JSONResponse(status_code=code, content=error, headers=_FINAL)
+
+
+def _streamed(
+    body: ChatCompletionRequest,
+    task_id: uuid.UUID,
+    status: Callable[[], TaskStatus],
+    load: Callable[[], TaskView],
+    budget_s: float,
+    waiters: FinishWaiters,
+    client: redis.asyncio.Redis,
+) -> StreamingResponse:
+    """The completion as server-sent events, holding a place among the long polls."""
+    places = contextlib.ExitStack()
+    places.enter_context(waiters.waiting(task_id))
+
+    async def read_status() -> TaskStatus:
+        return await waiters.read(status)
+
+    async def read_task() -> TaskView:
+        return await waiters.read(load)
+
+    include_usage = bool(body.stream_options and body.stream_options.include_usage)
+    writer = ChunkWriter(task_id, body.model)
+    events = relay_completion(client, writer, read_status, read_task, budget_s, include_usage)
+    return StreamingResponse(
+        closing(events, places.close),
+        media_type="text/event-stream",
+        headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+    )
 
 
 @router.get("/models")

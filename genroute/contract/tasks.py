@@ -99,6 +99,10 @@ class ChatTurn(BaseModel):
     content: str
 
 
+# Request fields added after the first release, with their defaults (see TaskRequest.record).
+_ADDED_SINCE_V1: dict[str, Any] = {"messages": None, "stream": False}
+
+
 class TaskRequest(BaseModel):
     """What a producer asks for. Unknown fields are rejected so typos never pass silently.
 
@@ -124,12 +128,17 @@ class TaskRequest(BaseModel):
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=200)
     priority: int = Field(default=5, ge=0, le=9)
     metadata: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
+    # Relay the output while the engine makes it (the OpenAI-compatible API's `stream`).
+    stream: bool = False
 
     def record(self) -> dict[str, Any]:
-        """The request as a task row keeps it; `messages` only where there are some, so the
-        record of a request without them is the same as before they existed (an idempotent
-        replay compares records)."""
-        return self.model_dump(mode="json", exclude={"messages"} if self.messages is None else None)
+        """The request as a task row keeps it. Fields added since v1 are kept only where they
+        differ from their default, so the record of a request that does not use them is the
+        same as before they existed (an idempotent replay compares records)."""
+        unused = {
+            name for name, default in _ADDED_SINCE_V1.items() if getattr(self, name) == default
+        }
+        return self.model_dump(mode="json", exclude=unused)
 
     @model_validator(mode="before")
     @classmethod

@@ -66,16 +66,21 @@ class FinishWaiters:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._listener
 
-    @contextlib.contextmanager
-    def waiting(self, task_id: uuid.UUID) -> Iterator[asyncio.Event]:
-        """A place among the long polls, registered before the caller's first read of the
-        task so no notification falls between the two; 503 when every place is taken."""
+    def check_room(self) -> None:
+        """503 now if every place is taken: for a call that would submit and then wait, so it
+        is refused before it makes a task nobody would wait for."""
         if self._waiting >= self._limit:
             raise Overloaded(
                 "wait",
                 f"this API process already holds {self._limit} long polls "
                 "(GENROUTE_MAX_LONG_POLLS); retry shortly, or read without `wait`",
             )
+
+    @contextlib.contextmanager
+    def waiting(self, task_id: uuid.UUID) -> Iterator[asyncio.Event]:
+        """A place among the long polls, registered before the caller's first read of the
+        task so no notification falls between the two; 503 when every place is taken."""
+        self.check_room()
         key, event = str(task_id), asyncio.Event()
         self._events.setdefault(key, set()).add(event)
         self._waiting += 1

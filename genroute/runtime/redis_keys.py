@@ -23,3 +23,10 @@ def rate_key(api_key_id: str) -> str:
 
 # Pub/sub: the id of every task that reached a terminal state, for waiting API requests.
 FINISHED_CHANNEL = "genroute:finished"
+
+OUTPUT_STREAM_PREFIX = "genroute:output:"
+
+
+def output_stream_key(task_id: str) -> str:
+    """A Redis stream of one task's output as its attempts make it (see output_streams)."""
+    return f"{OUTPUT_STREAM_PREFIX}{task_id}"

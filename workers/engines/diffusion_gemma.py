@@ -17,6 +17,7 @@ from genroute.interfaces import Generation, GenerationRequest
 from genroute.workers.engines.hf_common import (
     InProcessParams,
     OutputClock,
+    TextRelay,
     chat_text,
     load_pretrained,
 )
@@ -99,7 +100,8 @@ class DiffusionGemmaEngine:
         batch = self._tokenizer(
             texts, return_tensors="pt", padding=True, add_special_tokens=False
         ).to(self.device)
-        clock = OutputClock()
+        stop_ids = self._eos_ids | {self._pad_id}
+        clock = OutputClock(TextRelay(self._tokenizer, requests, stop_ids))
         longest = max(request.max_output_tokens for request in requests)
         with torch.inference_mode():
             output = self._model.generate(

@@ -2,6 +2,7 @@
 that notes when the first output exists and counts canvases and denoising steps."""
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -83,20 +84,65 @@ def _system_folded(messages: list[dict[str, str]]) -> list[dict[str, str]]:
     return [{"role": first["role"], "content": f"{system}\n\n{first['content']}"}, *turns[1:]]
 
 
+class TextRelay:
+    """Passes each row's new text to its request's `on_output` as tokens arrive: a row's
+    tokens are decoded whole each time and only the new suffix is sent (so a character split
+    across tokens goes out once it is complete); a row stops at its end of sequence or its
+    own token bound."""
+
+    def __init__(
+        self, tokenizer: Any, requests: Sequence[GenerationRequest], stop_ids: set[int]
+    ) -> None:
+        self._tokenizer = tokenizer
+        self._requests = list(requests)
+        self._stop_ids = stop_ids
+        self._tokens: list[list[int]] = [[] for _ in requests]
+        self._sent = [""] * len(requests)
+        self._ended = [request.on_output is None for request in requests]
+
+    @property
+    def wanted(self) -> bool:
+        return not all(self._ended)
+
+    @property
+    def rows(self) -> int:
+        return len(self._requests)
+
+    def feed(self, rows: list[list[int]]) -> None:
+        for row, new in enumerate(rows):
+            if self._ended[row]:
+                continue
+            request = self._requests[row]
+            for token in new:
+                if token in self._stop_ids or len(self._tokens[row]) >= request.max_output_tokens:
+                    self._ended[row] = True
+                    break
+                self._tokens[row].append(token)
+            text = self._tokenizer.decode(self._tokens[row], skip_special_tokens=True)
+            if text.endswith("\ufffd"):  # a character still incomplete
+                continue
+            piece, self._sent[row] = text[len(self._sent[row]) :], text
+            if piece and request.on_output is not None:
+                request.on_output(piece)
+
+
 class OutputClock:
     """A transformers streamer. The first `put` carries the prompt; each later one carries new
-    output (a token for causal LMs, a whole canvas for DiffusionGemma). `put_draft` is called
-    once per denoising step."""
+    output (a token per row for causal LMs, a whole canvas per row for DiffusionGemma), passed
+    on to `relay` where a request streams. `put_draft` is called once per denoising step."""
 
-    def __init__(self) -> None:
+    def __init__(self, relay: TextRelay | None = None) -> None:
         self.puts = 0
         self.denoising_steps = 0
         self.first_output_at: datetime | None = None
+        self._relay = relay if relay is not None and relay.wanted else None
 
-    def put(self, _value: Any) -> None:
+    def put(self, value: Any) -> None:
         self.puts += 1
         if self.puts == 2:
             self.first_output_at = datetime.now(UTC)
+        if self.puts >= 2 and self._relay is not None:
+            self._relay.feed(value.reshape(self._relay.rows, -1).tolist())
 
     def put_draft(self, **_kwargs: Any) -> None:
         self.denoising_steps += 1

@@ -121,7 +121,7 @@ class OpenAIHttpEngine:
                         raise _status_error(url, response)
                     late = f"{url} did not finish"
                     lines = stream_lines(response, deadline, request.cancel, late)
-                    text, first_output_at, usage, finish = read_reply(lines)
+                    text, first_output_at, usage, finish = read_reply(lines, request.on_output)
             except httpx.TimeoutException as exc:
                 raise EngineTimeout(f"{url} did not answer within {timeout_s}s") from exc
             except httpx.TransportError as exc:

@@ -5,7 +5,7 @@ that stops before the reply did is an engine error, never a reply."""
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,10 +32,13 @@ def stream_lines(
         yield pending
 
 
-def read_reply(lines: Iterator[str]) -> tuple[str, datetime | None, dict[str, Any], str | None]:
-    """Read an OpenAI server-sent event stream: text, first-output time, usage, finish reason.
-    An error event in the stream (a server failing mid-reply) is an engine error, never a
-    reply; a stream that ends without `[DONE]` or a finish reason is one too."""
+def read_reply(
+    lines: Iterator[str], on_output: Callable[[str], None] | None = None
+) -> tuple[str, datetime | None, dict[str, Any], str | None]:
+    """Read an OpenAI server-sent event stream: text, first-output time, usage, finish reason;
+    each piece of text also goes to `on_output` as it arrives. An error event in the stream
+    (a server failing mid-reply) is an engine error, never a reply; a stream that ends
+    without `[DONE]` or a finish reason is one too."""
     parts: list[str] = []
     first_output_at = None
     usage: dict[str, Any] = {}
@@ -58,6 +61,8 @@ def read_reply(lines: Iterator[str]) -> tuple[str, datetime | None, dict[str, An
             piece = (choice.get("delta") or {}).get("content") or choice.get("text") or ""
             if piece and first_output_at is None:
                 first_output_at = datetime.now(UTC)
+            if piece and on_output is not None:
+                on_output(piece)
             parts.append(piece)
             finish = choice.get("finish_reason") or finish
     if not done and finish is None:

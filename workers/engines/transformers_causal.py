@@ -17,6 +17,7 @@ from genroute.interfaces import Generation, GenerationRequest
 from genroute.workers.engines.hf_common import (
     InProcessParams,
     OutputClock,
+    TextRelay,
     chat_text,
     load_pretrained,
 )
@@ -117,7 +118,8 @@ class TransformersCausalEngine:
         started_at = datetime.now(UTC)
         texts = [chat_text(self._tokenizer, request) for request in requests]
         batch = self._tokenizer(texts, return_tensors="pt", padding=True).to(self.device)
-        clock = OutputClock()
+        stop_ids = {self._tokenizer.eos_token_id, self._tokenizer.pad_token_id}
+        clock = OutputClock(TextRelay(self._tokenizer, requests, stop_ids))
         constraints = self._constraints(requests, batch["input_ids"].shape[1])
         from transformers import LogitsProcessorList
 
