@@ -40,7 +40,15 @@ router = APIRouter(prefix="/v1", tags=["openai"], responses=OPENAI_ERROR_RESPONS
 _FINAL = {"x-should-retry": "false"}
 
 
-@router.post("/chat/completions", response_model=ChatCompletion)
+_STREAMED = {
+    200: {
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        "description": "the completion, or with `stream` its chunk events",
+    }
+}
+
+
+@router.post("/chat/completions", response_model=ChatCompletion, responses=_STREAMED)
 async def chat_completions(
     body: ChatCompletionRequest,
     submission: SubmissionDep,

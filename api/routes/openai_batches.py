@@ -4,9 +4,9 @@ keys (an admin key sees every owner's); the batch runner does the work."""
 
 import re
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi import APIRouter, File, Form, Path, Query, UploadFile
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
@@ -14,6 +14,7 @@ from genroute.api.auth import Reader, Submitter
 from genroute.api.deps import SessionDep, SettingsDep
 from genroute.api.errors import OPENAI_ERROR_RESPONSES
 from genroute.contract.openai_batch import (
+    OBJECT_ID_PATTERN,
     BatchCreate,
     BatchError,
     BatchErrors,
@@ -42,6 +43,8 @@ from genroute.errors import InputTooLarge, RequestRejected, TaskNotCancellable, 
 router = APIRouter(prefix="/v1", tags=["openai batch"], responses=OPENAI_ERROR_RESPONSES)
 
 MAX_WINDOW = timedelta(days=7)
+FileId = Annotated[str, Path(pattern=OBJECT_ID_PATTERN)]
+BatchId = Annotated[str, Path(pattern=OBJECT_ID_PATTERN)]
 _UNITS = {"s": 1, "m": 60, "h": 3600}
 
 
@@ -101,17 +104,16 @@ async def upload_file(
     session: SessionDep,
     settings: SettingsDep,
     file: Annotated[UploadFile, File(description="a JSONL file, one request per line")],
-    purpose: Annotated[str, Form()],
+    purpose: Annotated[Literal["batch"], Form(description="only batch input files are served")],
 ) -> FileObject:
     """Upload a batch input file (`purpose=batch`), at most GENROUTE_MAX_FILE_BYTES."""
-    if purpose != "batch":
-        raise RequestRejected("purpose", f"'{purpose}' is not served; upload with purpose=batch")
     content = await file.read(settings.max_file_bytes + 1)
     if len(content) > settings.max_file_bytes:
         raise InputTooLarge(
             "file", f"larger than {settings.max_file_bytes} bytes (GENROUTE_MAX_FILE_BYTES)"
         )
-    row = add_file(session, principal.owner, "batch", file.filename or "input.jsonl", content)
+    filename = (file.filename or "input.jsonl").replace("\x00", "")[:256] or "input.jsonl"
+    row = add_file(session, principal.owner, "batch", filename, content)
     session.commit()
     return _file_object(row)
 
@@ -120,7 +122,7 @@ async def upload_file(
 def list_my_files(
     principal: Reader,
     session: SessionDep,
-    purpose: Annotated[str | None, Query(max_length=16)] = None,
+    purpose: Annotated[str | None, Query(pattern=r"^(batch|batch_output)$")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> FileList:
     rows = list_files(session, principal.owner_filter(), purpose, limit)
@@ -135,18 +137,22 @@ def _owned_file(session: SessionDep, file_id: str, principal: Reader) -> StoredF
 
 
 @router.get("/files/{file_id}")
-def read_file(file_id: str, principal: Reader, session: SessionDep) -> FileObject:
+def read_file(file_id: FileId, principal: Reader, session: SessionDep) -> FileObject:
     return _file_object(_owned_file(session, file_id, principal))
 
 
-@router.get("/files/{file_id}/content", response_class=Response)
-def read_file_content(file_id: str, principal: Reader, session: SessionDep) -> Response:
+@router.get(
+    "/files/{file_id}/content",
+    response_class=Response,
+    responses={200: {"content": {"application/jsonl": {}}, "description": "the file's bytes"}},
+)
+def read_file_content(file_id: FileId, principal: Reader, session: SessionDep) -> Response:
     row = _owned_file(session, file_id, principal)
     return Response(content=row.content, media_type="application/jsonl")
 
 
 @router.delete("/files/{file_id}")
-def delete_file(file_id: str, principal: Submitter, session: SessionDep) -> FileDeleted:
+def delete_file(file_id: FileId, principal: Submitter, session: SessionDep) -> FileDeleted:
     row = _owned_file(session, file_id, principal)
     session.delete(row)
     session.commit()
@@ -193,7 +199,7 @@ def create_batch(body: BatchCreate, principal: Submitter, session: SessionDep) -
 def list_my_batches(
     principal: Reader,
     session: SessionDep,
-    after: Annotated[str | None, Query(max_length=40)] = None,
+    after: Annotated[str | None, Query(pattern=OBJECT_ID_PATTERN)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> BatchList:
     rows, has_more = list_batches(session, principal.owner_filter(), after, limit)
@@ -214,12 +220,12 @@ def _owned_batch(session: SessionDep, batch_id: str, principal: Reader) -> Batch
 
 
 @router.get("/batches/{batch_id}")
-def read_batch(batch_id: str, principal: Reader, session: SessionDep) -> BatchObject:
+def read_batch(batch_id: BatchId, principal: Reader, session: SessionDep) -> BatchObject:
     return batch_object(_owned_batch(session, batch_id, principal), session)
 
 
 @router.post("/batches/{batch_id}/cancel")
-def cancel_batch(batch_id: str, principal: Submitter, session: SessionDep) -> BatchObject:
+def cancel_batch(batch_id: BatchId, principal: Submitter, session: SessionDep) -> BatchObject:
     """Stop a batch: no more lines start, queued ones are cancelled, running ones finish;
     it ends `cancelled` with what finished delivered. Cancelling twice is harmless."""
     row = _owned_batch(session, batch_id, principal)

@@ -3,7 +3,7 @@ genroute's progress of a batch's submission in a `genroute` extension."""
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 BatchStatus = Literal[
     "validating",
@@ -15,7 +15,8 @@ BatchStatus = Literal[
     "cancelling",
     "cancelled",
 ]
-UNFINISHED_BATCH = ("validating", "in_progress", "finalizing", "cancelling")
+# What a file or batch id may look like (anything else cannot name one).
+OBJECT_ID_PATTERN = r"^[A-Za-z0-9_-]{1,40}$"
 
 
 class FileObject(BaseModel):
@@ -47,10 +48,17 @@ class BatchCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    input_file_id: str = Field(min_length=1, max_length=40)
+    input_file_id: str = Field(pattern=OBJECT_ID_PATTERN)
     endpoint: Literal["/v1/chat/completions"]
     completion_window: str = Field(default="24h", pattern=r"^[1-9][0-9]{0,5}[smh]$")
     metadata: dict[str, str] | None = Field(default=None, max_length=16)
+
+    @field_validator("metadata")
+    @classmethod
+    def _storable(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        if value is not None and any("\x00" in k or "\x00" in v for k, v in value.items()):
+            raise ValueError("contains a NUL character (U+0000), which cannot be stored")
+        return value
 
 
 class BatchError(BaseModel):

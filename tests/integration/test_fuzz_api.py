@@ -1,6 +1,7 @@
 """Schemathesis against the served OpenAPI document, with a valid admin key: whatever it
-generates, the API never answers 5xx and every answer matches the documented schema. Runs on
-a stack of its own with no workers, so the tasks it creates only queue."""
+generates, the API never answers 5xx and every answer matches the documented schema (the
+OpenAI-compatible routes included). Runs on a stack of its own with no workers, so the tasks
+it creates only queue (and a chat completion's one-second wait ends in its 408)."""
 
 import itertools
 from collections.abc import Iterator
@@ -30,7 +31,7 @@ CHECK_NAMES = (
 def fuzz_stack(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     folder = tmp_path_factory.mktemp("fuzz")
     with (
-        isolated_settings(settings, redis_db=8, max_wait_s=1) as own,
+        isolated_settings(settings, redis_db=8, max_wait_s=1, chat_wait_s=1) as own,
         running_stack(own, [], folder / "logs") as stack,
     ):
         yield stack
@@ -57,6 +58,17 @@ def test_api_matches_its_openapi(api_schema, fuzz_stack: Stack) -> None:
         "GET /v1/tasks/{task_id}",
         "POST /v1/tasks/{task_id}/cancel",
         "GET /v1/paths",
+        "POST /v1/chat/completions",
+        "GET /v1/models",
+        "POST /v1/files",
+        "GET /v1/files",
+        "GET /v1/files/{file_id}",
+        "GET /v1/files/{file_id}/content",
+        "DELETE /v1/files/{file_id}",
+        "POST /v1/batches",
+        "GET /v1/batches",
+        "GET /v1/batches/{batch_id}",
+        "POST /v1/batches/{batch_id}/cancel",
     }
     calls = []
     for operation, mode in itertools.product(operations, GenerationMode):

@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import openai
@@ -68,8 +69,10 @@ def batch_file(count: int, malformed: dict[int, tuple[str, str | None]], max_tok
 
 
 @pytest.fixture
-def sdk(stack: Stack) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{stack.api_url}/v1", api_key=stack.api_key, max_retries=0)
+def sdk(stack: Stack) -> Iterator[openai.OpenAI]:
+    base_url = f"{stack.api_url}/v1"
+    with openai.OpenAI(base_url=base_url, api_key=stack.api_key, max_retries=0) as client:
+        yield client
 
 
 def _run(sdk: openai.OpenAI, content: bytes, window: str = "24h") -> Any:
@@ -212,13 +215,13 @@ def test_files_and_batches_belong_to_their_owner(
     with sessions() as session:
         other = create_key(session, "someone-else", [Scope.submit, Scope.read]).secret
         session.commit()
-    stranger = openai.OpenAI(base_url=str(sdk.base_url), api_key=other, max_retries=0)
-    with pytest.raises(openai.NotFoundError):
-        stranger.files.retrieve(uploaded.id)
-    with pytest.raises(openai.NotFoundError):
-        stranger.batches.create(
-            input_file_id=uploaded.id, endpoint="/v1/chat/completions", completion_window="24h"
-        )
+    with openai.OpenAI(base_url=str(sdk.base_url), api_key=other, max_retries=0) as stranger:
+        with pytest.raises(openai.NotFoundError):
+            stranger.files.retrieve(uploaded.id)
+        with pytest.raises(openai.NotFoundError):
+            stranger.batches.create(
+                input_file_id=uploaded.id, endpoint="/v1/chat/completions", completion_window="24h"
+            )
     with pytest.raises(openai.BadRequestError) as wrong_purpose:
         sdk.files.create(file=("x.jsonl", content), purpose="fine-tune")
     assert wrong_purpose.value.param == "purpose"

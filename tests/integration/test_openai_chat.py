@@ -4,6 +4,7 @@ back from `/v1/tasks` with the same output, and every refusal is an OpenAI-shape
 
 import asyncio
 import uuid
+from collections.abc import Iterator
 
 import httpx
 import openai
@@ -30,8 +31,10 @@ USER_TEXT = {
 
 
 @pytest.fixture
-def sdk(stack: Stack) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{stack.api_url}/v1", api_key=stack.api_key, max_retries=0)
+def sdk(stack: Stack) -> Iterator[openai.OpenAI]:
+    base_url = f"{stack.api_url}/v1"
+    with openai.OpenAI(base_url=base_url, api_key=stack.api_key, max_retries=0) as client:
+        yield client
 
 
 def _task(client: httpx.Client, task_id: str) -> TaskView:
@@ -136,8 +139,10 @@ def test_refusals_are_openai_errors_naming_the_field(sdk: openai.OpenAI) -> None
     with pytest.raises(openai.BadRequestError) as answered:
         sdk.chat.completions.create(model="chat", messages=last_not_user)
     assert answered.value.param == "messages"
-    wrong_key = openai.OpenAI(base_url=str(sdk.base_url), api_key="nope", max_retries=0)
-    with pytest.raises(openai.AuthenticationError) as denied:
+    with (
+        openai.OpenAI(base_url=str(sdk.base_url), api_key="nope", max_retries=0) as wrong_key,
+        pytest.raises(openai.AuthenticationError) as denied,
+    ):
         wrong_key.models.list()
     assert denied.value.code == "invalid_api_key"
 
@@ -147,9 +152,9 @@ def test_a_wait_that_runs_out_names_the_task_and_is_not_retried(
 ) -> None:
     """The SDK retries 408s unless told not to: the answer says not to, so one call makes one
     task, which goes on and ends on its own."""
-    sdk = openai.OpenAI(base_url=f"{stack.api_url}/v1", api_key=stack.api_key, max_retries=2)
+    retrying = openai.OpenAI(base_url=f"{stack.api_url}/v1", api_key=stack.api_key, max_retries=2)
     tag = uuid.uuid4().hex
-    with pytest.raises(openai.APIStatusError) as late:
+    with retrying as sdk, pytest.raises(openai.APIStatusError) as late:
         sdk.chat.completions.create(
             model="chat",
             messages=[{"role": "user", "content": "Write a long story about a lighthouse."}],

@@ -5,6 +5,7 @@ stream helper assembling the accepted answer."""
 
 import asyncio
 import time
+from collections.abc import Iterator
 from datetime import datetime
 
 import httpx
@@ -20,8 +21,10 @@ ASK = [{"role": "user", "content": "Write three short sentences about the sea."}
 
 
 @pytest.fixture
-def sdk(stack: Stack) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{stack.api_url}/v1", api_key=stack.api_key, max_retries=0)
+def sdk(stack: Stack) -> Iterator[openai.OpenAI]:
+    base_url = f"{stack.api_url}/v1"
+    with openai.OpenAI(base_url=base_url, api_key=stack.api_key, max_retries=0) as client:
+        yield client
 
 
 def _extension(chunk) -> dict:
