@@ -60,6 +60,7 @@ def task_request(
         "requires_deep_reasoning": options.requires_deep_reasoning,
         "metadata": _metadata(body),
         "stream": body.stream,
+        "temperature": body.temperature,
         **_schema_fields(body),
     }
     if catalog.get(body.model).conversation:

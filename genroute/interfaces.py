@@ -32,6 +32,8 @@ class GenerationRequest:
     calibration_prompts: tuple[str, ...] = ()
     # A conversation's (role, content) turns, sent as given instead of system + prompt.
     messages: tuple[tuple[str, str], ...] = ()
+    # The producer's sampling temperature, for engines that sample (None: the engine's own).
+    temperature: float | None = None
     cancel: threading.Event | None = field(default=None, compare=False, repr=False)
     # Called with each new piece of output as the engine makes it (a token's text, or a whole
     # canvas's), for callers who stream; engines that cannot stream never call it.

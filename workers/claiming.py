@@ -71,6 +71,7 @@ def claim(context: WorkerContext, task_id: uuid.UUID, queue: str) -> tuple[Claim
             json_schema=output_schema(task_type, task.request),
             calibration_prompts=calibration_prompts(task_type) if choices else (),
             messages=conversation(task_type, task.request),
+            temperature=task.request.get("temperature"),
         )
         prepared = Prepared(
             task_id,

@@ -100,7 +100,7 @@ class ChatTurn(BaseModel):
 
 
 # Request fields added after the first release, with their defaults (see TaskRequest.record).
-_ADDED_SINCE_V1: dict[str, Any] = {"messages": None, "stream": False}
+_ADDED_SINCE_V1: dict[str, Any] = {"messages": None, "stream": False, "temperature": None}
 
 
 class TaskRequest(BaseModel):
@@ -130,6 +130,9 @@ class TaskRequest(BaseModel):
     metadata: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
     # Relay the output while the engine makes it (the OpenAI-compatible API's `stream`).
     stream: bool = False
+    # Sampling temperature for engines that sample (a served model); in-process engines decode
+    # greedily whatever it says.
+    temperature: float | None = Field(default=None, ge=0, le=2)
 
     def record(self) -> dict[str, Any]:
         """The request as a task row keeps it. Fields added since v1 are kept only where they

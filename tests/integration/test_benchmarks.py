@@ -76,3 +76,11 @@ def test_structured_bench(tmp_path: Path) -> None:
         assert arm["extraction"]["tasks"] == arm["classification"]["tasks"] == result["tickets"]
         assert 0 <= arm["extraction"]["schema_valid_rate"] <= 1
         assert arm["classification"]["seconds_per_ticket"] > 0
+
+
+def test_streaming_bench(tmp_path: Path) -> None:
+    result = _quick("streaming", 600, tmp_path)
+    assert result["bench"] == "streaming"
+    for name, engine in result["engines"].items():
+        assert engine["system"]["streams"] > 0, name
+        assert engine["system_over_engine_first_output"] > 0, name

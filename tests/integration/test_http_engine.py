@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import openai
 import pytest
 import yaml
 
@@ -101,6 +102,28 @@ def test_both_apis_through_a_worker_and_vllm(http_stack: Stack) -> None:
         assert view.output
         assert attempt.started_at <= attempt.first_output_at <= attempt.finished_at
         assert attempt.engine_facts["finish_reason"] == "length"
+
+
+@needs_vllm
+def test_a_stream_relays_vllms_deltas_through_genroute(http_stack: Stack) -> None:
+    """The openai SDK streaming from genroute, whose worker streams from vLLM: the server's
+    deltas arrive as chunks, and they add up to the accepted output."""
+    base_url = f"{http_stack.api_url}/v1"
+    with openai.OpenAI(base_url=base_url, api_key=http_stack.api_key, max_retries=0) as sdk:
+        chunks = list(
+            sdk.chat.completions.create(
+                model="chat",
+                messages=[{"role": "user", "content": "Hello there"}],
+                max_tokens=12,
+                stream=True,
+            )
+        )
+    pieces = [
+        c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content
+    ]
+    final = chunks[-1].model_extra["genroute"]
+    assert final["status"] == "succeeded" and final["attempt_paths"] == ["autoregressive"]
+    assert len(pieces) > 1 and "".join(pieces).strip() == final["output"]
 
 
 @needs_vllm
@@ -319,6 +342,26 @@ def test_response_format_goes_only_where_the_path_declares_structured_output(
     engine.generate([GenerationRequest("system", "prompt", 16)])  # no schema: nothing to bind
     engine.close()
     assert "response_format" not in handler.bodies[-1]
+
+
+def test_a_conversation_goes_as_given_with_its_temperature(scripted_server: tuple) -> None:
+    url, handler = scripted_server
+    handler.mode = "ok"
+    pieces: list[str] = []
+    turns = (("user", "Hi"), ("assistant", "Hello"), ("user", "Again"))
+    request = GenerationRequest(
+        "system", "unused", 8, messages=turns, temperature=0.7, on_output=pieces.append
+    )
+    engine = _served(url)
+    [generation] = engine.generate([request])
+    engine.close()
+    body = handler.bodies[-1]
+    assert body["messages"] == [
+        {"role": "system", "content": "system"},
+        *({"role": role, "content": text} for role, text in turns),
+    ]
+    assert body["temperature"] == 0.7
+    assert "".join(pieces) == generation.text == "{}"
 
 
 def test_thinking_is_set_only_where_the_path_says(scripted_server: tuple) -> None:

@@ -70,8 +70,9 @@ class OpenAIHttpEngine:
             "stream": True,
             "stream_options": {"include_usage": True},
         }
-        if p.temperature is not None:
-            body["temperature"] = p.temperature
+        temperature = request.temperature if request.temperature is not None else p.temperature
+        if temperature is not None:
+            body["temperature"] = temperature
         if p.api == "chat":
             body["messages"] = request.chat_messages()
             if p.thinking is not None:  # a thinking chat model: on or off, as the path says
