@@ -17,6 +17,7 @@ from genroute.api.auth import Principal
 from genroute.api.batch_runner import BatchRunner
 from genroute.api.body_limit import BodySizeLimit
 from genroute.api.errors import install_error_handlers
+from genroute.api.file_store import file_store
 from genroute.api.ops import redis_gauges
 from genroute.api.readiness import readiness
 from genroute.api.routes import openai, openai_batches, paths, scorecard, tasks
@@ -96,6 +97,7 @@ def _lifespan(
         redis_client = redis_from_broker_url(settings.broker_url)
         app.state.redis = redis_client
         app.state.async_redis = redis.asyncio.Redis.from_url(redis_url(settings.broker_url))
+        app.state.file_store = file_store(settings)
         app.state.path_states = PathStateStore(redis_client, policy.rollback)
         app.state.rate_limiter = RateLimiter(redis_client)
         gauges = redis_gauges(redis_client, app.state.path_states)
@@ -151,7 +153,8 @@ def _batch_runner(state: State, settings: Settings) -> BatchRunner:
             state.rate_limiter,
         )
 
-    return BatchRunner(state.sessions, submission, state.policy.catalog, state.redis, settings)
+    catalog, store = state.policy.catalog, state.file_store
+    return BatchRunner(state.sessions, submission, catalog, state.redis, store, settings)
 
 
 def _document_task_types(app: FastAPI, names: list[str]) -> None:

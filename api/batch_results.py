@@ -9,9 +9,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from genroute.api.batch_lines import LineError, error_line, result_line, unrun_line
+from genroute.api.file_store import FileStore, save_file
 from genroute.api.schemas import task_view
 from genroute.contract import TaskStatus
-from genroute.db.batches import add_file, batch_lines, set_status, tasks_with_attempts
+from genroute.db.batches import batch_lines, set_status, tasks_with_attempts
 from genroute.db.models import Batch, BatchLine
 
 log = logging.getLogger(__name__)
@@ -21,7 +22,9 @@ _PAGE = 1000
 _UNRUN = (TaskStatus.queued, TaskStatus.running, TaskStatus.cancelled)
 
 
-def write_results(session: Session, batch: Batch, ending: str, lines: list[bytes]) -> None:
+def write_results(
+    session: Session, store: FileStore, batch: Batch, ending: str, lines: list[bytes]
+) -> None:
     """Write both files and end `batch` as `ending` (completed, cancelled or expired). Lines
     the batch never submitted (`lines`: the input's) end in the error file too, so every
     line of the input has exactly one result line."""
@@ -43,14 +46,11 @@ def write_results(session: Session, batch: Batch, ending: str, lines: list[bytes
     for line_no in range(after + 1, batch.total_lines + 1):  # never submitted
         custom_id = _custom_id(lines[line_no - 1]) if lines else None
         errors.append(_json(unrun_line(custom_id, None, f"batch_{ending}")))
-    if outputs:
-        name = f"{batch.id}_output.jsonl"
-        batch.output_file_id = add_file(
-            session, batch.owner, "batch_output", name, _file(outputs)
-        ).id
-    if errors:
-        name = f"{batch.id}_error.jsonl"
-        batch.error_file_id = add_file(session, batch.owner, "batch_output", name, _file(errors)).id
+    for kind, found in (("output", outputs), ("error", errors)):
+        if found:
+            name = f"{batch.id}_{kind}.jsonl"
+            row = save_file(session, store, batch.owner, "batch_output", name, _file(found))
+            setattr(batch, f"{kind}_file_id", row.id)
     set_status(session, batch, ending)
     log.info("batch %s %s: %d outputs, %d errors", batch.id, ending, len(outputs), len(errors))
 

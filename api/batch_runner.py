@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from genroute.api.auth import Principal
 from genroute.api.batch_lines import LineError, LineReader, LineTask, input_lines, refused_line
 from genroute.api.batch_results import write_results
+from genroute.api.file_store import FileStore, content_of
 from genroute.api.replays import Submitted
 from genroute.api.submission import Submission
 from genroute.contract import Scope
@@ -61,8 +62,10 @@ class BatchRunner:
         submissions: SubmissionFactory,
         catalog: TaskTypeCatalog,
         broker: redis.Redis,
+        store: FileStore,
         settings: Settings,
     ) -> None:
+        self._store = store
         self._sessions = sessions
         self._submissions = submissions
         self._catalog = catalog
@@ -120,7 +123,7 @@ class BatchRunner:
         stored = session.get(StoredFile, batch.input_file_id)
         if stored is None:
             return self._fail(session, batch, "file_not_found", "the input file was deleted")
-        lines = input_lines(stored.content)
+        lines = input_lines(content_of(stored, self._store))
         limit = self._settings.max_batch_lines
         if not lines:
             return self._fail(session, batch, "empty_file", "the input file has no lines")
@@ -141,7 +144,8 @@ class BatchRunner:
         """The batch's lines, with the custom ids its recorded lines already hold."""
         if batch.id not in self._inputs:
             stored = session.get(StoredFile, batch.input_file_id)
-            known = _Input(input_lines(stored.content) if stored is not None else [])
+            content = content_of(stored, self._store) if stored is not None else b""
+            known = _Input(input_lines(content))
             recorded = select(BatchLine.custom_id, BatchLine.line_no).where(
                 BatchLine.batch_id == batch.id, BatchLine.custom_id.is_not(None)
             )
@@ -205,7 +209,7 @@ class BatchRunner:
         self._write_results(session, batch, ending)
 
     def _write_results(self, session: Session, batch: Batch, ending: str) -> None:
-        write_results(session, batch, ending, self._input(session, batch).lines)
+        write_results(session, self._store, batch, ending, self._input(session, batch).lines)
         session.commit()
 
 

@@ -9,6 +9,7 @@ from celery import Celery
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 
+from genroute.api.file_store import FileStore
 from genroute.policies import RoutingPolicy
 from genroute.runtime.finish_events import FinishWaiters
 from genroute.runtime.path_states import PathStateStore
@@ -40,6 +41,10 @@ def _async_redis(request: Request) -> redis.asyncio.Redis:
     return request.app.state.async_redis
 
 
+def _file_store(request: Request) -> FileStore:
+    return request.app.state.file_store
+
+
 def _finish_waiters(request: Request) -> FinishWaiters:
     return request.app.state.finish_waiters
 
@@ -66,6 +71,7 @@ SessionsDep = Annotated[sessionmaker[Session], Depends(_sessions)]
 PathStatesDep = Annotated[PathStateStore, Depends(_path_states)]
 RateLimiterDep = Annotated[RateLimiter, Depends(_rate_limiter)]
 FinishWaitersDep = Annotated[FinishWaiters, Depends(_finish_waiters)]
+FileStoreDep = Annotated[FileStore, Depends(_file_store)]
 # The broker's Redis (path states, rate limits, finish notifications).
 RedisDep = Annotated[redis.Redis, Depends(_redis)]
 # The same Redis for handlers that wait on it without a thread (streamed output relays).

@@ -59,6 +59,14 @@ class Settings(BaseSettings):
     # token's or a canvas's text each, over every attempt) and how long it outlives its writes.
     stream_max_entries: int = Field(default=30_000, ge=100)
     stream_ttl_s: int = Field(default=600, ge=10)
+    # Where Batch API files live: PostgreSQL ("") or an S3-compatible bucket (s3://bucket/prefix,
+    # credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY), at an endpoint of its own
+    # ("": AWS's) in a region.
+    files_s3_url: str = Field(
+        default="", pattern=r"^(s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?)?$"
+    )
+    files_s3_endpoint_url: str = Field(default="", pattern=r"^(https?://.+)?$")
+    files_s3_region: str = "us-east-1"
     # Long polls one API process holds at once; past it a wait answers 503 with Retry-After.
     # A waiting request holds no database connection, only a place in this count.
     max_long_polls: int = Field(default=1000, ge=1)

@@ -11,8 +11,9 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from genroute.api.auth import Reader, Submitter
-from genroute.api.deps import SessionDep, SettingsDep
+from genroute.api.deps import FileStoreDep, SessionDep, SettingsDep
 from genroute.api.errors import OPENAI_ERROR_RESPONSES
+from genroute.api.file_store import content_of, save_file
 from genroute.contract.openai_batch import (
     OBJECT_ID_PATTERN,
     BatchCreate,
@@ -27,7 +28,6 @@ from genroute.contract.openai_batch import (
     RequestCounts,
 )
 from genroute.db.batches import (
-    add_file,
     get_batch,
     get_file,
     line_counts,
@@ -103,6 +103,7 @@ async def upload_file(
     principal: Submitter,
     session: SessionDep,
     settings: SettingsDep,
+    store: FileStoreDep,
     file: Annotated[UploadFile, File(description="a JSONL file, one request per line")],
     purpose: Annotated[Literal["batch"], Form(description="only batch input files are served")],
 ) -> FileObject:
@@ -113,7 +114,7 @@ async def upload_file(
             "file", f"larger than {settings.max_file_bytes} bytes (GENROUTE_MAX_FILE_BYTES)"
         )
     filename = (file.filename or "input.jsonl").replace("\x00", "")[:256] or "input.jsonl"
-    row = add_file(session, principal.owner, "batch", filename, content)
+    row = save_file(session, store, principal.owner, "batch", filename, content)
     session.commit()
     return _file_object(row)
 
@@ -146,16 +147,25 @@ def read_file(file_id: FileId, principal: Reader, session: SessionDep) -> FileOb
     response_class=Response,
     responses={200: {"content": {"application/jsonl": {}}, "description": "the file's bytes"}},
 )
-def read_file_content(file_id: FileId, principal: Reader, session: SessionDep) -> Response:
+def read_file_content(
+    file_id: FileId, principal: Reader, session: SessionDep, store: FileStoreDep
+) -> Response:
     row = _owned_file(session, file_id, principal)
-    return Response(content=row.content, media_type="application/jsonl")
+    return Response(content=content_of(row, store), media_type="application/jsonl")
 
 
 @router.delete("/files/{file_id}")
-def delete_file(file_id: FileId, principal: Submitter, session: SessionDep) -> FileDeleted:
+def delete_file(
+    file_id: FileId, principal: Submitter, session: SessionDep, store: FileStoreDep
+) -> FileDeleted:
+    """Delete the file (its object too, once the row is gone: a failure there leaves an
+    object no row names, never a row without its bytes)."""
     row = _owned_file(session, file_id, principal)
+    location = row.location
     session.delete(row)
     session.commit()
+    if location is not None:
+        store.delete(location)
     return FileDeleted(id=file_id, deleted=True)
 
 

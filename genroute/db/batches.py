@@ -22,15 +22,24 @@ def new_id(prefix: str) -> str:
 
 
 def add_file(
-    session: Session, owner: str, purpose: str, filename: str, content: bytes
+    session: Session,
+    file_id: str,
+    owner: str,
+    purpose: str,
+    filename: str,
+    content: bytes | None,
+    size: int,
+    location: str | None,
 ) -> StoredFile:
+    """A file row: its bytes in `content`, or (None) at `location` in the file store."""
     row = StoredFile(
-        id=new_id("file-"),
+        id=file_id,
         owner=owner,
         purpose=purpose,
         filename=filename,
-        bytes=len(content),
+        bytes=size,
         content=content,
+        location=location,
     )
     session.add(row)
     session.flush()

@@ -39,7 +39,8 @@ def _files() -> None:
         sa.Column("purpose", sa.String(16), nullable=False),
         sa.Column("filename", sa.String(256), nullable=False),
         sa.Column("bytes", sa.BigInteger(), nullable=False),
-        sa.Column("content", sa.LargeBinary(), nullable=False),
+        sa.Column("content", sa.LargeBinary(), nullable=True),
+        sa.Column("location", sa.String(1024), nullable=True),
         sa.Column(
             "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
         ),

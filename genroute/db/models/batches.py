@@ -22,7 +22,8 @@ from genroute.db.models.base import Base, now_column
 
 
 class StoredFile(Base):
-    """An uploaded input file or a batch's output or error file, its bytes in PostgreSQL."""
+    """An uploaded input file or a batch's output or error file: its bytes in the row, or at
+    `location` in an S3-compatible store (api/file_store.py)."""
 
     __tablename__ = "files"
 
@@ -30,8 +31,10 @@ class StoredFile(Base):
     owner: Mapped[str] = mapped_column(String(128), index=True)
     purpose: Mapped[str] = mapped_column(String(16))
     filename: Mapped[str] = mapped_column(String(256))
+    # Before `bytes` (the size column), whose name would shadow the type here.
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)
     bytes: Mapped[int] = mapped_column(BigInteger)
-    content: Mapped[bytes] = mapped_column(LargeBinary)
+    location: Mapped[str | None] = mapped_column(String(1024))
     created_at: Mapped[datetime] = now_column()
 
 
