@@ -14,6 +14,7 @@ from starlette.datastructures import State
 
 from genroute import __version__
 from genroute.api.auth import Principal
+from genroute.api.auto_task_types import AutoTaskTypes
 from genroute.api.batch_runner import BatchRunner
 from genroute.api.body_limit import BodySizeLimit
 from genroute.api.errors import install_error_handlers
@@ -98,6 +99,7 @@ def _lifespan(
         app.state.redis = redis_client
         app.state.async_redis = redis.asyncio.Redis.from_url(redis_url(settings.broker_url))
         app.state.file_store = file_store(settings)
+        app.state.auto_task_types = AutoTaskTypes(policy.catalog, settings)
         app.state.path_states = PathStateStore(redis_client, policy.rollback)
         app.state.rate_limiter = RateLimiter(redis_client)
         gauges = redis_gauges(redis_client, app.state.path_states)
@@ -151,6 +153,7 @@ def _batch_runner(state: State, settings: Settings) -> BatchRunner:
             state.celery,
             principal,
             state.rate_limiter,
+            state.auto_task_types,
         )
 
     catalog, store = state.policy.catalog, state.file_store
@@ -165,8 +168,8 @@ def _document_task_types(app: FastAPI, names: list[str]) -> None:
         if app.openapi_schema is None:
             document = get_openapi(title=app.title, version=app.version, routes=app.routes)
             schemas = document["components"]["schemas"]
-            schemas["TaskRequest"]["properties"]["task_type"]["enum"] = names
-            schemas["ChatCompletionRequest"]["properties"]["model"]["enum"] = names
+            schemas["TaskRequest"]["properties"]["task_type"]["enum"] = [*names, "auto"]
+            schemas["ChatCompletionRequest"]["properties"]["model"]["enum"] = [*names, "auto"]
             app.openapi_schema = document
         return app.openapi_schema
 

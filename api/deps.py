@@ -9,6 +9,7 @@ from celery import Celery
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 
+from genroute.api.auto_task_types import AutoTaskTypes
 from genroute.api.file_store import FileStore
 from genroute.policies import RoutingPolicy
 from genroute.runtime.finish_events import FinishWaiters
@@ -39,6 +40,10 @@ def _redis(request: Request) -> redis.Redis:
 
 def _async_redis(request: Request) -> redis.asyncio.Redis:
     return request.app.state.async_redis
+
+
+def _auto_task_types(request: Request) -> AutoTaskTypes:
+    return request.app.state.auto_task_types
 
 
 def _file_store(request: Request) -> FileStore:
@@ -72,6 +77,7 @@ PathStatesDep = Annotated[PathStateStore, Depends(_path_states)]
 RateLimiterDep = Annotated[RateLimiter, Depends(_rate_limiter)]
 FinishWaitersDep = Annotated[FinishWaiters, Depends(_finish_waiters)]
 FileStoreDep = Annotated[FileStore, Depends(_file_store)]
+AutoTaskTypesDep = Annotated[AutoTaskTypes, Depends(_auto_task_types)]
 # The broker's Redis (path states, rate limits, finish notifications).
 RedisDep = Annotated[redis.Redis, Depends(_redis)]
 # The same Redis for handlers that wait on it without a thread (streamed output relays).

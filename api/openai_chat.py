@@ -33,13 +33,7 @@ def task_request(
 ) -> TaskRequest:
     """The task a chat completion asks for. A task type's own prompt wraps the user's text, so
     only user messages go to one; a conversational type takes every message as given."""
-    if body.model == AUTO_MODEL:
-        raise RequestRejected(
-            "model",
-            "'auto' needs the task classifier, which this deployment does not run yet; "
-            "name a task type (GET /v1/models lists them)",
-        )
-    if body.model not in catalog.task_types:
+    if body.model not in catalog.task_types and body.model != AUTO_MODEL:
         known = ", ".join(sorted(catalog.task_types))
         raise RequestRejected("model", f"unknown model '{body.model}'; the models are: {known}")
     if body.max_tokens is not None and body.max_completion_tokens is not None:
@@ -63,15 +57,21 @@ def task_request(
         "temperature": body.temperature,
         **_schema_fields(body),
     }
-    if catalog.get(body.model).conversation:
-        turns = [
-            {"role": "system" if m.role == "developer" else m.role, "content": m.text()}
-            for m in body.messages
-        ]
-        fields["messages"] = turns
+    if body.model == AUTO_MODEL:  # the classifier reads the user's words; a conversation
+        fields["input"] = "\n\n".join(m.text() for m in body.messages if m.role == "user")
+        fields["messages"] = _turns(body)  # kept only if it resolves to one
+    elif catalog.get(body.model).conversation:
+        fields["messages"] = _turns(body)
     else:
         fields["input"] = _user_text(body)
     return TaskRequest.model_validate(fields)
+
+
+def _turns(body: ChatCompletionRequest) -> list[dict[str, str]]:
+    return [
+        {"role": "system" if m.role == "developer" else m.role, "content": m.text()}
+        for m in body.messages
+    ]
 
 
 def _user_text(body: ChatCompletionRequest) -> str:
@@ -111,6 +111,7 @@ def task_record(view: TaskView) -> TaskRecord:
         rule=view.route.rule,
         attempts=len(view.attempts),
         attempt_paths=[attempt.path for attempt in view.attempts],
+        classification=view.classification,
     )
 
 

@@ -45,6 +45,7 @@ def task_view(task: Task, for_operator: bool) -> TaskView:
         owner=task.owner,
         idempotency_key=task.idempotency_key,
         metadata=task.request.get("metadata", {}),
+        classification=task.classification,
     )
 
 

@@ -18,7 +18,9 @@ from fastapi import Depends
 from sqlalchemy.orm import Session, sessionmaker
 
 from genroute.api.auth import Principal, Submitter
+from genroute.api.auto_task_types import AutoTaskTypes
 from genroute.api.deps import (
+    AutoTaskTypesDep,
     CeleryDep,
     PathStatesDep,
     PolicyDep,
@@ -60,6 +62,7 @@ class Submission:
     celery: Celery
     principal: Principal
     limiter: RateLimiter
+    auto: AutoTaskTypes
 
     def charge(self, cost: int) -> None:
         """Spend `cost` of the key's submission rate, or refuse the whole call with 429."""
@@ -67,6 +70,8 @@ class Submission:
 
     def submit(self, requests: list[TaskRequest]) -> list[Outcome]:
         """One outcome per request, in order. Nothing is published before the commit."""
+        resolved = [self.auto.resolve(request) for request in requests]
+        requests = [request for request, _ in resolved]
         keys = [r.idempotency_key for r in requests if r.idempotency_key]
         earlier = tasks_by_idempotency_key(self.session, self.principal.owner, keys)
         outcomes: list[Outcome | None] = [None] * len(requests)
@@ -84,6 +89,7 @@ class Submission:
                 self.settings.max_attempts,
                 self.principal.owner,
                 self.principal.key_id,
+                classification=resolved[index][1],
             )
         inserted = insert_tasks(self.session, list(new_rows.values()))
         created = [i for i in sorted(new_rows) if new_rows[i]["id"] in inserted]
@@ -235,8 +241,11 @@ def _submission(
     celery: CeleryDep,
     path_states: PathStatesDep,
     limiter: RateLimiterDep,
+    auto: AutoTaskTypesDep,
 ) -> Submission:
-    return Submission(session, sessions, policy, path_states, settings, celery, principal, limiter)
+    return Submission(
+        session, sessions, policy, path_states, settings, celery, principal, limiter, auto
+    )
 
 
 SubmissionDep = Annotated[Submission, Depends(_submission)]

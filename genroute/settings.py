@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     )
     files_s3_endpoint_url: str = Field(default="", pattern=r"^(https?://.+)?$")
     files_s3_region: str = "us-east-1"
+    # `task_type: auto`: the classifier's confidence below which a request goes to the default
+    # task type instead of the one it resembles most.
+    classify_min_confidence: float = Field(default=0.5, ge=0, le=1)
+    classify_default_task_type: str = Field(default="chat", pattern=r"^[a-z][a-z0-9_]{0,63}$")
     # Long polls one API process holds at once; past it a wait answers 503 with Retry-After.
     # A waiting request holds no database connection, only a place in this count.
     max_long_polls: int = Field(default=1000, ge=1)

@@ -59,6 +59,9 @@ class TaskType(BaseModel):
     validation: ValidationConfig = Field(default_factory=ValidationConfig)
     # The scorecard reports how much this type's outputs repeat themselves (synthetic data).
     diversity: bool = False
+    # Requests of this type as producers word them, for the task classifier (`task_type:
+    # auto`), beside the description.
+    examples: tuple[str, ...] = ()
     # A conversation: the request's `messages` go to the model as given (the system prompt
     # only when they bring none), instead of the prompt template around `input`.
     conversation: bool = False

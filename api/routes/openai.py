@@ -29,7 +29,13 @@ from genroute.api.schemas import task_view
 from genroute.api.submission import SubmissionDep
 from genroute.api.waiting import wait_until_terminal
 from genroute.contract import TaskStatus, TaskView
-from genroute.contract.openai import ChatCompletion, ChatCompletionRequest, ModelCard, ModelList
+from genroute.contract.openai import (
+    AUTO_MODEL,
+    ChatCompletion,
+    ChatCompletionRequest,
+    ModelCard,
+    ModelList,
+)
 from genroute.db.tasks import get_task, task_status
 from genroute.errors import RequestRejected
 from genroute.runtime.finish_events import FinishWaiters
@@ -137,4 +143,5 @@ def list_models(_principal: Reader, policy: PolicyDep) -> ModelList:
         ModelCard(id=name, created=created, description=kind.description)
         for name, kind in sorted(policy.catalog.task_types.items())
     ]
-    return ModelList(data=cards)
+    auto = "the task type the request's words resemble most (the task classifier)"
+    return ModelList(data=[*cards, ModelCard(id=AUTO_MODEL, created=created, description=auto)])

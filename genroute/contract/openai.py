@@ -131,6 +131,8 @@ class TaskRecord(BaseModel):
     attempts: int
     # The path each attempt ran on, in order: more than one means a fallback answered.
     attempt_paths: list[str]
+    # What `model: auto` resolved to (the task classifier's record), else None.
+    classification: dict[str, Any] | None = None
 
 
 class ChatCompletion(BaseModel):

@@ -252,6 +252,9 @@ class TaskView(BaseModel):
     attempts: list[AttemptView]
     created_at: datetime
     finished_at: datetime | None
+    # What `task_type: auto` resolved to: the type, its confidence and every type's, and
+    # whether the default was used; None for a request that named its type.
+    classification: dict[str, Any] | None = None
     owner: str | None = None
     idempotency_key: str | None = None
     metadata: dict[str, str | int | float | bool | None] = {}

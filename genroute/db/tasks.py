@@ -27,8 +27,9 @@ def task_row(
     max_attempts: int,
     owner: str | None = None,
     api_key_id: uuid.UUID | None = None,
+    classification: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The column values of a new, queued task."""
+    """The column values of a new, queued task (`classification`: what `auto` resolved to)."""
     return dict(
         id=uuid.uuid4(),
         task_type=request.task_type,
@@ -47,6 +48,7 @@ def task_row(
         owner=owner,
         api_key_id=api_key_id,
         idempotency_key=request.idempotency_key,
+        classification=classification,
         # Set now, not at publish: a fast worker may claim before the publish is recorded.
         # (Bulk inserts replace it with one database timestamp for the batch.)
         enqueued_at=func.now(),

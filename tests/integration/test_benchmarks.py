@@ -84,3 +84,10 @@ def test_streaming_bench(tmp_path: Path) -> None:
     for name, engine in result["engines"].items():
         assert engine["system"]["streams"] > 0, name
         assert engine["system_over_engine_first_output"] > 0, name
+
+
+def test_classify_bench(tmp_path: Path) -> None:
+    result = _quick("classify", 300, tmp_path)
+    assert result["bench"] == "classify" and result["requests"] == 16
+    for arm in result["arms"].values():
+        assert 0 <= arm["accuracy"] <= 1 and arm["ms_per_request"] > 0

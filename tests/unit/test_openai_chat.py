@@ -69,10 +69,19 @@ def test_response_format_binds_the_output_to_a_schema(response_format, schema) -
     assert request.json_schema == schema and request.schema_required
 
 
+def test_auto_leaves_the_type_to_the_classifier_with_the_users_words() -> None:
+    body = _request(
+        model="auto",
+        messages=[{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}],
+    )
+    request = task_request(body, CATALOG, None)
+    assert request.task_type == "auto" and request.input == "Hi"
+    assert [m.role for m in request.messages] == ["system", "user"]  # kept if it is a chat
+
+
 @pytest.mark.parametrize(
     ("fields", "field"),
     [
-        ({"model": "auto"}, "model"),
         ({"model": "nope"}, "model"),
         ({"max_tokens": 5, "max_completion_tokens": 5}, "max_completion_tokens"),
         (

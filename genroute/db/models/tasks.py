@@ -78,6 +78,8 @@ class Task(Base):
         ForeignKey("tasks.id", ondelete="CASCADE"), index=True
     )
     eval_run: Mapped[str | None] = mapped_column(String(64), index=True)
+    # What `task_type: auto` resolved to, with the classifier's confidence in each type.
+    classification: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
 
     attempts: Mapped[list["Attempt"]] = relationship(
         back_populates="task", order_by="Attempt.attempt_no", lazy="selectin"
