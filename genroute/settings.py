@@ -49,12 +49,13 @@ class Settings(BaseSettings):
     chat_wait_s: float = Field(default=300.0, gt=0, le=3600)
     # The Batch API: an input file's limits (OpenAI's), how many lines one step turns into
     # tasks, how often the runner moves batches on, and the priority batch lines get unless a
-    # line sets its own (below interactive work's 5: a batch waits, a person does not).
+    # line sets its own (7: served after interactive work's 5, since kombu serves lower numbers
+    # first; a batch waits, a person does not).
     max_file_bytes: int = Field(default=200 * 1024 * 1024, gt=0)
     max_batch_lines: int = Field(default=50_000, ge=1)
     batch_step_lines: int = Field(default=500, ge=1, le=10_000)
     batch_interval_s: float = Field(default=2.0, gt=0)
-    batch_priority: int = Field(default=3, ge=0, le=9)
+    batch_priority: int = Field(default=7, ge=0, le=9)
     # A streamed task's output relay (a Redis stream per task): its bound in entries (a
     # token's or a canvas's text each, over every attempt) and how long it outlives its writes.
     stream_max_entries: int = Field(default=30_000, ge=100)

@@ -182,10 +182,10 @@ def test_an_expired_batch_delivers_what_finished(sdk: openai.OpenAI) -> None:
 def test_an_api_killed_mid_batch_loses_and_duplicates_nothing(
     sdk: openai.OpenAI, stack: Stack, sessions
 ) -> None:
-    content, expected = batch_file(200, {})
+    content, expected = batch_file(100, {})
     batch = _run(sdk, content)
     wait_until(
-        lambda: 0 < sdk.batches.retrieve(batch.id).model_extra["genroute"]["lines_done"] < 200,
+        lambda: 0 < sdk.batches.retrieve(batch.id).model_extra["genroute"]["lines_done"] < 100,
         120,
         "submission under way",
     )
@@ -202,7 +202,7 @@ def test_an_api_killed_mid_batch_loses_and_duplicates_nothing(
             {"key": f"batch:{batch.id}:%"},
         ).scalars()
         keys = list(keys)
-    assert len(keys) == len(set(keys)) == 200
+    assert len(keys) == len(set(keys)) == 100
 
 
 def test_files_and_batches_belong_to_their_owner(
