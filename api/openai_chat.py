@@ -150,6 +150,9 @@ def unfinished_error(view: TaskView, waited_s: float) -> tuple[int, dict[str, An
     if view.status == TaskStatus.failed:
         message = f"task {view.id} failed after {record.attempts} attempts: {view.error}"
         return 422, _error(message, "task_failed_error", "task_failed", view.id)
+    if view.status == TaskStatus.expired:
+        message = f"task {view.id} expired: {view.error}"
+        return 408, _error(message, "timeout_error", "deadline_expired", view.id)
     if view.status == TaskStatus.cancelled:
         message = f"task {view.id} was cancelled before it ran"
         return 409, _error(message, "task_cancelled_error", "task_cancelled", view.id)

@@ -46,6 +46,7 @@ def task_view(task: Task, for_operator: bool) -> TaskView:
         idempotency_key=task.idempotency_key,
         metadata=task.request.get("metadata", {}),
         classification=task.classification,
+        deadline_at=task.deadline_at,
     )
 
 

@@ -53,7 +53,7 @@ def finished(
             metrics.VALIDATION_FAILURES.labels(verdict.validator, task_type).inc()
         if recorded.next == "fallback":
             metrics.FALLBACKS.labels(path, task_type).inc()
-        if recorded.next in ("succeeded", "failed"):
+        if recorded.next in ("succeeded", "failed", "expired"):
             metrics.TASKS_FINISHED.labels(path, task_type, recorded.next).inc()
             latency = (datetime.now(UTC) - created_at).total_seconds()
             metrics.END_TO_END.labels(path, task_type).observe(latency)

@@ -59,10 +59,17 @@ class TaskStatus(StrEnum):
     succeeded = "succeeded"
     failed = "failed"
     cancelled = "cancelled"
+    # Its latency budget ran out before an attempt could start or a fallback be tried.
+    expired = "expired"
 
     @property
     def is_terminal(self) -> bool:
-        return self in (TaskStatus.succeeded, TaskStatus.failed, TaskStatus.cancelled)
+        return self in (
+            TaskStatus.succeeded,
+            TaskStatus.failed,
+            TaskStatus.cancelled,
+            TaskStatus.expired,
+        )
 
 
 class AttemptOutcome(StrEnum):
@@ -252,6 +259,9 @@ class TaskView(BaseModel):
     attempts: list[AttemptView]
     created_at: datetime
     finished_at: datetime | None
+    # When its latency budget runs out (a production request that set one): no attempt starts
+    # and no fallback is tried after it; the task ends `expired`.
+    deadline_at: datetime | None = None
     # What `task_type: auto` resolved to: the type, its confidence and every type's, and
     # whether the default was used; None for a request that named its type.
     classification: dict[str, Any] | None = None

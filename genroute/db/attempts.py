@@ -64,6 +64,11 @@ def claim_task(
         if task.lease_expires_at > now:
             return Claim(retry_after_s=(task.lease_expires_at - now).total_seconds())
         _mark_lost(session, task.current_attempt_id, now)
+    if task.deadline_at is not None and task.deadline_at <= now:
+        late_s = (now - task.deadline_at).total_seconds()
+        why = f"its deadline passed {late_s:.1f} s before an attempt could start"
+        finish_task(session, task, now, TaskStatus.expired, error=why)
+        return Claim(skipped=why, finished=True)
     if task.attempt_count >= task.max_attempts:
         finish_task(session, task, now, TaskStatus.failed, error="attempt budget spent")
         return Claim(skipped="attempt budget spent", finished=True)
@@ -133,8 +138,9 @@ class AttemptResult:
 @dataclass(frozen=True)
 class Recorded:
     """What recording an attempt did to its task: `next` is succeeded, fallback (requeued on
-    `queue`, to be published by the caller after commit), failed, or superseded (the attempt
-    had lost its claim and changed nothing); `outcome` and `error` are the attempt's own."""
+    `queue`, to be published by the caller after commit), failed, expired (its deadline had
+    passed, so no fallback), or superseded (the attempt had lost its claim and changed
+    nothing); `outcome` and `error` are the attempt's own."""
 
     next: str
     queue: str | None = None
@@ -143,7 +149,7 @@ class Recorded:
 
     @property
     def finished_task(self) -> bool:
-        return self.next in ("succeeded", "failed")
+        return self.next in ("succeeded", "failed", "expired")
 
 
 def record_attempt(
@@ -231,5 +237,9 @@ def _settle_task(
         budget = f"; attempt budget of {task.max_attempts} spent"
         finish_task(session, task, now, TaskStatus.failed, error=reason + budget)
         return Recorded("failed", **outcome)
+    if task.deadline_at is not None and task.deadline_at <= now:
+        late = f"{reason}; its deadline had passed, so no fallback was tried"
+        finish_task(session, task, now, TaskStatus.expired, error=late)
+        return Recorded("expired", **outcome)
     requeue(session, task, now, FALLBACK_QUEUE)
     return Recorded("fallback", FALLBACK_QUEUE, **outcome)

@@ -143,6 +143,29 @@ def test_cancel_a_queued_task_and_wait_for_others(idle_stack: Stack, api: httpx.
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
     assert api.post(f"/v1/tasks/{drop_id}/cancel").json()["status"] == "cancelled"
 
+    # A budget that runs out while nothing consumes the queue: no attempt ever starts.
+    late = api.post(
+        "/v1/tasks",
+        json=ticket(task_type="extraction", latency_budget_ms=300, privacy_tier="external"),
+    )
+    late_id = late.json()["id"]
+    # A full queue of the least urgent work, then one most urgent task behind it.
+    unhurried = [
+        api.post(
+            "/v1/tasks",
+            json=ticket(
+                task_type="reasoning_answer", priority=9, fallback="none", privacy_tier="external"
+            ),
+        )
+        for _ in range(10)
+    ]
+    urgent = api.post(
+        "/v1/tasks",
+        json=ticket(
+            task_type="reasoning_answer", priority=0, fallback="none", privacy_tier="external"
+        ),
+    )
+
     started = time.monotonic()
     still_queued = api.get(f"/v1/tasks/{keep_id}", params={"wait": 1}).json()
     assert still_queued["status"] == "queued" and time.monotonic() - started >= 0.9
@@ -157,6 +180,16 @@ def test_cancel_a_queued_task_and_wait_for_others(idle_stack: Stack, api: httpx.
     assert lineage == [("autoregressive", "fallback", "succeeded")]
     assert "rerouted to fallback at claim" in finished["route"]["reason"]
     assert api.post(f"/v1/tasks/{keep_id}/cancel").status_code == 409
+
+    expired = api.get(f"/v1/tasks/{late_id}", params={"wait": 60}, timeout=90).json()
+    assert expired["status"] == "expired" and expired["attempts"] == [], expired
+    assert "deadline passed" in expired["error"] and expired["deadline_at"]
+
+    ids = [r.json()["id"] for r in (*unhurried, urgent)]
+    views = [api.get(f"/v1/tasks/{i}", params={"wait": 60}, timeout=90).json() for i in ids]
+    started_at = sorted((v["attempts"][0]["started_at"], v["id"]) for v in views)
+    rank = [task_id for _, task_id in started_at].index(urgent.json()["id"])
+    assert rank <= 1, started_at  # first, or second behind one the worker had prefetched
 
     time.sleep(1)  # the cancelled task's message was delivered too, and claimed nothing
     dropped = api.get(f"/v1/tasks/{drop_id}").json()

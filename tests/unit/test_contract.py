@@ -42,6 +42,7 @@ def test_terminal_statuses() -> None:
         TaskStatus.succeeded,
         TaskStatus.failed,
         TaskStatus.cancelled,
+        TaskStatus.expired,
     }
 
 

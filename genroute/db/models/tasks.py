@@ -78,6 +78,8 @@ class Task(Base):
         ForeignKey("tasks.id", ondelete="CASCADE"), index=True
     )
     eval_run: Mapped[str | None] = mapped_column(String(64), index=True)
+    # Acceptance plus the request's latency budget (production tasks only).
+    deadline_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # What `task_type: auto` resolved to, with the classifier's confidence in each type.
     classification: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
 
