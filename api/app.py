@@ -26,6 +26,7 @@ from genroute.api.submission import Submission
 from genroute.db.session import make_engine, make_session_factory
 from genroute.policies import RoutingPolicy, load_catalog, load_policy
 from genroute.runtime.finish_events import FinishWaiters
+from genroute.runtime.live_figures import LiveFigures, batch_widths
 from genroute.runtime.path_states import PathStateStore
 from genroute.runtime.placement import load_data_locations
 from genroute.runtime.queueing import make_celery, redis_from_broker_url, redis_url
@@ -100,6 +101,13 @@ def _lifespan(
         app.state.async_redis = redis.asyncio.Redis.from_url(redis_url(settings.broker_url))
         app.state.file_store = file_store(settings)
         app.state.auto_task_types = AutoTaskTypes(policy.catalog, settings)
+        app.state.live_figures = LiveFigures(
+            app.state.sessions,
+            redis_client,
+            batch_widths(settings.paths_file),
+            window_s=settings.estimate_window_s,
+            refresh_s=settings.estimate_refresh_s,
+        )
         app.state.path_states = PathStateStore(redis_client, policy.rollback)
         app.state.rate_limiter = RateLimiter(redis_client)
         gauges = redis_gauges(redis_client, app.state.path_states)
@@ -154,6 +162,7 @@ def _batch_runner(state: State, settings: Settings) -> BatchRunner:
             principal,
             state.rate_limiter,
             state.auto_task_types,
+            state.live_figures,
         )
 
     catalog, store = state.policy.catalog, state.file_store

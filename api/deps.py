@@ -13,6 +13,7 @@ from genroute.api.auto_task_types import AutoTaskTypes
 from genroute.api.file_store import FileStore
 from genroute.policies import RoutingPolicy
 from genroute.runtime.finish_events import FinishWaiters
+from genroute.runtime.live_figures import LiveFigures
 from genroute.runtime.path_states import PathStateStore
 from genroute.runtime.ratelimit import RateLimiter
 from genroute.settings import Settings
@@ -44,6 +45,10 @@ def _async_redis(request: Request) -> redis.asyncio.Redis:
 
 def _auto_task_types(request: Request) -> AutoTaskTypes:
     return request.app.state.auto_task_types
+
+
+def _live_figures(request: Request) -> LiveFigures:
+    return request.app.state.live_figures
 
 
 def _file_store(request: Request) -> FileStore:
@@ -78,6 +83,7 @@ RateLimiterDep = Annotated[RateLimiter, Depends(_rate_limiter)]
 FinishWaitersDep = Annotated[FinishWaiters, Depends(_finish_waiters)]
 FileStoreDep = Annotated[FileStore, Depends(_file_store)]
 AutoTaskTypesDep = Annotated[AutoTaskTypes, Depends(_auto_task_types)]
+LiveFiguresDep = Annotated[LiveFigures, Depends(_live_figures)]
 # The broker's Redis (path states, rate limits, finish notifications).
 RedisDep = Annotated[redis.Redis, Depends(_redis)]
 # The same Redis for handlers that wait on it without a thread (streamed output relays).

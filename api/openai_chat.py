@@ -52,6 +52,7 @@ def task_request(
         "user_facing": options.user_facing,
         "requires_tool_calls": options.requires_tool_calls,
         "requires_deep_reasoning": options.requires_deep_reasoning,
+        "best_effort": options.best_effort,
         "metadata": _metadata(body),
         "stream": body.stream,
         "temperature": body.temperature,

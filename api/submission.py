@@ -22,6 +22,7 @@ from genroute.api.auto_task_types import AutoTaskTypes
 from genroute.api.deps import (
     AutoTaskTypesDep,
     CeleryDep,
+    LiveFiguresDep,
     PathStatesDep,
     PolicyDep,
     RateLimiterDep,
@@ -40,6 +41,8 @@ from genroute.errors import InputTooLarge, RequestRejected
 from genroute.observability.logs import log_context
 from genroute.observability.metrics import TASKS_SUBMITTED
 from genroute.policies import RoutingPolicy
+from genroute.policies.deadlines import meet_budget
+from genroute.runtime.live_figures import LiveFigures
 from genroute.runtime.path_states import Admission, PathStateStore, record_event
 from genroute.runtime.publishing import publish_committed
 from genroute.runtime.queueing import Message
@@ -63,6 +66,7 @@ class Submission:
     principal: Principal
     limiter: RateLimiter
     auto: AutoTaskTypes
+    live: LiveFigures
 
     def charge(self, cost: int) -> None:
         """Spend `cost` of the key's submission rate, or refuse the whole call with 429."""
@@ -159,7 +163,11 @@ class Submission:
             )
         if request.json_schema is not None:
             check_schema(request.json_schema)
-        return self.policy.decide(request)
+        decision = self.policy.decide(request)
+        if request.latency_budget_ms is None:
+            return decision
+        estimates = self.live.estimates(request.task_type, request.priority)
+        return meet_budget(decision, request, estimates, self.policy.allowed_paths(request))
 
     def _with_path_states(
         self, requests: list[TaskRequest], decided: dict[int, RouteDecision]
@@ -242,9 +250,10 @@ def _submission(
     path_states: PathStatesDep,
     limiter: RateLimiterDep,
     auto: AutoTaskTypesDep,
+    live: LiveFiguresDep,
 ) -> Submission:
     return Submission(
-        session, sessions, policy, path_states, settings, celery, principal, limiter, auto
+        session, sessions, policy, path_states, settings, celery, principal, limiter, auto, live
     )
 
 

@@ -45,6 +45,10 @@ class PathUnavailable(RequestRejected):
     retry_after_s = 30.0
 
 
+class BudgetUnmeetable(RequestRejected):
+    """No path the request may use can finish within its latency budget (estimates say why)."""
+
+
 class Overloaded(RequestRejected):
     """This API process is at a capacity limit (long polls, database connections) or a store
     it needs is unreachable right now; worth retrying shortly."""

@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     )
     files_s3_endpoint_url: str = Field(default="", pattern=r"^(https?://.+)?$")
     files_s3_region: str = "us-east-1"
+    # Latency budgets are judged by each path's median attempt time over this window, and by
+    # worker counts and service times read at most this often (queue depths on every submit).
+    estimate_window_s: float = Field(default=3600.0, gt=0)
+    estimate_refresh_s: float = Field(default=5.0, ge=0)
     # `task_type: auto`: the classifier's confidence below which a request goes to the default
     # task type instead of the one it resembles most.
     classify_min_confidence: float = Field(default=0.5, ge=0, le=1)

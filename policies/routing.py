@@ -175,6 +175,17 @@ class RoutingPolicy:
     def _locations(self) -> list[tuple[Route, PrivacyTier]]:
         return [(path, self.location(path)) for path in Route]
 
+    def allowed_paths(self, request: TaskRequest) -> list[Route]:
+        """Where this request may run at all: paths its privacy tier admits, and only the
+        autoregressive path for tool calls and deep reasoning."""
+        needs_tokens = request.requires_tool_calls or request.requires_deep_reasoning
+        return [
+            path
+            for path in Route
+            if request.privacy_tier.admits(self.location(path))
+            and (path is Route.autoregressive or not needs_tokens)
+        ]
+
     def shadow_path(
         self, request: TaskRequest, decision: RouteDecision, draw: float
     ) -> Route | None:

@@ -57,6 +57,7 @@ def settings(service_urls: tuple[str, str], tmp_path_factory: pytest.TempPathFac
         # Batches submit in small steps, often, so a test can restart the API between two.
         batch_step_lines=20,
         batch_interval_s=0.5,
+        estimate_refresh_s=1.0,
     )
 
 

@@ -1,12 +1,15 @@
 """Path states: the rollback controller's state for every (path, task type), and where each
-path's engine sends data."""
+path's engine sends data; and each path's estimate for a request now (latency budgets)."""
 
-from fastapi import APIRouter
+import math
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 
 from genroute.api.auth import Reader
-from genroute.api.deps import PathStatesDep, PolicyDep
+from genroute.api.deps import LiveFiguresDep, PathStatesDep, PolicyDep
 from genroute.api.errors import ERROR_RESPONSES
-from genroute.contract import PathStateView, Route
+from genroute.contract import PathEstimateView, PathStateView, Route, TaskTypeName
 from genroute.policies.rollback import RollbackState
 
 router = APIRouter(prefix="/v1/paths", tags=["paths"], responses=ERROR_RESPONSES)
@@ -31,4 +34,35 @@ def path_states(_principal: Reader, policy: PolicyDep, store: PathStatesDep) -> 
                     data_location=policy.location(path).value,
                 )
             )
+    return views
+
+
+@router.get("/estimates")
+def path_estimates(
+    _principal: Reader,
+    policy: PolicyDep,
+    live: LiveFiguresDep,
+    task_type: TaskTypeName,
+    priority: Annotated[int, Query(ge=0, le=9)] = 5,
+) -> list[PathEstimateView]:
+    """How soon each path could finish a request of `task_type` at `priority` now: what a
+    `latency_budget_ms` is judged by at submit."""
+    policy.catalog.get(task_type)  # 422 naming the known types
+    views = []
+    for path, estimate in sorted(live.estimates(task_type, priority).items()):
+        completion = estimate.completion_s
+        views.append(
+            PathEstimateView(
+                path=path.value,
+                task_type=task_type,
+                priority=priority,
+                queued_ahead=estimate.queued_ahead,
+                slots=estimate.slots,
+                service_s=estimate.service_s,
+                completion_s=completion
+                if completion is not None and math.isfinite(completion)
+                else None,
+                summary=estimate.describe(),
+            )
+        )
     return views

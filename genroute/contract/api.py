@@ -97,6 +97,22 @@ class PathStateView(BaseModel):
     data_location: str
 
 
+class PathEstimateView(BaseModel):
+    """How soon one path could finish a request of a task type and priority, as a latency
+    budget is judged at submit: the work queued ahead shared over its slots, then one attempt
+    of the type's recent median; `completion_s` is None where nothing was measured (and
+    unbounded, shown as None with slots 0, where no worker consumes the queue)."""
+
+    path: str
+    task_type: str
+    priority: int
+    queued_ahead: int
+    slots: int
+    service_s: float | None
+    completion_s: float | None
+    summary: str
+
+
 class ErrorBody(BaseModel):
     detail: str
     errors: list[FieldError] = []

@@ -79,6 +79,7 @@ class GenrouteOptions(_Strict):
     user_facing: bool = False
     requires_tool_calls: bool = False
     requires_deep_reasoning: bool = False
+    best_effort: bool = False
     wait_s: float | None = Field(default=None, gt=0, le=3600)
 
 

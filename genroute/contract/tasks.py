@@ -107,7 +107,12 @@ class ChatTurn(BaseModel):
 
 
 # Request fields added after the first release, with their defaults (see TaskRequest.record).
-_ADDED_SINCE_V1: dict[str, Any] = {"messages": None, "stream": False, "temperature": None}
+_ADDED_SINCE_V1: dict[str, Any] = {
+    "messages": None,
+    "stream": False,
+    "temperature": None,
+    "best_effort": False,
+}
 
 
 class TaskRequest(BaseModel):
@@ -140,6 +145,8 @@ class TaskRequest(BaseModel):
     # Sampling temperature for engines that sample (a served model); in-process engines decode
     # greedily whatever it says.
     temperature: float | None = Field(default=None, ge=0, le=2)
+    # Run it even when no path is estimated to meet `latency_budget_ms` (else 422).
+    best_effort: bool = False
 
     def record(self) -> dict[str, Any]:
         """The request as a task row keeps it. Fields added since v1 are kept only where they

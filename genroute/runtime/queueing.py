@@ -19,7 +19,9 @@ from genroute.settings import Settings
 GENERATE_TASK = "genroute.generate"
 QUEUES = ("diffusion", "autoregressive", "fallback")
 DEFAULT_PRIORITY = 5
-# kombu's Redis transport keeps one list per priority step: "q", "q\x06\x163", ...
+# kombu's Redis transport keeps one list per priority step: "q", "q\x06\x163", ...; a message
+# goes under the largest step not above its priority, and the steps are served in order.
+PRIORITY_STEPS = (0, 3, 6, 9)
 _PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
 
 

@@ -1,7 +1,7 @@
 """Batch submission, listing with filters and cursors, cancelling, long-poll waits, path
-health and privacy tiers, on a stack of its own that starts with no worker (so tasks stay
-queued until the test starts one). Its paths declare diffusion's data as leaving the node
-(cluster) and the autoregressive path's as leaving the cluster (external)."""
+health, privacy tiers, deadlines and latency budgets, on a stack of its own that starts with
+no worker (so tasks stay queued until a test starts one). Its paths declare diffusion's data as
+leaving the node (cluster) and the autoregressive path's as leaving the cluster (external)."""
 
 import time
 from collections.abc import Iterator
@@ -28,6 +28,9 @@ def idle_stack(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> 
     paths = yaml.safe_load((ROOT / "tests" / "paths.yaml").read_text())
     paths["paths"]["diffusion"]["data_location"] = "cluster"
     paths["paths"]["autoregressive"]["data_location"] = "external"
+    # A diffusion attempt waits this long for its batch: slower than the autoregressive path,
+    # so a latency budget can be met by one path and not the other.
+    paths["paths"]["diffusion"]["batch_wait_ms"] = 2500
     paths_file = folder / "paths.yaml"
     paths_file.write_text(yaml.safe_dump(paths))
     with (
@@ -194,3 +197,48 @@ def test_cancel_a_queued_task_and_wait_for_others(idle_stack: Stack, api: httpx.
     time.sleep(1)  # the cancelled task's message was delivered too, and claimed nothing
     dropped = api.get(f"/v1/tasks/{drop_id}").json()
     assert dropped["status"] == "cancelled" and dropped["attempts"] == []
+
+
+def _workers_running(stack: Stack) -> None:
+    started = {
+        p: stack.start_worker(p) for p in ("diffusion", "autoregressive") if p not in stack.workers
+    }
+    wait_for_workers(stack.settings, started, 240)
+
+
+def test_latency_budgets_are_judged_by_live_estimates(idle_stack: Stack, api: httpx.Client) -> None:
+    """After a few ticket summaries ran on both paths (diffusion first, then the fallback),
+    a budget only the autoregressive path meets is rerouted there, and one no path meets is
+    refused with the estimates."""
+    _workers_running(idle_stack)
+    evidence = [
+        api.post("/v1/tasks", json=ticket(privacy_tier="external", max_output_tokens=8)).json()[
+            "id"
+        ]
+        for _ in range(3)
+    ]
+    for task_id in evidence:
+        api.get(f"/v1/tasks/{task_id}", params={"wait": 60}, timeout=90)
+    time.sleep(idle_stack.settings.estimate_refresh_s + 0.5)  # past the figures' refresh
+    estimates = api.get("/v1/paths/estimates", params={"task_type": "ticket_summary"}).json()
+    by_path = {e["path"]: e["completion_s"] for e in estimates}
+    slow, fast = by_path["diffusion"], by_path["autoregressive"]
+    assert slow is not None and fast is not None and fast < slow, estimates
+
+    budget_ms = int(1000 * (fast + slow) / 2)
+    moved = api.post(
+        "/v1/tasks", json=ticket(privacy_tier="external", latency_budget_ms=budget_ms)
+    ).json()
+    assert moved["route"]["path"] == "autoregressive", moved
+    assert "rerouted to autoregressive" in moved["route"]["reason"]
+
+    hopeless = api.post("/v1/tasks", json=ticket(privacy_tier="external", latency_budget_ms=1))
+    assert hopeless.status_code == 422
+    error = hopeless.json()["errors"][0]
+    assert error["field"] == "latency_budget_ms"
+    assert "diffusion ~" in error["message"] and "autoregressive ~" in error["message"]
+    anyway = api.post(
+        "/v1/tasks",
+        json=ticket(privacy_tier="external", latency_budget_ms=1, best_effort=True),
+    )
+    assert anyway.status_code == 202 and "best effort" in anyway.json()["route"]["reason"]

@@ -1,0 +1,112 @@
+"""The live figures a latency budget is judged by (policies/deadlines.py decides): for each path,
+the messages queued ahead of a request of a given priority (Redis), the attempts it runs at
+once (ready worker processes times their batch width) and the median time an attempt of each
+task type took there lately (PostgreSQL). The slow-moving parts are read at most every
+`refresh_s`; queue depths on every call, in one round trip."""
+
+import logging
+import threading
+import time
+from pathlib import Path
+
+import redis
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+
+from genroute.config import read_yaml_mapping
+from genroute.contract import Route
+from genroute.policies.deadlines import PathEstimate
+from genroute.runtime.queueing import PRIORITY_STEPS, queue_lists
+from genroute.runtime.worker_registry import ready_workers
+
+log = logging.getLogger(__name__)
+
+# Attempts that ran to an output (accepted or not): how long this path takes for this type.
+_SERVICE_TIMES = text(
+    """
+    SELECT a.path, t.task_type,
+           percentile_cont(0.5) WITHIN GROUP (
+               ORDER BY extract(epoch FROM a.finished_at - a.started_at)) AS median_s
+    FROM attempts a JOIN tasks t ON t.id = a.task_id
+    WHERE a.finished_at > now() - make_interval(secs => :window_s)
+      AND a.outcome IN ('succeeded', 'invalid')
+    GROUP BY a.path, t.task_type
+    """
+)
+
+
+def batch_widths(paths_file: Path) -> dict[Route, int]:
+    """Each path's batch width as workers/paths.yaml declares it (1 where it says none)."""
+    entries = read_yaml_mapping(paths_file).get("paths") or {}
+    widths = {}
+    for path in Route:
+        entry = entries.get(path.value)
+        widths[path] = int(entry.get("batch_width", 1)) if isinstance(entry, dict) else 1
+    return widths
+
+
+class LiveFigures:
+    """Estimates per path for one request at a time, from figures shared by the process."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        broker: redis.Redis,
+        widths: dict[Route, int],
+        *,
+        window_s: float,
+        refresh_s: float,
+    ) -> None:
+        self._sessions = sessions
+        self._broker = broker
+        self._widths = widths
+        self._window_s = window_s
+        self._refresh_s = refresh_s
+        self._lock = threading.Lock()
+        self._read_at = -float("inf")
+        self._service: dict[tuple[str, str], float] = {}
+        self._workers: dict[str, int] = {}
+
+    def estimates(self, task_type: str, priority: int) -> dict[Route, PathEstimate]:
+        """Every path's estimate for a request of `task_type` at `priority`; none when the
+        figures cannot be read (a budget is then not judged)."""
+        try:
+            self._refresh()
+            ahead = self._queued_ahead(priority)
+        except (redis.RedisError, OSError) as exc:
+            log.warning("live figures unreadable (%s); latency budgets are not judged", exc)
+            return {}
+        return {
+            path: PathEstimate(
+                path,
+                ahead[path],
+                self._workers.get(path.value, 0) * self._widths[path],
+                self._service.get((path.value, task_type)),
+            )
+            for path in Route
+        }
+
+    def _refresh(self) -> None:
+        with self._lock:
+            if time.monotonic() - self._read_at < self._refresh_s:
+                return
+            with self._sessions() as session:
+                rows = session.execute(_SERVICE_TIMES, {"window_s": self._window_s}).all()
+            self._service = {(path, kind): float(median) for path, kind, median in rows}
+            counts: dict[str, int] = {}
+            for worker in ready_workers(self._broker):
+                counts[worker.get("path", "")] = counts.get(worker.get("path", ""), 0) + 1
+            self._workers = counts
+            self._read_at = time.monotonic()
+
+    def _queued_ahead(self, priority: int) -> dict[Route, int]:
+        """Messages a worker takes before one at `priority`: kombu's Redis transport files a
+        message under the largest priority step not above its priority and serves the
+        steps in order."""
+        steps = [step for step in PRIORITY_STEPS if step <= priority]
+        pipe = self._broker.pipeline(transaction=False)
+        for path in Route:
+            for name in queue_lists(path.value)[: len(steps)]:
+                pipe.llen(name)
+        lengths = iter(pipe.execute())
+        return {path: sum(int(next(lengths)) for _ in steps) for path in Route}
