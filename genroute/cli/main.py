@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from genroute.cli.backlog import enqueue, sample_backlog
+from genroute.cli.compare import compare
 from genroute.cli.evaluate import eval_command
 from genroute.cli.failed import failed
 from genroute.cli.keys import keys
@@ -61,6 +62,7 @@ for command in (
     scorecard,
     eval_command,
     replay,
+    compare,
     flower,
     worker_health,
 ):

@@ -1,0 +1,86 @@
+"""`genroute compare` on a database of hand-made first attempts: it counts each path's first
+attempts only, and answers the promotion gate's verdict as text and JSON."""
+
+import json
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from genroute.db.models import Attempt, Task
+from genroute.db.session import make_engine, make_session_factory
+from genroute.local.embedded import child_environment
+from genroute.settings import Settings
+from tests.helpers import isolated_database
+
+pytestmark = pytest.mark.integration
+
+
+def _seed(session, path: str, outcomes: list[str], cost: float, fallback_on: str | None) -> None:
+    now = datetime.now(UTC)
+    for outcome in outcomes:
+        task = Task(
+            id=uuid.uuid4(), task_type="ticket_summary", request={"input": "x"},
+            status="succeeded" if outcome == "succeeded" else "failed", route_path=path,
+            route_rule="rule", policy_version="v1", route_reason="seeded",
+            max_output_tokens=64, queue=path, attempt_count=1, max_attempts=3, created_at=now,
+        )  # fmt: skip
+        session.add(task)
+        session.flush()
+        for number, where in enumerate([path, fallback_on] if fallback_on else [path], start=1):
+            session.add(
+                Attempt(
+                    task_id=task.id,
+                    attempt_no=number,
+                    path=where,
+                    queue=where,
+                    outcome=outcome if number == 1 else "succeeded",
+                    cost=cost,
+                    started_at=now - timedelta(seconds=2),
+                    finished_at=now,
+                )
+            )
+
+
+@pytest.fixture
+def seeded_settings(settings: Settings) -> Iterator[Settings]:
+    with isolated_database(settings) as own:
+        engine = make_engine(own.database_url)
+        with make_session_factory(engine).begin() as session:
+            # 40 diffusion first attempts, 30 accepted; each failure fell back to an accepted
+            # autoregressive attempt, which must not count for autoregressive.
+            _seed(session, "diffusion", ["succeeded"] * 30 + ["invalid"] * 10, 0.001, None)
+            _seed(session, "diffusion", ["invalid"] * 5, 0.001, "autoregressive")
+            _seed(session, "autoregressive", ["succeeded"] * 36 + ["invalid"] * 4, 0.004, None)
+        engine.dispose()
+        yield own
+
+
+def _compare(settings: Settings, *args: str) -> subprocess.CompletedProcess:
+    command = ["compare", "--task-type", "ticket_summary", "--paths", "diffusion,autoregressive"]
+    return subprocess.run(
+        [sys.executable, "-m", "genroute", *command, *args],
+        env=child_environment(settings),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_compare_answers_from_first_attempts(seeded_settings: Settings) -> None:
+    answer = _compare(seeded_settings, "--json")
+    assert answer.returncode == 0, answer.stderr
+    verdict = json.loads(answer.stdout)
+    assert verdict["candidate"]["outcomes"] == 45 and verdict["candidate"]["accepted"] == 30
+    assert verdict["incumbent"]["outcomes"] == 40 and verdict["incumbent"]["accepted"] == 36
+    assert verdict["decision"] == "not enough evidence" and verdict["more_outcomes_needed"] > 0
+    assert verdict["lower"] < -0.05 < verdict["upper"]
+    text = _compare(seeded_settings, "--margin", "0.1")
+    assert text.returncode == 0, text.stderr
+    assert "diffusion: 45 outcomes, 66.7% accepted" in text.stdout
+    assert "not enough evidence (about" in text.stdout
+    wrong = _compare(seeded_settings, "--paths", "diffusion")
+    assert wrong.returncode != 0 and "--paths" in wrong.stderr
