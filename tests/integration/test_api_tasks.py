@@ -242,3 +242,19 @@ def test_latency_budgets_are_judged_by_live_estimates(idle_stack: Stack, api: ht
         json=ticket(privacy_tier="external", latency_budget_ms=1, best_effort=True),
     )
     assert anyway.status_code == 202 and "best effort" in anyway.json()["route"]["reason"]
+
+
+def test_no_fallback_is_tried_past_the_deadline(idle_stack: Stack, api: httpx.Client) -> None:
+    """A diffusion attempt here takes over 2.5 s (its batch wait) and the tiny random model's
+    rewrite fails validation: with a 1.5 s budget (on a task type no path has measured yet, so
+    the budget is not judged at submit), the deadline passes during the attempt, and the task
+    ends `expired` after it instead of trying the fallback."""
+    _workers_running(idle_stack)
+    request = ticket(task_type="short_transform", privacy_tier="external", latency_budget_ms=1500)
+    accepted = api.post("/v1/tasks", json=request).json()
+    assert accepted["route"]["path"] == "diffusion", accepted
+    task = api.get(f"/v1/tasks/{accepted['id']}", params={"wait": 60}, timeout=90).json()
+    assert task["status"] == "expired", task
+    [attempt] = task["attempts"]
+    assert attempt["path"] == "diffusion" and attempt["outcome"] == "invalid"
+    assert "no fallback was tried" in task["error"]
