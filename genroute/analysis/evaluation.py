@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from genroute.analysis.evaluation_page import render_evaluation
+from genroute.analysis.promotion_gate import PathOutcomes, judge
 from genroute.analysis.scorecard import build_scorecard
 from genroute.client.backlog import BacklogRow
 from genroute.contract import Purpose, Route, RouteDecision, ScorecardRow, TaskRequest
@@ -85,6 +86,10 @@ def _percent(a: float, b: float) -> str:
     return f"{abs(1 - a / b) * 100:.0f}%"
 
 
+# The non-inferiority margin the report's promotion gate uses (genroute compare's default).
+GATE_MARGIN = 0.05
+
+
 def recommend(rows: dict[str, ScorecardRow], budget_ms: int | None) -> tuple[str | None, str]:
     """The path with the lowest cost per accepted output among those whose p95 latency meets
     the budget, and why; None when no path produced an accepted output within it."""
@@ -106,7 +111,8 @@ def recommend(rows: dict[str, ScorecardRow], budget_ms: int | None) -> tuple[str
         if path == best:
             continue
         if not other.accepted:
-            reasons.append(f"{path} produced no accepted output ({other.requests} tried)")
+            gate = _gate_says(best, row, path, other)
+            reasons.append(f"{path} produced no accepted output ({other.requests} tried); {gate}")
             continue
         mine, theirs = row.cost_per_accepted_output or 0.0, other.cost_per_accepted_output or 0.0
         if theirs > 0:
@@ -118,8 +124,23 @@ def recommend(rows: dict[str, ScorecardRow], budget_ms: int | None) -> tuple[str
             f"{comparison} ({mine:.6g} vs {theirs:.6g}; acceptance "
             f"{row.acceptance_rate:.0%} vs {other.acceptance_rate:.0%})"
             + ("" if path in within else f"; {path}'s p95 misses the budget")
+            + f"; {_gate_says(best, row, path, other)}"
         )
     return best, "; ".join(reasons)
+
+
+def _outcomes(path: str, row: ScorecardRow) -> PathOutcomes:
+    cost = (row.cost_per_accepted_output or 0.0) * row.accepted
+    return PathOutcomes(path, row.requests, row.accepted, cost)
+
+
+def _gate_says(best: str, row: ScorecardRow, path: str, other: ScorecardRow) -> str:
+    """The promotion gate's verdict on `best` taking over from `path` (as `genroute compare`
+    gives it): whether this run's outcomes are evidence enough."""
+    verdict = judge(_outcomes(best, row), _outcomes(path, other), GATE_MARGIN)
+    more = verdict.more_outcomes_needed
+    enough = f", about {more} more outcomes per path needed" if more else ""
+    return f"promotion gate against {path}: {verdict.decision}{enough}"
 
 
 def evaluation_report(session: Session, plan: EvalPlan) -> dict[str, Any]:

@@ -63,6 +63,8 @@ def test_eval_compares_both_paths_on_sample_tickets(settings: Settings, tmp_path
     advice = report["recommendation"]
     assert advice["reasoning"]
     assert advice["path"] in (None, "diffusion", "autoregressive")
+    if advice["path"] is not None:  # the same gate as `genroute compare`, on this run
+        assert "promotion gate against" in advice["reasoning"], advice
     page = Path(report["html"]).read_text()
     assert page.count("<figure data-chart=") == 3 and "Recommendation for ticket_summary" in page
     assert json.loads(Path(report["json"]).read_text())["run"] == report["run"]
