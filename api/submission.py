@@ -42,6 +42,7 @@ from genroute.observability.logs import log_context
 from genroute.observability.metrics import TASKS_SUBMITTED
 from genroute.policies import RoutingPolicy
 from genroute.policies.deadlines import meet_budget
+from genroute.policies.path_costs import cheapest_accepted
 from genroute.runtime.live_figures import LiveFigures
 from genroute.runtime.path_states import Admission, PathStateStore, record_event
 from genroute.runtime.publishing import publish_committed
@@ -164,6 +165,9 @@ class Submission:
         if request.json_schema is not None:
             check_schema(request.json_schema)
         decision = self.policy.decide(request)
+        if self.policy.prefers_cheapest(decision):
+            costs = self.live.costs(request.task_type)
+            decision = cheapest_accepted(decision, costs, self.policy.allowed_paths(request))
         if request.latency_budget_ms is None:
             return decision
         estimates = self.live.estimates(request.task_type, request.priority)

@@ -6,7 +6,7 @@
 import hashlib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -86,6 +86,9 @@ class Rule(BaseModel):
     path: Route
     fallback: Route | None = None
     shadow: Shadow | None = None
+    # Send the request where its expected cost per accepted output is lowest (measured),
+    # among the paths it may use; `path` is the choice until both are measured.
+    prefer: Literal["cheapest_accepted"] | None = None
     reason: str = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -174,6 +177,11 @@ class RoutingPolicy:
 
     def _locations(self) -> list[tuple[Route, PrivacyTier]]:
         return [(path, self.location(path)) for path in Route]
+
+    def prefers_cheapest(self, decision: RouteDecision) -> bool:
+        """Whether the rule that made `decision` asks for the cheapest accepted output."""
+        rule = self._rules_by_name.get(decision.rule)
+        return rule is not None and rule.prefer == "cheapest_accepted"
 
     def allowed_paths(self, request: TaskRequest) -> list[Route]:
         """Where this request may run at all: paths its privacy tier admits, and only the

@@ -44,12 +44,16 @@ def path_estimates(
     live: LiveFiguresDep,
     task_type: TaskTypeName,
     priority: Annotated[int, Query(ge=0, le=9)] = 5,
+    max_output_tokens: Annotated[int | None, Query(ge=1, le=8192)] = None,
 ) -> list[PathEstimateView]:
-    """How soon each path could finish a request of `task_type` at `priority` now: what a
-    `latency_budget_ms` is judged by at submit."""
-    policy.catalog.get(task_type)  # 422 naming the known types
+    """How soon each path could finish a request of `task_type` at `priority` now (what a
+    `latency_budget_ms` is judged by at submit), and what an accepted output of at most
+    `max_output_tokens` (the type's default) is expected to cost there."""
+    bound = max_output_tokens or policy.catalog.get(task_type).default_max_output_tokens
+    costs = live.costs(task_type)
     views = []
     for path, estimate in sorted(live.estimates(task_type, priority).items()):
+        cost = costs.get(path)
         completion = estimate.completion_s
         views.append(
             PathEstimateView(
@@ -63,6 +67,8 @@ def path_estimates(
                 if completion is not None and math.isfinite(completion)
                 else None,
                 summary=estimate.describe(),
+                cost_per_accepted_output=cost.per_accepted(bound) if cost else None,
+                cost_summary=cost.describe(bound) if cost else "",
             )
         )
     return views

@@ -111,6 +111,10 @@ class PathEstimateView(BaseModel):
     service_s: float | None
     completion_s: float | None
     summary: str
+    # Expected cost per accepted output of an answer within `max_output_tokens` (canvases or
+    # tokens it pays for, over the measured acceptance), for `prefer: cheapest_accepted`.
+    cost_per_accepted_output: float | None = None
+    cost_summary: str = ""
 
 
 class ErrorBody(BaseModel):

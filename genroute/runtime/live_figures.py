@@ -1,13 +1,16 @@
-"""The live figures a latency budget is judged by (policies/deadlines.py decides): for each path,
-the messages queued ahead of a request of a given priority (Redis), the attempts it runs at
-once (ready worker processes times their batch width) and the median time an attempt of each
-task type took there lately (PostgreSQL). The slow-moving parts are read at most every
+"""The live figures routing reads (the pure decisions are in policies/): for each path, the
+messages queued ahead of a request of a given priority (Redis), the attempts it runs at once
+(ready worker processes times their batch width) and the median time an attempt of each task
+type took there lately, for latency budgets (deadlines.py); and each (path, task type)'s
+acceptance, answer length and batch-shared cost per canvas or token, for
+`prefer: cheapest_accepted` (path_costs.py). The slow-moving parts are read at most every
 `refresh_s`; queue depths on every call, in one round trip."""
 
 import logging
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import redis
 from sqlalchemy import text
@@ -16,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from genroute.config import read_yaml_mapping
 from genroute.contract import Route
 from genroute.policies.deadlines import PathEstimate
+from genroute.policies.path_costs import DecodeStyle, PathCost
 from genroute.runtime.queueing import PRIORITY_STEPS, queue_lists
 from genroute.runtime.worker_registry import ready_workers
 
@@ -33,6 +37,29 @@ _SERVICE_TIMES = text(
     GROUP BY a.path, t.task_type
     """
 )
+
+
+# First attempts (so a fallback path is not priced on the cases another path failed): their
+# acceptance, the length of accepted answers, and cost over the units they paid for.
+_COSTS = text(
+    """
+    SELECT a.path, t.task_type,
+           avg(CASE WHEN a.outcome = 'succeeded' THEN 1.0 ELSE 0.0 END) AS acceptance,
+           avg(a.tokens_out) FILTER (WHERE a.outcome = 'succeeded') AS mean_tokens_out,
+           sum(a.cost) AS cost,
+           sum(coalesce((a.engine_facts->>'canvases')::int,
+                        ceil(coalesce(a.tokens_out, 0) / :canvas)::int, 1)) AS canvases,
+           sum(a.tokens_out) AS tokens,
+           max((a.engine_facts->>'canvas_length')::int) AS canvas_length
+    FROM attempts a JOIN tasks t ON t.id = a.task_id
+    WHERE a.finished_at > now() - make_interval(secs => :window_s)
+      AND a.attempt_no = 1
+      AND a.outcome IN ('succeeded', 'invalid', 'error', 'timeout')
+    GROUP BY a.path, t.task_type
+    """
+)
+# DiffusionGemma's canvas where an attempt does not say (vLLM's recipe serves 256).
+DEFAULT_CANVAS = 256
 
 
 def batch_widths(paths_file: Path) -> dict[Route, int]:
@@ -66,6 +93,7 @@ class LiveFigures:
         self._read_at = -float("inf")
         self._service: dict[tuple[str, str], float] = {}
         self._workers: dict[str, int] = {}
+        self._costs: dict[tuple[str, str], PathCost] = {}
 
     def estimates(self, task_type: str, priority: int) -> dict[Route, PathEstimate]:
         """Every path's estimate for a request of `task_type` at `priority`; none when the
@@ -86,6 +114,19 @@ class LiveFigures:
             for path in Route
         }
 
+    def costs(self, task_type: str) -> dict[Route, PathCost]:
+        """Each path's measured cost figures for `task_type` (unmeasured ones say so)."""
+        try:
+            self._refresh()
+        except (redis.RedisError, OSError) as exc:
+            log.warning("live figures unreadable (%s); routing by the rules alone", exc)
+            return {}
+        return {
+            path: self._costs.get((path.value, task_type))
+            or PathCost(path, _decode(path), None, DEFAULT_CANVAS, None, None)
+            for path in Route
+        }
+
     def _refresh(self) -> None:
         with self._lock:
             if time.monotonic() - self._read_at < self._refresh_s:
@@ -93,6 +134,12 @@ class LiveFigures:
             with self._sessions() as session:
                 rows = session.execute(_SERVICE_TIMES, {"window_s": self._window_s}).all()
             self._service = {(path, kind): float(median) for path, kind, median in rows}
+            params = {"window_s": self._window_s, "canvas": float(DEFAULT_CANVAS)}
+            with self._sessions() as session:
+                self._costs = {
+                    (row.path, row.task_type): _path_cost(row)
+                    for row in session.execute(_COSTS, params)
+                }
             counts: dict[str, int] = {}
             for worker in ready_workers(self._broker):
                 counts[worker.get("path", "")] = counts.get(worker.get("path", ""), 0) + 1
@@ -110,3 +157,22 @@ class LiveFigures:
                 pipe.llen(name)
         lengths = iter(pipe.execute())
         return {path: sum(int(next(lengths)) for _ in steps) for path in Route}
+
+
+def _decode(path: Route) -> DecodeStyle:
+    return "canvas" if path is Route.diffusion else "token"
+
+
+def _path_cost(row: Any) -> PathCost:
+    path = Route(row.path)
+    decode = _decode(path)
+    units = row.canvases if decode == "canvas" else row.tokens
+    cost_per_unit = float(row.cost) / float(units) if row.cost is not None and units else None
+    return PathCost(
+        path,
+        decode,
+        cost_per_unit,
+        int(row.canvas_length or DEFAULT_CANVAS),
+        float(row.mean_tokens_out) if row.mean_tokens_out is not None else None,
+        float(row.acceptance) if row.acceptance is not None else None,
+    )

@@ -33,8 +33,21 @@ def idle_stack(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> 
     paths["paths"]["diffusion"]["batch_wait_ms"] = 2500
     paths_file = folder / "paths.yaml"
     paths_file.write_text(yaml.safe_dump(paths))
+    # Bounded batch work goes where its accepted output is expected to cost least.
+    policy = (
+        (ROOT / "tests" / "policy.yaml")
+        .read_text()
+        .replace(
+            "  - name: bounded-batch-diffusion\n",
+            "  - name: bounded-batch-diffusion\n    prefer: cheapest_accepted\n",
+        )
+    )
+    policy_file = folder / "policy.yaml"
+    policy_file.write_text(policy)
     with (
-        isolated_settings(settings, redis_db=9, paths_file=paths_file) as own,
+        isolated_settings(
+            settings, redis_db=9, paths_file=paths_file, policy_file=policy_file
+        ) as own,
         running_stack(own, [], folder / "logs") as stack,
     ):
         yield stack
@@ -258,3 +271,33 @@ def test_no_fallback_is_tried_past_the_deadline(idle_stack: Stack, api: httpx.Cl
     [attempt] = task["attempts"]
     assert attempt["path"] == "diffusion" and attempt["outcome"] == "invalid"
     assert "no fallback was tried" in task["error"]
+
+
+def test_cheapest_accepted_goes_where_measured_outputs_cost_least(
+    idle_stack: Stack, api: httpx.Client
+) -> None:
+    """Synthetic examples pass validation on both paths (random text is acceptable there): once
+    each path has first attempts of the type (tool calls keep some on the autoregressive path),
+    the rule's `prefer: cheapest_accepted` sends the next one to the cheaper path by the
+    measured cost per canvas or token."""
+    _workers_running(idle_stack)
+    examples = ticket(task_type="synthetic_examples", privacy_tier="external", max_output_tokens=24)
+    evidence = [api.post("/v1/tasks", json=examples).json() for _ in range(2)]
+    evidence += [
+        api.post("/v1/tasks", json={**examples, "requires_tool_calls": True}).json()
+        for _ in range(2)
+    ]
+    assert {e["route"]["path"] for e in evidence} == {"diffusion", "autoregressive"}, evidence
+    for task in evidence:
+        api.get(f"/v1/tasks/{task['id']}", params={"wait": 60}, timeout=90)
+    time.sleep(idle_stack.settings.estimate_refresh_s + 0.5)
+    query = {"task_type": "synthetic_examples", "max_output_tokens": 24}
+    figures = {e["path"]: e for e in api.get("/v1/paths/estimates", params=query).json()}
+    costs = {path: e["cost_per_accepted_output"] for path, e in figures.items()}
+    assert None not in costs.values(), figures
+    cheaper = min(costs, key=costs.__getitem__)
+    routed = api.post("/v1/tasks", json=examples).json()["route"]
+    assert routed["path"] == cheaper, (routed, figures)
+    assert (
+        "cheapest" in routed["reason"] and figures["diffusion"]["cost_summary"] in routed["reason"]
+    )
