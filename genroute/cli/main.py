@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from genroute.cli.backlog import enqueue, sample_backlog
+from genroute.cli.capacity import capacity
 from genroute.cli.compare import compare
 from genroute.cli.evaluate import eval_command
 from genroute.cli.failed import failed
@@ -63,6 +64,7 @@ for command in (
     eval_command,
     replay,
     compare,
+    capacity,
     flower,
     worker_health,
 ):

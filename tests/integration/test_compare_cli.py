@@ -84,3 +84,31 @@ def test_compare_answers_from_first_attempts(seeded_settings: Settings) -> None:
     assert "not enough evidence (about" in text.stdout
     wrong = _compare(seeded_settings, "--paths", "diffusion")
     assert wrong.returncode != 0 and "--paths" in wrong.stderr
+
+
+def test_capacity_plans_from_the_measured_attempts(seeded_settings: Settings) -> None:
+    """Every seeded attempt took 2 s; summaries route to diffusion (batch width 4), and the
+    quarter it refused come back on the autoregressive path."""
+    command = ["capacity", "--rate", "4/s", "--mix", "ticket_summary=1", "--p95-budget", "30s"]
+    answer = subprocess.run(
+        [sys.executable, "-m", "genroute", *command, "--json"],
+        env=child_environment(seeded_settings),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert answer.returncode == 0, answer.stderr
+    plan = {entry["load"]["path"]: entry for entry in json.loads(answer.stdout)["paths"]}
+    diffusion = plan["diffusion"]
+    assert diffusion["load"]["arrivals_per_s"] == 4.0
+    assert diffusion["load"]["service"]["mean_s"] == pytest.approx(2.0, abs=0.01)
+    assert diffusion["sizing"]["workers"] * 4 > 4.0 * 2.0  # more servers than the work
+    assert diffusion["sizing"]["p95_response_s"] <= 30
+    refused = 1 - 30 / 45  # first attempts on diffusion: 30 of 45 accepted
+    assert plan["autoregressive"]["load"]["arrivals_per_s"] == pytest.approx(4.0 * refused)
+    bad = subprocess.run(
+        [sys.executable, "-m", "genroute", "capacity", "--rate", "fast", "--mix", "a=1",
+         "--p95-budget", "30s"],
+        env=child_environment(seeded_settings), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert bad.returncode != 0 and "--rate" in bad.stderr

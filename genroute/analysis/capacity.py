@@ -1,0 +1,105 @@
+"""How many workers each path needs for an arrival rate and a mix of task types, from measured
+service times: a queueing model (M/G/c), pure.
+
+Each path is c = workers x batch width servers fed by Poisson arrivals: its share of the mix
+as the policy routes it, plus the fallback traffic of the diffusion path's refused outputs
+(at its measured acceptance). Service is an attempt's measured duration per task type, mixed
+by share (its mean and squared coefficient of variation). The wait is Erlang C's for M/M/c,
+stretched by (1 + cv^2) / 2 for general service (Allen-Cunneen), its 95th percentile from the
+exponential tail: ln(C / 0.05) / (c / S - lambda). The p95 response adds the service's own
+95th percentile. The smallest worker count whose p95 response meets the budget is the answer.
+"""
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ServiceTimes:
+    """One (path, task type)'s measured attempt durations: mean, variance, 95th percentile."""
+
+    mean_s: float
+    variance_s2: float
+    p95_s: float
+
+
+@dataclass(frozen=True)
+class PathLoad:
+    """What one path must serve: arrivals per second and the mixed service of its types."""
+
+    path: str
+    arrivals_per_s: float
+    service: ServiceTimes
+    batch_width: int
+    task_types: tuple[str, ...]
+
+    @property
+    def cv2(self) -> float:
+        return self.service.variance_s2 / self.service.mean_s**2 if self.service.mean_s else 0.0
+
+
+@dataclass(frozen=True)
+class Sizing:
+    path: str
+    workers: int
+    utilisation: float
+    p95_wait_s: float
+    p95_response_s: float
+
+
+def erlang_c(servers: int, offered: float) -> float:
+    """The probability an arrival waits, for `servers` and `offered` load (lambda x S)."""
+    if offered >= servers:
+        return 1.0
+    term, total = 1.0, 1.0
+    for k in range(1, servers):
+        term *= offered / k
+        total += term
+    last = term * offered / servers * servers / (servers - offered)
+    return last / (total + last)
+
+
+def p95_wait(load: PathLoad, servers: int) -> float:
+    """The 95th percentile of the queue wait with `servers` (infinite when overloaded)."""
+    mean = load.service.mean_s
+    offered = load.arrivals_per_s * mean
+    if offered >= servers:
+        return math.inf
+    waiting = erlang_c(servers, offered)
+    if waiting <= 0.05:
+        return 0.0
+    drain = servers / mean - load.arrivals_per_s
+    return (1 + load.cv2) / 2 * math.log(waiting / 0.05) / drain
+
+
+def size(load: PathLoad, p95_budget_s: float, max_workers: int = 10_000) -> Sizing | None:
+    """The fewest workers meeting the budget; None if even `max_workers` do not (the service
+    alone is over budget)."""
+    if load.arrivals_per_s <= 0:
+        return Sizing(load.path, 0, 0.0, 0.0, 0.0)
+    for workers in range(1, max_workers + 1):
+        servers = workers * load.batch_width
+        wait = p95_wait(load, servers)
+        response = wait + load.service.p95_s
+        if response <= p95_budget_s:
+            utilisation = load.arrivals_per_s * load.service.mean_s / servers
+            return Sizing(load.path, workers, utilisation, wait, response)
+        if math.isfinite(wait) and wait == 0.0:
+            return None  # no queue left and still over budget: the service itself is too slow
+    return None
+
+
+def mixed_service(shares: Mapping[str, float], times: Mapping[str, ServiceTimes]) -> ServiceTimes:
+    """The service of a mix of task types: mean and variance of the mixture, and its p95
+    taken as the largest type's (a safe side)."""
+    total = sum(shares.values())
+    mean = sum(share * times[name].mean_s for name, share in shares.items()) / total
+    second = (
+        sum(
+            share * (times[name].variance_s2 + times[name].mean_s ** 2)
+            for name, share in shares.items()
+        )
+        / total
+    )
+    return ServiceTimes(mean, max(0.0, second - mean**2), max(times[n].p95_s for n in shares))

@@ -1,0 +1,65 @@
+"""The capacity model: Erlang C, the p95 wait, sizing, and a mix routed by the policy."""
+
+import math
+from pathlib import Path
+
+import pytest
+
+from genroute.analysis.capacity import PathLoad, ServiceTimes, erlang_c, p95_wait, size
+from genroute.analysis.capacity_plan import parse_mix, path_loads
+from genroute.contract import Route
+from genroute.errors import GenrouteError
+from genroute.policies import load_catalog, load_policy
+
+ROOT = Path(__file__).resolve().parents[2]
+POLICY = load_policy(
+    ROOT / "policies" / "default.yaml", load_catalog(ROOT / "policies" / "task_types.yaml")
+)
+EXPONENTIAL = ServiceTimes(mean_s=2.0, variance_s2=4.0, p95_s=6.0)  # cv^2 = 1
+
+
+def test_erlang_c_matches_known_values() -> None:
+    assert erlang_c(1, 0.5) == pytest.approx(0.5)  # M/M/1: the utilisation
+    assert erlang_c(2, 1.0) == pytest.approx(1 / 3)
+    assert erlang_c(3, 3.0) == 1.0  # overloaded: everyone waits
+
+
+def test_the_m_m_1_wait_tail() -> None:
+    load = PathLoad("autoregressive", 0.25, EXPONENTIAL, 1, ("chat",))  # rho 0.5
+    expected = math.log(0.5 / 0.05) / (1 / 2.0 - 0.25)
+    assert p95_wait(load, 1) == pytest.approx(expected)
+    assert p95_wait(PathLoad("a", 1.0, EXPONENTIAL, 1, ()), 1) == math.inf
+
+
+def test_sizing_takes_the_fewest_workers_that_meet_the_budget() -> None:
+    load = PathLoad("diffusion", 6.0, EXPONENTIAL, 4, ("ticket_summary",))  # 12 s of work a second
+    sizing = size(load, 10.0)
+    assert sizing is not None
+    assert sizing.p95_response_s <= 10.0 and sizing.utilisation < 1
+    fewer = sizing.workers - 1
+    assert fewer * 4 <= 12 or p95_wait(load, fewer * 4) + EXPONENTIAL.p95_s > 10.0
+    assert size(load, 5.0) is None  # the service's own p95 (6 s) is over the budget
+
+
+def test_a_mix_is_routed_and_refused_diffusion_work_comes_back_as_fallback() -> None:
+    times = {
+        ("diffusion", "ticket_summary"): EXPONENTIAL,
+        ("autoregressive", "ticket_summary"): ServiceTimes(1.0, 0.25, 2.0),
+        ("autoregressive", "extraction"): ServiceTimes(3.0, 1.0, 5.0),
+    }
+    acceptance = {("diffusion", "ticket_summary"): 0.75}
+    widths = {Route.diffusion: 4, Route.autoregressive: 8}
+    mix = parse_mix("ticket_summary=3,extraction=1")
+    loads = {load.path: load for load in path_loads(20.0, mix, POLICY, times, acceptance, widths)}
+    assert loads["diffusion"].arrivals_per_s == pytest.approx(15.0)
+    # extraction's 5/s plus a quarter of the summaries' 15/s, refused and falling back
+    assert loads["autoregressive"].arrivals_per_s == pytest.approx(5.0 + 3.75)
+    assert loads["autoregressive"].batch_width == 8
+    with pytest.raises(GenrouteError, match="no measured attempts of classification"):
+        path_loads(1.0, {"classification": 1.0}, POLICY, times, acceptance, widths)
+
+
+@pytest.mark.parametrize("text", ["ticket_summary", "a=x", "=1", "a=-1", "a=0"])
+def test_a_bad_mix_is_named(text: str) -> None:
+    with pytest.raises(GenrouteError, match="--mix"):
+        parse_mix(text)
