@@ -6,12 +6,17 @@ as the policy routes it, plus the fallback traffic of the diffusion path's refus
 (at its measured acceptance). Service is an attempt's measured duration per task type, mixed
 by share (its mean and squared coefficient of variation). The wait is Erlang C's for M/M/c,
 stretched by (1 + cv^2) / 2 for general service (Allen-Cunneen), its 95th percentile from the
-exponential tail: ln(C / 0.05) / (c / S - lambda). The p95 response adds the service's own
-95th percentile. The smallest worker count whose p95 response meets the budget is the answer.
+exponential tail: ln(C / 0.05) / (c / S - lambda); or, closer where service hardly varies,
+from a simulation of the same queue with gamma service times of the measured mean and variance
+(bench/capacity.py compares both with the real system). The p95 response adds the service's
+own 95th percentile. The smallest worker count whose p95 response meets the budget is the
+answer.
 """
 
+import heapq
 import math
-from collections.abc import Mapping
+import random
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 
@@ -73,19 +78,46 @@ def p95_wait(load: PathLoad, servers: int) -> float:
     return (1 + load.cv2) / 2 * math.log(waiting / 0.05) / drain
 
 
-def size(load: PathLoad, p95_budget_s: float, max_workers: int = 10_000) -> Sizing | None:
-    """The fewest workers meeting the budget; None if even `max_workers` do not (the service
-    alone is over budget)."""
+def simulated_p95_wait(
+    load: PathLoad, servers: int, arrivals: int = 20_000, seed: int = 1
+) -> float:
+    """The 95th percentile of the queue wait in a simulation: Poisson arrivals, first come
+    first served over `servers`, service times drawn from a gamma distribution with the
+    measured mean and variance (fixed when they do not vary)."""
+    if load.arrivals_per_s * load.service.mean_s >= servers:
+        return math.inf
+    draws = random.Random(seed)
+    mean, cv2 = load.service.mean_s, load.cv2
+    free_at = [0.0] * servers  # a heap of when each server next frees
+    clock, waits = 0.0, []
+    for _ in range(arrivals):
+        clock += draws.expovariate(load.arrivals_per_s)
+        start = max(clock, heapq.heappop(free_at))
+        service = draws.gammavariate(1 / cv2, mean * cv2) if cv2 > 1e-6 else mean
+        heapq.heappush(free_at, start + service)
+        waits.append(start - clock)
+    waits = sorted(waits[arrivals // 10 :])  # past the empty start
+    return waits[int(0.95 * (len(waits) - 1))]
+
+
+def size(
+    load: PathLoad,
+    p95_budget_s: float,
+    max_workers: int = 10_000,
+    wait: Callable[[PathLoad, int], float] = p95_wait,
+) -> Sizing | None:
+    """The fewest workers meeting the budget by `wait` (the analytic tail, or the
+    simulation); None if even `max_workers` do not (the service alone is over budget)."""
     if load.arrivals_per_s <= 0:
         return Sizing(load.path, 0, 0.0, 0.0, 0.0)
     for workers in range(1, max_workers + 1):
         servers = workers * load.batch_width
-        wait = p95_wait(load, servers)
-        response = wait + load.service.p95_s
+        waited = wait(load, servers)
+        response = waited + load.service.p95_s
         if response <= p95_budget_s:
             utilisation = load.arrivals_per_s * load.service.mean_s / servers
-            return Sizing(load.path, workers, utilisation, wait, response)
-        if math.isfinite(wait) and wait == 0.0:
+            return Sizing(load.path, workers, utilisation, waited, response)
+        if math.isfinite(waited) and waited == 0.0:
             return None  # no queue left and still over budget: the service itself is too slow
     return None
 

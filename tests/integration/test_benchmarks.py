@@ -91,3 +91,10 @@ def test_classify_bench(tmp_path: Path) -> None:
     assert result["bench"] == "classify" and result["requests"] == 16
     for arm in result["arms"].values():
         assert 0 <= arm["accuracy"] <= 1 and arm["ms_per_request"] > 0
+
+
+@pytest.mark.timeout(600)
+def test_capacity_bench(tmp_path: Path) -> None:
+    result = _quick("capacity", 600, tmp_path)
+    assert result["bench"] == "capacity" and result["tasks"] == 12
+    assert result["predicted_p95_wait_s"] >= 0 and result["measured_p95_wait_s"] >= 0

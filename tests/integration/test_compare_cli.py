@@ -112,3 +112,8 @@ def test_capacity_plans_from_the_measured_attempts(seeded_settings: Settings) ->
         env=child_environment(seeded_settings), capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert bad.returncode != 0 and "--rate" in bad.stderr
+    text = subprocess.run(
+        [sys.executable, "-m", "genroute", *command],
+        env=child_environment(seeded_settings), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert "diffusion: 4/s (ticket_summary)" in text.stdout and " workers (" in text.stdout

@@ -5,7 +5,14 @@ from pathlib import Path
 
 import pytest
 
-from genroute.analysis.capacity import PathLoad, ServiceTimes, erlang_c, p95_wait, size
+from genroute.analysis.capacity import (
+    PathLoad,
+    ServiceTimes,
+    erlang_c,
+    p95_wait,
+    simulated_p95_wait,
+    size,
+)
 from genroute.analysis.capacity_plan import parse_mix, path_loads
 from genroute.contract import Route
 from genroute.errors import GenrouteError
@@ -63,3 +70,12 @@ def test_a_mix_is_routed_and_refused_diffusion_work_comes_back_as_fallback() -> 
 def test_a_bad_mix_is_named(text: str) -> None:
     with pytest.raises(GenrouteError, match="--mix"):
         parse_mix(text)
+
+
+def test_the_simulation_agrees_with_m_m_1_and_knows_fixed_service_waits_less() -> None:
+    exponential = PathLoad("a", 0.25, EXPONENTIAL, 1, ())
+    analytic = p95_wait(exponential, 1)
+    assert simulated_p95_wait(exponential, 1, arrivals=40_000) == pytest.approx(analytic, rel=0.1)
+    fixed = PathLoad("a", 0.25, ServiceTimes(2.0, 0.0, 2.0), 1, ())
+    assert simulated_p95_wait(fixed, 1) < simulated_p95_wait(exponential, 1)
+    assert simulated_p95_wait(PathLoad("a", 1.0, EXPONENTIAL, 1, ()), 1) == math.inf
