@@ -32,7 +32,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from soak_audit import audit, lock_sampler
+from support.soak_audit import audit, lock_sampler
 
 from genroute.db.migrate import upgrade
 from genroute.local.embedded import embedded_redis

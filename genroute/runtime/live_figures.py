@@ -9,6 +9,7 @@ acceptance, answer length and batch-shared cost per canvas or token, for
 import logging
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -131,19 +132,15 @@ class LiveFigures:
         with self._lock:
             if time.monotonic() - self._read_at < self._refresh_s:
                 return
-            with self._sessions() as session:
-                rows = session.execute(_SERVICE_TIMES, {"window_s": self._window_s}).all()
+            window = {"window_s": self._window_s}
+            with self._sessions() as session:  # both reads on one connection
+                rows = session.execute(_SERVICE_TIMES, window).all()
+                costs = session.execute(_COSTS, {**window, "canvas": float(DEFAULT_CANVAS)}).all()
             self._service = {(path, kind): float(median) for path, kind, median in rows}
-            params = {"window_s": self._window_s, "canvas": float(DEFAULT_CANVAS)}
-            with self._sessions() as session:
-                self._costs = {
-                    (row.path, row.task_type): _path_cost(row)
-                    for row in session.execute(_COSTS, params)
-                }
-            counts: dict[str, int] = {}
-            for worker in ready_workers(self._broker):
-                counts[worker.get("path", "")] = counts.get(worker.get("path", ""), 0) + 1
-            self._workers = counts
+            self._costs = {(row.path, row.task_type): _path_cost(row) for row in costs}
+            self._workers = Counter(
+                worker.get("path", "") for worker in ready_workers(self._broker)
+            )
             self._read_at = time.monotonic()
 
     def _queued_ahead(self, priority: int) -> dict[Route, int]:
