@@ -31,6 +31,7 @@ from genroute.runtime.path_states import PathStateStore
 from genroute.runtime.placement import load_data_locations
 from genroute.runtime.queueing import make_celery, redis_from_broker_url, redis_url
 from genroute.runtime.ratelimit import RateLimiter
+from genroute.runtime.share_controller import ShareController
 from genroute.runtime.sweeper import Sweeper, SweepTimes
 from genroute.settings import Settings
 
@@ -81,8 +82,8 @@ def _lifespan(
     settings: Settings, policy: RoutingPolicy
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """What the app opens at start-up and closes at shutdown: the database pool, the broker
-    and Redis clients, path states, the rate limiter, scrape-time gauges, the sweeper and the
-    batch runner."""
+    and Redis clients, path states, the rate limiter, scrape-time gauges, the sweeper, the batch
+    runner and (for a policy with adaptive shares) the share controller."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -116,6 +117,9 @@ def _lifespan(
         sweeper.start()
         runner = _batch_runner(app.state, settings)
         runner.start()
+        shares = _share_controller(app.state, settings)
+        if shares is not None:
+            shares.start()
         waiters = FinishWaiters(
             redis_url(settings.broker_url),
             settings.max_long_polls,
@@ -130,6 +134,8 @@ def _lifespan(
             await app.state.async_redis.aclose()
             REGISTRY.unregister(gauges)
             runner.stop()
+            if shares is not None:
+                shares.stop()
             sweeper.stop()
             redis_client.close()
             db_engine.dispose()
@@ -145,6 +151,19 @@ def _sweeper(state: State, settings: Settings) -> Sweeper:
     )
     return Sweeper(
         state.sessions, state.celery, state.redis, interval_s=settings.sweep_interval_s, times=times
+    )
+
+
+def _share_controller(state: State, settings: Settings) -> ShareController | None:
+    """The adaptive-share controller, where the policy has a rule with an adaptive share."""
+    if not state.policy.adaptive_rules():
+        return None
+    return ShareController(
+        state.sessions,
+        state.policy,
+        state.path_states,
+        window_s=settings.share_window_s,
+        interval_s=settings.share_interval_s,
     )
 
 

@@ -9,7 +9,6 @@ step resumed after a crash finds the tasks it made instead of making them again.
 """
 
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +37,7 @@ from genroute.db.models import Batch, BatchLine, StoredFile
 from genroute.db.tasks import db_now
 from genroute.policies import TaskTypeCatalog
 from genroute.runtime.finish_events import announce_finished
+from genroute.runtime.periodic import Periodic
 from genroute.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -72,29 +72,20 @@ class BatchRunner:
         self._broker = broker
         self._settings = settings
         self._inputs: dict[str, _Input] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="batch-runner", daemon=True)
+        self._loop = Periodic("batch-runner", settings.batch_interval_s, self.run_once, grace_s=30)
 
     def start(self) -> None:
-        self._thread.start()
+        self._loop.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=self._settings.batch_interval_s + 30)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._settings.batch_interval_s):
-            try:
-                self.run_once()
-            except Exception:  # the database may be briefly away; try next round
-                log.exception("moving batches on failed")
+        self._loop.stop()
 
     def run_once(self) -> None:
         """One step for every unfinished batch."""
         with self._sessions() as session:
             batch_ids = unfinished_batch_ids(session)
         for batch_id in batch_ids:
-            if self._stop.is_set():
+            if self._loop.stopping.is_set():
                 return
             with self._sessions() as session:
                 batch = locked_batch(session, batch_id)

@@ -7,6 +7,7 @@ misses the broker is republished by the sweeper.
 """
 
 import logging
+import random
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from genroute.api.deps import (
 from genroute.api.rate_limits import charge
 from genroute.api.replays import Outcome, Submitted, repeat_of, replay_of
 from genroute.api.shadows import priority_of, shadow_rows
-from genroute.contract import RouteDecision, TaskAccepted, TaskRequest, TaskStatus
+from genroute.contract import Route, RouteDecision, TaskAccepted, TaskRequest, TaskStatus
 from genroute.db.models import Task
 from genroute.db.submissions import insert_tasks, tasks_by_idempotency_key
 from genroute.db.tasks import task_row
@@ -41,6 +42,7 @@ from genroute.errors import InputTooLarge, RequestRejected
 from genroute.observability.logs import log_context
 from genroute.observability.metrics import TASKS_SUBMITTED
 from genroute.policies import RoutingPolicy
+from genroute.policies.adaptive_share import AdaptiveShare, other_path, split
 from genroute.policies.deadlines import meet_budget
 from genroute.policies.path_costs import cheapest_accepted
 from genroute.runtime.live_figures import LiveFigures
@@ -165,6 +167,9 @@ class Submission:
         if request.json_schema is not None:
             check_schema(request.json_schema)
         decision = self.policy.decide(request)
+        share = self.policy.adaptive_share(decision)
+        if share is not None:
+            decision = self._split(request, decision, share)
         if self.policy.prefers_cheapest(decision):
             costs = self.live.costs(request.task_type)
             decision = cheapest_accepted(decision, costs, self.policy.allowed_paths(request))
@@ -172,6 +177,21 @@ class Submission:
             return decision
         estimates = self.live.estimates(request.task_type, request.priority)
         return meet_budget(decision, request, estimates, self.policy.allowed_paths(request))
+
+    def _split(
+        self, request: TaskRequest, decision: RouteDecision, spec: AdaptiveShare
+    ) -> RouteDecision:
+        """The decision split by the rule's current adaptive share (a path cooling down after
+        a rollback is not drawn while the other can serve)."""
+        current = self.live.share(decision.rule, request.task_type)
+        share = spec.clamp(spec.start if current is None else current)
+        pair = [path.value for path in (decision.path, other_path(decision.path))]
+        try:
+            cooling = self.path_states.cooling_down_paths(pair, request.task_type)
+        except redis.RedisError:
+            cooling = set()  # admission below still keeps traffic off a rolled-back path
+        allowed = self.policy.allowed_paths(request)
+        return split(decision, share, random.random(), allowed, {Route(p) for p in cooling})
 
     def _with_path_states(
         self, requests: list[TaskRequest], decided: dict[int, RouteDecision]

@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     # worker counts and service times read at most this often (queue depths on every submit).
     estimate_window_s: float = Field(default=3600.0, gt=0)
     estimate_refresh_s: float = Field(default=5.0, ge=0)
+    # Adaptive shares move at most once per interval, on first attempts over the window.
+    share_interval_s: float = Field(default=30.0, gt=0)
+    share_window_s: float = Field(default=3600.0, gt=0)
     # `task_type: auto`: the classifier's confidence below which a request goes to the default
     # task type instead of the one it resembles most.
     classify_min_confidence: float = Field(default=0.5, ge=0, le=1)

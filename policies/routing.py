@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from genroute.config import read_yaml_mapping, validate_mapping
 from genroute.contract import PrivacyTier, Route, RouteDecision, TaskRequest
 from genroute.errors import PathUnavailable, PolicyError, RequestRejected
+from genroute.policies.adaptive_share import AdaptiveShare
 from genroute.policies.catalog import TaskTypeCatalog
 from genroute.policies.rollback import RollbackThresholds
 
@@ -89,12 +90,16 @@ class Rule(BaseModel):
     # Send the request where its expected cost per accepted output is lowest (measured),
     # among the paths it may use; `path` is the choice until both are measured.
     prefer: Literal["cheapest_accepted"] | None = None
+    # Split the requests between `path` and the other path, moved by measured outcomes.
+    share: AdaptiveShare | None = None
     reason: str = Field(min_length=1)
 
     @model_validator(mode="after")
     def _shadow_elsewhere(self) -> "Rule":
         if self.shadow is not None and self.shadow.path == self.path:
             raise ValueError(f"shadow.path must differ from the rule's path ({self.path.value})")
+        if self.share is not None and self.prefer is not None:
+            raise ValueError("a rule takes either prefer or an adaptive share, not both")
         return self
 
 
@@ -182,6 +187,20 @@ class RoutingPolicy:
         """Whether the rule that made `decision` asks for the cheapest accepted output."""
         rule = self._rules_by_name.get(decision.rule)
         return rule is not None and rule.prefer == "cheapest_accepted"
+
+    def adaptive_share(self, decision: RouteDecision) -> AdaptiveShare | None:
+        """The adaptive share of the rule that made `decision`, if it splits its requests."""
+        rule = self._rules_by_name.get(decision.rule)
+        return rule.share if rule is not None else None
+
+    def adaptive_rules(self) -> list[tuple[Rule, AdaptiveShare, list[str]]]:
+        """Every rule with an adaptive share, with the task types it splits (a share is kept
+        per rule and task type, since each type has its own evidence)."""
+        return [
+            (rule, rule.share, sorted(rule.when.task_types or self.catalog.task_types))
+            for rule in self.document.rules
+            if rule.share is not None
+        ]
 
     def allowed_paths(self, request: TaskRequest) -> list[Route]:
         """Where this request may run at all: paths its privacy tier admits, and only the

@@ -1,5 +1,6 @@
 """Path states: the rollback controller's state for every (path, task type), and where each
-path's engine sends data; and each path's estimate for a request now (latency budgets)."""
+path's engine sends data; each path's estimate for a request now (latency budgets); and the
+adaptive shares."""
 
 import math
 from typing import Annotated
@@ -7,10 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from genroute.api.auth import Reader
-from genroute.api.deps import LiveFiguresDep, PathStatesDep, PolicyDep
+from genroute.api.deps import LiveFiguresDep, PathStatesDep, PolicyDep, SessionDep
 from genroute.api.errors import ERROR_RESPONSES
-from genroute.contract import PathEstimateView, PathStateView, Route, TaskTypeName
+from genroute.contract import PathEstimateView, PathStateView, Route, ShareView, TaskTypeName
 from genroute.policies.rollback import RollbackState
+from genroute.runtime.share_controller import share_views
 
 router = APIRouter(prefix="/v1/paths", tags=["paths"], responses=ERROR_RESPONSES)
 
@@ -35,6 +37,13 @@ def path_states(_principal: Reader, policy: PolicyDep, store: PathStatesDep) -> 
                 )
             )
     return views
+
+
+@router.get("/shares")
+def adaptive_shares(_principal: Reader, policy: PolicyDep, session: SessionDep) -> list[ShareView]:
+    """Every adaptive share of the policy: each rule's split of each task type it covers,
+    as the controller last moved it (events with their evidence are in `share_events`)."""
+    return share_views(session, policy)
 
 
 @router.get("/estimates")

@@ -7,8 +7,9 @@ Figures come from production traffic where a path serves a task type, else from 
 else from evaluation runs.
 """
 
+import random
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -17,10 +18,11 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from genroute.contract import Purpose, ScorecardRow, TaskRequest
+from genroute.contract import Purpose, RouteDecision, ScorecardRow, TaskRequest
 from genroute.db.models import Task
 from genroute.errors import RequestRejected
 from genroute.policies import RoutingPolicy
+from genroute.policies.adaptive_share import ShareStep, split
 
 
 @dataclass
@@ -39,9 +41,13 @@ def load_requests(
     session: Session, since: datetime | None, batch: int = 1000
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     """(routed path, request as submitted) of every production task created since `since`,
-    streamed from a server-side cursor `batch` rows at a time: a long history is replayed in
-    constant memory, never loaded whole."""
-    query = select(Task.route_path, Task.request).where(Task.purpose == Purpose.production.value)
+    streamed from a server-side cursor `batch` rows at a time (a long history is replayed in
+    constant memory, never loaded whole), oldest first."""
+    query = (
+        select(Task.route_path, Task.request)
+        .where(Task.purpose == Purpose.production.value)
+        .order_by(Task.created_at, Task.id)
+    )
     if since is not None:
         query = query.where(Task.created_at >= since)
     rows = session.execute(query.execution_options(yield_per=batch))
@@ -89,14 +95,35 @@ def _expected(mix: Counter, figures: dict[tuple[str, str], ScorecardRow], task_t
     }
 
 
+def _decide(
+    candidate: RoutingPolicy,
+    stored: dict[str, Any],
+    shares: Mapping[tuple[str, str], ShareStep],
+    draws: random.Random,
+) -> RouteDecision:
+    request = TaskRequest.model_validate(stored)
+    decision = candidate.decide(request)
+    spec = candidate.adaptive_share(decision)
+    if spec is None:
+        return decision
+    settled = shares.get((decision.rule, request.task_type))
+    share = spec.start if settled is None else settled.share
+    return split(decision, share, draws.random(), candidate.allowed_paths(request), ())
+
+
 def replay(
     requests: Iterable[tuple[str, dict[str, Any]]],
     candidate: RoutingPolicy,
     figures: dict[tuple[str, str], ScorecardRow],
+    shares: Mapping[tuple[str, str], ShareStep] | None = None,
 ) -> dict[str, Any]:
     """How `candidate` would route `requests` (routed path, stored request) differently, by
-    task type, and what each mix is expected to give. Health is left out: it is the same for
-    both policies, and replay asks what the rules would do."""
+    task type, and what each mix is expected to give. A rule with an adaptive share splits its
+    requests by `shares` (rule, task type -> the share its controller settles at on the
+    measured evidence; its starting share where absent). Health is left out: it is the same
+    for both policies, and replay asks what the rules would do."""
+    shares = shares or {}
+    draws = random.Random(candidate.version)  # the same split of the same history every run
     by_type: dict[str, TaskTypeReplay] = defaultdict(TaskTypeReplay)
     for routed, stored in requests:
         task_type = str(stored.get("task_type"))
@@ -104,7 +131,7 @@ def replay(
         entry.requests += 1
         entry.current[routed] += 1
         try:
-            path = candidate.decide(TaskRequest.model_validate(stored)).path.value
+            path = _decide(candidate, stored, shares, draws).path.value
         except (RequestRejected, ValidationError):
             entry.rejected += 1
             continue
@@ -126,6 +153,10 @@ def replay(
         "policy_version": candidate.version,
         "requests": sum(e.requests for e in by_type.values()),
         "would_change_path": sum(e.changed for e in by_type.values()),
+        "adaptive_shares": [
+            {"rule": rule, "task_type": task_type, "share": step.share, "reason": step.reason}
+            for (rule, task_type), step in sorted(shares.items())
+        ],
         "by_task_type": report,
     }
 
@@ -135,6 +166,11 @@ def format_replay(report: dict[str, Any]) -> str:
         f"candidate policy {report['policy_version']}: {report['would_change_path']} of "
         f"{report['requests']} stored requests would change path"
     ]
+    for share in report["adaptive_shares"]:
+        lines.append(
+            f"  adaptive share {share['rule']}/{share['task_type']}: {share['share']:.3f} to the "
+            f"rule's path ({share['reason']})"
+        )
     for task_type, entry in report["by_task_type"].items():
         moves = ", ".join(f"{k}: {v}" for k, v in entry["moves"].items()) or "no change"
         lines.append(f"  {task_type}: {entry['requests']} requests; {moves}")

@@ -48,7 +48,12 @@ def compare(
     with live_database() as (settings, sessions), sessions() as session:
         upgrade(settings.database_url)
         found = path_outcomes(session, task_type, names, window)
-    candidate, incumbent = (PathOutcomes(name, *found.get(name, (0, 0, 0.0))) for name in names)
+    candidate, incumbent = (
+        PathOutcomes(name, found[name].outcomes, found[name].accepted, found[name].cost)
+        if name in found
+        else PathOutcomes(name, 0, 0, 0.0)
+        for name in names
+    )
     verdict = judge(candidate, incumbent, margin, alpha)
     if as_json:
         body = {

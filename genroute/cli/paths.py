@@ -21,10 +21,13 @@ PATH_NAMES = click.Choice(["diffusion", "autoregressive"])
 @click.group(invoke_without_command=True)
 @click.pass_context
 def paths(context: click.Context) -> None:
-    """Path states: every (path, task type) the rollback controller has seen."""
+    """Path states: every (path, task type) the rollback controller has seen; then every
+    adaptive share of the policy as the controller last moved it."""
     if context.invoked_subcommand is not None:
         return
-    with _path_states() as (_sessions, _policy, store):
+    from genroute.runtime.share_controller import share_views
+
+    with _path_states() as (sessions, policy, store):
         states = store.all()
         if not states:
             click.echo("no outcomes recorded yet: every path is active")
@@ -35,6 +38,17 @@ def paths(context: click.Context) -> None:
                 f"{path:<15} {task_type:<20} {current.state.value:<12} "
                 f"window {window}  cooldown {current.cooldown_s:g}s"
             )
+        with sessions() as session:
+            shares = share_views(session, policy)
+    if shares:
+        click.echo("adaptive shares (share of the rule's path, the rest on the other):")
+    for view in shares:
+        since = f"since {view.changed_at:%Y-%m-%d %H:%M:%S}" if view.changed_at else "start"
+        click.echo(
+            f"  {view.rule:<26} {view.task_type:<20} {view.path} {view.share:.3f} / "
+            f"{view.other_path} {1 - view.share:.3f}  [{view.min:g}, {view.max:g}]  {since}: "
+            f"{view.reason}"
+        )
 
 
 @paths.command("rollback")

@@ -22,7 +22,8 @@ def replay(policy_file: Path, since: str | None, as_json: bool) -> None:
     """Re-decide stored production requests under the candidate policy: how many would change
     path, by task type, and the expected acceptance, latency and cost per accepted output of
     the current and the candidate mix, from the measured (path, task type) figures (production
-    traffic, else shadow copies, else evaluation runs)."""
+    traffic, else shadow copies, else evaluation runs). A rule with an adaptive share splits
+    its requests by the share its controller settles at on the measured first attempts."""
     from sqlalchemy import func, select
 
     from genroute.analysis.replay import format_replay, load_requests, measured_figures
@@ -32,6 +33,7 @@ def replay(policy_file: Path, since: str | None, as_json: bool) -> None:
     from genroute.db.migrate import upgrade
     from genroute.policies import load_catalog, load_policy
     from genroute.runtime.placement import load_data_locations
+    from genroute.runtime.share_controller import settled_shares
 
     window = since_option(since)
     with live_database() as (settings, sessions), sessions() as session:
@@ -41,5 +43,6 @@ def replay(policy_file: Path, since: str | None, as_json: bool) -> None:
         card = build_scorecard(session, ["path", "task_type"], window)
         figures = measured_figures(card.rows)
         start = session.execute(select(func.now())).scalar_one() - window if window else None
-        report = replay_requests(load_requests(session, start), candidate, figures)
+        shares = settled_shares(session, candidate, window)
+        report = replay_requests(load_requests(session, start), candidate, figures, shares)
     click.echo(json.dumps(report) if as_json else format_replay(report))

@@ -97,6 +97,23 @@ class PathStateView(BaseModel):
     data_location: str
 
 
+class ShareView(BaseModel):
+    """One rule's adaptive split of a task type: `share` of its requests on `path`, the rest
+    on `other_path`, as last moved by the controller (`reason`; no event yet: the start)."""
+
+    rule: str
+    task_type: str
+    path: str
+    other_path: str
+    share: float
+    min: float
+    max: float
+    objective: str
+    reason: str
+    changed_at: datetime | None
+    event_id: int | None
+
+
 class PathEstimateView(BaseModel):
     """How soon one path could finish a request of a task type and priority, as a latency
     budget is judged at submit: the work queued ahead shared over its slots, then one attempt

@@ -3,7 +3,8 @@ messages queued ahead of a request of a given priority (Redis), the attempts it 
 (ready worker processes times their batch width) and the median time an attempt of each task
 type took there lately, for latency budgets (deadlines.py); and each (path, task type)'s
 acceptance, answer length and batch-shared cost per canvas or token, for
-`prefer: cheapest_accepted` (path_costs.py). The slow-moving parts are read at most every
+`prefer: cheapest_accepted` (path_costs.py); and each adaptive share's latest move
+(share_controller.py). The slow-moving parts are read at most every
 `refresh_s`; queue depths on every call, in one round trip."""
 
 import logging
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from genroute.config import read_yaml_mapping
 from genroute.contract import Route
+from genroute.db.share_events import current_shares
 from genroute.policies.deadlines import PathEstimate
 from genroute.policies.path_costs import DecodeStyle, PathCost
 from genroute.runtime.queueing import PRIORITY_STEPS, queue_lists
@@ -95,6 +97,7 @@ class LiveFigures:
         self._service: dict[tuple[str, str], float] = {}
         self._workers: dict[str, int] = {}
         self._costs: dict[tuple[str, str], PathCost] = {}
+        self._shares: dict[tuple[str, str], float] = {}
 
     def estimates(self, task_type: str, priority: int) -> dict[Route, PathEstimate]:
         """Every path's estimate for a request of `task_type` at `priority`; none when the
@@ -128,14 +131,25 @@ class LiveFigures:
             for path in Route
         }
 
+    def share(self, rule: str, task_type: str) -> float | None:
+        """The latest share of `rule`'s path for `task_type`; None before its first move or
+        when the figures cannot be read."""
+        try:
+            self._refresh()
+        except (redis.RedisError, OSError) as exc:
+            log.warning("live figures unreadable (%s); adaptive shares at their start", exc)
+        return self._shares.get((rule, task_type))
+
     def _refresh(self) -> None:
         with self._lock:
             if time.monotonic() - self._read_at < self._refresh_s:
                 return
             window = {"window_s": self._window_s}
-            with self._sessions() as session:  # both reads on one connection
+            with self._sessions() as session:  # every read on one connection
                 rows = session.execute(_SERVICE_TIMES, window).all()
                 costs = session.execute(_COSTS, {**window, "canvas": float(DEFAULT_CANVAS)}).all()
+                shares = current_shares(session)
+            self._shares = {key: current.share for key, current in shares.items()}
             self._service = {(path, kind): float(median) for path, kind, median in rows}
             self._costs = {(row.path, row.task_type): _path_cost(row) for row in costs}
             self._workers = Counter(

@@ -114,11 +114,28 @@ class PathStateStore:
 
     def cooling_down(self, path: str, task_type: str) -> bool:
         """Whether the path is rolled back for `task_type` and its cooldown still runs."""
+        return path in self.cooling_down_paths([path], task_type)
+
+    def cooling_down_paths(self, paths: list[str], task_type: str) -> set[str]:
+        """Those of `paths` rolled back for `task_type` with their cooldown still running, in
+        one round trip."""
+        states, now = self._states_and_clock(paths, task_type)
+        return {path for path, state in states.items() if cooling_down(state, now)}
+
+    def states_of(self, paths: list[str], task_type: str) -> dict[str, RollbackState]:
+        return self._states_and_clock(paths, task_type)[0]
+
+    def _states_and_clock(
+        self, paths: list[str], task_type: str
+    ) -> tuple[dict[str, RollbackState], float]:
         pipe = self._client.pipeline(transaction=False)
-        pipe.get(path_state_key(path, task_type))
+        pipe.mget([path_state_key(path, task_type) for path in paths])
         pipe.time()
         stored, clock = pipe.execute()
-        return cooling_down(RollbackState.from_json(stored), _seconds(clock))
+        states = {
+            path: RollbackState.from_json(value) for path, value in zip(paths, stored, strict=True)
+        }
+        return states, _seconds(clock)
 
     def all(self) -> dict[tuple[str, str], RollbackState]:
         keys = sorted(self._client.scan_iter(match=f"{PATH_STATE_PREFIX}*"))

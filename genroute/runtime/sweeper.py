@@ -11,7 +11,6 @@ processes may both send one task's message; a duplicate is a no-op claim.
 """
 
 import logging
-import threading
 from dataclasses import dataclass
 
 import redis
@@ -21,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from genroute.db.models import Task
 from genroute.db.tasks import queued_published_before, tasks_to_republish
 from genroute.runtime.broker_holdings import broker_holdings
+from genroute.runtime.periodic import Periodic
 from genroute.runtime.publishing import publish_committed
 from genroute.runtime.queueing import DEFAULT_PRIORITY, QUEUES, Message
 
@@ -77,7 +77,7 @@ def _republish_orphans(
     return len(orphans)
 
 
-class Sweeper:
+class Sweeper(Periodic):
     """Runs `sweep_once` every `interval_s` on a daemon thread until stopped."""
 
     def __init__(
@@ -89,24 +89,4 @@ class Sweeper:
         interval_s: float,
         times: SweepTimes,
     ) -> None:
-        self._sessions = sessions
-        self._app = app
-        self._broker = broker
-        self._interval_s = interval_s
-        self._times = times
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="sweeper", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=self._interval_s + 5)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval_s):
-            try:
-                sweep_once(self._sessions, self._app, self._broker, self._times)
-            except Exception:  # the broker or database may be briefly away; try next round
-                log.exception("sweep failed")
+        super().__init__("sweeper", interval_s, lambda: sweep_once(sessions, app, broker, times))

@@ -4,7 +4,7 @@ on `Base.metadata` (what Alembic compares against). PostgreSQL is the system of 
 from genroute.db.models.api_keys import ApiKey
 from genroute.db.models.base import Base
 from genroute.db.models.batches import Batch, BatchLine, StoredFile
-from genroute.db.models.events import RollbackEvent
+from genroute.db.models.events import RollbackEvent, ShareEvent
 from genroute.db.models.feedback import TaskFeedback
 from genroute.db.models.rollups import ScorecardHistogram, ScorecardRollup
 from genroute.db.models.tasks import Attempt, AttemptValidation, Task
@@ -19,6 +19,7 @@ __all__ = [
     "RollbackEvent",
     "ScorecardHistogram",
     "ScorecardRollup",
+    "ShareEvent",
     "StoredFile",
     "Task",
     "TaskFeedback",
