@@ -28,6 +28,7 @@ from genroute.policies import RoutingPolicy, load_catalog, load_policy
 from genroute.runtime.finish_events import FinishWaiters
 from genroute.runtime.live_figures import LiveFigures, batch_widths
 from genroute.runtime.path_states import PathStateStore
+from genroute.runtime.periodic import Periodic
 from genroute.runtime.placement import load_data_locations
 from genroute.runtime.queueing import make_celery, redis_from_broker_url, redis_url
 from genroute.runtime.ratelimit import RateLimiter
@@ -113,13 +114,9 @@ def _lifespan(
         app.state.rate_limiter = RateLimiter(redis_client)
         gauges = redis_gauges(redis_client, app.state.path_states)
         REGISTRY.register(gauges)
-        sweeper = _sweeper(app.state, settings)
-        sweeper.start()
-        runner = _batch_runner(app.state, settings)
-        runner.start()
-        shares = _share_controller(app.state, settings)
-        if shares is not None:
-            shares.start()
+        loops = _background_loops(app.state, settings)
+        for loop in loops:
+            loop.start()
         waiters = FinishWaiters(
             redis_url(settings.broker_url),
             settings.max_long_polls,
@@ -133,14 +130,29 @@ def _lifespan(
             await waiters.stop()
             await app.state.async_redis.aclose()
             REGISTRY.unregister(gauges)
-            runner.stop()
-            if shares is not None:
-                shares.stop()
-            sweeper.stop()
+            for loop in reversed(loops):
+                loop.stop()
             redis_client.close()
             db_engine.dispose()
 
     return lifespan
+
+
+def _background_loops(state: State, settings: Settings) -> list[Periodic]:
+    """The sweeper, the batch runner and, for a policy with adaptive shares, the share
+    controller, in the order they start (they stop in reverse)."""
+    loops: list[Periodic] = [_sweeper(state, settings), _batch_runner(state, settings)]
+    if state.policy.adaptive_rules():
+        loops.append(
+            ShareController(
+                state.sessions,
+                state.policy,
+                state.path_states,
+                window_s=settings.share_window_s,
+                interval_s=settings.share_interval_s,
+            )
+        )
+    return loops
 
 
 def _sweeper(state: State, settings: Settings) -> Sweeper:
@@ -151,19 +163,6 @@ def _sweeper(state: State, settings: Settings) -> Sweeper:
     )
     return Sweeper(
         state.sessions, state.celery, state.redis, interval_s=settings.sweep_interval_s, times=times
-    )
-
-
-def _share_controller(state: State, settings: Settings) -> ShareController | None:
-    """The adaptive-share controller, where the policy has a rule with an adaptive share."""
-    if not state.policy.adaptive_rules():
-        return None
-    return ShareController(
-        state.sessions,
-        state.policy,
-        state.path_states,
-        window_s=settings.share_window_s,
-        interval_s=settings.share_interval_s,
     )
 
 

@@ -53,7 +53,7 @@ class _Input:
     first_line_of: dict[str, int] = field(default_factory=dict)
 
 
-class BatchRunner:
+class BatchRunner(Periodic):
     """Runs `run_once` every `interval_s` on a daemon thread until stopped."""
 
     def __init__(
@@ -65,6 +65,7 @@ class BatchRunner:
         store: FileStore,
         settings: Settings,
     ) -> None:
+        super().__init__("batch-runner", settings.batch_interval_s, self.run_once, grace_s=30)
         self._store = store
         self._sessions = sessions
         self._submissions = submissions
@@ -72,20 +73,13 @@ class BatchRunner:
         self._broker = broker
         self._settings = settings
         self._inputs: dict[str, _Input] = {}
-        self._loop = Periodic("batch-runner", settings.batch_interval_s, self.run_once, grace_s=30)
-
-    def start(self) -> None:
-        self._loop.start()
-
-    def stop(self) -> None:
-        self._loop.stop()
 
     def run_once(self) -> None:
         """One step for every unfinished batch."""
         with self._sessions() as session:
             batch_ids = unfinished_batch_ids(session)
         for batch_id in batch_ids:
-            if self._loop.stopping.is_set():
+            if self.stopping.is_set():
                 return
             with self._sessions() as session:
                 batch = locked_batch(session, batch_id)

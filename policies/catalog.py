@@ -27,6 +27,9 @@ class ValidationConfig(BaseModel):
     banned_phrases: tuple[str, ...] = ()
     banned_patterns: tuple[str, ...] = ()
     grounding: bool = False
+    # The least share of a sentence's content words the input must also use (claims.py);
+    # None: sentences are not checked for support.
+    claim_support: float | None = Field(default=None, gt=0, le=1)
     not_echo: bool = True
     # A reply the engine cut off at the output-token bound is incomplete: refused unless the
     # task type can use a partial one.

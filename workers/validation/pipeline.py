@@ -11,6 +11,7 @@ from genroute.workers.validation.checks import (
     JsonSchema,
     NotEmptyNorEcho,
 )
+from genroute.workers.validation.claims import ClaimSupport
 from genroute.workers.validation.grounding import Grounding
 
 
@@ -38,6 +39,8 @@ def validators_for(task_type: TaskType, request: dict[str, Any]) -> list[Validat
         chosen.append(JsonSchema(schema))
     if rules.grounding:
         chosen.append(Grounding())
+    if rules.claim_support is not None:
+        chosen.append(ClaimSupport(rules.claim_support))
     return chosen
 
 

@@ -1,0 +1,149 @@
+"""False flags and recall of the output validators on the project's grounding set, per
+validator, per kind of fabricated fact and per language, side by side in one run.
+
+    .venv/bin/python bench/validators.py [--quick]
+
+bench/data/grounding_set.jsonl (built by build_grounding_set.py) holds 160 messy support tickets,
+96 English and 64 German, each with a grounded summary and the same summary with one
+fabricated fact of each kind. A validator's false-flag rate is the share of grounded summaries
+it refuses; its recall on a kind is the share of that kind's fabricated summaries it refuses.
+`combined` is every validator `ticket_summary` runs as shipped (policies/task_types.yaml),
+an output accepted only when all pass. `--quick` (16 items) is what the test suite runs.
+"""
+
+import argparse
+import json
+import os
+import platform
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from genroute.interfaces import ValidationInput, Validator
+from genroute.policies import load_catalog
+from genroute.settings import Settings
+from genroute.workers.validation.claims import ClaimSupport
+from genroute.workers.validation.grounding import Grounding
+from genroute.workers.validation.pipeline import validate, validators_for
+
+ITEMS = Path(__file__).resolve().parent / "data" / "grounding_set.jsonl"
+SURFACE_KINDS = ("number", "date", "id", "email", "person", "product", "amount_in_words")
+MEANING_KINDS = ("uncapitalised_claim", "reversed_meaning")
+TARGETS = {"max_false_flag_rate": 0.05, "min_surface_recall": 0.95}
+
+
+def grounding_set(count: int | None) -> list[dict[str, Any]]:
+    rows = [json.loads(line) for line in ITEMS.read_text().splitlines() if line.strip()]
+    # Every n-th row, so a short run still sees both languages and every scenario.
+    return rows if count is None else rows[:: max(1, len(rows) // count)][:count]
+
+
+class Combined:
+    """Every validator of the task type, as the worker runs them: refused if any refuses."""
+
+    name = "combined"
+
+    def __init__(self, validators: list[Validator]) -> None:
+        self._validators = validators
+
+    def refuses(self, subject: ValidationInput) -> bool:
+        return not all(verdict.passed for verdict in validate(self._validators, subject))
+
+
+def _refuses(validator: Validator | Combined, subject: ValidationInput) -> bool:
+    if isinstance(validator, Combined):
+        return validator.refuses(subject)
+    return not validator.check(subject).passed
+
+
+def _rate(hits: int, total: int) -> float | None:
+    return round(hits / total, 3) if total else None
+
+
+def measure(
+    validator: Validator | Combined, rows: list[dict[str, Any]], prompt_for: Any
+) -> dict[str, Any]:
+    flagged: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # key -> [refused, seen]
+    misses: dict[str, list[str]] = defaultdict(list)
+    started = time.perf_counter()
+    checks = 0
+    for row in rows:
+        cases = [("grounded", row["summary"]), *row["fabricated"].items()]
+        for kind, output in cases:
+            subject = ValidationInput(output, row["ticket"], prompt_for(row["ticket"]), 96, None)
+            refused = _refuses(validator, subject)
+            checks += 1
+            for key in (kind, f"{kind}/{row['lang']}"):
+                flagged[key][0] += refused
+                flagged[key][1] += 1
+            wrong = refused if kind == "grounded" else not refused
+            if wrong and len(misses[kind]) < 3:
+                misses[kind].append(f"{row['id']}: {output[-160:]}")
+    languages = sorted({row["lang"] for row in rows})
+
+    def by_language(kind: str) -> dict[str, float | None]:
+        figures = {"all": _rate(*flagged[kind])}
+        figures.update({lang: _rate(*flagged[f"{kind}/{lang}"]) for lang in languages})
+        return figures
+
+    return {
+        "false_flag_rate": by_language("grounded"),
+        "recall": {kind: by_language(kind) for kind in SURFACE_KINDS + MEANING_KINDS},
+        "examples_wrong": dict(misses),
+        "ms_per_check": round(1000 * (time.perf_counter() - started) / checks, 2),
+    }
+
+
+def targets_held(combined: dict[str, Any]) -> dict[str, bool]:
+    flags = [v for k, v in combined["false_flag_rate"].items() if k != "all"]
+    surface = [combined["recall"][kind]["all"] for kind in SURFACE_KINDS]
+    return {
+        "false_flags_at_most_5_percent_in_each_language": all(
+            v is not None and v <= TARGETS["max_false_flag_rate"] for v in flags
+        ),
+        "surface_recall_at_least_95_percent": all(
+            v is not None and v >= TARGETS["min_surface_recall"] for v in surface
+        ),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="16 items, for the tests")
+    parser.add_argument("--output", type=Path, default=None, help="also write the JSON here")
+    args = parser.parse_args()
+    rows = grounding_set(16 if args.quick else None)
+    catalog = load_catalog(Settings().task_types_file)
+    summary_type = catalog.get("ticket_summary")
+    min_support = summary_type.validation.claim_support or 0.3
+
+    def prompt_for(ticket: str) -> str:
+        return summary_type.prompt_template.replace("{input}", ticket)
+
+    validators: dict[str, Validator | Combined] = {
+        "grounding": Grounding(),
+        "claim_support": ClaimSupport(min_support),
+        "combined": Combined(validators_for(summary_type, {})),
+    }
+    results = {name: measure(v, rows, prompt_for) for name, v in validators.items()}
+    report = {
+        "bench": "validators",
+        "items": len(rows),
+        "languages": {lang: sum(r["lang"] == lang for r in rows) for lang in ("en", "de")},
+        "checks_per_item": 1 + len(SURFACE_KINDS) + len(MEANING_KINDS),
+        "claim_support_min_support": min_support,
+        "combined_validators": [v.name for v in validators_for(summary_type, {})],
+        "validators": results,
+        "targets": TARGETS,
+        "targets_held": targets_held(results["combined"]),
+        "machine": f"{platform.machine()} {os.cpu_count()} cpus",
+    }
+    text = json.dumps(report)
+    if args.output:
+        args.output.write_text(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
