@@ -1,14 +1,17 @@
 """False flags and recall of the output validators on the project's grounding set, per
 validator, per kind of fabricated fact and per language, side by side in one run.
 
-    .venv/bin/python bench/validators.py [--quick]
+    .venv/bin/python bench/validators.py [--quick] [--judge-items N]
 
 bench/data/grounding_set.jsonl (built by build_grounding_set.py) holds 160 messy support tickets,
 96 English and 64 German, each with a grounded summary and the same summary with one
 fabricated fact of each kind. A validator's false-flag rate is the share of grounded summaries
 it refuses; its recall on a kind is the share of that kind's fabricated summaries it refuses.
 `combined` is every validator `ticket_summary` runs as shipped (policies/task_types.yaml),
-an output accepted only when all pass. `--quick` (16 items) is what the test suite runs.
+an output accepted only when all pass. The LLM judge (on the development autoregressive model,
+in process) answers for the grounded summaries and the two kinds only meaning reveals, on the
+first `--judge-items` items (default 40; one generation each, slow on CPU). `--quick` (16
+items, 2 judged) is what the test suite runs.
 """
 
 import argparse
@@ -22,6 +25,7 @@ from typing import Any
 
 from genroute.interfaces import ValidationInput, Validator
 from genroute.policies import load_catalog
+from genroute.policies.catalog import JudgeConfig
 from genroute.settings import Settings
 from genroute.workers.validation.claims import ClaimSupport
 from genroute.workers.validation.grounding import Grounding
@@ -95,6 +99,59 @@ def measure(
     }
 
 
+def measure_judge(judge: Any, rows: list[dict[str, Any]], prompt_for: Any) -> dict[str, Any]:
+    """The judge's false flags and recall on the kinds only meaning reveals, and how often its
+    answer could not be read (each counts as refused: the judge fails closed)."""
+    refused: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    unparseable = checks = 0
+    started = time.perf_counter()
+    for row in rows:
+        for kind in ("grounded", *MEANING_KINDS):
+            output = row["summary"] if kind == "grounded" else row["fabricated"][kind]
+            subject = ValidationInput(output, row["ticket"], prompt_for(row["ticket"]), 96, None)
+            verdict = judge.check(subject)
+            checks += 1
+            unparseable += verdict.details["verdict"] == "judge_unparseable"
+            for key in (kind, f"{kind}/{row['lang']}"):
+                refused[key][0] += not verdict.passed
+                refused[key][1] += 1
+    languages = sorted({row["lang"] for row in rows})
+
+    def rates(kind: str) -> dict[str, float | None]:
+        return {"all": _rate(*refused[kind])} | {
+            lang: _rate(*refused[f"{kind}/{lang}"]) for lang in languages
+        }
+
+    return {
+        "items": len(rows),
+        "false_flag_rate": rates("grounded"),
+        "recall": {kind: rates(kind) for kind in MEANING_KINDS},
+        "unparseable_rate": _rate(unparseable, checks),
+        "s_per_judgement": round((time.perf_counter() - started) / max(1, checks), 2),
+    }
+
+
+def build_judge(settings: Settings, config: Any) -> Any:
+    """The judge on the configured path's engine, loaded in this process as a worker would."""
+    from genroute.workers.engines.registry import build_engine, load_paths
+    from genroute.workers.validation.judge import Judge
+
+    path_config = load_paths(settings.paths_file)[config.path]
+    engine = build_engine(path_config, settings.model_cache_dir, settings.torch_threads)
+
+    def cost_of(generation: Any) -> dict[str, float]:
+        held = (generation.finished_at - generation.started_at).total_seconds()
+        return {"gpu_seconds": held, "cost": held * path_config.cost_per_gpu_hour / 3600}
+
+    return Judge(
+        lambda request: engine.generate([request])[0],
+        cost_of,
+        config.path.value,
+        config.question,
+        config.max_output_tokens,
+    )
+
+
 def targets_held(combined: dict[str, Any]) -> dict[str, bool]:
     flags = [v for k, v in combined["false_flag_rate"].items() if k != "all"]
     surface = [combined["recall"][kind]["all"] for kind in SURFACE_KINDS]
@@ -112,9 +169,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="16 items, for the tests")
     parser.add_argument("--output", type=Path, default=None, help="also write the JSON here")
+    parser.add_argument("--judge-items", type=int, default=None, help="items the judge answers")
     args = parser.parse_args()
     rows = grounding_set(16 if args.quick else None)
-    catalog = load_catalog(Settings().task_types_file)
+    settings = Settings()
+    catalog = load_catalog(settings.task_types_file)
     summary_type = catalog.get("ticket_summary")
     min_support = summary_type.validation.claim_support or 0.3
 
@@ -127,6 +186,9 @@ def main() -> None:
         "combined": Combined(validators_for(summary_type, {})),
     }
     results = {name: measure(v, rows, prompt_for) for name, v in validators.items()}
+    judge_config = summary_type.validation.judge or JudgeConfig()
+    judged = rows[: args.judge_items or (2 if args.quick else 40)]
+    results["judge"] = measure_judge(build_judge(settings, judge_config), judged, prompt_for)
     report = {
         "bench": "validators",
         "items": len(rows),

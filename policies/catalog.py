@@ -8,8 +8,25 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from genroute.config import validate_file
-from genroute.contract import MAX_OUTPUT_TOKENS, TaskRequest
+from genroute.contract import MAX_OUTPUT_TOKENS, Route, TaskRequest
 from genroute.errors import RequestRejected, UnknownTaskType
+
+
+class JudgeConfig(BaseModel):
+    """A validation block's `judge:` (the LLM judge, workers/validation/judge.py): the path
+    whose model answers the rubric question, the question, and the answer's token bound."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: Route = Route.autoregressive
+    question: str = Field(
+        default=(
+            "Is every statement in the summary supported by the ticket? Answer yes or no, "
+            "then name the unsupported statement."
+        ),
+        min_length=10,
+    )
+    max_output_tokens: int = Field(default=48, ge=4, le=512)
 
 
 class ValidationConfig(BaseModel):
@@ -30,6 +47,8 @@ class ValidationConfig(BaseModel):
     # The least share of a sentence's content words the input must also use (claims.py);
     # None: sentences are not checked for support.
     claim_support: float | None = Field(default=None, gt=0, le=1)
+    # Ask a path's model whether the output is supported, after every other check passed.
+    judge: JudgeConfig | None = None
     not_echo: bool = True
     # A reply the engine cut off at the output-token bound is incomplete: refused unless the
     # task type can use a partial one.

@@ -85,10 +85,14 @@ def _failed(
     )
 
 
-def check_output(prepared: Prepared, result: AttemptResult) -> list[Verdict]:
-    """The task type's validators on a produced output; nothing to check otherwise."""
+def check_output(
+    context: WorkerContext, prepared: Prepared, result: AttemptResult
+) -> tuple[AttemptResult, list[Verdict]]:
+    """The task type's validators on a produced output (nothing to check otherwise), then its
+    LLM judge if it has one and every other check passed: the judge's GPU time is added to
+    the attempt's, so cost per accepted output includes it."""
     if result.outcome is not AttemptOutcome.succeeded:
-        return []
+        return result, []
     subject = ValidationInput(
         output=result.output_text or "",
         request_input=prepared.task_request["input"],
@@ -97,7 +101,30 @@ def check_output(prepared: Prepared, result: AttemptResult) -> list[Verdict]:
         json_schema=prepared.task_request.get("json_schema"),
         finish_reason=(result.engine_facts or {}).get("finish_reason"),
     )
-    return validate(validators_for(prepared.task_type, prepared.task_request), subject)
+    verdicts = validate(validators_for(prepared.task_type, prepared.task_request), subject)
+    judge = prepared.task_type.validation.judge
+    if judge is None or not all(verdict.passed for verdict in verdicts):
+        return result, verdicts
+    settings = context.settings
+    with LeaseKeeper(
+        context.sessions,
+        prepared.attempt_id,
+        settings.claim_lease_s,
+        settings.task_hard_time_limit_s,
+    ):
+        verdict = validate([context.judge(judge)], subject)[0]
+    return _charged(result, verdict), [*verdicts, verdict]
+
+
+def _charged(result: AttemptResult, verdict: Verdict) -> AttemptResult:
+    """`result` with the judge's GPU time and cost added to the attempt's."""
+    facts = dict(result.engine_facts or {})
+    judge_seconds = float(verdict.details.get("judge_gpu_seconds") or 0.0)
+    judge_cost = float(verdict.details.get("judge_cost") or 0.0)
+    facts["judge_gpu_seconds"], facts["judge_cost"] = judge_seconds, judge_cost
+    facts["gpu_seconds"] = round(float(facts.get("gpu_seconds") or 0.0) + judge_seconds, 6)
+    facts["cost"] = round(float(facts.get("cost") or 0.0) + judge_cost, 8)
+    return dataclasses.replace(result, engine_facts=facts)
 
 
 def record(

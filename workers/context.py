@@ -7,7 +7,7 @@ import os
 import socket
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import redis
 from sqlalchemy import Engine as DbEngine
@@ -18,6 +18,7 @@ from genroute.db.attempts import WorkerIdentity
 from genroute.db.session import make_engine, make_session_factory
 from genroute.interfaces import Engine, Generation, GenerationRequest
 from genroute.policies import RoutingPolicy, TaskTypeCatalog, load_catalog, load_policy
+from genroute.policies.catalog import JudgeConfig
 from genroute.runtime.finish_events import announce_finished
 from genroute.runtime.path_states import PathStateStore, record_event
 from genroute.runtime.queueing import redis_from_broker_url
@@ -25,6 +26,7 @@ from genroute.runtime.worker_registry import clear_ready, mark_ready
 from genroute.settings import Settings
 from genroute.workers.batching import Batcher, wait_for_result
 from genroute.workers.engines.registry import PathConfig, build_engine, load_paths
+from genroute.workers.validation.judge import Judge
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,8 @@ class WorkerContext:
     identity: WorkerIdentity
     redis: redis.Redis
     engine_threads: ThreadPoolExecutor
+    # Other paths' engines this process judges with, built on the first judged output.
+    judge_engines: dict[Route, tuple[Engine, PathConfig]] = field(default_factory=dict)
 
     def generate(self, request: GenerationRequest) -> Generation:
         """One request through the batcher when there is one, else through this process's
@@ -62,10 +66,32 @@ class WorkerContext:
 
     def cost_of(self, gpu_seconds: float) -> dict[str, float]:
         """`gpu_seconds` of this path's engine at its rate (currency per GPU-hour)."""
-        return {
-            "gpu_seconds": round(gpu_seconds, 6),
-            "cost": round(gpu_seconds * self.path_config.cost_per_gpu_hour / 3600, 8),
-        }
+        return _cost(self.path_config, gpu_seconds)
+
+    def judge(self, config: JudgeConfig) -> Judge:
+        """The LLM judge `config` asks for, on this process's engine when it judges with its
+        own path, else on the judge path's engine (loaded here once, charged at its rate)."""
+        if config.path.value == self.identity.path:
+            generate, cost_of = self.generate, self.cost_facts
+        else:
+            if config.path not in self.judge_engines:
+                path_config = load_paths(self.settings.paths_file)[config.path]
+                engine = build_engine(
+                    path_config, self.settings.model_cache_dir, self.settings.torch_threads
+                )
+                self.judge_engines[config.path] = (engine, path_config)
+            engine, path_config = self.judge_engines[config.path]
+
+            def generate(request: GenerationRequest) -> Generation:
+                return engine.generate([request])[0]
+
+            def cost_of(generation: Generation) -> dict[str, float]:
+                held = (generation.finished_at - generation.started_at).total_seconds()
+                return _cost(path_config, held)
+
+        return Judge(
+            generate, cost_of, config.path.value, config.question, config.max_output_tokens
+        )
 
     def path_closed(self, task_type: str, queue: str) -> bool:
         """Whether this path is rolled back and cooling down for `task_type`, for work taken
@@ -106,6 +132,13 @@ class WorkerContext:
         finally:
             self.redis.close()
         self.db_engine.dispose()
+
+
+def _cost(config: PathConfig, gpu_seconds: float) -> dict[str, float]:
+    return {
+        "gpu_seconds": round(gpu_seconds, 6),
+        "cost": round(gpu_seconds * config.cost_per_gpu_hour / 3600, 8),
+    }
 
 
 def build_context(settings: Settings, path: Route, worker_name: str) -> WorkerContext:

@@ -112,8 +112,8 @@ def run_generate(celery_task: Task, context: WorkerContext, task_id: uuid.UUID, 
         log.info("task %s: nothing to do (%s)", task_id, claimed.skipped)
         return f"nothing to do: {claimed.skipped}"
     add_log_context(attempt_id=str(prepared.attempt_id), attempt=prepared.attempt_no)
-    result = generate_once(context, prepared)
-    recorded = record(context, prepared, result, check_output(prepared, result))
+    result, verdicts = check_output(context, prepared, generate_once(context, prepared))
+    recorded = record(context, prepared, result, verdicts)
     if recorded.queue is not None:
         publish_requeued(celery_task.app, context, task_id, recorded.queue, prepared.task_type_name)
     return _outcome(context, prepared, recorded)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from genroute.analysis.evaluation_page import render_evaluation
 from genroute.analysis.promotion_gate import PathOutcomes, judge
+from genroute.analysis.quality import Scored, score
 from genroute.analysis.scorecard import build_scorecard
 from genroute.client.backlog import BacklogRow
 from genroute.contract import Purpose, Route, RouteDecision, ScorecardRow, TaskRequest
@@ -59,13 +60,20 @@ def plan_rows(plan: EvalPlan, catalog: TaskTypeCatalog, policy_version: str) -> 
     return rows
 
 
-def item_outcomes(session: Session, run_id: str) -> list[dict[str, Any]]:
-    """Each item's result on every path: status, output, latency, cost, failed checks."""
+def item_outcomes(
+    session: Session, run_id: str, expected: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """Each item's result on every path: status, output, latency, cost, failed checks (and the
+    item's expected output, where it has one)."""
+    expected = expected or {}
     tasks = session.scalars(select(Task).where(Task.eval_run == run_id).order_by(Task.created_at))
     items: dict[str, dict[str, Any]] = {}
     for task in tasks:
         item_id = str(task.request["metadata"]["eval_item"])
-        item = items.setdefault(item_id, {"item": item_id, "input": task.request["input"]})
+        item = items.setdefault(
+            item_id,
+            {"item": item_id, "input": task.request["input"], "expected": expected.get(item_id)},
+        )
         attempt = task.attempts[-1] if task.attempts else None
         latency = (task.finished_at - task.created_at).total_seconds() if task.finished_at else None
         item[task.route_path] = {
@@ -90,9 +98,19 @@ def _percent(a: float, b: float) -> str:
 GATE_MARGIN = 0.05
 
 
-def recommend(rows: dict[str, ScorecardRow], budget_ms: int | None) -> tuple[str | None, str]:
-    """The path with the lowest cost per accepted output among those whose p95 latency meets
-    the budget, and why; None when no path produced an accepted output within it."""
+# Paths whose quality is this close to the best count as equally good (then cost decides).
+QUALITY_TIE = 0.02
+
+
+def recommend(
+    rows: dict[str, ScorecardRow],
+    budget_ms: int | None,
+    quality: dict[str, dict[str, Any] | None] | None = None,
+) -> tuple[str | None, str]:
+    """Among the paths whose p95 latency meets the budget: where items have expected outputs,
+    the one with the best quality (the cheapest per accepted output among those within
+    QUALITY_TIE of it), else the cheapest per accepted output; and why. None when no path
+    produced an accepted output within the budget."""
     within = {
         path: row
         for path, row in rows.items()
@@ -101,11 +119,12 @@ def recommend(rows: dict[str, ScorecardRow], budget_ms: int | None) -> tuple[str
     if not within:
         over = "within the latency budget " if budget_ms else ""
         return None, f"no path produced accepted outputs {over}on this dataset; keep the route"
-    best, row = min(within.items(), key=lambda kv: kv[1].cost_per_accepted_output or 0.0)
+    quality = quality or {}
+    best, row = _best(within, quality)
     budget = f"within the {budget_ms} ms budget" if budget_ms else "(no latency budget given)"
     reasons = [
         f"accepted {row.accepted}/{row.requests} ({row.acceptance_rate:.0%}), "
-        f"p95 {row.latency_p95_s:.2f} s {budget}"
+        f"p95 {row.latency_p95_s:.2f} s {budget}" + _quality_note(best, quality)
     ]
     for path, other in sorted(rows.items()):
         if path == best:
@@ -124,9 +143,59 @@ def recommend(rows: dict[str, ScorecardRow], budget_ms: int | None) -> tuple[str
             f"{comparison} ({mine:.6g} vs {theirs:.6g}; acceptance "
             f"{row.acceptance_rate:.0%} vs {other.acceptance_rate:.0%})"
             + ("" if path in within else f"; {path}'s p95 misses the budget")
+            + _quality_note(path, quality)
             + f"; {_gate_says(best, row, path, other)}"
         )
     return best, "; ".join(reasons)
+
+
+def _headline(figures: dict[str, Any] | None) -> float | None:
+    return figures[figures["headline"]] if figures else None
+
+
+def _best(
+    within: dict[str, ScorecardRow], quality: dict[str, dict[str, Any] | None]
+) -> tuple[str, ScorecardRow]:
+    """The best-quality path (ties go to the cheaper), else the cheapest per accepted output."""
+    candidates = dict(within)
+    scores = {path: _headline(quality.get(path)) for path in within}
+    if any(value is not None for value in scores.values()):
+        top = max(value or 0.0 for value in scores.values())
+        candidates = {p: r for p, r in within.items() if (scores[p] or 0.0) >= top - QUALITY_TIE}
+    return min(candidates.items(), key=lambda kv: kv[1].cost_per_accepted_output or 0.0)
+
+
+def _quality_note(path: str, quality: dict[str, dict[str, Any] | None]) -> str:
+    figures = quality.get(path)
+    if not figures:
+        return ""
+    note = f"; {path}'s {figures['headline'].replace('_', ' ')} {_headline(figures) or 0:.0%}"
+    if figures["kind"] == "label":
+        floor = figures["commonest_label_accuracy"] or 0
+        note += f" (always answering '{figures['commonest_label']}' would score {floor:.0%})"
+    return note
+
+
+def path_quality(
+    outcomes: list[dict[str, Any]], expected: dict[str, Any], paths: list[str]
+) -> dict[str, dict[str, Any] | None]:
+    """Each path's quality against the items' expected outputs (an answer that was not
+    accepted counts as wrong); None for every path when no item has one."""
+    quality = {}
+    for path in paths:
+        scored = [
+            Scored(
+                expected.get(str(o["item"])),
+                o[path]["output"] if o[path]["status"] == "succeeded" else None,
+            )
+            for o in outcomes
+            if path in o
+        ]
+        try:
+            quality[path] = score(scored)
+        except ValueError as exc:
+            raise GenrouteError(f"expected outputs: {exc}") from exc
+    return quality
 
 
 def _outcomes(path: str, row: ScorecardRow) -> PathOutcomes:
@@ -151,15 +220,21 @@ def evaluation_report(session: Session, plan: EvalPlan) -> dict[str, Any]:
     missing = [p.value for p in plan.paths if p.value not in by_path]
     if missing:
         raise GenrouteError(f"evaluation run {plan.run_id}: no finished tasks on {missing}")
-    best, reasoning = recommend(by_path, plan.latency_budget_ms)
+    expected = {item.row_id: item.expected for item in plan.items}
+    outcomes = item_outcomes(session, plan.run_id, expected)
+    quality = path_quality(outcomes, expected, list(by_path))
+    best, reasoning = recommend(by_path, plan.latency_budget_ms, quality)
     return {
         "run": plan.run_id,
         "task_type": plan.task_type,
         "items": len(plan.items),
         "latency_budget_ms": plan.latency_budget_ms,
-        "paths": {path: row.model_dump(mode="json") for path, row in by_path.items()},
+        "paths": {
+            path: {**row.model_dump(mode="json"), "quality": quality[path]}
+            for path, row in by_path.items()
+        },
         "recommendation": {"path": best, "reasoning": reasoning},
-        "outcomes": item_outcomes(session, plan.run_id),
+        "outcomes": outcomes,
     }
 
 

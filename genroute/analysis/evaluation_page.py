@@ -61,6 +61,12 @@ def render_evaluation(report: dict[str, Any]) -> str:
         ("cost per request", "cost_per_request"),
         ("cost per accepted output", "cost_per_accepted_output"),
     ]
+    quality = {p: paths[p].get("quality") for p in names}
+    headline = next((q["headline"] for q in quality.values() if q), None)
+    if headline:
+        for p in names:
+            paths[p] = {**paths[p], headline: (quality[p] or {}).get(headline)}
+        fields.insert(3, (f"{headline.replace('_', ' ')} (expected outputs)", headline))
     head = "".join(f"<th>{html.escape(p)}</th>" for p in names)
     side = "".join(
         f"<tr><th>{label}</th>"

@@ -9,6 +9,17 @@ from genroute.client.backlog import ColumnMap, read_backlog
 from genroute.contract import Route
 
 
+def _quality_text(figures: dict | None) -> str:
+    if not figures:
+        return ""
+    text = f", {figures['headline'].replace('_', ' ')} {figures[figures['headline']]:.1%}"
+    if figures["kind"] == "label":
+        text += (
+            f" (always '{figures['commonest_label']}': {figures['commonest_label_accuracy']:.1%})"
+        )
+    return text
+
+
 def _paths(value: str) -> tuple[Route, ...]:
     names = [part.strip() for part in value.split(",") if part.strip()]
     known = [p.value for p in Route]
@@ -27,6 +38,13 @@ def _paths(value: str) -> tuple[Route, ...]:
 )
 @click.option("--input-column", default="input", show_default=True)
 @click.option("--id-column", default=None, help="Column naming each item (default: row number).")
+@click.option(
+    "--expected-column",
+    default="expected",
+    show_default=True,
+    help="Column with each item's expected output: a label, expected JSON fields, or "
+    '{"must_include": [facts]}; scored per path beside acceptance.',
+)
 @click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N items.")
 @click.option("--latency-budget-ms", type=click.IntRange(1), default=None, help="p95 to meet.")
 @click.option("--timeout", "timeout_s", default=1800.0, show_default=True, help="Seconds to wait.")
@@ -38,13 +56,15 @@ def eval_command(
     out_dir: Path,
     input_column: str,
     id_column: str | None,
+    expected_column: str,
     limit: int | None,
     latency_budget_ms: int | None,
     timeout_s: float,
     as_json: bool,
 ) -> None:
     """Run every item of DATASET (JSONL or CSV) through each path (forced, no fallback, kept
-    out of the rollback window), validate, and write eval.json and eval.html to --out."""
+    out of the rollback window), validate, score the answers against the items' expected
+    outputs where they have them, and write eval.json and eval.html to --out."""
     from genroute.analysis.evaluation import EvalPlan, new_run_id
     from genroute.cli.support import setup_logging
     from genroute.local.evaluation_run import run_evaluation
@@ -52,7 +72,8 @@ def eval_command(
 
     setup_logging("WARNING")
     paths = _paths(paths_text)
-    items = read_backlog(dataset, task_type, ColumnMap(input=input_column, row_id=id_column))
+    columns = ColumnMap(input=input_column, row_id=id_column, expected=expected_column)
+    items = read_backlog(dataset, task_type, columns)
     plan = EvalPlan(new_run_id(), task_type, paths, items[:limit], latency_budget_ms)
     click.echo(f"evaluating {len(plan.items)} items on {paths_text} (run {plan.run_id})", err=True)
     report = run_evaluation(Settings(), plan, out_dir, timeout_s)
@@ -64,7 +85,7 @@ def eval_command(
         click.echo(
             f"{path}: accepted {row['accepted']}/{row['requests']}, p95 "
             f"{row['latency_p95_s'] or 0:.2f} s, cost per accepted output "
-            f"{'-' if cost is None else f'{cost:.6g}'}"
+            f"{'-' if cost is None else f'{cost:.6g}'}" + _quality_text(row.get("quality"))
         )
     advice = report["recommendation"]
     click.echo(f"recommendation: {advice['path'] or 'no change'}: {advice['reasoning']}")

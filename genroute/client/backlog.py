@@ -16,17 +16,21 @@ from genroute.errors import GenrouteError
 
 @dataclass(frozen=True)
 class ColumnMap:
-    """Which columns hold the input, the row id (optional) and metadata to carry along."""
+    """Which columns hold the input, the row id (optional), metadata to carry along, and (for
+    evaluations) each row's expected output."""
 
     input: str = "input"
     row_id: str | None = None
     metadata: tuple[str, ...] = ()
+    expected: str | None = None
 
 
 @dataclass(frozen=True)
 class BacklogRow:
     row_id: str
     request: dict[str, Any]
+    # What an evaluation scores this row's answers against (a label, fields or facts).
+    expected: Any = None
 
 
 def _records(path: Path, file_format: str) -> Iterator[dict[str, Any]]:
@@ -77,8 +81,26 @@ def read_backlog(
             "metadata": {**metadata, "backlog_row": row_id},
             **(extra or {}),
         }
-        rows.append(BacklogRow(row_id, request))
+        expected = (
+            _expected(path, number, record.get(columns.expected)) if columns.expected else None
+        )
+        rows.append(BacklogRow(row_id, request, expected))
     return rows
+
+
+def _expected(path: Path, number: int, value: Any) -> Any:
+    """A row's expected output: as the JSONL line holds it, or a CSV cell's text (a JSON object
+    in a cell is parsed); blank means none."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and value.lstrip().startswith("{"):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise GenrouteError(
+                f"{path}: row {number}: expected output is not JSON ({exc.msg})"
+            ) from exc
+    return value
 
 
 def _scalar(value: Any) -> str | int | float | bool | None:

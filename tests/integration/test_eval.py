@@ -68,3 +68,49 @@ def test_eval_compares_both_paths_on_sample_tickets(settings: Settings, tmp_path
     page = Path(report["html"]).read_text()
     assert page.count("<figure data-chart=") == 3 and "Recommendation for ticket_summary" in page
     assert json.loads(Path(report["json"]).read_text())["run"] == report["run"]
+
+
+LABELLED = Path(__file__).resolve().parents[2] / "bench" / "data" / "labelled_tickets.jsonl"
+
+
+def _eval(own: Settings, out: Path, *args: str) -> dict:
+    command = [sys.executable, "-m", "genroute", "eval", str(LABELLED), "--id-column", "id",
+               "--paths", "autoregressive", "--out", str(out), "--json", *args]  # fmt: skip
+    done = subprocess.run(
+        command, env=child_environment(own), capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_eval_scores_answers_against_expected_labels_and_fields(
+    settings: Settings, tmp_path: Path
+) -> None:
+    with isolated_settings(settings, redis_db=4, data_dir=tmp_path / "data") as own:
+        labels = _eval(own, tmp_path / "labels", "--task-type", "classification",
+                       "--expected-column", "label", "--limit", "6")  # fmt: skip
+        fields = _eval(own, tmp_path / "fields", "--task-type", "extraction",
+                       "--expected-column", "fields", "--limit", "3")  # fmt: skip
+    expected = [json.loads(line) for line in LABELLED.read_text().splitlines()[:6]]
+    quality = labels["paths"]["autoregressive"]["quality"]
+    assert quality["kind"] == "label" and quality["items"] == 6
+    # Recomputed from the report's own items: an answer counts only when it was accepted.
+    by_item = {o["item"]: o for o in labels["outcomes"]}
+    right = sum(
+        by_item[row["id"]]["autoregressive"]["status"] == "succeeded"
+        and by_item[row["id"]]["autoregressive"]["output"].strip().lower() == row["label"]
+        for row in expected
+    )
+    assert quality["accuracy"] == round(right / 6, 3)
+    assert sum(sum(row.values()) for row in quality["confusion"].values()) == 6
+    assert by_item[expected[0]["id"]]["expected"] == expected[0]["label"]
+    assert (
+        "accuracy" in labels["recommendation"]["reasoning"]
+        or labels["recommendation"]["path"] is None
+    )
+    field_quality = fields["paths"]["autoregressive"]["quality"]
+    assert field_quality["kind"] == "fields" and set(field_quality["per_field"]) == {
+        "customer_name", "email", "order_id", "amount"}  # fmt: skip
+    assert 0 <= field_quality["field_accuracy"] <= 1
+    page = Path(labels["html"]).read_text()
+    assert "accuracy (expected outputs)" in page
