@@ -172,7 +172,8 @@ def _quality_note(path: str, quality: dict[str, dict[str, Any] | None]) -> str:
     note = f"; {path}'s {figures['headline'].replace('_', ' ')} {_headline(figures) or 0:.0%}"
     if figures["kind"] == "label":
         floor = figures["commonest_label_accuracy"] or 0
-        note += f" (always answering '{figures['commonest_label']}' would score {floor:.0%})"
+        note += f" (always answering '{figures['commonest_label']}' would score {floor:.0%}"
+        note += ", so it does not beat that floor)" if (_headline(figures) or 0) < floor else ")"
     return note
 
 
