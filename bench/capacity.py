@@ -117,7 +117,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a short run, for the tests")
     args = parser.parse_args()
     if args.quick:
-        args.tasks, args.service_tasks = 12, 4
+        args.tasks, args.service_tasks = 8, 3
     result: dict[str, Any] = {
         "bench": "capacity",
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},

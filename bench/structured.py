@@ -132,7 +132,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a few tickets, for the tests")
     args = parser.parse_args()
     if args.quick:
-        args.tickets, args.tokens = 6, 64
+        args.tickets, args.tokens = 4, 64
     result: dict[str, Any] = {
         "bench": "structured",
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},

@@ -11,7 +11,7 @@ it refuses; its recall on a kind is the share of that kind's fabricated summarie
 an output accepted only when all pass. The LLM judge (on the development autoregressive model,
 in process) answers for the grounded summaries and the two kinds only meaning reveals, on the
 first `--judge-items` items (default 40; one generation each, slow on CPU). `--quick` (16
-items, 2 judged) is what the test suite runs.
+items, 1 judged) is what the test suite runs.
 """
 
 import argparse
@@ -39,8 +39,14 @@ TARGETS = {"max_false_flag_rate": 0.05, "min_surface_recall": 0.95}
 
 def grounding_set(count: int | None) -> list[dict[str, Any]]:
     rows = [json.loads(line) for line in ITEMS.read_text().splitlines() if line.strip()]
-    # Every n-th row, so a short run still sees both languages and every scenario.
-    return rows if count is None else rows[:: max(1, len(rows) // count)][:count]
+    if count is None:
+        return rows
+    # Half of each language, spread over the set, so a short run sees both and most scenarios.
+    picked = []
+    for lang in ("en", "de"):
+        of_language = [row for row in rows if row["lang"] == lang]
+        picked += of_language[:: max(1, len(of_language) // (count // 2))][: count // 2]
+    return picked
 
 
 class Combined:
@@ -187,7 +193,7 @@ def main() -> None:
     }
     results = {name: measure(v, rows, prompt_for) for name, v in validators.items()}
     judge_config = summary_type.validation.judge or JudgeConfig()
-    judged = rows[: args.judge_items or (2 if args.quick else 40)]
+    judged = rows[: args.judge_items or (1 if args.quick else 40)]
     results["judge"] = measure_judge(build_judge(settings, judge_config), judged, prompt_for)
     report = {
         "bench": "validators",

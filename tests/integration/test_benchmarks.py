@@ -89,12 +89,28 @@ def test_streaming_bench(tmp_path: Path) -> None:
 def test_classify_bench(tmp_path: Path) -> None:
     result = _quick("classify", 300, tmp_path)
     assert result["bench"] == "classify" and result["requests"] == 16
+    assert result["held_out_requests"] == 8
     for arm in result["arms"].values():
         assert 0 <= arm["accuracy"] <= 1 and arm["ms_per_request"] > 0
+        assert 0 <= arm["held_out"]["accuracy"] <= 1
+
+
+def test_validators_bench(tmp_path: Path) -> None:
+    result = _quick("validators", 300, tmp_path)
+    assert result["bench"] == "validators" and result["items"] == 16
+    assert set(result["languages"]) == {"en", "de"} and all(result["languages"].values())
+    for name in ("grounding", "claim_support", "combined"):
+        figures = result["validators"][name]
+        assert set(figures["false_flag_rate"]) == {"all", "en", "de"}
+        assert len(figures["recall"]) == 9
+    judge = result["validators"]["judge"]
+    assert judge["items"] == 1 and 0 <= judge["unparseable_rate"] <= 1
+    held = {"false_flags_at_most_5_percent_in_each_language", "surface_recall_at_least_95_percent"}
+    assert set(result["targets_held"]) == held
 
 
 @pytest.mark.timeout(600)
 def test_capacity_bench(tmp_path: Path) -> None:
     result = _quick("capacity", 600, tmp_path)
-    assert result["bench"] == "capacity" and result["tasks"] == 12
+    assert result["bench"] == "capacity" and result["tasks"] == 8
     assert result["predicted_p95_wait_s"] >= 0 and result["measured_p95_wait_s"] >= 0

@@ -1,11 +1,11 @@
-"""`genroute eval` on the project's sample tickets as ticket_summary on both paths: a real
-run (its own servers' databases, its own workers), the side-by-side report in JSON and HTML,
-per-item outcomes with validator verdicts, and nothing of it fed to the rollback controller."""
+"""`genroute eval` on the project's labelled tickets: a real run (its own servers' databases,
+its own workers), the side-by-side report in JSON and HTML, per-item outcomes with validator
+verdicts, quality against the items' expected labels or fields beside acceptance, and nothing
+of it fed to the rollback controller."""
 
 import json
 import subprocess
 import sys
-from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -19,21 +19,26 @@ from genroute.settings import Settings
 from tests.helpers import isolated_settings
 
 pytestmark = pytest.mark.integration
+LABELLED = Path(__file__).resolve().parents[2] / "bench" / "data" / "labelled_tickets.jsonl"
 
 
-def test_eval_compares_both_paths_on_sample_tickets(settings: Settings, tmp_path: Path) -> None:
-    tickets = resources.files("genroute.data").joinpath("tickets.jsonl")
+def _eval(own: Settings, out: Path, *args: str) -> dict:
+    command = [sys.executable, "-m", "genroute", "eval", str(LABELLED), "--id-column", "id",
+               "--out", str(out), "--json", *args]  # fmt: skip
+    done = subprocess.run(
+        command, env=child_environment(own), capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_eval_compares_both_paths_against_expected_labels(
+    settings: Settings, tmp_path: Path
+) -> None:
     with isolated_settings(settings, redis_db=4, data_dir=tmp_path / "data") as own:
-        command = [
-            sys.executable, "-m", "genroute", "eval", str(tickets),
-            "--task-type", "ticket_summary", "--limit", "3",
-            "--latency-budget-ms", "600000", "--out", str(tmp_path / "out"), "--json",
-        ]  # fmt: skip
-        done = subprocess.run(
-            command, env=child_environment(own), capture_output=True, text=True, timeout=600
-        )
-        assert done.returncode == 0, done.stderr[-3000:]
-        report = json.loads(done.stdout.strip().splitlines()[-1])
+        report = _eval(own, tmp_path / "out", "--task-type", "classification",
+                       "--expected-column", "label", "--limit", "3",
+                       "--latency-budget-ms", "600000")  # fmt: skip
         client = redis_from_broker_url(own.broker_url)
         try:  # evaluation outcomes never reach the rollback controller
             assert not list(client.scan_iter(match=f"{PATH_STATE_PREFIX}*"))
@@ -50,11 +55,23 @@ def test_eval_compares_both_paths_on_sample_tickets(settings: Settings, tmp_path
     assert all(r.fallback_path is None and r.attempt_count == 1 for r in rows)
 
     assert set(report["paths"]) == {"diffusion", "autoregressive"}
-    for figures in report["paths"].values():
+    lines = LABELLED.read_text().splitlines()
+    expected = {row["id"]: row["label"] for row in map(json.loads, lines)}
+    for path, figures in report["paths"].items():
         assert figures["requests"] == 3 and figures["purpose"] == "evaluation"
         assert figures["cost_per_request"] > 0
+        # Quality recomputed from the report's own items: only an accepted answer counts.
+        right = sum(
+            o[path]["status"] == "succeeded"
+            and o[path]["output"].strip().lower() == expected[o["item"]]
+            for o in report["outcomes"]
+        )
+        quality = figures["quality"]
+        assert quality["kind"] == "label" and quality["accuracy"] == round(right / 3, 3)
+        assert sum(sum(row.values()) for row in quality["confusion"].values()) == 3
     assert len(report["outcomes"]) == 3
     for outcome in report["outcomes"]:
+        assert outcome["expected"] == expected[outcome["item"]]
         for path in ("diffusion", "autoregressive"):
             result = outcome[path]
             assert result["status"] in ("succeeded", "failed")
@@ -65,52 +82,18 @@ def test_eval_compares_both_paths_on_sample_tickets(settings: Settings, tmp_path
     assert advice["path"] in (None, "diffusion", "autoregressive")
     if advice["path"] is not None:  # the same gate as `genroute compare`, on this run
         assert "promotion gate against" in advice["reasoning"], advice
+        assert "accuracy" in advice["reasoning"] and "always answering" in advice["reasoning"]
     page = Path(report["html"]).read_text()
-    assert page.count("<figure data-chart=") == 3 and "Recommendation for ticket_summary" in page
+    assert page.count("<figure data-chart=") == 3 and "Recommendation for classification" in page
+    assert "accuracy (expected outputs)" in page
     assert json.loads(Path(report["json"]).read_text())["run"] == report["run"]
 
 
-LABELLED = Path(__file__).resolve().parents[2] / "bench" / "data" / "labelled_tickets.jsonl"
-
-
-def _eval(own: Settings, out: Path, *args: str) -> dict:
-    command = [sys.executable, "-m", "genroute", "eval", str(LABELLED), "--id-column", "id",
-               "--paths", "autoregressive", "--out", str(out), "--json", *args]  # fmt: skip
-    done = subprocess.run(
-        command, env=child_environment(own), capture_output=True, text=True, timeout=600
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def test_eval_scores_answers_against_expected_labels_and_fields(
-    settings: Settings, tmp_path: Path
-) -> None:
+def test_eval_scores_extraction_against_expected_fields(settings: Settings, tmp_path: Path) -> None:
     with isolated_settings(settings, redis_db=4, data_dir=tmp_path / "data") as own:
-        labels = _eval(own, tmp_path / "labels", "--task-type", "classification",
-                       "--expected-column", "label", "--limit", "6")  # fmt: skip
-        fields = _eval(own, tmp_path / "fields", "--task-type", "extraction",
-                       "--expected-column", "fields", "--limit", "3")  # fmt: skip
-    expected = [json.loads(line) for line in LABELLED.read_text().splitlines()[:6]]
-    quality = labels["paths"]["autoregressive"]["quality"]
-    assert quality["kind"] == "label" and quality["items"] == 6
-    # Recomputed from the report's own items: an answer counts only when it was accepted.
-    by_item = {o["item"]: o for o in labels["outcomes"]}
-    right = sum(
-        by_item[row["id"]]["autoregressive"]["status"] == "succeeded"
-        and by_item[row["id"]]["autoregressive"]["output"].strip().lower() == row["label"]
-        for row in expected
-    )
-    assert quality["accuracy"] == round(right / 6, 3)
-    assert sum(sum(row.values()) for row in quality["confusion"].values()) == 6
-    assert by_item[expected[0]["id"]]["expected"] == expected[0]["label"]
-    assert (
-        "accuracy" in labels["recommendation"]["reasoning"]
-        or labels["recommendation"]["path"] is None
-    )
-    field_quality = fields["paths"]["autoregressive"]["quality"]
-    assert field_quality["kind"] == "fields" and set(field_quality["per_field"]) == {
-        "customer_name", "email", "order_id", "amount"}  # fmt: skip
-    assert 0 <= field_quality["field_accuracy"] <= 1
-    page = Path(labels["html"]).read_text()
-    assert "accuracy (expected outputs)" in page
+        report = _eval(own, tmp_path / "out", "--task-type", "extraction", "--paths",
+                       "autoregressive", "--expected-column", "fields", "--limit", "2")  # fmt: skip
+    quality = report["paths"]["autoregressive"]["quality"]
+    assert quality["kind"] == "fields" and quality["items"] == 2
+    assert set(quality["per_field"]) == {"customer_name", "email", "order_id", "amount"}
+    assert 0 <= quality["field_accuracy"] <= 1 and 0 <= quality["exact_match_rate"] <= 1

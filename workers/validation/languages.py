@@ -1,6 +1,6 @@
 """Which language a text is in, for the checks that judge words per language (names, spelled
 numbers, month names). Lingua ships its models in the wheel and runs offline; it is built once
-per process, over the languages genroute's checks know, and loads each model on first use."""
+per process, over the languages genroute's checks know."""
 
 import functools
 
@@ -22,7 +22,9 @@ MIN_CONFIDENCE = 0.5
 
 @functools.cache
 def _detector() -> LanguageDetector:
-    return LanguageDetectorBuilder.from_languages(*KNOWN).build()
+    # Trigram models only: they load at once (the full models take seconds in every worker
+    # process) and tell these languages apart on a reply's few sentences.
+    return LanguageDetectorBuilder.from_languages(*KNOWN).with_low_accuracy_mode().build()
 
 
 def encodable(text: str) -> str:
