@@ -103,7 +103,10 @@ def serve(port: int | None) -> None:
 @click.option("--count", default=12, show_default=True, type=click.IntRange(1, 10_000))
 @click.option("--json", "as_json", is_flag=True, help="End with one JSON object on the last line.")
 @click.option("--timeout", "timeout_s", default=900.0, show_default=True, help="Seconds to wait.")
-def demo(count: int, as_json: bool, timeout_s: float) -> None:
+@click.option(
+    "--judge", is_flag=True, help="Also put ticket summaries to the LLM judge (autoregressive)."
+)
+def demo(count: int, as_json: bool, timeout_s: float, judge: bool) -> None:
     """Run real tickets through the API, queues and one worker per path; print a table."""
     from genroute.local.demo import run_demo
     from genroute.observability.logs import configure_logging
@@ -112,7 +115,7 @@ def demo(count: int, as_json: bool, timeout_s: float) -> None:
     configure_logging("WARNING" if as_json else "INFO", "text")
     settings = Settings()
     prepare_models(settings)  # once here, not in two workers at once
-    summary = run_demo(settings, count, as_json, timeout_s)
+    summary = run_demo(settings, count, as_json, timeout_s, judge)
     if as_json:
         print(json.dumps(summary))
     if summary["terminal"] != summary["submitted"]:

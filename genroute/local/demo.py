@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -109,11 +110,39 @@ def _sample(view: TaskView) -> dict[str, Any]:
     }
 
 
-def run_demo(settings: Settings, count: int, as_json: bool, timeout_s: float) -> dict[str, Any]:
+def with_judged_summaries(settings: Settings) -> Settings:
+    """`settings` with a catalog of their own in which ticket summaries are also put to the
+    LLM judge on the autoregressive path (the shipped catalog leaves it off)."""
+    catalog = yaml.safe_load(settings.task_types_file.read_text(encoding="utf-8"))
+    catalog["task_types"]["ticket_summary"]["validation"]["judge"] = {"path": "autoregressive"}
+    judged = settings.data_dir.resolve() / "task_types.judged.yaml"
+    judged.parent.mkdir(parents=True, exist_ok=True)
+    judged.write_text(yaml.safe_dump(catalog, allow_unicode=True), encoding="utf-8")
+    return settings.model_copy(update={"task_types_file": judged})
+
+
+def judge_figures(views: list[TaskView]) -> dict[str, Any]:
+    """How many attempts the judge answered, and what judging cost of the run's total (it is
+    inside every figure of cost per accepted output)."""
+    attempts = [a for v in views for a in v.attempts]
+    judged = [a for a in attempts if any(check.validator == "judge" for check in a.validations)]
+    return {
+        "judged_attempts": len(judged),
+        "said_yes": sum(c.passed for a in judged for c in a.validations if c.validator == "judge"),
+        "judge_cost": round(sum(a.engine_facts.get("judge_cost", 0.0) for a in judged), 8),
+        "cost": round(sum(a.cost or 0.0 for a in attempts), 8),
+    }
+
+
+def run_demo(
+    settings: Settings, count: int, as_json: bool, timeout_s: float, judge: bool = False
+) -> dict[str, Any]:
     # With --json, standard output carries only the summary; progress goes to standard error.
     say = functools.partial(print, file=sys.stderr, flush=True) if as_json else print
     with services(settings) as live:
         upgrade(live.database_url)
+        if judge:
+            live = with_judged_summaries(live)
         say("services ready; starting the API and workers (the model loads once per worker)")
         log_dir = live.data_dir.resolve() / "logs"
         with (
@@ -150,6 +179,7 @@ def run_demo(settings: Settings, count: int, as_json: bool, timeout_s: float) ->
         "samples": [_sample(v) for v in views[:4]],
         "rollback_events": events,
         "report": str(report),
+        **({"judge": judge_figures(views)} if judge else {}),
     }
     if not as_json:
         print_summary(summary)
@@ -175,4 +205,11 @@ def print_summary(summary: dict[str, Any]) -> None:
         f"\n{summary['terminal']}/{summary['submitted']} terminal, {summary['succeeded']} "
         f"succeeded, {summary['failed']} failed in {summary['elapsed_s']}s"
     )
+    if "judge" in summary:
+        judge = summary["judge"]
+        print(
+            f"LLM judge: {judge['judged_attempts']} attempts judged, {judge['said_yes']} said "
+            f"yes; judging cost {judge['judge_cost']:.6g} of the run's {judge['cost']:.6g} "
+            "(inside every cost per accepted output)"
+        )
     print(f"scorecard report (open in a browser): {summary['report']}")

@@ -78,7 +78,7 @@ def demo(settings: Settings) -> Iterator[tuple[subprocess.Popen, DemoWatcher, Se
     # Servers of its own: the demo's workers must not serve the shared stack's queues.
     with isolated_settings(settings, redis_db=13) as own:
         process = subprocess.Popen(
-            [sys.executable, "-m", "genroute", "demo", "--count", "6", "--json"],
+            [sys.executable, "-m", "genroute", "demo", "--count", "6", "--json", "--judge"],
             env=child_environment(own),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -150,6 +150,10 @@ def test_demo_watched_through_metrics_and_flower(demo, tmp_path: Path) -> None:
     assert all(sample["attempts"] for sample in summary["samples"])
     assert summary["by_path"]["diffusion"]["attempts"] >= 1
     assert isinstance(summary["rollback_events"], list)
+    judge = summary["judge"]  # --judge: summaries that pass every check are put to the judge
+    assert 0 <= judge["said_yes"] <= judge["judged_attempts"]
+    assert 0 <= judge["judge_cost"] <= judge["cost"]
+    assert (judge["judge_cost"] > 0) == (judge["judged_attempts"] > 0)
     report = Path(summary["report"]).read_text()  # the demo ends by writing its scorecard
     assert report.count("<figure data-chart=") == 4 and '"requests"' in report
     _replay_without_diffusion(own, summary["by_path"]["diffusion"]["count"], tmp_path)
