@@ -2,6 +2,8 @@
 databases for stacks that must not share state with the session's stack."""
 
 import contextlib
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -11,6 +13,7 @@ import httpx
 from genroute.contract import TaskView
 from genroute.db.migrate import upgrade
 from genroute.db.scratch import scratch_database
+from genroute.local.embedded import child_environment
 from genroute.runtime.queueing import redis_from_broker_url
 from genroute.settings import Settings
 
@@ -77,3 +80,16 @@ def isolated_settings(settings: Settings, redis_db: int, **updates: Any) -> Iter
     client.close()
     with isolated_database(settings, broker_url=broker_url, **updates) as own:
         yield own
+
+
+def run_genroute(settings: Settings, *args: str, timeout_s: float = 120) -> str:
+    """`genroute ARGS` against `settings`' servers; its standard output (it must succeed)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "genroute", *args],
+        env=child_environment(settings),
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout

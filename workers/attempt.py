@@ -24,17 +24,22 @@ from genroute.workers.validation.pipeline import validate, validators_for
 log = logging.getLogger(__name__)
 
 
-def generate_once(context: WorkerContext, prepared: Prepared) -> AttemptResult:
-    """Run the engine with the claim kept alive; classify the outcome. If the claim is taken
-    over meanwhile, the attempt stops waiting and records no output."""
+def claim_kept(context: WorkerContext, prepared: Prepared) -> LeaseKeeper:
+    """The attempt's claim renewed while the engine (or the judge) works on it."""
     settings = context.settings
-    started = time.monotonic()
-    with LeaseKeeper(
+    return LeaseKeeper(
         context.sessions,
         prepared.attempt_id,
         settings.claim_lease_s,
         settings.task_hard_time_limit_s,
-    ) as lease:
+    )
+
+
+def generate_once(context: WorkerContext, prepared: Prepared) -> AttemptResult:
+    """Run the engine with the claim kept alive; classify the outcome. If the claim is taken
+    over meanwhile, the attempt stops waiting and records no output."""
+    started = time.monotonic()
+    with claim_kept(context, prepared) as lease:
         stream = output_stream(context, prepared)
         request = dataclasses.replace(
             prepared.request, cancel=lease.lost, on_output=stream.text if stream else None
@@ -105,13 +110,7 @@ def check_output(
     judge = prepared.task_type.validation.judge
     if judge is None or not all(verdict.passed for verdict in verdicts):
         return result, verdicts
-    settings = context.settings
-    with LeaseKeeper(
-        context.sessions,
-        prepared.attempt_id,
-        settings.claim_lease_s,
-        settings.task_hard_time_limit_s,
-    ):
+    with claim_kept(context, prepared):
         verdict = validate([context.judge(judge)], subject)[0]
     return _charged(result, verdict), [*verdicts, verdict]
 

@@ -5,8 +5,6 @@ privacy tier forbids the other path never goes there, a rolled-back path gets no
 loses share, and `genroute paths` and `genroute replay` show the shares."""
 
 import json
-import subprocess
-import sys
 import time
 import uuid
 from collections import Counter
@@ -21,13 +19,12 @@ from sqlalchemy import select
 
 from genroute.db.models import Attempt, ShareEvent, Task
 from genroute.db.session import make_engine, make_session_factory
-from genroute.local.embedded import child_environment
 from genroute.local.stack import Stack, running_stack
 from genroute.policies.rollback import PathState, RollbackState
 from genroute.runtime.queueing import redis_from_broker_url
 from genroute.runtime.redis_keys import path_state_key
 from genroute.settings import Settings
-from tests.helpers import isolated_settings, ticket, wait_until
+from tests.helpers import isolated_settings, run_genroute, ticket, wait_until
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -101,18 +98,6 @@ def _paths_routed(api: httpx.Client, count: int, **fields) -> Counter:
     return Counter(item["task"]["route"]["path"] for item in answer.json()["items"])
 
 
-def _genroute(settings: Settings, *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "genroute", *args],
-        env=child_environment(settings),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
 def test_evidence_moves_the_share_and_routing_follows(share_stack: Stack) -> None:
     own = share_stack.settings
 
@@ -139,11 +124,11 @@ def test_evidence_moves_the_share_and_routing_follows(share_stack: Stack) -> Non
     assert (view["share"], view["min"], view["max"]) == (pytest.approx(0.9), 0.1, 0.9)
     assert views[(RULE, "batch_summary")]["reason"] == "no move yet: the starting share"
 
-    shown = _genroute(own, "paths")
+    shown = run_genroute(own, "paths")
     line = next(row for row in shown.splitlines() if RULE in row and "ticket_summary" in row)
     assert "diffusion 0.900 / autoregressive 0.100" in line and "P(diffusion" in line
 
-    report = json.loads(_genroute(own, "replay", "--policy", str(own.policy_file), "--json"))
+    report = json.loads(run_genroute(own, "replay", "--policy", str(own.policy_file), "--json"))
     shares = {(s["rule"], s["task_type"]): s["share"] for s in report["adaptive_shares"]}
     assert shares[(RULE, "ticket_summary")] == pytest.approx(0.9)
     candidate = report["by_task_type"]["ticket_summary"]["candidate"]["paths"]

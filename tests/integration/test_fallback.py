@@ -2,8 +2,6 @@
 every verdict is stored; dead letters can be listed and requeued."""
 
 import json
-import subprocess
-import sys
 import uuid
 
 import httpx
@@ -11,9 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from genroute.db.models import Attempt, AttemptValidation
-from genroute.local.embedded import child_environment
 from genroute.settings import Settings
-from tests.helpers import ticket, wait_for_task
+from tests.helpers import run_genroute, ticket, wait_for_task
 
 pytestmark = pytest.mark.integration
 
@@ -71,29 +68,17 @@ def test_fallback_none_fails_after_one_attempt(client: httpx.Client) -> None:
     assert "fallback is off" in view.error
 
 
-def _genroute(settings: Settings, *args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "genroute", *args],
-        env=child_environment(settings),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
 def test_failed_tasks_can_be_listed_and_requeued(client: httpx.Client, settings: Settings) -> None:
     body = ticket(task_type="classification", fallback="none")
     task_id = client.post("/v1/tasks", json=body).json()["id"]
     assert wait_for_task(client, task_id).status.value == "failed"
 
     listed = [
-        json.loads(line) for line in _genroute(settings, "failed", "list", "--json").splitlines()
+        json.loads(line) for line in run_genroute(settings, "failed", "list", "--json").splitlines()
     ]
     assert task_id in {row["id"] for row in listed}
 
-    out = _genroute(
+    out = run_genroute(
         settings, "failed", "requeue", task_id, "--queue", "autoregressive", "--attempts", "1"
     )
     assert f"{task_id}: requeued on autoregressive" in out
@@ -101,5 +86,5 @@ def test_failed_tasks_can_be_listed_and_requeued(client: httpx.Client, settings:
     assert view.status.is_terminal
     assert [a.queue for a in view.attempts] == ["diffusion", "autoregressive"]
 
-    again = _genroute(settings, "failed", "requeue", str(uuid.uuid4()))
+    again = run_genroute(settings, "failed", "requeue", str(uuid.uuid4()))
     assert again == ""
