@@ -1,12 +1,19 @@
 """Engine throughput, in one run, so the ratios hold on a shared, noisy machine.
 
-For each in-process engine: tokens/s with the model called directly (one request at a time,
-then batches of the configured width), and through the whole system (submit over HTTP ->
-Redis -> a real worker -> PostgreSQL) with a batch-width-1 worker and a batched worker. Prints
-one JSON object with `batched_over_sequential` (system, batched vs batch 1) and
-`system_over_direct` (system vs direct, both batched) per engine.
+For each engine: tokens/s with the engine called directly (one request at a time, then at the
+configured width), and through the whole system (submit over HTTP -> Redis -> a real worker ->
+PostgreSQL) with a batch-width-1 worker and a batched worker. Prints one JSON object with
+`batched_over_sequential` (system, batched vs batch 1) and `system_over_direct` (system vs
+direct, both batched) per engine, and the mean batch the system's attempts ran in.
+
+The in-process engines are called directly in batches of the width. `openai-http` runs
+against a real vLLM server (CPU build, `.venv-vllm`; `python3 dev.py test` sets it up)
+serving SmolLM2-135M with `--max-num-seqs` equal to the width: directly, every request is
+sent at once through the HTTP engine (the server's own continuous batching, at most the width
+in flight); through the system, by a worker whose path has that batch width.
 
     .venv/bin/python bench/engines.py [--requests 16] [--width 8] [--tokens 64] [--gpu N]
+        [--engines transformers-causal,diffusion-gemma,openai-http] [--vllm-python PATH]
         [--quick]
 
 Through the system each request is forced onto the engine's path with no fallback (one
@@ -19,12 +26,14 @@ whether nvidia-smi lists the worker process on the GPU.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import platform
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -34,19 +43,25 @@ import yaml
 
 from genroute.contract import TaskView
 from genroute.db.migrate import upgrade
-from genroute.interfaces import Engine, GenerationRequest
+from genroute.interfaces import Engine
 from genroute.local.demo import sample_tickets
 from genroute.local.embedded import services
 from genroute.local.stack import running_stack
+from genroute.local.vllm_server import vllm_server
 from genroute.policies import load_catalog
 from genroute.settings import Settings
+from genroute.workers.claiming import engine_request
+from genroute.workers.engines.models import SMOLLM2, resolve_model
 from genroute.workers.engines.registry import PathConfig, build_engine, load_paths
 
 # Engine -> (path it serves, task type routed to that path by the default policy).
 CASES = {
     "transformers-causal": ("autoregressive", "extraction"),
     "diffusion-gemma": ("diffusion", "ticket_summary"),
+    "openai-http": ("autoregressive", "extraction"),
 }
+ROOT = Path(__file__).resolve().parents[1]
+SERVED_NAME = "smollm2-135m-instruct"  # what the vLLM server calls the model it serves
 
 
 def engine_requests(settings: Settings, task_type: str, count: int, tokens: int) -> list[dict]:
@@ -59,25 +74,26 @@ def engine_requests(settings: Settings, task_type: str, count: int, tokens: int)
 
 
 def direct(
-    engine: Engine, settings: Settings, requests: list[dict], width: int
+    engine: Engine, in_process: bool, settings: Settings, requests: list[dict], width: int
 ) -> dict[str, float]:
-    """Tokens/s calling the engine in this process, at batch 1 and at `width`."""
+    """Tokens/s calling the engine from this process with the very requests a worker builds
+    (schema and all), at batch 1 and at `width`: an in-process engine in batches of `width`,
+    a served one with every request sent at once (the engine keeps `width` in flight)."""
     catalog = load_catalog(settings.task_types_file)
     prompts = [
-        GenerationRequest(
-            catalog.get(r["task_type"]).system_prompt,
-            catalog.get(r["task_type"]).render_prompt(r["input"]),
-            r["max_output_tokens"],
-        )
-        for r in requests
+        engine_request(catalog.get(r["task_type"]), r, r["max_output_tokens"]) for r in requests
     ]
     engine.generate(prompts[:1])  # warm-up
     figures = {}
     for label, size in (("sequential", 1), ("batched", width)):
         started = time.perf_counter()
-        tokens = 0
-        for i in range(0, len(prompts), size):
-            tokens += sum(g.tokens_out for g in engine.generate(prompts[i : i + size]))
+        if in_process or size == 1:
+            slices = [prompts[i : i + size] for i in range(0, len(prompts), size)]
+            generations = [g for batch in slices for g in engine.generate(batch)]
+        else:
+            with ThreadPoolExecutor(len(prompts)) as pool:
+                generations = list(pool.map(lambda p: engine.generate([p])[0], prompts))
+        tokens = sum(g.tokens_out for g in generations)
         figures[f"{label}_tokens_per_s"] = round(tokens / (time.perf_counter() - started), 2)
     return figures
 
@@ -109,6 +125,8 @@ def through_system(
     span = max(v.finished_at for v in views) - min(v.created_at for v in views)
     tokens = sum(a.tokens_out or 0 for a in attempts)
     accepted = sum(v.status.value == "succeeded" for v in views) / len(views)
+    sizes = [float(a.engine_facts.get("batch_size") or 1) for a in attempts]
+    placement["mean_batch_size"] = round(sum(sizes) / len(sizes), 2)
     return round(tokens / span.total_seconds(), 2), round(accepted, 3), placement
 
 
@@ -176,14 +194,54 @@ def wait_for_views(client: httpx.Client, ids: list[str], timeout_s: float = 900)
     return [done[i] for i in ids]
 
 
+def served_path(url: str, width: int) -> PathConfig:
+    """The autoregressive path served by the vLLM server at `url`, as a GPU node declares it:
+    chat API, structured outputs, batch width = the server's `--max-num-seqs`."""
+    return PathConfig(
+        queues=("autoregressive", "fallback"),
+        engine="openai-http",
+        model=SERVED_NAME,
+        batch_width=width,
+        params={"base_url": url, "api": "chat", "timeout_s": 300},
+        capabilities={"structured_output": True},
+    )
+
+
+@contextlib.contextmanager
+def engine_path(
+    settings: Settings, name: str, args: argparse.Namespace, folder: Path
+) -> Iterator[PathConfig]:
+    """The path configuration the engine is benchmarked under (for openai-http, with its
+    vLLM server running)."""
+    path, _task_type = CASES[name]
+    if name != "openai-http":
+        base = load_paths(settings.paths_file)[path]
+        if base.engine != name:
+            raise SystemExit(f"workers/paths.yaml serves '{path}' with {base.engine}, not {name}")
+        yield base
+        return
+    python = Path(args.vllm_python)
+    if not python.exists():
+        raise SystemExit(f"no vLLM environment at {python}: run `python3 dev.py test` once")
+    model = Path(resolve_model(SMOLLM2, settings.model_cache_dir))
+    with vllm_server(
+        str(python), model, folder / "vllm.log", served_name=SERVED_NAME, max_num_seqs=args.width
+    ) as (url, _process):
+        yield served_path(url, args.width)
+
+
 def bench_engine(settings: Settings, name: str, args: argparse.Namespace, folder: Path) -> dict:
+    with engine_path(settings, name, args, folder) as base:
+        return bench_path(settings, name, base, args, folder)
+
+
+def bench_path(
+    settings: Settings, name: str, base: PathConfig, args: argparse.Namespace, folder: Path
+) -> dict:
     path, task_type = CASES[name]
-    base = load_paths(settings.paths_file)[path]
-    if base.engine != name:
-        raise SystemExit(f"workers/paths.yaml serves '{path}' with {base.engine}, not {name}")
     requests = engine_requests(settings, task_type, args.requests, args.tokens)
     engine = build_engine(base, settings.model_cache_dir, settings.torch_threads)
-    direct_figures = direct(engine, settings, requests, args.width)
+    direct_figures = direct(engine, base.in_process, settings, requests, args.width)
     del engine  # free the model before the workers load theirs
     worker_args = ("--gpu", str(args.gpu)) if args.gpu is not None else ()
     system: dict[str, Any] = {}
@@ -231,6 +289,11 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=64)
     parser.add_argument("--engines", default=",".join(CASES))
     parser.add_argument("--gpu", type=int, default=None, help="pin workers and direct calls")
+    parser.add_argument(
+        "--vllm-python",
+        default=os.environ.get("GENROUTE_TEST_VLLM_PYTHON", ROOT / ".venv-vllm/bin/python"),
+        help="the Python of a vLLM environment, for openai-http",
+    )
     parser.add_argument("--quick", action="store_true", help="a few short requests, for tests")
     args = parser.parse_args()
     if args.quick:

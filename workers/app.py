@@ -4,8 +4,10 @@ Two shapes, chosen by the path's batch width:
 - batch width 1: prefork with one child per concurrency slot. Each child builds its context in
   `worker_process_init`, so CUDA is first touched in the child; a child killed mid-generation
   is replaced and its message redelivered (`task_reject_on_worker_lost`).
-- batch width N > 1: the threads pool with N slots in one process holding the model once; an
-  in-process engine's requests meet in the Batcher, a served model's go to its server. If the
+- batch width N > 1: the threads pool in one process holding the model once, with a slot for
+  each of the N requests the engine runs together and for those claimed ahead (`claim_ahead`,
+  N by default), which wait so the engine never idles between batches; an in-process engine's
+  requests meet in the Batcher, at most N of a served model's are at its server. If the
   process dies, the claims' leases expire and the sweeper republishes their tasks.
 """
 
@@ -71,7 +73,7 @@ def _load_in_each_child(settings: Settings, path: Route, name: str) -> None:
 
 def _pool_arguments(config: PathConfig, concurrency: int | None) -> list[str]:
     if config.batch_width > 1:
-        return ["--pool=threads", f"--concurrency={concurrency or config.batch_width}"]
+        return ["--pool=threads", f"--concurrency={concurrency or config.claim_depth}"]
     return ["--pool=prefork", f"--concurrency={concurrency or 1}"]
 
 

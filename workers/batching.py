@@ -1,12 +1,14 @@
 """Collects concurrent requests into one batched `generate` call for an in-process engine, and
 waits for one request's result.
 
-Task threads submit a request and wait on a future; one thread takes the first waiting request,
-gathers more until the batch is full or `max_wait_s` has passed, runs the engine once and hands
-each caller its own result. A GPU is thus fed batches that grow with load, not one request at
-a time, while a lone request waits at most `max_wait_s` extra. A request whose attempt lost its
-claim before its batch starts is dropped, and nothing that goes wrong in one batch (inside
-the engine or around it) stops the thread that runs the next.
+Task threads submit a request and wait on a future; one thread runs the engine once per batch
+and hands each caller its own result. The engine is fed continuously: the worker claims more
+requests than one batch holds (a path's `claim_ahead`), they queue here while a batch runs,
+and when it ends the next batch starts at once with every request that waited (up to
+`max_batch`), rather than gathering only after the last one drained. Only an idle engine
+waits for company: a request arriving then waits at most `max_wait_s` for others to join.
+A request whose attempt lost its claim before its batch starts is dropped, and nothing that
+goes wrong in one batch (inside the engine or around it) stops the thread that runs the next.
 """
 
 import logging
@@ -27,6 +29,7 @@ log = logging.getLogger(__name__)
 class _Pending:
     request: GenerationRequest
     future: "Future[Generation]"
+    submitted: float  # time.monotonic()
 
 
 class Batcher:
@@ -37,12 +40,13 @@ class Batcher:
         self.max_batch = max_batch
         self.max_wait_s = max_wait_s
         self._queue: queue.Queue[_Pending | None] = queue.Queue()
+        self._last_batch_ended = float("-inf")  # time.monotonic()
         self._thread = threading.Thread(target=self._run, name="batcher", daemon=True)
         self._thread.start()
 
     def submit(self, request: GenerationRequest) -> "Future[Generation]":
         future: Future[Generation] = Future()
-        self._queue.put(_Pending(request, future))
+        self._queue.put(_Pending(request, future, time.monotonic()))
         return future
 
     def close(self) -> None:
@@ -51,13 +55,17 @@ class Batcher:
 
     def _collect(self, first: _Pending) -> list[_Pending]:
         batch = [first]
-        deadline = time.monotonic() + self.max_wait_s
+        # A request that queued while the engine was busy has waited enough: take only what
+        # is waiting now. One that found the engine idle waits up to the window for others.
+        idle = first.submitted > self._last_batch_ended
+        deadline = first.submitted + self.max_wait_s if idle else time.monotonic()
         while len(batch) < self.max_batch:
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            try:
-                item = self._queue.get(timeout=remaining)
+            try:  # past the deadline, only what is already waiting joins
+                if remaining > 0:
+                    item = self._queue.get(timeout=remaining)
+                else:
+                    item = self._queue.get_nowait()
             except queue.Empty:
                 break
             if item is None:
@@ -76,6 +84,7 @@ class Batcher:
                 for pending in batch:
                     if not pending.future.done():
                         pending.future.set_exception(exc)
+            self._last_batch_ended = time.monotonic()
 
     def _run_batch(self, batch: list[_Pending]) -> None:
         live = [p for p in batch if _wanted(p) and p.future.set_running_or_notify_cancel()]

@@ -28,6 +28,24 @@ def conversation(task_type: TaskType, request: dict[str, Any]) -> tuple[tuple[st
     return tuple((turn["role"], turn["content"]) for turn in request["messages"])
 
 
+def engine_request(
+    task_type: TaskType, task_request: dict[str, Any], max_output_tokens: int
+) -> GenerationRequest:
+    """What the engine is asked for a task: the catalog's prompts around its input, and the
+    labels, schema or conversation its task type adds."""
+    choices = tuple(task_type.validation.allowed_values or ())
+    return GenerationRequest(
+        system_prompt=task_type.system_prompt,
+        prompt=task_type.render_prompt(task_request["input"]),
+        max_output_tokens=max_output_tokens,
+        choices=choices,
+        json_schema=output_schema(task_type, task_request),
+        calibration_prompts=calibration_prompts(task_type) if choices else (),
+        messages=conversation(task_type, task_request),
+        temperature=task_request.get("temperature"),
+    )
+
+
 @dataclass(frozen=True)
 class Prepared:
     """A claimed attempt, the engine request built for it, and what validation needs."""
@@ -62,17 +80,7 @@ def claim(context: WorkerContext, task_id: uuid.UUID, queue: str) -> tuple[Claim
             return result, None
         assert task is not None
         task_type = context.catalog.get(task.task_type)
-        choices = tuple(task_type.validation.allowed_values or ())
-        request = GenerationRequest(
-            system_prompt=task_type.system_prompt,
-            prompt=task_type.render_prompt(task.request["input"]),
-            max_output_tokens=task.max_output_tokens,
-            choices=choices,
-            json_schema=output_schema(task_type, task.request),
-            calibration_prompts=calibration_prompts(task_type) if choices else (),
-            messages=conversation(task_type, task.request),
-            temperature=task.request.get("temperature"),
-        )
+        request = engine_request(task_type, task.request, task.max_output_tokens)
         prepared = Prepared(
             task_id,
             result.attempt.id,

@@ -17,12 +17,12 @@ import yaml
 from genroute.errors import ClaimLost, EngineError, EngineTimeout, EngineUnavailable, PolicyError
 from genroute.interfaces import GenerationRequest
 from genroute.local.stack import Stack, running_stack
+from genroute.local.vllm_server import build_tiny_llama, vllm_server
 from genroute.settings import Settings
 from genroute.workers.engines.models import SMOLLM2, resolve_model
 from genroute.workers.engines.openai_http import HttpParams, OpenAIHttpEngine
 from genroute.workers.engines.registry import PathConfig, build_engine, load_paths
 from tests.helpers import isolated_settings, ticket, wait_for_task
-from tests.integration.vllm_server import build_tiny_llama, vllm_server
 
 pytestmark = pytest.mark.integration
 

@@ -1,5 +1,6 @@
 """The Batcher groups concurrent requests (a fake engine stands in for the model here)."""
 
+import itertools
 import threading
 import time
 from collections.abc import Sequence
@@ -140,3 +141,44 @@ def test_waiting_ends_when_the_claim_is_lost_or_time_is_up() -> None:
     assert time.monotonic() - started < 1.0 and slow.cancelled()
     with pytest.raises(EngineTimeout, match=r"soft limit of 0\.3s"):
         wait_for_result(Future(), None, timeout_s=0.3)
+
+
+class SlowEngine(RecordingEngine):
+    """Takes `seconds` per batch, as a model does."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+        self.started: list[float] = []
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[Generation]:
+        self.started.append(time.monotonic())
+        time.sleep(self.seconds)
+        return super().generate(requests)
+
+
+def test_requests_that_queued_during_a_batch_start_the_next_at_once() -> None:
+    # The window is long; only an idle engine may wait it. Requests that arrived while the
+    # first batch ran have waited already: the second batch starts as soon as the first ends.
+    engine = SlowEngine(seconds=0.4)
+    batcher = Batcher(engine, max_batch=2, max_wait_s=3.0)
+    first = [batcher.submit(_request("a")), batcher.submit(_request("b"))]
+    time.sleep(0.1)  # the first batch (full) is running
+    queued = [batcher.submit(_request(c)) for c in "cde"]
+    for future in first + queued:
+        future.result(timeout=10)
+    batcher.close()
+    assert engine.batches == [2, 2, 1]
+    gaps = [b - a for a, b in itertools.pairwise(engine.started)]
+    assert all(gap < 0.4 + 0.3 for gap in gaps), gaps
+
+
+def test_a_request_finding_the_engine_idle_waits_the_window_for_company() -> None:
+    engine = SlowEngine(seconds=0.0)
+    batcher = Batcher(engine, max_batch=4, max_wait_s=0.5)
+    lone = batcher.submit(_request("first"))
+    time.sleep(0.2)
+    company = batcher.submit(_request("second"))
+    lone.result(timeout=5), company.result(timeout=5)
+    batcher.close()
+    assert engine.batches == [2]

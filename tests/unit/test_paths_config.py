@@ -82,3 +82,20 @@ def test_http_engine_needs_a_server_url(tmp_path: Path) -> None:
     path.write_text("paths:\n  diffusion: {queues: [diffusion], engine: openai-http, model: m}\n")
     with pytest.raises(PolicyError, match="base_url"):
         load_paths(path, {})
+
+
+def test_a_batched_worker_claims_one_batch_ahead_unless_told(tmp_path: Path) -> None:
+    from genroute.workers.app import _pool_arguments
+
+    path = tmp_path / "paths.yaml"
+    common = "queues: [diffusion], engine: diffusion-gemma, model: m"
+    path.write_text(
+        f"paths:\n  diffusion: {{{common}, batch_width: 4}}\n"
+        f"  autoregressive: {{queues: [autoregressive], engine: transformers-causal, model: m}}\n"
+    )
+    paths = load_paths(path)
+    assert paths["diffusion"].claim_depth == 8
+    assert _pool_arguments(paths["diffusion"], None) == ["--pool=threads", "--concurrency=8"]
+    assert paths["autoregressive"].claim_depth == 1  # prefork: one request per process
+    tuned = load_paths(path, {"GENROUTE_DIFFUSION_CLAIM_AHEAD": "0"})
+    assert tuned["diffusion"].claim_depth == 4

@@ -65,6 +65,7 @@ _ENV_FIELDS: dict[str, Callable[[str], Any]] = {
     "model": str,
     "batch_width": int,
     "batch_wait_ms": int,
+    "claim_ahead": int,
     "cost_per_gpu_hour": float,
     "params": json.loads,
     "capabilities": json.loads,
@@ -95,6 +96,9 @@ class PathConfig(BaseModel):
     model: str = Field(min_length=1)
     batch_width: int = Field(default=1, ge=1, le=256)
     batch_wait_ms: int = Field(default=20, ge=0, le=10_000)
+    # Requests a batched worker claims beyond its batch width, waiting while a batch runs so
+    # the next starts the moment the engine is free (unset: one batch width more).
+    claim_ahead: int | None = Field(default=None, ge=0, le=256)
     cost_per_gpu_hour: float = Field(default=0.0, ge=0)
     # What the API promises producers about this path (privacy tiers route by it).
     data_location: PrivacyTier = PrivacyTier.node
@@ -122,6 +126,15 @@ class PathConfig(BaseModel):
     @property
     def in_process(self) -> bool:
         return ENGINES[self.engine].in_process
+
+    @property
+    def claim_depth(self) -> int:
+        """How many tasks a worker of this path holds at once: its batch width plus those
+        claimed ahead (a batch-width-1 worker process holds one)."""
+        if self.batch_width == 1:
+            return 1
+        ahead = self.batch_width if self.claim_ahead is None else self.claim_ahead
+        return self.batch_width + ahead
 
 
 class PathsFile(BaseModel):

@@ -1,5 +1,6 @@
-"""A real vLLM server (CPU build, from `.venv-vllm`) serving a tiny random Llama, for testing
-the HTTP engine the way GPU nodes use it."""
+"""A real vLLM server (CPU build, from `.venv-vllm`, which `python3 dev.py test` sets up), for
+testing and benchmarking the HTTP engine the way GPU nodes use it: a tiny random Llama for
+tests, any local model folder for benchmarks."""
 
 import contextlib
 import json
@@ -52,9 +53,15 @@ STRUCTURED_OUTPUTS = [
 
 @contextlib.contextmanager
 def vllm_server(
-    python: str, model: Path, log_path: Path, start_timeout_s: float = 300
+    python: str,
+    model: Path,
+    log_path: Path,
+    start_timeout_s: float = 300,
+    served_name: str = "tiny-llama",
+    max_num_seqs: int = 4,
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """Start `python -m vllm.entrypoints.openai.api_server`; yield its /v1 URL and process."""
+    """Start `python -m vllm.entrypoints.openai.api_server` serving `model` as `served_name`,
+    at most `max_num_seqs` sequences at once; yield its /v1 URL and process."""
     port = free_port()
     env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_LOGGING_LEVEL": "WARNING"}
     command = [
@@ -64,7 +71,7 @@ def vllm_server(
         "--model",
         str(model),
         "--served-model-name",
-        "tiny-llama",
+        served_name,
         "--host",
         "127.0.0.1",
         "--port",
@@ -75,7 +82,7 @@ def vllm_server(
         "--max-model-len",
         "1024",
         "--max-num-seqs",
-        "4",
+        str(max_num_seqs),
         *STRUCTURED_OUTPUTS,
     ]
     with open(log_path, "wb") as log:
