@@ -148,7 +148,9 @@ def build_context(settings: Settings, path: Route, worker_name: str) -> WorkerCo
     batcher = None
     if config.in_process and config.batch_width > 1:
         batcher = Batcher(engine, config.batch_width, config.batch_wait_ms / 1000)
-    db_engine = make_engine(settings.database_url, pool_size=max(2, config.claim_depth + 1))
+    # Sized by the batch width, not the claim depth: transactions are short, and a worker of
+    # 64 slots claiming 64 ahead must not open 129 connections (PostgreSQL allows 100).
+    db_engine = make_engine(settings.database_url, pool_size=max(2, config.batch_width + 1))
     identity = WorkerIdentity(
         path=path.value,
         engine=engine.name,

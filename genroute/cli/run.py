@@ -50,7 +50,7 @@ def api(host: str | None, port: int | None, ops_port: int | None) -> None:
     "--concurrency",
     default=None,
     type=click.IntRange(1, 256),
-    help="Task slots (default: the path's batch width; 1 for prefork).",
+    help="Task slots (default: the path's batch width plus claim_ahead; 1 for prefork).",
 )
 def worker(path_name: str, gpu: int | None, concurrency: int | None) -> None:
     """Run a Celery worker for one path, loading its model once per worker process."""
