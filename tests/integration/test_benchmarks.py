@@ -14,7 +14,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _quick(name: str, timeout_s: float, tmp_path: Path) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GENROUTE_")}
+    # A bench's own servers, not the suite's; only the vLLM environment is shared.
+    keep = {"GENROUTE_TEST_VLLM_PYTHON"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GENROUTE_") or k in keep}
     env["GENROUTE_DATA_DIR"] = str(tmp_path / "data")
     result = subprocess.run(
         [sys.executable, str(ROOT / "bench" / f"{name}.py"), "--quick"],
@@ -63,10 +65,12 @@ def test_long_polls_bench(tmp_path: Path) -> None:
 
 def test_engines_bench(tmp_path: Path) -> None:
     result = _quick("engines", 600, tmp_path)
+    assert set(result["engines"]) == {"transformers-causal", "diffusion-gemma", "openai-http"}
     for name, engine in result["engines"].items():
         assert engine["system"]["batched_tokens_per_s"] > 0, name
         assert engine["direct"]["batched_tokens_per_s"] > 0, name
         assert 0 <= engine["system"]["batched_accepted_share"] <= 1, name
+        assert 1 <= engine["system"]["batched_placement"]["mean_batch_size"] <= 2, name
 
 
 def test_structured_bench(tmp_path: Path) -> None:
