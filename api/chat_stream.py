@@ -2,11 +2,9 @@
 the task's output stream (genroute.runtime.output_streams) while its attempts generate, ended
 by the accepted output's final chunk and `[DONE]`, or by an OpenAI-shaped error event.
 
-What is streamed is a draft until validation accepts it. When an attempt's draft is refused
-(or its worker is lost) and another attempt follows, a chunk with no content and
-`genroute.event: "draft_rejected"` says so, and the next attempt's draft starts from nothing;
-when the accepted output differs from its streamed draft (a repair), `"output_replaced"` says
-so. The final chunk's `genroute.output` is always the accepted output.
+What the client is shown of the attempts' text is decided by api/stream_relay.py: by default
+only text validation can no longer refuse; drafts with their events only to a client that asks.
+The final chunk's `genroute.output` is always the accepted output.
 """
 
 import json
@@ -17,9 +15,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import redis.asyncio
+from fastapi.responses import StreamingResponse
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.types import Receive, Scope, Send
 
-from genroute.api.openai_chat import completion_id, task_record, unfinished_error
+from genroute.api.openai_chat import (
+    completion_id,
+    interrupted_error,
+    task_record,
+    unfinished_error,
+    unreadable_error,
+)
+from genroute.api.stream_relay import DraftRejected, Event, Interrupted, StreamRelay, Text
 from genroute.contract import TaskStatus, TaskView
+from genroute.runtime.finish_events import WaitPlace
 from genroute.runtime.output_streams import ACCEPTED, ATTEMPT, KIND, REASON, TEXT
 from genroute.runtime.redis_keys import output_stream_key
 
@@ -69,26 +79,48 @@ def error_event(body: dict[str, Any]) -> str:
 DONE = "data: [DONE]\n\n"
 
 
-@dataclass
-class _Drafts:
-    """What each attempt has streamed, and which attempts have ended."""
+@dataclass(frozen=True)
+class TaskReads:
+    """The reads and the one write a stream makes of its task, each on the waiters' threads."""
 
-    text: dict[int, str] = field(default_factory=dict)
-    ended: set[int] = field(default_factory=set)
-    current: int | None = None
+    status: Callable[[], Awaitable[TaskStatus]]
+    load: Callable[[], Awaitable[TaskView]]
+    # Cancel the task if it is still queued (a call that failed leaves no work behind it).
+    give_up: Callable[[], Awaitable[None]]
 
 
 async def relay_completion(
     client: redis.asyncio.Redis,
     writer: ChunkWriter,
-    status: Callable[[], Awaitable[TaskStatus]],
-    load: Callable[[], Awaitable[TaskView]],
+    relay: StreamRelay,
+    task: TaskReads,
     budget_s: float,
     include_usage: bool,
 ) -> AsyncIterator[str]:
-    """The events of one streamed completion, until the task ends or `budget_s` passes."""
+    """The events of one streamed completion, until the task ends or `budget_s` passes. The
+    stream is already answered 200, so every failure from here on ends it with an error event
+    that names the task (the SDK raises it; the task stays readable by id)."""
     yield writer.chunk({"role": "assistant", "content": ""}, {"task_id": str(writer.task_id)})
-    key, last, drafts = output_stream_key(str(writer.task_id)), "0-0", _Drafts()
+    try:
+        async for event in _relayed_until_end(client, writer, relay, task, budget_s):
+            yield event
+            if event == DONE:  # ended early: interrupted, or the wait ran out
+                return
+        async for event in _ending(writer, relay, await task.load(), include_usage):
+            yield event
+    except (DBAPIError, PoolTimeout, redis.RedisError) as exc:
+        yield error_event(unreadable_error(writer.task_id, exc))
+        yield DONE
+
+
+async def _relayed_until_end(
+    client: redis.asyncio.Redis,
+    writer: ChunkWriter,
+    relay: StreamRelay,
+    task: TaskReads,
+    budget_s: float,
+) -> AsyncIterator[str]:
+    key, last = output_stream_key(str(writer.task_id)), "0-0"
     deadline = time.monotonic() + budget_s
     terminal = False
     while True:
@@ -99,47 +131,44 @@ async def relay_completion(
         entries = answer[0][1] if answer else []
         for entry_id, fields in entries:
             last = entry_id
-            for event in _relayed(writer, drafts, fields):
-                yield event
+            for event in _entry_events(relay, fields):
+                if isinstance(event, Interrupted):
+                    await task.give_up()
+                    view = await task.load()
+                    yield error_event(interrupted_error(view, event.attempt, event.reason))
+                    yield DONE
+                    return
+                yield _shown(writer, event)
         if terminal:
-            break
+            return
         if not entries or any(f[KIND.encode()] == b"end" for _, f in entries):
-            terminal = (await status()).is_terminal
+            terminal = (await task.status()).is_terminal
         if not terminal and time.monotonic() > deadline:
-            view = await load()
+            view = await task.load()
             yield error_event(unfinished_error(view, budget_s)[1])
             yield DONE
             return
-    async for event in _ending(writer, drafts, await load(), include_usage):
-        yield event
 
 
-def _relayed(writer: ChunkWriter, drafts: _Drafts, fields: dict[bytes, bytes]) -> list[str]:
+def _entry_events(relay: StreamRelay, fields: dict[bytes, bytes]) -> list[Event]:
     attempt = int(fields[ATTEMPT.encode()])
-    events = []
-    lost = drafts.current is not None and drafts.current not in drafts.ended
-    if lost and attempt != drafts.current:  # its worker stopped before recording it
-        events.append(_rejected(writer, drafts.current, "the attempt was lost"))
-    drafts.current = attempt
     kind = fields[KIND.encode()].decode()
     if kind == "text":
-        piece = fields[TEXT.encode()].decode()
-        drafts.text[attempt] = drafts.text.get(attempt, "") + piece
-        events.append(writer.chunk({"content": piece}, {"attempt": attempt}))
-    elif kind == "end":
-        drafts.ended.add(attempt)
-        if fields[ACCEPTED.encode()] != b"1":
-            events.append(_rejected(writer, attempt, fields[REASON.encode()].decode()))
-    return events
+        return relay.text(attempt, fields[TEXT.encode()].decode())
+    accepted = fields[ACCEPTED.encode()] == b"1"
+    return relay.end(attempt, accepted, fields[REASON.encode()].decode())
 
 
-def _rejected(writer: ChunkWriter, attempt: int, reason: str) -> str:
-    extension = {"event": "draft_rejected", "attempt": attempt, "reason": reason}
+def _shown(writer: ChunkWriter, event: Event) -> str:
+    if isinstance(event, Text):
+        return writer.chunk({"content": event.piece}, {"attempt": event.attempt})
+    assert isinstance(event, DraftRejected)
+    extension = {"event": "draft_rejected", "attempt": event.attempt, "reason": event.reason}
     return writer.chunk({}, extension)
 
 
 async def _ending(
-    writer: ChunkWriter, drafts: _Drafts, view: TaskView, include_usage: bool
+    writer: ChunkWriter, relay: StreamRelay, view: TaskView, include_usage: bool
 ) -> AsyncIterator[str]:
     if view.status != TaskStatus.succeeded:
         yield error_event(unfinished_error(view, 0)[1])
@@ -147,10 +176,10 @@ async def _ending(
         return
     accepted = next(a for a in reversed(view.attempts) if a.outcome == "succeeded")
     output = view.output or ""
-    drafted = drafts.text.get(accepted.attempt_no, "")
-    if not drafted:  # nothing streamed (a scored choice, or the relay was lost): all at once
-        yield writer.chunk({"content": output}, {"attempt": accepted.attempt_no})
-    elif drafted.strip() != output.strip():
+    rest = relay.rest_of(accepted.attempt_no, output)
+    if rest:
+        yield writer.chunk({"content": rest}, {"attempt": accepted.attempt_no})
+    elif rest is None:  # drafts mode: the accepted output is not the draft it streamed
         extension = {"event": "output_replaced", "attempt": accepted.attempt_no, "output": output}
         yield writer.chunk({}, extension)
     finish = "length" if accepted.engine_facts.get("finish_reason") == "length" else "stop"
@@ -161,10 +190,17 @@ async def _ending(
     yield DONE
 
 
-async def closing(events: AsyncIterator[str], close: Callable[[], None]) -> AsyncIterator[str]:
-    """`events`, then `close` however the stream ends (a caller that hangs up cancels it)."""
-    try:
-        async for event in events:
-            yield event
-    finally:
-        close()
+class PlacedStreamingResponse(StreamingResponse):
+    """A stream that gives its long-poll place back however it ends: sent in full, the client
+    gone before the first chunk (when the body's generator never starts, so its `finally`
+    never runs), or an error."""
+
+    def __init__(self, content: AsyncIterator[str], place: WaitPlace, **kwargs: Any) -> None:
+        super().__init__(content, **kwargs)
+        self._place = place
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._place.release()

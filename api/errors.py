@@ -64,6 +64,10 @@ _OPENAI_TYPES = {
 
 _OPENAI_CODES = {401: "invalid_api_key", 429: "rate_limit_exceeded"}
 
+# Statuses OpenAI's SDKs retry by default that are final when genroute answers them (a
+# conflict with a task's state or an earlier idempotency key does not go away on retry).
+_FINAL_STATUSES = (408, 409)
+
 OPENAI_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": OpenAIErrorBody, "description": text}
     for code, text in {
@@ -127,6 +131,8 @@ async def _rejected(request: Request, exc: RequestRejected) -> JSONResponse:
         headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after_s)))
     if isinstance(exc, Unauthenticated):
         headers["WWW-Authenticate"] = "Bearer"
+    if exc.status_code in _FINAL_STATUSES:
+        headers["x-should-retry"] = "false"
     if _speaks_openai(request):
         return _openai_answer(exc.status_code, str(exc), exc.field, headers)
     content = _body(str(exc), [{"field": exc.field, "message": exc.message}])

@@ -164,6 +164,27 @@ def unfinished_error(view: TaskView, waited_s: float) -> tuple[int, dict[str, An
     return 408, _error(message, "timeout_error", "task_not_finished", view.id)
 
 
+def unreadable_error(task_id: uuid.UUID, exc: Exception) -> dict[str, Any]:
+    """The error for a call whose task exists but whose state could not be read while waiting
+    (a database or broker blip): the task goes on, and the answer says where to read it."""
+    message = (
+        f"task {task_id} was accepted, but its state could not be read while waiting "
+        f"({type(exc).__name__}); it goes on: read it with GET /v1/tasks/{task_id}"
+    )
+    return _error(message, "timeout_error", "task_unreadable", task_id)
+
+
+def interrupted_error(view: TaskView, attempt: int, reason: str) -> dict[str, Any]:
+    """The error that ends a stream whose shown text came from an attempt that then failed:
+    shown text cannot be taken back, so the call fails and its task is cancelled if it can be
+    (the view says what became of it)."""
+    message = (
+        f"task {view.id}'s attempt {attempt} failed after its text was streamed ({reason}); "
+        f"the streamed text is not an answer, and the task is now {view.status.value}"
+    )
+    return _error(message, "stream_interrupted_error", "stream_interrupted", view.id)
+
+
 def _error(message: str, kind: str, code: str, task_id: uuid.UUID) -> dict[str, Any]:
     return {
         "error": {

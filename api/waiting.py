@@ -7,22 +7,24 @@ import uuid
 from collections.abc import Callable
 
 from genroute.contract import TaskStatus
-from genroute.runtime.finish_events import FinishWaiters
+from genroute.runtime.finish_events import FinishWaiters, WaitPlace
 
 
 async def wait_until_terminal(
-    waiters: FinishWaiters, task_id: uuid.UUID, status: Callable[[], TaskStatus], budget_s: float
+    waiters: FinishWaiters,
+    place: WaitPlace,
+    task_id: uuid.UUID,
+    status: Callable[[], TaskStatus],
+    budget_s: float,
 ) -> None:
-    """Return once the task is terminal or `budget_s` has passed. `status` reads the task's
-    status (on the waiters' own threads: however many wait, submissions keep the threads and
-    connections they need)."""
-    if budget_s <= 0:
-        return
+    """Return once the task is terminal or `budget_s` has passed, in a place the caller
+    reserved (and gives back). `status` reads the task's status (on the waiters' own threads:
+    however many wait, submissions keep the threads and connections they need)."""
     deadline = time.monotonic() + budget_s
-    with waiters.waiting(task_id) as finished:
+    finished = place.watch(task_id)  # before the first read: no notification falls between
+    state = await waiters.read(status)
+    while not state.is_terminal and (left := deadline - time.monotonic()) > 0:
+        await waiters.wait(finished, min(left, waiters.recheck_s))
+        if finished.is_set():
+            return  # a notification means the task finished
         state = await waiters.read(status)
-        while not state.is_terminal and (left := deadline - time.monotonic()) > 0:
-            await waiters.wait(finished, min(left, waiters.recheck_s))
-            if finished.is_set():
-                return  # a notification means the task finished
-            state = await waiters.read(status)

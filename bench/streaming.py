@@ -8,8 +8,11 @@ first piece of output, and to its whole reply), then the same prompts through th
 producer streams them: the official `openai` client's `stream=True` chat completion against a
 stack serving that path alone, one request at a time (so no queueing: what is measured is the
 system's own cost: HTTP, the queue, the claim, the relay through Redis), with no fallback.
-Prints one JSON object with, per engine, medians of both and `system_over_engine_first_output`
-(their ratio); `first_over_complete` says how much sooner the first output arrives than the
+Each is streamed twice: with `genroute.stream_drafts` (every attempt's text as it is made) and
+without (the default: only text validation can no longer refuse, so a task type whose checks
+read the whole output shows its accepted output at once, and a refused one shows nothing).
+Prints one JSON object with, per engine, medians of each and `system_over_engine_first_output`
+per mode (their ratio); `first_over_complete` says how much sooner the first output arrives than the
 whole reply (the autoregressive path streams tokens; DiffusionGemma streams a canvas at a
 time, so for a one-canvas answer the first output is most of the wait). `--quick` is the short
 run the test suite makes.
@@ -91,41 +94,51 @@ def engine_alone(settings: Settings, name: str, texts: list[str], tokens: int) -
 def through_system(
     settings: Settings, name: str, texts: list[str], tokens: int, folder: Path
 ) -> dict:
-    """The same prompts streamed by the openai client, one at a time, through a stack."""
+    """The same prompts streamed by the openai client, one at a time, through a stack, in both
+    relay modes: `drafts` (the client asks for every attempt's text as it is made) and
+    `validated` (the default: only text validation can no longer refuse)."""
     path, task_type = CASES[name]
     config = load_paths(settings.paths_file)[path].model_copy(update={"batch_wait_ms": 0})
     live = only_path(settings, path, config, folder)
-    firsts, wholes, recorded = [], [], []
     with running_stack(live, [path], folder / f"logs-{name}") as stack:
         base_url = f"{stack.api_url}/v1"
         with openai.OpenAI(base_url=base_url, api_key=stack.api_key, max_retries=0) as sdk:
-            for index, text in enumerate([texts[0], *texts]):
-                started = time.perf_counter()
-                first, task_id = None, None
-                stream = sdk.chat.completions.create(
-                    model=task_type,
-                    messages=_messages(task_type, text),
-                    max_tokens=tokens,
-                    stream=True,
-                    extra_body={"genroute": {"fallback": "none"}},
-                )
-                for chunk in _until_error(stream):
-                    task_id = task_id or ((chunk.model_extra or {}).get("genroute") or {}).get(
-                        "task_id"
-                    )
-                    if first is None and chunk.choices and chunk.choices[0].delta.content:
-                        first = time.perf_counter() - started
-                whole = time.perf_counter() - started
-                if index and first is not None:
-                    firsts.append(first)
-                    wholes.append(whole)
-                    recorded.append(_recorded_first_output(stack, task_id))
+            return {
+                mode: _streams(stack, sdk, task_type, texts, tokens, drafts=mode == "drafts")
+                for mode in ("drafts", "validated")
+            }
+
+
+def _streams(
+    stack: Any, sdk: openai.OpenAI, task_type: str, texts: list[str], tokens: int, drafts: bool
+) -> dict:
+    firsts, wholes, recorded = [], [], []
+    for index, text in enumerate([texts[0], *texts]):
+        started = time.perf_counter()
+        first, task_id = None, None
+        stream = sdk.chat.completions.create(
+            model=task_type,
+            messages=_messages(task_type, text),
+            max_tokens=tokens,
+            stream=True,
+            extra_body={"genroute": {"fallback": "none", "stream_drafts": drafts}},
+        )
+        for chunk in _until_error(stream):
+            task_id = task_id or ((chunk.model_extra or {}).get("genroute") or {}).get("task_id")
+            if first is None and chunk.choices and chunk.choices[0].delta.content:
+                first = time.perf_counter() - started
+        whole = time.perf_counter() - started
+        if index and first is not None:
+            firsts.append(first)
+            wholes.append(whole)
+            recorded.append(_recorded_first_output(stack, task_id))
     return {
         "first_output_s": _median(firsts),
         "complete_s": _median(wholes),
         # The worker's own record: its claim of the attempt to the engine's first output.
         "recorded_claim_to_first_output_s": _median([r for r in recorded if r is not None]),
-        "streams": len(firsts),
+        # Streams that showed any text: in `validated` mode a refused output shows none.
+        "streams_with_output": len(firsts),
     }
 
 
@@ -184,12 +197,16 @@ def main() -> None:
                 "task_type": CASES[name][1],
                 "engine": alone,
                 "system": system,
-                "system_over_engine_first_output": _ratio(
-                    system["first_output_s"], alone["first_output_s"]
-                ),
+                "system_over_engine_first_output": {
+                    mode: _ratio(figures["first_output_s"], alone["first_output_s"])
+                    for mode, figures in system.items()
+                },
                 "first_over_complete": {
                     "engine": _ratio(alone["first_output_s"], alone["complete_s"]),
-                    "system": _ratio(system["first_output_s"], system["complete_s"]),
+                    **{
+                        mode: _ratio(figures["first_output_s"], figures["complete_s"])
+                        for mode, figures in system.items()
+                    },
                 },
             }
     print(json.dumps(result))

@@ -184,7 +184,10 @@ async def read_task(
             raise TaskNotFound(f"no task with id {task_id}")
         return TaskStatus(found[0])
 
-    await wait_until_terminal(waiters, task_id, status, min(wait, settings.max_wait_s))
+    budget_s = min(wait, settings.max_wait_s)
+    if budget_s > 0:
+        with waiters.reserve() as place:
+            await wait_until_terminal(waiters, place, task_id, status, budget_s)
     return await run_in_threadpool(load)
 
 

@@ -69,7 +69,9 @@ class StreamOptions(_Strict):
 class GenrouteOptions(_Strict):
     """genroute's own request fields, which OpenAI's request has no place for (send them with
     the SDK's `extra_body={"genroute": {...}}`). `wait_s` bounds how long the call waits for
-    the task to end (GENROUTE_CHAT_WAIT_S by default); past it the answer names the task."""
+    the task to end (GENROUTE_CHAT_WAIT_S by default); past it the answer names the task.
+    `stream_drafts` streams every attempt's draft as it is generated, with `draft_rejected`
+    and `output_replaced` events; without it a stream shows only text validation accepted."""
 
     latency_budget_ms: int | None = Field(default=None, ge=1, le=86_400_000)
     privacy_tier: PrivacyTier = PrivacyTier.cluster
@@ -81,6 +83,7 @@ class GenrouteOptions(_Strict):
     requires_deep_reasoning: bool = False
     best_effort: bool = False
     wait_s: float | None = Field(default=None, gt=0, le=3600)
+    stream_drafts: bool = False
 
 
 class ChatCompletionRequest(_Strict):

@@ -8,7 +8,7 @@ import contextlib
 import logging
 import random
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 import anyio
@@ -66,34 +66,42 @@ class FinishWaiters:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._listener
 
-    def check_room(self) -> None:
-        """503 now if every place is taken: for a call that would submit and then wait, so it
-        is refused before it makes a task nobody would wait for."""
+    @property
+    def held(self) -> int:
+        """Places held now."""
+        return self._waiting
+
+    def reserve(self) -> "WaitPlace":
+        """A place among the long polls, taken now or refused with 503 now. A call that will
+        submit and then wait reserves first, so overload is answered before any task exists
+        (checking, then creating the task, then taking the place would let two calls pass the
+        check and one of them fail after its task was made). No await lies between the check
+        and the count, so the event loop makes the two one step."""
         if self._waiting >= self._limit:
             raise Overloaded(
                 "wait",
                 f"this API process already holds {self._limit} long polls "
                 "(GENROUTE_MAX_LONG_POLLS); retry shortly, or read without `wait`",
             )
-
-    @contextlib.contextmanager
-    def waiting(self, task_id: uuid.UUID) -> Iterator[asyncio.Event]:
-        """A place among the long polls, registered before the caller's first read of the
-        task so no notification falls between the two; 503 when every place is taken."""
-        self.check_room()
-        key, event = str(task_id), asyncio.Event()
-        self._events.setdefault(key, set()).add(event)
         self._waiting += 1
         LONG_POLLS.inc()
-        try:
-            yield event
-        finally:
-            self._waiting -= 1
-            LONG_POLLS.dec()
-            events = self._events.get(key, set())
-            events.discard(event)
-            if not events:
-                self._events.pop(key, None)
+        return WaitPlace(self)
+
+    def _watch(self, task_id: uuid.UUID) -> tuple[str, asyncio.Event]:
+        key, event = str(task_id), asyncio.Event()
+        self._events.setdefault(key, set()).add(event)
+        return key, event
+
+    def _release(self, watched: tuple[str, asyncio.Event] | None) -> None:
+        self._waiting -= 1
+        LONG_POLLS.dec()
+        if watched is None:
+            return
+        key, event = watched
+        events = self._events.get(key, set())
+        events.discard(event)
+        if not events:
+            self._events.pop(key, None)
 
     async def wait(self, event: asyncio.Event, timeout_s: float) -> None:
         """Until the event is set or `timeout_s` passes, whichever is first."""
@@ -125,3 +133,31 @@ class FinishWaiters:
                 delay = min(delay * 2, 10.0)
             finally:
                 await client.aclose()
+
+
+class WaitPlace:
+    """One reserved place among a process's long polls: it watches one task once that task
+    exists, and is given back exactly once, however the wait ends (a second release is a
+    no-op, so a response and its generator may both release it)."""
+
+    def __init__(self, waiters: FinishWaiters) -> None:
+        self._waiters = waiters
+        self._watched: tuple[str, asyncio.Event] | None = None
+        self._held = True
+
+    def watch(self, task_id: uuid.UUID) -> asyncio.Event:
+        """The event set when `task_id`'s finish notification arrives."""
+        if self._watched is None:
+            self._watched = self._waiters._watch(task_id)
+        return self._watched[1]
+
+    def release(self) -> None:
+        if self._held:
+            self._held = False
+            self._waiters._release(self._watched)
+
+    def __enter__(self) -> "WaitPlace":
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.release()

@@ -9,8 +9,11 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import openai
 import pytest
+from sqlalchemy import text
 
+from genroute.db.session import make_engine
 from genroute.local.stack import Stack, running_stack
 from genroute.settings import Settings
 from tests.helpers import isolated_settings, ticket, wait_until
@@ -83,3 +86,54 @@ def test_a_wait_past_the_limit_answers_503_with_retry_after(lone_api: Stack) -> 
     # A plain read is never refused for want of a place.
     with lone_api.http() as http:
         assert http.get(f"/v1/tasks/{ids[-1]}").status_code == 200
+
+
+@pytest.fixture(scope="module")
+def tight_api(settings: Settings) -> Iterator[Stack]:
+    """An API with room for two long polls and no worker: a chat call past the two waits."""
+    with (
+        isolated_settings(settings, redis_db=2, max_long_polls=2) as own,
+        running_stack(own, [], own.data_dir / "tight-logs") as stack,
+    ):
+        yield stack
+
+
+def _tasks_in(stack: Stack) -> int:
+    engine = make_engine(stack.settings.database_url, pool_size=1)
+    try:
+        with engine.connect() as connection:
+            return int(connection.execute(text("SELECT count(*) FROM tasks")).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def test_overloaded_chat_calls_create_no_task_they_do_not_answer_for(tight_api: Stack) -> None:
+    """16 concurrent SDK calls (its default retries on) against two long-poll places: a call
+    refused for overload made no task, and a call that made one names it in its answer with
+    `x-should-retry: false`, so no retry makes another. Tasks created == calls naming one."""
+    before = _tasks_in(tight_api)
+    sdk = openai.OpenAI(base_url=f"{tight_api.api_url}/v1", api_key=tight_api.api_key)
+
+    def call(n: int) -> openai.APIStatusError:
+        try:
+            sdk.chat.completions.create(
+                model="classification",
+                messages=[{"role": "user", "content": f"Parcel {n} never arrived."}],
+                extra_body={"genroute": {"wait_s": 2}},
+            )
+        except openai.APIStatusError as exc:
+            return exc
+        raise AssertionError("no worker runs: no call can succeed")
+
+    with ThreadPoolExecutor(16) as pool:
+        errors = list(pool.map(call, range(16)))
+    named = {exc.body["task_id"] for exc in errors if exc.status_code == 408}
+    refused = [exc for exc in errors if exc.status_code == 503]
+    assert len(named) + len(refused) == 16, [(e.status_code, e.body) for e in errors]
+    assert named, "no call got a place"
+    assert all(
+        e.response.headers["x-should-retry"] == "false" for e in errors if e.status_code == 408
+    )
+    assert all("retry-after" in e.response.headers for e in refused)
+    assert _tasks_in(tight_api) - before == len(named)
+    wait_until(lambda: _long_polls(tight_api) == 0, 10, "every place given back")

@@ -53,7 +53,7 @@ def test_tokens_arrive_while_the_engine_generates(sdk: openai.OpenAI, client: ht
         c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content
     ]
     assert len(pieces) > 5, pieces  # token by token, not the whole answer at once
-    assert "".join(pieces).strip() == task["output"]
+    assert "".join(pieces) == task["output"]  # exactly: no blank the output was stripped of
     assert {c.id for c in chunks} == {f"chatcmpl-{record['task_id'].replace('-', '')}"}
     finished_at = datetime.fromisoformat(task["finished_at"]).timestamp()
     assert first_content_at is not None and first_content_at < finished_at
@@ -78,11 +78,54 @@ def test_the_sdk_stream_helper_assembles_the_answer(
 
 
 @pytest.mark.timeout(300)
-def test_a_refused_diffusion_draft_is_announced_before_its_fallback(
+def test_a_plain_stream_shows_exactly_the_accepted_output(
     sdk: openai.OpenAI, client: httpx.Client
 ) -> None:
-    """The tiny random DiffusionGemma's canvases fail validation: the stream says the draft is
-    rejected, then the fallback's answer follows (or the task's failure, as an error)."""
+    """The tiny random DiffusionGemma's canvases always fail validation, then the fallback
+    answers: a client that did not ask for drafts sees the accepted output and nothing else
+    (or nothing, and an error naming the task, when the task fails). The SDK's own helper
+    assembles the same."""
+    for _ in range(2):
+        content, failure, task_id = "", None, None
+        try:
+            for chunk in sdk.chat.completions.create(
+                model="ticket_summary",
+                messages=[{"role": "user", "content": ticket()["input"]}],
+                max_tokens=24,
+                stream=True,
+            ):
+                task_id = task_id or _extension(chunk).get("task_id")
+                if chunk.choices and chunk.choices[0].delta.content:
+                    content += chunk.choices[0].delta.content
+        except openai.APIError as exc:
+            failure = exc.body
+        task = client.get(f"/v1/tasks/{task_id}").raise_for_status().json()
+        assert task["attempts"][0]["path"] == "diffusion"
+        assert task["attempts"][0]["outcome"] != "succeeded", task["attempts"][0]
+        if task["status"] == "succeeded":
+            assert failure is None and content == task["output"], (content, task["output"])
+        else:
+            assert content == "" and failure is not None and failure["task_id"] == task_id
+    try:
+        with sdk.chat.completions.stream(
+            model="ticket_summary",
+            messages=[{"role": "user", "content": ticket()["input"]}],
+            max_tokens=24,
+        ) as stream:
+            final = stream.get_final_completion()
+    except openai.APIError as exc:  # the task failed: the helper raises, showing nothing
+        assert exc.body["task_id"]
+        return
+    task = client.get(f"/v1/tasks/{final.id.removeprefix('chatcmpl-')}").json()
+    assert final.choices[0].message.content == task["output"]
+
+
+@pytest.mark.timeout(300)
+def test_drafts_stream_to_a_client_that_asks_with_their_events(
+    sdk: openai.OpenAI, client: httpx.Client
+) -> None:
+    """With `genroute.stream_drafts` the refused draft streams as it is made, the stream says
+    it is rejected, then the fallback's answer follows (or the task's failure, as an error)."""
     chunks: list = []
     failure = None
     try:
@@ -91,6 +134,7 @@ def test_a_refused_diffusion_draft_is_announced_before_its_fallback(
             messages=[{"role": "user", "content": ticket()["input"]}],
             max_tokens=24,
             stream=True,
+            extra_body={"genroute": {"stream_drafts": True}},
         ):
             chunks.append(chunk)
     except openai.APIError as exc:
