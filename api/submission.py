@@ -175,7 +175,9 @@ class Submission:
             decision = cheapest_accepted(decision, costs, self.policy.allowed_paths(request))
         if request.latency_budget_ms is None:
             return decision
-        estimates = self.live.estimates(request.task_type, request.priority)
+        estimates = self.live.estimates(
+            request.task_type, request.priority, decision.max_output_tokens
+        )
         return meet_budget(decision, request, estimates, self.policy.allowed_paths(request))
 
     def _split(

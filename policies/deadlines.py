@@ -3,8 +3,10 @@ for a request (live figures gathered outside policies/ and passed in), keep the 
 it can finish within the budget, else move to another allowed path that can, else refuse with
 the estimates (or, for a `best_effort` request, keep the rules' path and say why).
 
-A path with no measured attempts of this task type has no estimate: the rules' path is kept
-rather than guessed at, and it is never chosen as somewhere to move to.
+A path with no measured attempts of this task type is estimated from its workers' warm-up
+(a timed generation at start-up, scaled to the request's bound); a path with neither has no
+estimate: the rules' path is kept rather than guessed at, and it is never chosen as somewhere
+to move to. A path no worker consumes can meet no budget, measured or not.
 """
 
 import math
@@ -18,30 +20,33 @@ from genroute.errors import BudgetUnmeetable
 @dataclass(frozen=True)
 class PathEstimate:
     """A path's queue ahead of the request, the attempts it runs at once, and how long one
-    attempt of this task type took there lately (None: never measured)."""
+    attempt of this task type takes there: measured lately, else from its workers' warm-up
+    (`from_warmup`), else None."""
 
     path: Route
     queued_ahead: int
     slots: int
     service_s: float | None
+    from_warmup: bool = False
 
     @property
     def completion_s(self) -> float | None:
         """Queue wait plus service: the work ahead shared over the slots, then its own."""
+        if self.slots == 0:
+            return math.inf  # nothing consumes the queue: it never finishes
         if self.service_s is None:
             return None
-        if self.slots == 0:
-            return math.inf
         return self.service_s * (1 + self.queued_ahead / self.slots)
 
     def describe(self) -> str:
-        if self.service_s is None:
-            return f"{self.path.value}: no measured attempts of this task type"
         if self.slots == 0:
             return f"{self.path.value}: no worker consuming its queue"
+        if self.service_s is None:
+            return f"{self.path.value}: no measured attempts of this task type"
+        basis = "its workers' warm-up" if self.from_warmup else "an attempt"
         return (
             f"{self.path.value} ~{self.completion_s:.1f} s ({self.queued_ahead} queued ahead, "
-            f"{self.slots} slots, {self.service_s:.2f} s an attempt)"
+            f"{self.slots} slots, {self.service_s:.2f} s by {basis})"
         )
 
 

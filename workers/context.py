@@ -27,6 +27,7 @@ from genroute.settings import Settings
 from genroute.workers.batching import Batcher, wait_for_result
 from genroute.workers.engines.registry import PathConfig, build_engine, load_paths
 from genroute.workers.validation.judge import Judge
+from genroute.workers.warmup import warm_up
 
 log = logging.getLogger(__name__)
 
@@ -177,6 +178,9 @@ def build_context(settings: Settings, path: Route, worker_name: str) -> WorkerCo
         redis=client,
         engine_threads=ThreadPoolExecutor(config.batch_width, thread_name_prefix="engine"),
     )
-    mark_ready(client, identity)
-    log.info("worker %s ready: %s on %s", worker_name, engine.model, path.value)
+    warmup = warm_up(engine)
+    mark_ready(client, identity, warmup)
+    log.info(
+        "worker %s ready: %s on %s (warm-up %s)", worker_name, engine.model, path.value, warmup
+    )
     return context

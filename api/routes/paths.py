@@ -61,7 +61,7 @@ def path_estimates(
     bound = max_output_tokens or policy.catalog.get(task_type).default_max_output_tokens
     costs = live.costs(task_type)
     views = []
-    for path, estimate in sorted(live.estimates(task_type, priority).items()):
+    for path, estimate in sorted(live.estimates(task_type, priority, bound).items()):
         cost = costs.get(path)
         completion = estimate.completion_s
         views.append(

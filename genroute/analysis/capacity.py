@@ -54,15 +54,16 @@ class Sizing:
 
 
 def erlang_c(servers: int, offered: float) -> float:
-    """The probability an arrival waits, for `servers` and `offered` load (lambda x S)."""
+    """The probability an arrival waits, for `servers` and `offered` load (lambda x S), by
+    Erlang B's recursion B(k) = A B(k-1) / (k + A B(k-1)), then C = c B / (c - A (1 - B)):
+    every step stays within [0, 1], where the textbook sum of A^k / k! overflows past about
+    170 servers (k!) or 710 Erlangs (A^k)."""
     if offered >= servers:
         return 1.0
-    term, total = 1.0, 1.0
-    for k in range(1, servers):
-        term *= offered / k
-        total += term
-    last = term * offered / servers * servers / (servers - offered)
-    return last / (total + last)
+    blocking = 1.0
+    for k in range(1, servers + 1):
+        blocking = offered * blocking / (k + offered * blocking)
+    return servers * blocking / (servers - offered * (1 - blocking))
 
 
 def p95_wait(load: PathLoad, servers: int) -> float:
@@ -110,7 +111,9 @@ def size(
     simulation); None if even `max_workers` do not (the service alone is over budget)."""
     if load.arrivals_per_s <= 0:
         return Sizing(load.path, 0, 0.0, 0.0, 0.0)
-    for workers in range(1, max_workers + 1):
+    offered = load.arrivals_per_s * load.service.mean_s
+    fewest = max(1, math.floor(offered / load.batch_width) + 1)  # fewer are overloaded
+    for workers in range(fewest, max_workers + 1):
         servers = workers * load.batch_width
         waited = wait(load, servers)
         response = waited + load.service.p95_s

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from genroute.db.models import ShareEvent
@@ -25,11 +25,8 @@ class CurrentShare:
 
 def current_shares(session: Session) -> dict[tuple[str, str], CurrentShare]:
     """The latest share of every (rule, task type) that has moved."""
-    latest = (
-        select(ShareEvent)
-        .distinct(ShareEvent.rule, ShareEvent.task_type)
-        .order_by(ShareEvent.rule, ShareEvent.task_type, ShareEvent.id.desc())
-    )
+    newest_ids = select(func.max(ShareEvent.id)).group_by(ShareEvent.rule, ShareEvent.task_type)
+    latest = select(ShareEvent).where(ShareEvent.id.in_(newest_ids))
     return {
         (event.rule, event.task_type): CurrentShare(
             event.to_share,

@@ -27,9 +27,11 @@ def tasks_by_idempotency_key(
 
 def _deadline(row: dict[str, Any], accepted_at: datetime) -> datetime | None:
     """A production request's latency budget as a time; evaluation runs and shadow copies
-    measure a path and have none."""
+    measure a path and have none, and a `best_effort` request runs however late it is."""
     budget = row["request"].get("latency_budget_ms")
     if budget is None or row.get("purpose", Purpose.production.value) != Purpose.production.value:
+        return None
+    if row["request"].get("best_effort"):
         return None
     return accepted_at + timedelta(milliseconds=budget)
 

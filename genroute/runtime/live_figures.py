@@ -8,6 +8,7 @@ acceptance, answer length and batch-shared cost per canvas or token, for
 `refresh_s`; queue depths on every call, in one round trip."""
 
 import logging
+import math
 import threading
 import time
 from collections import Counter
@@ -24,7 +25,7 @@ from genroute.db.share_events import current_shares
 from genroute.policies.deadlines import PathEstimate
 from genroute.policies.path_costs import DecodeStyle, PathCost
 from genroute.runtime.queueing import PRIORITY_STEPS, queue_lists
-from genroute.runtime.worker_registry import ready_workers
+from genroute.runtime.worker_registry import WarmUp, ready_workers
 
 log = logging.getLogger(__name__)
 
@@ -43,16 +44,20 @@ _SERVICE_TIMES = text(
 
 
 # First attempts (so a fallback path is not priced on the cases another path failed): their
-# acceptance, the length of accepted answers, and cost over the units they paid for.
+# acceptance, the length of accepted answers, and the cost of a unit (canvas or token). Every
+# attempt's cost counts, failed ones too, but only attempts with an output have units: a unit
+# costs the mean attempt's cost over the mean output's units, so the failures' cost enters
+# once here, and once more only through acceptance (per_accepted divides by it).
 _COSTS = text(
     """
     SELECT a.path, t.task_type,
            avg(CASE WHEN a.outcome = 'succeeded' THEN 1.0 ELSE 0.0 END) AS acceptance,
            avg(a.tokens_out) FILTER (WHERE a.outcome = 'succeeded') AS mean_tokens_out,
-           sum(a.cost) AS cost,
-           sum(coalesce((a.engine_facts->>'canvases')::int,
-                        ceil(coalesce(a.tokens_out, 0) / :canvas)::int, 1)) AS canvases,
-           sum(a.tokens_out) AS tokens,
+           avg(a.cost) AS mean_cost,
+           avg(coalesce((a.engine_facts->>'canvases')::int,
+                        greatest(ceil(a.tokens_out / :canvas)::int, 1)))
+               FILTER (WHERE a.tokens_out IS NOT NULL) AS mean_canvases,
+           avg(a.tokens_out) FILTER (WHERE a.tokens_out IS NOT NULL) AS mean_tokens,
            max((a.engine_facts->>'canvas_length')::int) AS canvas_length
     FROM attempts a JOIN tasks t ON t.id = a.task_id
     WHERE a.finished_at > now() - make_interval(secs => :window_s)
@@ -98,25 +103,29 @@ class LiveFigures:
         self._workers: dict[str, int] = {}
         self._costs: dict[tuple[str, str], PathCost] = {}
         self._shares: dict[tuple[str, str], float] = {}
+        self._warmups: dict[str, WarmUp] = {}
 
-    def estimates(self, task_type: str, priority: int) -> dict[Route, PathEstimate]:
-        """Every path's estimate for a request of `task_type` at `priority`; none when the
-        figures cannot be read (a budget is then not judged)."""
+    def estimates(
+        self, task_type: str, priority: int, max_output_tokens: int
+    ) -> dict[Route, PathEstimate]:
+        """Every path's estimate for a request of `task_type` at `priority` with that bound;
+        none when the figures cannot be read (a budget is then not judged)."""
         try:
             self._refresh()
             ahead = self._queued_ahead(priority)
         except (redis.RedisError, OSError) as exc:
             log.warning("live figures unreadable (%s); latency budgets are not judged", exc)
             return {}
-        return {
-            path: PathEstimate(
-                path,
-                ahead[path],
-                self._workers.get(path.value, 0) * self._widths[path],
-                self._service.get((path.value, task_type)),
-            )
-            for path in Route
-        }
+        estimates = {}
+        for path in Route:
+            slots = self._workers.get(path.value, 0) * self._widths[path]
+            measured = self._service.get((path.value, task_type))
+            if measured is not None or path.value not in self._warmups:
+                estimates[path] = PathEstimate(path, ahead[path], slots, measured)
+                continue
+            cold = _from_warmup(self._warmups[path.value], max_output_tokens)
+            estimates[path] = PathEstimate(path, ahead[path], slots, cold, from_warmup=True)
+        return estimates
 
     def costs(self, task_type: str) -> dict[Route, PathCost]:
         """Each path's measured cost figures for `task_type` (unmeasured ones say so)."""
@@ -152,9 +161,9 @@ class LiveFigures:
             self._shares = {key: current.share for key, current in shares.items()}
             self._service = {(path, kind): float(median) for path, kind, median in rows}
             self._costs = {(row.path, row.task_type): _path_cost(row) for row in costs}
-            self._workers = Counter(
-                worker.get("path", "") for worker in ready_workers(self._broker)
-            )
+            workers = ready_workers(self._broker)
+            self._workers = Counter(worker.get("path", "") for worker in workers)
+            self._warmups = _fastest_warmups(workers)
             self._read_at = time.monotonic()
 
     def _queued_ahead(self, priority: int) -> dict[Route, int]:
@@ -170,6 +179,28 @@ class LiveFigures:
         return {path: sum(int(next(lengths)) for _ in steps) for path in Route}
 
 
+def _fastest_warmups(workers: list[dict[str, Any]]) -> dict[str, WarmUp]:
+    """Each path's quickest warm-up per unit among its ready workers (the first to free takes
+    the request, and a warm-up's first call may still include lazy set-up)."""
+    best: dict[str, WarmUp] = {}
+    for worker in workers:
+        if not worker.get("warmup"):
+            continue
+        warmup, path = WarmUp(**worker["warmup"]), worker.get("path", "")
+        if path not in best or warmup.seconds_per_unit() < best[path].seconds_per_unit():
+            best[path] = warmup
+    return best
+
+
+def _from_warmup(warmup: WarmUp, max_output_tokens: int) -> float:
+    """An attempt's service time scaled from a warm-up: per canvas for engines that decode in
+    canvases (whole ones), per output token otherwise."""
+    if warmup.canvases:
+        canvas = warmup.canvas_length or DEFAULT_CANVAS
+        return warmup.seconds_per_unit() * math.ceil(max_output_tokens / canvas)
+    return warmup.seconds_per_unit() * max_output_tokens
+
+
 def _decode(path: Route) -> DecodeStyle:
     return "canvas" if path is Route.diffusion else "token"
 
@@ -177,8 +208,9 @@ def _decode(path: Route) -> DecodeStyle:
 def _path_cost(row: Any) -> PathCost:
     path = Route(row.path)
     decode = _decode(path)
-    units = row.canvases if decode == "canvas" else row.tokens
-    cost_per_unit = float(row.cost) / float(units) if row.cost is not None and units else None
+    units = row.mean_canvases if decode == "canvas" else row.mean_tokens
+    measured = row.mean_cost is not None and units
+    cost_per_unit = float(row.mean_cost) / float(units) if measured else None
     return PathCost(
         path,
         decode,

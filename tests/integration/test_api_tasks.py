@@ -10,7 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
+from sqlalchemy import text
 
+from genroute.db.session import make_engine
 from genroute.local.stack import Stack, running_stack, wait_for_workers
 from genroute.policies.rollback import PathState, RollbackState
 from genroute.runtime.queueing import redis_from_broker_url
@@ -159,12 +161,17 @@ def test_cancel_a_queued_task_and_wait_for_others(idle_stack: Stack, api: httpx.
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
     assert api.post(f"/v1/tasks/{drop_id}/cancel").json()["status"] == "cancelled"
 
-    # A budget that runs out while nothing consumes the queue: no attempt ever starts.
-    late = api.post(
+    # A budget while nothing consumes the queue can never be met: refused before any work.
+    hopeless = api.post(
         "/v1/tasks",
         json=ticket(task_type="extraction", latency_budget_ms=300, privacy_tier="external"),
     )
+    assert hopeless.status_code == 422, hopeless.text
+    assert "no worker consuming its queue" in hopeless.json()["detail"]
+    # One whose deadline passes while it waits in the queue: no attempt ever starts.
+    late = api.post("/v1/tasks", json=ticket(task_type="extraction", privacy_tier="external"))
     late_id = late.json()["id"]
+    _deadline_passes(idle_stack, late_id)
     # A full queue of the least urgent work, then one most urgent task behind it.
     unhurried = [
         api.post(
@@ -212,6 +219,15 @@ def test_cancel_a_queued_task_and_wait_for_others(idle_stack: Stack, api: httpx.
     assert dropped["status"] == "cancelled" and dropped["attempts"] == []
 
 
+def _deadline_passes(stack: Stack, task_id: str) -> None:
+    """Give a queued task a deadline that has passed (as a budget running out in the queue)."""
+    engine = make_engine(stack.settings.database_url, pool_size=1)
+    with engine.begin() as connection:
+        statement = text("UPDATE tasks SET deadline_at = now() WHERE id = :id")
+        connection.execute(statement, {"id": task_id})
+    engine.dispose()
+
+
 def _workers_running(stack: Stack) -> None:
     started = {
         p: stack.start_worker(p) for p in ("diffusion", "autoregressive") if p not in stack.workers
@@ -222,8 +238,15 @@ def _workers_running(stack: Stack) -> None:
 def test_latency_budgets_are_judged_by_live_estimates(idle_stack: Stack, api: httpx.Client) -> None:
     """After a few ticket summaries ran on both paths (diffusion first, then the fallback),
     a budget only the autoregressive path meets is rerouted there, and one no path meets is
-    refused with the estimates."""
+    refused with the estimates. Before any attempt of a type, each path is estimated from its
+    workers' warm-up."""
     _workers_running(idle_stack)
+    time.sleep(idle_stack.settings.estimate_refresh_s + 0.2)  # past the figures' refresh
+    query = {"task_type": "batch_summary", "max_output_tokens": 32}
+    cold = {e["path"]: e for e in api.get("/v1/paths/estimates", params=query).json()}
+    for estimate in cold.values():
+        assert estimate["service_s"] and estimate["service_s"] > 0, cold
+        assert "warm-up" in estimate["summary"], cold
     evidence = [
         api.post("/v1/tasks", json=ticket(privacy_tier="external", max_output_tokens=8)).json()[
             "id"
@@ -255,6 +278,9 @@ def test_latency_budgets_are_judged_by_live_estimates(idle_stack: Stack, api: ht
         json=ticket(privacy_tier="external", latency_budget_ms=1, best_effort=True),
     )
     assert anyway.status_code == 202 and "best effort" in anyway.json()["route"]["reason"]
+    ran = api.get(f"/v1/tasks/{anyway.json()['id']}", params={"wait": 90}, timeout=120).json()
+    assert ran["deadline_at"] is None and ran["status"] != "expired", ran  # it runs anyway
+    assert ran["attempts"], ran
 
 
 def test_no_fallback_is_tried_past_the_deadline(idle_stack: Stack, api: httpx.Client) -> None:

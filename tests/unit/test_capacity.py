@@ -79,3 +79,26 @@ def test_the_simulation_agrees_with_m_m_1_and_knows_fixed_service_waits_less() -
     fixed = PathLoad("a", 0.25, ServiceTimes(2.0, 0.0, 2.0), 1, ())
     assert simulated_p95_wait(fixed, 1) < simulated_p95_wait(exponential, 1)
     assert simulated_p95_wait(PathLoad("a", 1.0, EXPONENTIAL, 1, ()), 1) == math.inf
+
+
+def _erlang_c_in_logs(servers: int, offered: float) -> float:
+    """The textbook sum, each term A^k / k! taken in logarithms so nothing overflows."""
+    logs = [k * math.log(offered) - math.lgamma(k + 1) for k in range(servers)]
+    last = servers * math.log(offered) - math.lgamma(servers + 1)
+    last += math.log(servers / (servers - offered))
+    top = max([*logs, last])
+    total = sum(math.exp(x - top) for x in logs)
+    return math.exp(last - top) / (total + math.exp(last - top))
+
+
+@pytest.mark.parametrize(("servers", "offered"), [(1_000, 950.0), (1_200, 1_100.0), (5, 4.2)])
+def test_erlang_c_holds_at_a_thousand_servers_and_more(servers: int, offered: float) -> None:
+    assert erlang_c(servers, offered) == pytest.approx(_erlang_c_in_logs(servers, offered))
+
+
+def test_sizing_a_large_fleet_ends_with_an_answer() -> None:
+    """800 Erlangs overflowed the sum (A^k / k!): NaN, then a search of every worker count."""
+    load = PathLoad("autoregressive", 800.0, ServiceTimes(1.0, 0.25, 1.8), 1, ("chat",))
+    sizing = size(load, p95_budget_s=2.5)
+    assert sizing is not None and 800 < sizing.workers < 900
+    assert 0.9 < sizing.utilisation < 1.0

@@ -77,3 +77,19 @@ def test_a_path_the_request_may_not_use_is_never_chosen() -> None:
     assert POLICY.allowed_paths(request) == [Route.autoregressive]
     external = TaskRequest(task_type="ticket_summary", input=TICKET, privacy_tier="node")
     assert Route.diffusion in POLICY.allowed_paths(external)
+
+
+def test_a_path_no_worker_consumes_meets_no_budget_even_unmeasured() -> None:
+    """A fresh stack with no worker: nothing is measured, and nothing can run either."""
+    assert PathEstimate(Route.diffusion, 0, 0, None).completion_s == math.inf
+    with pytest.raises(BudgetUnmeetable, match="no worker consuming its queue"):
+        _decide(50, _estimates(None, None, slots=0))
+
+
+def test_a_warm_up_estimate_is_judged_like_a_measured_one_and_says_so() -> None:
+    warm = {
+        Route.diffusion: PathEstimate(Route.diffusion, 0, 1, 3.0, from_warmup=True),
+        Route.autoregressive: PathEstimate(Route.autoregressive, 0, 1, 0.5, from_warmup=True),
+    }
+    moved = _decide(1_000, warm)
+    assert moved.path is Route.autoregressive and "warm-up" in moved.reason

@@ -1,0 +1,89 @@
+"""The live figures routing reads, from real attempts in PostgreSQL and queues in Redis: what
+an accepted output costs (failed attempts counted once), and how long a path takes."""
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy.orm import Session
+
+from genroute.contract import Route
+from genroute.db.models import Attempt, Task
+from genroute.db.session import make_engine, make_session_factory
+from genroute.runtime.live_figures import LiveFigures, batch_widths
+from genroute.runtime.queueing import redis_from_broker_url
+from genroute.settings import Settings
+from tests.helpers import isolated_settings
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def own(settings: Settings) -> Iterator[Settings]:
+    with isolated_settings(settings, redis_db=2) as own:
+        yield own
+
+
+def _figures(settings: Settings) -> Iterator[LiveFigures]:
+    engine = make_engine(settings.database_url, pool_size=1)
+    broker = redis_from_broker_url(settings.broker_url)
+    try:
+        yield LiveFigures(
+            make_session_factory(engine),
+            broker,
+            batch_widths(settings.paths_file),
+            window_s=3600,
+            refresh_s=0,
+        )
+    finally:
+        broker.close()
+        engine.dispose()
+
+
+def _seed(settings: Settings, path: str, attempts: list[dict]) -> None:
+    """First attempts at synthetic_examples on `path`, finished just now."""
+    now = datetime.now(UTC)
+    engine = make_engine(settings.database_url, pool_size=1)
+    with Session(engine) as session:
+        for fields in attempts:
+            task = Task(
+                id=uuid.uuid4(), task_type="synthetic_examples", request={"input": "x"},
+                status="succeeded", route_path=path, route_rule="r", policy_version="v1",
+                route_reason="seeded", max_output_tokens=64, queue=path, attempt_count=1,
+                max_attempts=3, created_at=now,
+            )  # fmt: skip
+            session.add(task)
+            session.flush()
+            timings = {
+                "enqueued_at": now - timedelta(seconds=10),
+                "started_at": now - timedelta(seconds=8),
+                "finished_at": now,
+            }
+            session.add(
+                Attempt(task_id=task.id, attempt_no=1, path=path, queue=path, **timings | fields)
+            )
+        session.commit()
+    engine.dispose()
+
+
+def test_failed_attempts_cost_an_accepted_output_once(own: Settings) -> None:
+    """Half the attempts error at the same cost as a success: an accepted output costs two
+    attempts (2.0), not the 4.0 of charging the errors to the units and dividing by the
+    acceptance again."""
+    succeeded = {"outcome": "succeeded", "cost": 1.0, "tokens_out": 10}
+    failed = {"outcome": "error", "cost": 1.0, "tokens_out": None}
+    _seed(own, "autoregressive", [succeeded, succeeded, failed, failed])
+    for figures in _figures(own):
+        cost = figures.costs("synthetic_examples")[Route.autoregressive]
+        assert cost.acceptance == pytest.approx(0.5)
+        assert cost.per_accepted(10) == pytest.approx(2.0)
+
+
+def test_errors_that_cost_nothing_add_nothing(own: Settings) -> None:
+    succeeded = {"outcome": "succeeded", "cost": 1.0, "tokens_out": 10}
+    free_error = {"outcome": "error", "cost": 0.0, "tokens_out": None}
+    _seed(own, "autoregressive", [succeeded, free_error])
+    for figures in _figures(own):
+        cost = figures.costs("synthetic_examples")[Route.autoregressive]
+        assert cost.per_accepted(10) == pytest.approx(1.0)
