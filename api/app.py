@@ -148,6 +148,7 @@ def _background_loops(state: State, settings: Settings) -> list[Periodic]:
                 state.sessions,
                 state.policy,
                 state.path_states,
+                state.redis,
                 window_s=settings.share_window_s,
                 interval_s=settings.share_interval_s,
             )

@@ -21,6 +21,9 @@ def rate_key(api_key_id: str) -> str:
     return f"{RATE_PREFIX}{api_key_id}"
 
 
+# Held for one share-controller interval by the API process that takes that interval's step.
+SHARE_ROUND_KEY = "genroute:share:round"
+
 # Pub/sub: the id of every task that reached a terminal state, for waiting API requests.
 FINISHED_CHANNEL = "genroute:finished"
 

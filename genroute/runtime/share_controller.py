@@ -3,12 +3,16 @@ and each task type it splits, read both paths' first attempts on live traffic (p
 shadow copies) over `window_s` and their rollback states, ask the pure controller
 (policies/adaptive_share.py) for the next share, and record a move as an event in PostgreSQL.
 
-Every API process runs one; a transaction-scoped advisory lock lets one step at a time, so two
-processes never move a share on the same evidence twice. Routing reads the latest event
-(live_figures.py), so every process splits by the same share.
+Every API process runs one, and the share still moves once per interval, not once per process:
+inside a transaction-scoped advisory lock (one step at a time), a process steps only if it is
+the first to take this interval's round (a Redis key set if absent, expiring after one
+interval, on Redis' clock). Without the round, process B would step right after A on the same
+evidence, from A's new share, and `max_step` would become N times itself. Routing reads the
+latest event (live_figures.py), so every process splits by the same share.
 """
 
 import logging
+import os
 from datetime import timedelta
 
 import redis
@@ -29,6 +33,7 @@ from genroute.policies.adaptive_share import (
 from genroute.policies.rollback import PathState
 from genroute.runtime.path_states import PathStateStore
 from genroute.runtime.periodic import Periodic
+from genroute.runtime.redis_keys import SHARE_ROUND_KEY
 
 log = logging.getLogger(__name__)
 
@@ -94,11 +99,14 @@ class ShareController(Periodic):
         sessions: sessionmaker[Session],
         policy: RoutingPolicy,
         path_states: PathStateStore,
+        broker: redis.Redis,
         *,
         window_s: float,
         interval_s: float,
     ) -> None:
         super().__init__("share-controller", interval_s, self.step_once)
+        self.interval_s = interval_s
+        self._broker = broker
         self._sessions = sessions
         self._policy = policy
         self._path_states = path_states
@@ -110,6 +118,8 @@ class ShareController(Periodic):
         moves: list[ShareStep] = []
         with self._sessions.begin() as session:
             if not session.execute(select(func.pg_try_advisory_xact_lock(_LOCK_KEY))).scalar():
+                return moves
+            if not self._take_round():
                 return moves
             shares = current_shares(session)
             for rule, spec, task_types in self._policy.adaptive_rules():
@@ -140,6 +150,18 @@ class ShareController(Periodic):
                              step.share, step.reason)  # fmt: skip
                     moves.append(step)
         return moves
+
+    def _take_round(self) -> bool:
+        """Whether this process takes this interval's step (no other did within one interval);
+        False when Redis cannot say (the shares then hold)."""
+        try:
+            taken = self._broker.set(
+                SHARE_ROUND_KEY, os.getpid(), nx=True, px=max(1, int(self.interval_s * 1000))
+            )
+        except redis.RedisError as exc:
+            log.warning("share round unreadable (%s); adaptive shares hold", exc)
+            return False
+        return bool(taken)
 
     def _blocked(self, pair: list[Route], task_type: str) -> dict[Route, str] | None:
         """Paths of `pair` the rollback controller has taken off this task type, with why;

@@ -4,6 +4,7 @@ bounds, each move is an event with its evidence, submissions split by it, a requ
 privacy tier forbids the other path never goes there, a rolled-back path gets no traffic and
 loses share, and `genroute paths` and `genroute replay` show the shares."""
 
+import itertools
 import json
 import time
 import uuid
@@ -156,3 +157,33 @@ def test_a_rolled_back_path_gets_no_traffic_and_loses_share(share_stack: Stack) 
     finally:
         client.delete(key)
         client.close()
+
+
+def test_two_api_processes_step_a_share_once_per_interval(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Each API process runs the controller; the share must still move once per interval, not
+    once per process (each step here moves it: the evidence is one-sided, the step small)."""
+    interval_s = 1.0
+    policy = (ROOT / "tests" / "policy.yaml").read_text()
+    small_steps = SHARE.replace("max_step: 0.4", "max_step: 0.05")
+    (tmp_path / "policy.yaml").write_text(
+        policy.replace(f"  - name: {RULE}\n", f"  - name: {RULE}\n{small_steps}")
+    )
+    with isolated_settings(
+        settings, redis_db=2, policy_file=tmp_path / "policy.yaml", share_interval_s=interval_s
+    ) as own:
+        engine = make_engine(own.database_url)
+        with make_session_factory(engine).begin() as session:
+            _seed(session, "diffusion", 40, 0, 0.001)
+            _seed(session, "autoregressive", 20, 20, 0.004)
+        engine.dispose()
+        with (
+            running_stack(own, [], tmp_path / "logs-a"),
+            running_stack(own, [], tmp_path / "logs-b"),
+        ):
+            events = wait_until(lambda: len(_events(own)) >= 6 and _events(own), 60, "6 steps")
+    moments = [event.created_at for event in events]
+    gaps = [(later - earlier).total_seconds() for earlier, later in itertools.pairwise(moments)]
+    assert min(gaps) >= 0.9 * interval_s, gaps
+    assert [round(e.to_share - e.from_share, 3) for e in events] == [0.05] * len(events)
