@@ -5,7 +5,7 @@ waiters, all after the commit and none able to fail the attempt."""
 
 import dataclasses
 import logging
-import time
+from datetime import UTC, datetime
 
 from celery.exceptions import SoftTimeLimitExceeded
 
@@ -16,6 +16,7 @@ from genroute.interfaces import ValidationInput, Verdict
 from genroute.runtime.db_retry import with_db_retry
 from genroute.runtime.output_streams import OutputStreamWriter
 from genroute.workers import attempt_metrics
+from genroute.workers.batching import EngineRun
 from genroute.workers.claiming import Prepared
 from genroute.workers.context import WorkerContext
 from genroute.workers.lease import LeaseKeeper
@@ -37,17 +38,19 @@ def claim_kept(context: WorkerContext, prepared: Prepared) -> LeaseKeeper:
 
 def generate_once(context: WorkerContext, prepared: Prepared) -> AttemptResult:
     """Run the engine with the claim kept alive; classify the outcome. If the claim is taken
-    over meanwhile, the attempt stops waiting and records no output."""
-    started = time.monotonic()
+    over meanwhile, the attempt stops waiting and records no output. The engine's own start
+    and end are recorded apart from the claim: the wait for a batch between them is not
+    service time."""
+    run = EngineRun()
     with claim_kept(context, prepared) as lease:
         stream = output_stream(context, prepared)
         request = dataclasses.replace(
             prepared.request, cancel=lease.lost, on_output=stream.text if stream else None
         )
         try:
-            generation = context.generate(request)
+            generation = context.generate(request, run)
         except Exception as exc:
-            return _failed(context, prepared, exc, time.monotonic() - started)
+            return _failed(context, prepared, exc, run)
     attempt_metrics.generated(context.identity.path, context.engine.name, generation)
     return AttemptResult(
         AttemptOutcome.succeeded,
@@ -56,6 +59,8 @@ def generate_once(context: WorkerContext, prepared: Prepared) -> AttemptResult:
         tokens_out=generation.tokens_out,
         first_output_at=generation.first_output_at,
         engine_facts={**generation.facts, **context.cost_facts(generation)},
+        engine_started_at=generation.started_at,
+        engine_finished_at=generation.finished_at,
     )
 
 
@@ -74,7 +79,7 @@ def output_stream(context: WorkerContext, prepared: Prepared) -> OutputStreamWri
 
 
 def _failed(
-    context: WorkerContext, prepared: Prepared, exc: Exception, held_s: float
+    context: WorkerContext, prepared: Prepared, exc: Exception, run: EngineRun
 ) -> AttemptResult:
     if isinstance(exc, ClaimLost):
         outcome = AttemptOutcome.worker_lost
@@ -83,10 +88,14 @@ def _failed(
     else:
         outcome = AttemptOutcome.error
         log.exception("engine %s failed on attempt %s", context.engine.name, prepared.attempt_id)
-    # A failed or timed-out attempt costs the time it held the engine (unshared: how much of a
-    # failed batch was this request's is unknown).
+    # A failed or timed-out attempt costs its share of the engine time its batch used, as a
+    # succeeded one does; waiting for a batch costs nothing (the engine served others).
     return AttemptResult(
-        outcome, error=f"{type(exc).__name__}: {exc}", engine_facts=context.cost_of(held_s)
+        outcome,
+        error=f"{type(exc).__name__}: {exc}",
+        engine_facts=context.cost_of(run.share_s()),
+        engine_started_at=run.started_at,
+        engine_finished_at=datetime.now(UTC) if run.started_at else None,
     )
 
 

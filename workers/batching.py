@@ -9,6 +9,10 @@ and when it ends the next batch starts at once with every request that waited (u
 waits for company: a request arriving then waits at most `max_wait_s` for others to join.
 A request whose attempt lost its claim before its batch starts is dropped, and nothing that
 goes wrong in one batch (inside the engine or around it) stops the thread that runs the next.
+
+Each request carries an EngineRun that says when its batch started and how many shared it:
+the soft time limit and a failed attempt's cost run from there, not from the claim, because
+a claimed-ahead request may wait a whole batch before the engine takes it.
 """
 
 import logging
@@ -17,7 +21,8 @@ import threading
 import time
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from genroute.errors import ClaimLost, EngineError, EngineTimeout
 from genroute.interfaces import Engine, Generation, GenerationRequest
@@ -26,10 +31,31 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
+class EngineRun:
+    """When the engine started the batch that holds one request, and how many requests shared
+    it; set once by whoever runs the engine, read by the attempt."""
+
+    started: float | None = None  # time.monotonic()
+    started_at: datetime | None = None
+    batch_size: int = 1
+
+    def begin(self, batch_size: int) -> None:
+        self.started, self.started_at = time.monotonic(), datetime.now(UTC)
+        self.batch_size = batch_size
+
+    def share_s(self) -> float:
+        """This request's share of the engine time so far (none before its batch started)."""
+        if self.started is None:
+            return 0.0
+        return (time.monotonic() - self.started) / max(1, self.batch_size)
+
+
+@dataclass
 class _Pending:
     request: GenerationRequest
     future: "Future[Generation]"
     submitted: float  # time.monotonic()
+    run: EngineRun = field(default_factory=EngineRun)
 
 
 class Batcher:
@@ -44,9 +70,11 @@ class Batcher:
         self._thread = threading.Thread(target=self._run, name="batcher", daemon=True)
         self._thread.start()
 
-    def submit(self, request: GenerationRequest) -> "Future[Generation]":
+    def submit(
+        self, request: GenerationRequest, run: EngineRun | None = None
+    ) -> "Future[Generation]":
         future: Future[Generation] = Future()
-        self._queue.put(_Pending(request, future, time.monotonic()))
+        self._queue.put(_Pending(request, future, time.monotonic(), run or EngineRun()))
         return future
 
     def close(self) -> None:
@@ -90,6 +118,8 @@ class Batcher:
         live = [p for p in batch if _wanted(p) and p.future.set_running_or_notify_cancel()]
         if not live:
             return
+        for pending in live:
+            pending.run.begin(len(live))
         try:
             results = self.engine.generate([p.request for p in live])
         except Exception as exc:  # every waiter learns of the failure, then we go on
@@ -112,15 +142,22 @@ def _wanted(pending: _Pending) -> bool:
 
 
 def wait_for_result(
-    future: "Future[Generation]", cancel: threading.Event | None, timeout_s: float
+    future: "Future[Generation]",
+    cancel: threading.Event | None,
+    timeout_s: float,
+    run: EngineRun | None = None,
 ) -> Generation:
     """The generation, unless `cancel` is set first (ClaimLost) or `timeout_s` passes
-    (EngineTimeout); either way the future is cancelled if it has not started."""
+    (EngineTimeout); either way the future is cancelled if it has not started. With `run`,
+    `timeout_s` counts from the start of the request's batch (waiting for a batch is bounded
+    by `timeout_s` too)."""
     deadline = time.monotonic() + timeout_s
     while True:
         if cancel is not None and cancel.is_set():
             future.cancel()
             raise ClaimLost("the task was taken over by another worker; generation abandoned")
+        if run is not None and run.started is not None:
+            deadline = run.started + timeout_s
         left = deadline - time.monotonic()
         if left <= 0:
             future.cancel()

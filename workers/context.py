@@ -24,7 +24,7 @@ from genroute.runtime.path_states import PathStateStore, record_event
 from genroute.runtime.queueing import redis_from_broker_url
 from genroute.runtime.worker_registry import clear_ready, mark_ready
 from genroute.settings import Settings
-from genroute.workers.batching import Batcher, wait_for_result
+from genroute.workers.batching import Batcher, EngineRun, wait_for_result
 from genroute.workers.engines.registry import PathConfig, build_engine, load_paths
 from genroute.workers.validation.judge import Judge
 from genroute.workers.warmup import warm_up
@@ -49,15 +49,22 @@ class WorkerContext:
     # Other paths' engines this process judges with, built on the first judged output.
     judge_engines: dict[Route, tuple[Engine, PathConfig]] = field(default_factory=dict)
 
-    def generate(self, request: GenerationRequest) -> Generation:
+    def generate(self, request: GenerationRequest, run: EngineRun | None = None) -> Generation:
         """One request through the batcher when there is one, else through this process's
-        engine threads. The caller waits here, so the soft time limit and a lost claim end
-        the wait even where the engine itself cannot be interrupted."""
+        engine threads; `run` learns when the engine took it. The caller waits here, so the
+        soft time limit (from that start) and a lost claim end the wait even where the engine
+        itself cannot be interrupted."""
+        run = run or EngineRun()
         if self.batcher is not None:
-            future = self.batcher.submit(request)
+            future = self.batcher.submit(request, run)
         else:
-            future = self.engine_threads.submit(lambda: self.engine.generate([request])[0])
-        return wait_for_result(future, request.cancel, self.settings.task_soft_time_limit_s)
+
+            def alone() -> Generation:
+                run.begin(1)
+                return self.engine.generate([request])[0]
+
+            future = self.engine_threads.submit(alone)
+        return wait_for_result(future, request.cancel, self.settings.task_soft_time_limit_s, run)
 
     def cost_facts(self, generation: Generation) -> dict[str, float]:
         """GPU time shared evenly across the batch, and its cost at the path's rate."""

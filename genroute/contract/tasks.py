@@ -248,6 +248,10 @@ class AttemptView(BaseModel):
     started_at: datetime | None
     first_output_at: datetime | None
     finished_at: datetime | None
+    # The engine's run of the attempt's batch (None where it never ran): service time, apart
+    # from the wait for a batch between the claim (`started_at`) and here.
+    engine_started_at: datetime | None = None
+    engine_finished_at: datetime | None = None
     engine_facts: dict[str, Any]
     gpu_seconds: float | None = None
     cost: float | None = None

@@ -133,6 +133,9 @@ class AttemptResult:
     tokens_out: int | None = None
     first_output_at: datetime | None = None
     engine_facts: dict[str, Any] | None = None
+    # The engine's run of the attempt's batch (None where the engine never started it).
+    engine_started_at: datetime | None = None
+    engine_finished_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -203,6 +206,8 @@ def _store_result(
     attempt.tokens_in = result.tokens_in
     attempt.tokens_out = result.tokens_out
     attempt.first_output_at = result.first_output_at
+    attempt.engine_started_at = result.engine_started_at
+    attempt.engine_finished_at = result.engine_finished_at
     attempt.engine_facts = result.engine_facts or {}
     attempt.gpu_seconds = attempt.engine_facts.get("gpu_seconds")
     attempt.cost = attempt.engine_facts.get("cost")

@@ -1,5 +1,7 @@
-"""Measured attempt durations per (path, task type), and first attempts' acceptance: what the
-capacity model is driven by."""
+"""Measured service times per (path, task type), and first attempts' acceptance: what the
+capacity model is driven by. Service is the engine's run of the attempt's batch: with
+claim-ahead an attempt waits for a batch after its claim, and that wait is queueing, not
+service (attempts recorded before engine times were kept fall back to claim to finish)."""
 
 from datetime import timedelta
 
@@ -18,7 +20,8 @@ _DURATIONS = text(
     FROM attempts a
     JOIN tasks t ON t.id = a.task_id
     CROSS JOIN LATERAL (
-        SELECT extract(epoch FROM a.finished_at - a.started_at) AS seconds) AS d
+        SELECT extract(epoch FROM coalesce(a.engine_finished_at, a.finished_at)
+                                  - coalesce(a.engine_started_at, a.started_at)) AS seconds) AS d
     WHERE a.outcome IN ('succeeded', 'invalid')
       AND (CAST(:since_s AS double precision) IS NULL
            OR a.finished_at > now() - make_interval(secs => :since_s))

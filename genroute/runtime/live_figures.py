@@ -29,12 +29,15 @@ from genroute.runtime.worker_registry import WarmUp, ready_workers
 
 log = logging.getLogger(__name__)
 
-# Attempts that ran to an output (accepted or not): how long this path takes for this type.
+# Attempts that ran to an output (accepted or not): how long this path's engine takes for
+# this type (from its batch's start, not the claim: a claimed-ahead attempt waits for a batch).
 _SERVICE_TIMES = text(
     """
     SELECT a.path, t.task_type,
            percentile_cont(0.5) WITHIN GROUP (
-               ORDER BY extract(epoch FROM a.finished_at - a.started_at)) AS median_s
+               ORDER BY extract(epoch FROM coalesce(a.engine_finished_at, a.finished_at)
+                                           - coalesce(a.engine_started_at, a.started_at)))
+               AS median_s
     FROM attempts a JOIN tasks t ON t.id = a.task_id
     WHERE a.finished_at > now() - make_interval(secs => :window_s)
       AND a.outcome IN ('succeeded', 'invalid')

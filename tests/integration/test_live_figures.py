@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from genroute.contract import Route
 from genroute.db.models import Attempt, Task
+from genroute.db.service_times import service_times
 from genroute.db.session import make_engine, make_session_factory
 from genroute.runtime.live_figures import LiveFigures, batch_widths
 from genroute.runtime.queueing import redis_from_broker_url
@@ -87,3 +88,19 @@ def test_errors_that_cost_nothing_add_nothing(own: Settings) -> None:
     for figures in _figures(own):
         cost = figures.costs("synthetic_examples")[Route.autoregressive]
         assert cost.per_accepted(10) == pytest.approx(1.0)
+
+
+def test_service_time_is_the_engine_run_not_the_wait_for_a_batch(own: Settings) -> None:
+    """Claimed 8 s before it finished, but its batch ran 2 s: the path serves in 2 s (latency
+    budgets and the capacity model both read this), the other 6 s were queueing."""
+    now = datetime.now(UTC)
+    engine_run = {"engine_started_at": now - timedelta(seconds=2), "engine_finished_at": now}
+    _seed(own, "autoregressive", [{"outcome": "succeeded", "tokens_out": 10, **engine_run}] * 3)
+    for figures in _figures(own):
+        estimate = figures.estimates("synthetic_examples", 5, 64)[Route.autoregressive]
+        assert estimate.service_s == pytest.approx(2.0, abs=0.01)
+    engine = make_engine(own.database_url, pool_size=1)
+    with Session(engine) as session:
+        [row] = [r for r in service_times(session, None) if r["path"] == "autoregressive"]
+    engine.dispose()
+    assert row["mean_s"] == pytest.approx(2.0, abs=0.01)

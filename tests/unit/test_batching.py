@@ -11,7 +11,7 @@ import pytest
 
 from genroute.errors import ClaimLost, EngineTimeout
 from genroute.interfaces import Generation, GenerationRequest
-from genroute.workers.batching import Batcher, wait_for_result
+from genroute.workers.batching import Batcher, EngineRun, wait_for_result
 
 
 class RecordingEngine:
@@ -182,3 +182,32 @@ def test_a_request_finding_the_engine_idle_waits_the_window_for_company() -> Non
     lone.result(timeout=5), company.result(timeout=5)
     batcher.close()
     assert engine.batches == [2]
+
+
+def test_the_time_limit_counts_from_the_batch_start_not_the_wait_for_it() -> None:
+    """A claimed-ahead request waits a whole batch before its own: the soft limit is for the
+    engine's work on it, so waiting must not time it out (nor be taken for its service)."""
+    engine = SlowEngine(seconds=0.4)
+    batcher = Batcher(engine, max_batch=1, max_wait_s=0.0)
+    ahead_run, behind_run = EngineRun(), EngineRun()
+    ahead = batcher.submit(_request("ahead"), ahead_run)
+    behind = batcher.submit(_request("behind"), behind_run)
+    wait_for_result(ahead, None, timeout_s=0.6, run=ahead_run)
+    assert wait_for_result(behind, None, timeout_s=0.6, run=behind_run).text == "BEHIND"
+    batcher.close()
+    assert behind_run.started is not None and ahead_run.started is not None
+    assert behind_run.started - ahead_run.started >= 0.35  # it waited the batch ahead
+    assert behind_run.batch_size == 1
+
+
+def test_an_engine_run_shares_its_batch_time() -> None:
+    engine = SlowEngine(seconds=0.3)
+    batcher = Batcher(engine, max_batch=2, max_wait_s=0.5)
+    runs = [EngineRun(), EngineRun()]
+    futures = [batcher.submit(_request(c), run) for c, run in zip("ab", runs, strict=True)]
+    for future in futures:
+        future.result(timeout=5)
+    batcher.close()
+    assert [run.batch_size for run in runs] == [2, 2]
+    assert 0.14 <= runs[0].share_s() < 2.0  # half the batch's time (and what passed since)
+    assert EngineRun().share_s() == 0.0  # never started: waiting for a batch costs nothing

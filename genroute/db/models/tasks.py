@@ -165,6 +165,10 @@ class Attempt(Base):
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     first_output_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The engine's own run of the attempt's batch: its service time. From the claim
+    # (started_at) to here the attempt waited for a batch (claim-ahead), which is not service.
+    engine_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    engine_finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     task: Mapped[Task] = relationship(back_populates="attempts")
     validations: Mapped[list["AttemptValidation"]] = relationship(
