@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from genroute.analysis.evaluation_page import render_evaluation
-from genroute.analysis.promotion_gate import PathOutcomes, judge
+from genroute.analysis.promotion_gate import Evidence, PathOutcomes, judge
 from genroute.analysis.quality import Scored, score
 from genroute.analysis.scorecard import build_scorecard
 from genroute.client.backlog import BacklogRow
@@ -207,7 +207,7 @@ def _outcomes(path: str, row: ScorecardRow) -> PathOutcomes:
 def _gate_says(best: str, row: ScorecardRow, path: str, other: ScorecardRow) -> str:
     """The promotion gate's verdict on `best` taking over from `path` (as `genroute compare`
     gives it): whether this run's outcomes are evidence enough."""
-    verdict = judge(_outcomes(best, row), _outcomes(path, other), GATE_MARGIN)
+    verdict = judge(Evidence(_outcomes(best, row), _outcomes(path, other)), GATE_MARGIN)
     more = verdict.more_outcomes_needed
     enough = f", about {more} more outcomes per path needed" if more else ""
     return f"promotion gate against {path}: {verdict.decision}{enough}"

@@ -1,5 +1,6 @@
-"""`genroute compare` on a database of hand-made first attempts: it counts each path's first
-attempts only, and answers the promotion gate's verdict as text and JSON."""
+"""`genroute compare` on a database of hand-made attempts: it counts each path's first attempts
+only, prefers shadow pairs (the same input on both paths) where there are any, counts from a
+fixed start, and answers the promotion gate's verdict as text and JSON."""
 
 import json
 import subprocess
@@ -78,12 +79,49 @@ def test_compare_answers_from_first_attempts(seeded_settings: Settings) -> None:
     assert verdict["incumbent"]["outcomes"] == 40 and verdict["incumbent"]["accepted"] == 36
     assert verdict["decision"] == "not enough evidence" and verdict["more_outcomes_needed"] > 0
     assert verdict["lower"] < -0.05 < verdict["upper"]
+    assert verdict["evidence"] == "first attempts" and verdict["cost_tested"]
     text = _compare(seeded_settings, "--margin", "0.1")
     assert text.returncode == 0, text.stderr
     assert "diffusion: 45 outcomes, 66.7% accepted" in text.stdout
     assert "not enough evidence (about" in text.stdout
     wrong = _compare(seeded_settings, "--paths", "diffusion")
     assert wrong.returncode != 0 and "--paths" in wrong.stderr
+    later = json.loads(_compare(seeded_settings, "--json", "--start", "2999-01-01").stdout)
+    assert later["candidate"]["outcomes"] == 0 and later["start"].startswith("2999-01-01")
+
+
+def test_compare_prefers_shadow_pairs(seeded_settings: Settings) -> None:
+    """Twelve production summaries on the autoregressive path, each shadowed on diffusion:
+    the verdict counts the twelve pairs, not the unpaired first attempts."""
+    engine = make_engine(seeded_settings.database_url)
+    now = datetime.now(UTC)
+    with make_session_factory(engine).begin() as session:
+        for number in range(12):
+            pair = []
+            for path, shadow_of in (("autoregressive", None), ("diffusion", "original")):
+                task = Task(
+                    id=uuid.uuid4(), task_type="ticket_summary", request={"input": f"t{number}"},
+                    status="succeeded", route_path=path, route_rule="rule", policy_version="v1",
+                    route_reason="seeded", max_output_tokens=64, queue=path, attempt_count=1,
+                    max_attempts=3, created_at=now,
+                    purpose="shadow" if shadow_of else "production",
+                    shadow_of=pair[0].id if shadow_of else None,
+                )  # fmt: skip
+                session.add(task)
+                session.flush()
+                accepted = path == "autoregressive" or number % 3 != 0
+                session.add(
+                    Attempt(task_id=task.id, attempt_no=1, path=path, queue=path,
+                            outcome="succeeded" if accepted else "invalid", cost=0.001,
+                            started_at=now, finished_at=now)
+                )  # fmt: skip
+                pair.append(task)
+    engine.dispose()
+    verdict = json.loads(_compare(seeded_settings, "--json").stdout)
+    assert verdict["evidence"] == "shadow pairs"
+    assert verdict["candidate"]["outcomes"] == verdict["incumbent"]["outcomes"] == 12
+    assert (verdict["candidate"]["accepted"], verdict["incumbent"]["accepted"]) == (8, 12)
+    assert "evidence: shadow pairs" in _compare(seeded_settings).stdout
 
 
 def test_capacity_plans_from_the_measured_attempts(seeded_settings: Settings) -> None:
