@@ -42,9 +42,9 @@ from genroute.errors import InputTooLarge, RequestRejected
 from genroute.observability.logs import log_context
 from genroute.observability.metrics import TASKS_SUBMITTED
 from genroute.policies import RoutingPolicy
-from genroute.policies.adaptive_share import AdaptiveShare, other_path, split
+from genroute.policies.adaptive_share import other_path
 from genroute.policies.deadlines import meet_budget
-from genroute.policies.path_costs import cheapest_accepted
+from genroute.policies.route_steps import after_rules
 from genroute.runtime.live_figures import LiveFigures
 from genroute.runtime.path_states import Admission, PathStateStore, record_event
 from genroute.runtime.publishing import publish_committed
@@ -167,12 +167,17 @@ class Submission:
         if request.json_schema is not None:
             check_schema(request.json_schema)
         decision = self.policy.decide(request)
-        share = self.policy.adaptive_share(decision)
-        if share is not None:
-            decision = self._split(request, decision, share)
-        if self.policy.prefers_cheapest(decision):
-            costs = self.live.costs(request.task_type)
-            decision = cheapest_accepted(decision, costs, self.policy.allowed_paths(request))
+        splits = self.policy.adaptive_share(decision) is not None
+        cheapest = self.policy.prefers_cheapest(decision)
+        decision = after_rules(  # only the live figures the rule uses are read
+            self.policy,
+            request,
+            decision,
+            share_now=self.live.share(decision.rule, request.task_type) if splits else None,
+            draw=random.random(),
+            cooling_down=self._cooling_down(request, decision) if splits else set(),
+            costs=self.live.costs(request.task_type) if cheapest else {},
+        )
         if request.latency_budget_ms is None:
             return decision
         estimates = self.live.estimates(
@@ -180,20 +185,13 @@ class Submission:
         )
         return meet_budget(decision, request, estimates, self.policy.allowed_paths(request))
 
-    def _split(
-        self, request: TaskRequest, decision: RouteDecision, spec: AdaptiveShare
-    ) -> RouteDecision:
-        """The decision split by the rule's current adaptive share (a path cooling down after
-        a rollback is not drawn while the other can serve)."""
-        current = self.live.share(decision.rule, request.task_type)
-        share = spec.clamp(spec.start if current is None else current)
+    def _cooling_down(self, request: TaskRequest, decision: RouteDecision) -> set[Route]:
+        """The paths of the decision's adaptive split that are cooling down after a rollback."""
         pair = [path.value for path in (decision.path, other_path(decision.path))]
         try:
-            cooling = self.path_states.cooling_down_paths(pair, request.task_type)
+            return {Route(p) for p in self.path_states.cooling_down_paths(pair, request.task_type)}
         except redis.RedisError:
-            cooling = set()  # admission below still keeps traffic off a rolled-back path
-        allowed = self.policy.allowed_paths(request)
-        return split(decision, share, random.random(), allowed, {Route(p) for p in cooling})
+            return set()  # admission below still keeps traffic off a rolled-back path
 
     def _with_path_states(
         self, requests: list[TaskRequest], decided: dict[int, RouteDecision]

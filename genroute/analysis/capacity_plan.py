@@ -1,6 +1,8 @@
-"""From a rate and a mix of task types to each path's load, as the policy routes the mix:
-the diffusion path's refused outputs come back as fallback work on the autoregressive path
-(at the diffusion path's measured acceptance). Pure: measured figures in, loads out."""
+"""From a rate and a mix of task types to each path's load, routed as submission routes it:
+the rules, each rule's adaptive split at its current share and its cheapest accepted output
+(policies/route_steps.py); the diffusion path's refused outputs come back as fallback work on
+the autoregressive path (at the diffusion path's measured acceptance). Pure: measured figures
+in, loads out."""
 
 from collections.abc import Mapping
 
@@ -8,6 +10,8 @@ from genroute.analysis.capacity import PathLoad, ServiceTimes, mixed_service
 from genroute.contract import Route, TaskRequest
 from genroute.errors import GenrouteError
 from genroute.policies import RoutingPolicy
+from genroute.policies.path_costs import PathCost
+from genroute.policies.route_steps import routed_fractions
 
 
 def parse_mix(text: str) -> dict[str, float]:
@@ -35,17 +39,26 @@ def path_loads(
     times: Mapping[tuple[str, str], ServiceTimes],
     acceptance: Mapping[tuple[str, str], float],
     widths: Mapping[Route, int],
+    shares_now: Mapping[tuple[str, str], float] | None = None,
+    costs: Mapping[str, Mapping[Route, PathCost]] | None = None,
 ) -> list[PathLoad]:
-    """Each path's arrivals and mixed service. A (path, task type) the mix sends work to but
-    nothing was measured for is named in the error: no figure is guessed."""
+    """Each path's arrivals and mixed service. `shares_now` holds each (rule, task type)'s
+    current adaptive share, `costs` each task type's measured path costs. A (path, task type)
+    the mix sends work to but nothing was measured for is named in the error: no figure is
+    guessed."""
     shares: dict[Route, dict[str, float]] = {path: {} for path in Route}
     for task_type, share in mix.items():
-        path = policy.decide(TaskRequest(task_type=task_type, input="capacity")).path
-        shares[path][task_type] = shares[path].get(task_type, 0.0) + share
-        if path is Route.diffusion:  # refused outputs fall back to the autoregressive path
-            refused = share * (1 - acceptance.get((path.value, task_type), 0.0))
-            fallback = shares[Route.autoregressive]
-            fallback[task_type] = fallback.get(task_type, 0.0) + refused
+        request = TaskRequest(task_type=task_type, input="capacity")
+        rule = policy.decide(request).rule
+        current = (shares_now or {}).get((rule, task_type))
+        routed = routed_fractions(policy, request, current, (costs or {}).get(task_type, {}))
+        for path, fraction in routed.items():
+            by_type = shares[path]
+            by_type[task_type] = by_type.get(task_type, 0.0) + share * fraction
+            if path is Route.diffusion:  # refused outputs fall back to the autoregressive path
+                refused = share * fraction * (1 - acceptance.get((path.value, task_type), 0.0))
+                fallback = shares[Route.autoregressive]
+                fallback[task_type] = fallback.get(task_type, 0.0) + refused
     loads = []
     for path, by_type in shares.items():
         if not by_type:

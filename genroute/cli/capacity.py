@@ -33,25 +33,30 @@ def parse_rate(text: str) -> float:
 @click.option("--since", default="7d", show_default=True, help="Measured attempts this recent.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 def capacity(rate: str, mix: str, budget: str, since: str, as_json: bool) -> None:
-    """Workers per path to serve RATE of MIX within the p95 budget: each path's share as the
-    policy routes it (plus the diffusion path's refused outputs as fallback work), its
-    measured service times and batch width, an M/G/c queue."""
+    """Workers per path to serve RATE of MIX within the p95 budget: each path's share as
+    submission routes it (the rules, adaptive shares as they stand, cheapest accepted output;
+    plus the diffusion path's refused outputs as fallback work), its measured service times
+    and batch width, an M/G/c queue."""
     from genroute.analysis.capacity import ServiceTimes, size
     from genroute.analysis.capacity_plan import parse_mix, path_loads
     from genroute.analysis.durations import parse_duration
     from genroute.cli.support import live_database
     from genroute.db.migrate import upgrade
     from genroute.db.service_times import service_times
+    from genroute.db.share_events import current_shares
     from genroute.policies import load_catalog, load_policy
-    from genroute.runtime.live_figures import batch_widths
+    from genroute.runtime.live_figures import batch_widths, costs_of, measured_costs
     from genroute.runtime.placement import load_data_locations
 
     arrivals = parse_rate(rate)
     budget_s = parse_duration(budget, "p95-budget").total_seconds()
     shares = parse_mix(mix)
+    window = since_option(since)
     with live_database() as (settings, sessions), sessions() as session:
         upgrade(settings.database_url)
-        measured = service_times(session, since_option(since))
+        measured = service_times(session, window)
+        shares_now = {key: current.share for key, current in current_shares(session).items()}
+        costs = measured_costs(session, window.total_seconds() if window else 10 * 365 * 86400)
         catalog = load_catalog(settings.task_types_file)
         policy = load_policy(
             settings.policy_file, catalog, load_data_locations(settings.paths_file)
@@ -67,7 +72,9 @@ def capacity(rate: str, mix: str, budget: str, since: str, as_json: bool) -> Non
         if r["first_acceptance"] is not None
     }
     plan = []
-    for load in path_loads(arrivals, shares, policy, times, acceptance, widths):
+    by_type = {task_type: costs_of(costs, task_type) for task_type in shares}
+    loads = path_loads(arrivals, shares, policy, times, acceptance, widths, shares_now, by_type)
+    for load in loads:
         sizing = size(load, budget_s)
         plan.append({"load": asdict(load), "sizing": asdict(sizing) if sizing else None})
     if as_json:

@@ -137,11 +137,7 @@ class LiveFigures:
         except (redis.RedisError, OSError) as exc:
             log.warning("live figures unreadable (%s); routing by the rules alone", exc)
             return {}
-        return {
-            path: self._costs.get((path.value, task_type))
-            or PathCost(path, _decode(path), None, DEFAULT_CANVAS, None, None)
-            for path in Route
-        }
+        return costs_of(self._costs, task_type)
 
     def share(self, rule: str, task_type: str) -> float | None:
         """The latest share of `rule`'s path for `task_type`; None before its first move or
@@ -159,11 +155,10 @@ class LiveFigures:
             window = {"window_s": self._window_s}
             with self._sessions() as session:  # every read on one connection
                 rows = session.execute(_SERVICE_TIMES, window).all()
-                costs = session.execute(_COSTS, {**window, "canvas": float(DEFAULT_CANVAS)}).all()
+                self._costs = measured_costs(session, self._window_s)
                 shares = current_shares(session)
             self._shares = {key: current.share for key, current in shares.items()}
             self._service = {(path, kind): float(median) for path, kind, median in rows}
-            self._costs = {(row.path, row.task_type): _path_cost(row) for row in costs}
             workers = ready_workers(self._broker)
             self._workers = Counter(worker.get("path", "") for worker in workers)
             self._warmups = _fastest_warmups(workers)
@@ -180,6 +175,21 @@ class LiveFigures:
                 pipe.llen(name)
         lengths = iter(pipe.execute())
         return {path: sum(int(next(lengths)) for _ in steps) for path in Route}
+
+
+def measured_costs(session: Session, window_s: float) -> dict[tuple[str, str], PathCost]:
+    """Each (path, task type)'s cost figures from its first attempts within `window_s`."""
+    params = {"window_s": window_s, "canvas": float(DEFAULT_CANVAS)}
+    return {(row.path, row.task_type): _path_cost(row) for row in session.execute(_COSTS, params)}
+
+
+def costs_of(measured: dict[tuple[str, str], PathCost], task_type: str) -> dict[Route, PathCost]:
+    """Every path's figures for `task_type`, unmeasured ones saying so."""
+    return {
+        path: measured.get((path.value, task_type))
+        or PathCost(path, _decode(path), None, DEFAULT_CANVAS, None, None)
+        for path in Route
+    }
 
 
 def _fastest_warmups(workers: list[dict[str, Any]]) -> dict[str, WarmUp]:

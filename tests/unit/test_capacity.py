@@ -17,6 +17,7 @@ from genroute.analysis.capacity_plan import parse_mix, path_loads
 from genroute.contract import Route
 from genroute.errors import GenrouteError
 from genroute.policies import load_catalog, load_policy
+from genroute.policies.path_costs import PathCost
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICY = load_policy(
@@ -102,3 +103,46 @@ def test_sizing_a_large_fleet_ends_with_an_answer() -> None:
     sizing = size(load, p95_budget_s=2.5)
     assert sizing is not None and 800 < sizing.workers < 900
     assert 0.9 < sizing.utilisation < 1.0
+
+
+def _policy_with(tmp_path: Path, line: str):
+    """tests/policy.yaml with `line` added to the rule that sends summaries to diffusion."""
+    rule = "  - name: bounded-batch-diffusion\n"
+    text = (ROOT / "tests" / "policy.yaml").read_text().replace(rule, f"{rule}    {line}\n")
+    (tmp_path / "policy.yaml").write_text(text)
+    return load_policy(
+        tmp_path / "policy.yaml", load_catalog(ROOT / "policies" / "task_types.yaml")
+    )
+
+
+BOTH = {
+    ("diffusion", "ticket_summary"): ServiceTimes(1.0, 0.1, 1.5),
+    ("autoregressive", "ticket_summary"): ServiceTimes(2.0, 0.2, 2.5),
+}
+WIDTHS = {Route.diffusion: 4, Route.autoregressive: 8}
+
+
+def test_a_plan_splits_a_mix_by_the_adaptive_share_as_it_stands(tmp_path: Path) -> None:
+    policy = _policy_with(tmp_path, "share: {adaptive: true, min: 0.1, max: 0.9}")
+    accepted = {("diffusion", "ticket_summary"): 1.0}
+    now = {("bounded-batch-diffusion", "ticket_summary"): 0.7}
+    mix = {"ticket_summary": 1.0}
+    loads = {load.path: load for load in path_loads(10.0, mix, policy, BOTH, accepted, WIDTHS, now)}
+    assert loads["diffusion"].arrivals_per_s == pytest.approx(7.0)
+    assert loads["autoregressive"].arrivals_per_s == pytest.approx(3.0)
+    start = {load.path: load for load in path_loads(10.0, mix, policy, BOTH, accepted, WIDTHS)}
+    assert start["diffusion"].arrivals_per_s == pytest.approx(5.0)  # no move yet: the start
+
+
+def test_a_plan_sends_a_cheapest_accepted_rule_where_submission_would(tmp_path: Path) -> None:
+    policy = _policy_with(tmp_path, "prefer: cheapest_accepted")
+    accepted = {("diffusion", "ticket_summary"): 1.0}
+    costs = {
+        "ticket_summary": {
+            Route.diffusion: PathCost(Route.diffusion, "canvas", 1.0, 256, 40.0, 0.5),
+            Route.autoregressive: PathCost(Route.autoregressive, "token", 0.001, 256, 40.0, 0.9),
+        }
+    }
+    mix = {"ticket_summary": 1.0}
+    loads = path_loads(10.0, mix, policy, BOTH, accepted, WIDTHS, costs=costs)
+    assert [(load.path, load.arrivals_per_s) for load in loads] == [("autoregressive", 10.0)]
