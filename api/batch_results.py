@@ -4,7 +4,8 @@ with the batch's final status in the caller's transaction."""
 
 import json
 import logging
-from typing import Any
+import tempfile
+from typing import IO, Any
 
 from sqlalchemy.orm import Session
 
@@ -28,8 +29,56 @@ def write_results(
     """Write both files and end `batch` as `ending` (completed, cancelled or expired). Lines
     the batch never submitted (`lines`: the input's) end in the error file too, so every
     line of the input has exactly one result line."""
-    outputs: list[str] = []
-    errors: list[str] = []
+    with ResultFile() as outputs, ResultFile() as errors:
+        _write_lines(session, batch, ending, lines, outputs, errors)
+        for kind, found in (("output", outputs), ("error", errors)):
+            if found.lines:
+                name = f"{batch.id}_{kind}.jsonl"
+                row = save_file(
+                    session, store, batch.owner, "batch_output", name, found.rewound(), found.size
+                )
+                if kind == "output":
+                    batch.output_file_id = row.id
+                else:
+                    batch.error_file_id = row.id
+    set_status(session, batch, ending)
+    log.info("batch %s %s: %d outputs, %d errors", batch.id, ending, outputs.lines, errors.lines)
+
+
+class ResultFile:
+    """One result file, written a line at a time to a temporary file that spills to disk past
+    a few megabytes: a batch of any size is never held in memory whole."""
+
+    def __init__(self) -> None:
+        self._file = tempfile.SpooledTemporaryFile(max_size=8 << 20)  # noqa: SIM115 - closed in __exit__
+        self.lines = 0
+        self.size = 0
+
+    def append(self, line: str) -> None:
+        data = (line + "\n").encode()
+        self._file.write(data)
+        self.lines += 1
+        self.size += len(data)
+
+    def rewound(self) -> IO[bytes]:
+        self._file.seek(0)
+        return self._file  # type: ignore[return-value]
+
+    def __enter__(self) -> "ResultFile":
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._file.close()
+
+
+def _write_lines(
+    session: Session,
+    batch: Batch,
+    ending: str,
+    lines: list[bytes],
+    outputs: ResultFile,
+    errors: ResultFile,
+) -> None:
     after = 0
     while page := batch_lines(session, batch.id, after, _PAGE):
         tasks = tasks_with_attempts(session, [line.task_id for line in page if line.task_id])
@@ -46,13 +95,6 @@ def write_results(
     for line_no in range(after + 1, batch.total_lines + 1):  # never submitted
         custom_id = _custom_id(lines[line_no - 1]) if lines else None
         errors.append(_json(unrun_line(custom_id, None, f"batch_{ending}")))
-    for kind, found in (("output", outputs), ("error", errors)):
-        if found:
-            name = f"{batch.id}_{kind}.jsonl"
-            row = save_file(session, store, batch.owner, "batch_output", name, _file(found))
-            setattr(batch, f"{kind}_file_id", row.id)
-    set_status(session, batch, ending)
-    log.info("batch %s %s: %d outputs, %d errors", batch.id, ending, len(outputs), len(errors))
 
 
 def _stored_error(line: BatchLine) -> LineError:
@@ -70,7 +112,3 @@ def _custom_id(raw: bytes) -> str | None:
 
 def _json(line: dict[str, Any]) -> str:
     return json.dumps(line, ensure_ascii=False, separators=(",", ":"))
-
-
-def _file(lines: list[str]) -> bytes:
-    return ("\n".join(lines) + "\n").encode()

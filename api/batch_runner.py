@@ -21,7 +21,7 @@ from genroute.api.auth import Principal
 from genroute.api.batch_lines import LineError, LineReader, LineTask, input_lines, refused_line
 from genroute.api.batch_results import write_results
 from genroute.api.file_store import FileStore, content_of
-from genroute.api.replays import Submitted
+from genroute.api.replays import Outcome, Submitted
 from genroute.api.submission import Submission
 from genroute.contract import Scope
 from genroute.db.batches import (
@@ -35,6 +35,7 @@ from genroute.db.batches import (
 )
 from genroute.db.models import Batch, BatchLine, StoredFile
 from genroute.db.tasks import db_now
+from genroute.errors import RequestRejected
 from genroute.policies import TaskTypeCatalog
 from genroute.runtime.finish_events import announce_finished
 from genroute.runtime.periodic import Periodic
@@ -140,8 +141,10 @@ class BatchRunner(Periodic):
         return self._inputs[batch.id]
 
     def _submit_lines(self, session: Session, batch: Batch) -> None:
-        """The next lines as tasks in one submission; lines the submission cannot take yet
-        (every path rolled back, say) wait for a later step."""
+        """The next lines as tasks in one submission, recorded in the transaction that makes
+        the tasks, under the batch's lock: a cancel or expiry in another API process cannot
+        end the batch between the two. Lines the submission cannot take yet (every path
+        rolled back, say) wait for a later step."""
         batch_id, start = batch.id, batch.lines_done
         source = self._input(session, batch)
         if not source.lines:
@@ -153,30 +156,17 @@ class BatchRunner(Periodic):
             for line_no, raw in enumerate(chunk, start=start + 1)
         ]
         tasks = [line for line in read if isinstance(line, LineTask)]
+
+        def record(outcomes: list[Outcome]) -> None:
+            by_line = dict(zip((t.line_no for t in tasks), outcomes, strict=True))
+            rows = _line_rows(read, by_line)
+            add_lines(session, batch_id, rows)
+            if rows:
+                advance_lines_done(session, batch_id, rows[-1]["line_no"])
+
         principal = Principal(batch.api_key_id, batch.owner, frozenset({Scope.submit.value}), None)
-        outcomes = dict(
-            zip(
-                (t.line_no for t in tasks),
-                self._submissions(session, principal).submit([t.request for t in tasks]),
-                strict=True,
-            )
-        )  # the submission commits (the batch's lock goes with it; the writes below are safe)
-        rows: list[dict[str, Any]] = []
-        for line in read:
-            if isinstance(line, LineTask):
-                outcome = outcomes[line.line_no]
-                if not isinstance(outcome, Submitted) and outcome.retry_after_s is not None:
-                    break  # not now: this line and those after it wait for a later step
-                if not isinstance(outcome, Submitted):
-                    line = refused_line(line.line_no, line.custom_id, outcome)
-                else:
-                    rows.append(_task_line(line, outcome))
-                    continue
-            rows.append(_error_row(line))
-        add_lines(session, batch_id, rows)
-        if rows:
-            advance_lines_done(session, batch_id, rows[-1]["line_no"])
-        session.commit()
+        submission = self._submissions(session, principal)
+        submission.submit([t.request for t in tasks], before_commit=record)
 
     def _wind_down(self, session: Session, batch: Batch, ending: str) -> None:
         """Cancel the batch's queued tasks; a cancelled batch then waits for its running ones,
@@ -196,6 +186,28 @@ class BatchRunner(Periodic):
     def _write_results(self, session: Session, batch: Batch, ending: str) -> None:
         write_results(session, self._store, batch, ending, self._input(session, batch).lines)
         session.commit()
+
+
+def _line_rows(read: list[LineTask | LineError], outcomes: dict[int, Outcome]) -> list[dict]:
+    """Rows of the chunk's lines in order, up to the first the submission could not take yet
+    (it and every line after it wait for a later step; their tasks, if any were made, are
+    found again by their idempotency keys)."""
+    rows: list[dict[str, Any]] = []
+    for line in read:
+        outcome = outcomes.get(line.line_no) if isinstance(line, LineTask) else None
+        if isinstance(outcome, RequestRejected) and outcome.retry_after_s is not None:
+            return rows
+        rows.append(_line_row(line, outcome))
+    return rows
+
+
+def _line_row(line: LineTask | LineError, outcome: Outcome | None) -> dict[str, Any]:
+    if isinstance(line, LineError):
+        return _error_row(line)
+    if isinstance(outcome, Submitted):
+        return _task_line(line, outcome)
+    assert isinstance(outcome, RequestRejected)
+    return _error_row(refused_line(line.line_no, line.custom_id, outcome))
 
 
 def _task_line(line: LineTask, outcome: Submitted) -> dict[str, Any]:

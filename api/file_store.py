@@ -5,11 +5,12 @@ then holding the object's location. Credentials come from the usual AWS variable
 (MinIO, Ceph, R2, ...), else AWS's own."""
 
 import logging
-from typing import Any, Protocol
+from collections.abc import Iterator
+from typing import IO, Any, Protocol
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from genroute.db.batches import add_file, new_id
+from genroute.db.batches import add_file, file_content_chunk, new_id
 from genroute.db.models import StoredFile
 from genroute.errors import Overloaded
 from genroute.settings import Settings
@@ -17,12 +18,18 @@ from genroute.settings import Settings
 log = logging.getLogger(__name__)
 
 
+# A download's piece: bounded memory per download whatever the file's size.
+CHUNK_BYTES = 1 << 20
+
+
 class FileStore(Protocol):
     """Keeps a file's bytes outside its row; `put` answers where (None: in the row)."""
 
-    def put(self, file_id: str, content: bytes) -> str | None: ...
+    def put(self, file_id: str, content: IO[bytes]) -> str | None: ...
 
     def get(self, location: str) -> bytes: ...
+
+    def chunks(self, location: str) -> Iterator[bytes]: ...
 
     def delete(self, location: str) -> None: ...
 
@@ -30,10 +37,13 @@ class FileStore(Protocol):
 class InDatabase:
     """The bytes stay in the file's row."""
 
-    def put(self, _file_id: str, _content: bytes) -> None:
+    def put(self, _file_id: str, _content: IO[bytes]) -> None:
         return None
 
     def get(self, location: str) -> bytes:
+        raise LookupError(f"{location}: this deployment keeps files in PostgreSQL")
+
+    def chunks(self, location: str) -> Iterator[bytes]:
         raise LookupError(f"{location}: this deployment keeps files in PostgreSQL")
 
     def delete(self, _location: str) -> None:
@@ -52,13 +62,21 @@ class S3Store:
         self._prefix = f"{prefix.strip('/')}/" if prefix.strip("/") else ""
         self._client = boto3.client("s3", endpoint_url=endpoint_url or None, region_name=region)
 
-    def put(self, file_id: str, content: bytes) -> str:
+    def put(self, file_id: str, content: IO[bytes]) -> str:
+        """Streamed from `content` (in parts for a large file), never read whole."""
         key = f"{self._prefix}{file_id}"
-        self._call("put_object", Bucket=self._bucket, Key=key, Body=content)
+        self._call("upload_fileobj", content, self._bucket, key)
         return f"s3://{self._bucket}/{key}"
 
     def get(self, location: str) -> bytes:
         return self._call("get_object", **self._object(location))["Body"].read()
+
+    def chunks(self, location: str) -> Iterator[bytes]:
+        body = self._call("get_object", **self._object(location))["Body"]
+        try:
+            yield from body.iter_chunks(CHUNK_BYTES)
+        finally:
+            body.close()
 
     def delete(self, location: str) -> None:
         self._call("delete_object", **self._object(location))
@@ -67,11 +85,15 @@ class S3Store:
         bucket, _, key = location.removeprefix("s3://").partition("/")
         return {"Bucket": bucket, "Key": key}
 
-    def _call(self, operation: str, **arguments: Any) -> Any:
+    def _call(self, operation: str, *arguments: Any, **keywords: Any) -> Any:
+        from boto3.exceptions import S3UploadFailedError
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            return getattr(self._client, operation)(**arguments)
+            return getattr(self._client, operation)(*arguments, **keywords)
+        except S3UploadFailedError as exc:
+            log.warning("the file store failed %s: %s", operation, exc)
+            raise Overloaded("file", f"the file store is unavailable ({exc}); retry") from exc
         except (BotoCoreError, ClientError) as exc:
             log.warning("the file store failed %s: %s", operation, exc)
             raise Overloaded("file", f"the file store is unavailable ({exc}); retry") from exc
@@ -84,15 +106,35 @@ def file_store(settings: Settings) -> FileStore:
 
 
 def save_file(
-    session: Session, store: FileStore, owner: str, purpose: str, filename: str, content: bytes
+    session: Session,
+    store: FileStore,
+    owner: str,
+    purpose: str,
+    filename: str,
+    content: IO[bytes],
+    size: int,
 ) -> StoredFile:
-    """A new file row, its bytes in the store (or in the row). An object whose row then fails
-    to commit is left in the bucket, never a row without its bytes."""
+    """A new file row of `size` bytes read from `content`: streamed to the store, or read
+    into the row. An object whose row then fails to commit is left in the bucket, never a row
+    without its bytes."""
     file_id = new_id("file-")
     location = store.put(file_id, content)
-    stored = None if location is not None else content
-    return add_file(session, file_id, owner, purpose, filename, stored, len(content), location)
+    stored = None if location is not None else content.read()
+    return add_file(session, file_id, owner, purpose, filename, stored, size, location)
 
 
 def content_of(row: StoredFile, store: FileStore) -> bytes:
     return row.content if row.location is None else store.get(row.location)
+
+
+def content_chunks(
+    sessions: sessionmaker[Session], row: StoredFile, store: FileStore
+) -> Iterator[bytes]:
+    """A file's bytes in pieces of at most CHUNK_BYTES, each read as it is sent (a short
+    session per piece for a file kept in its row)."""
+    if row.location is not None:
+        yield from store.chunks(row.location)
+        return
+    for offset in range(0, row.bytes, CHUNK_BYTES):
+        with sessions() as session:
+            yield file_content_chunk(session, row.id, offset, CHUNK_BYTES)

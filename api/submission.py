@@ -10,6 +10,7 @@ import logging
 import random
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -75,13 +76,25 @@ class Submission:
         """Spend `cost` of the key's submission rate, or refuse the whole call with 429."""
         charge(self.limiter, self.principal, self.settings.rate_limit_per_minute, cost)
 
-    def submit(self, requests: list[TaskRequest]) -> list[Outcome]:
-        """One outcome per request, in order. Nothing is published before the commit."""
-        resolved = [self.auto.resolve(request) for request in requests]
+    def submit(
+        self,
+        requests: list[TaskRequest],
+        before_commit: Callable[[list[Outcome]], None] | None = None,
+    ) -> list[Outcome]:
+        """One outcome per request, in order. Nothing is published before the commit;
+        `before_commit` sees the outcomes inside the transaction that makes the tasks (so a
+        caller's own record of them, and any lock it holds, commit with them)."""
+        outcomes: list[Outcome | None] = [None] * len(requests)
+        resolved: list[tuple[TaskRequest, dict[str, Any] | None]] = []
+        for index, request in enumerate(requests):
+            try:
+                resolved.append(self.auto.resolve(request))
+            except RequestRejected as exc:  # refuses this request, not the whole call
+                outcomes[index] = exc
+                resolved.append((request, None))
         requests = [request for request, _ in resolved]
         keys = [r.idempotency_key for r in requests if r.idempotency_key]
         earlier = tasks_by_idempotency_key(self.session, self.principal.owner, keys)
-        outcomes: list[Outcome | None] = [None] * len(requests)
         by_rules, first_of_key = self._route_by_rules(requests, earlier, outcomes)
         routed: dict[int, RouteDecision] = {}
         new_rows: dict[int, dict[str, Any]] = {}
@@ -111,6 +124,8 @@ class Submission:
             if outcomes[index] is None:
                 first = first_of_key[request.idempotency_key or ""]
                 outcomes[index] = repeat_of(outcomes[first], requests[first], request)
+        if before_commit is not None:
+            before_commit([outcome for outcome in outcomes if outcome is not None])
         self.session.commit()
         for index in created:
             self._accepted(new_rows[index]["id"], requests[index], routed[index])
@@ -129,6 +144,8 @@ class Submission:
         by_rules: dict[int, RouteDecision] = {}
         first_of_key: dict[str, int] = {}
         for index, request in enumerate(requests):
+            if outcomes[index] is not None:  # refused already (an `auto` that did not resolve)
+                continue
             key = request.idempotency_key
             if key in earlier:
                 outcomes[index] = replay_of(earlier[key], request)

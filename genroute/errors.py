@@ -81,6 +81,12 @@ class TaskNotCancellable(RequestRejected):
     status_code = 409
 
 
+class FileInUse(RequestRejected):
+    """A file an unfinished batch still reads cannot be deleted."""
+
+    status_code = 409
+
+
 class NoOutputToReview(RequestRejected):
     """Feedback was sent for a task that has no accepted output (yet)."""
 

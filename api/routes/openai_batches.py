@@ -2,18 +2,20 @@
 (`/v1/batches`), read its output and error files. Files and batches belong to their owner's
 keys (an admin key sees every owner's); the batch runner does the work."""
 
+import io
 import re
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Path, Query, UploadFile
-from fastapi.responses import Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.orm import Session
 
 from genroute.api.auth import Reader, Submitter
-from genroute.api.deps import FileStoreDep, SessionDep, SettingsDep
+from genroute.api.deps import FileStoreDep, SessionDep, SessionsDep, SettingsDep
 from genroute.api.errors import OPENAI_ERROR_RESPONSES
-from genroute.api.file_store import content_of, save_file
+from genroute.api.file_store import content_chunks, save_file
 from genroute.contract.openai_batch import (
     OBJECT_ID_PATTERN,
     BatchCreate,
@@ -28,6 +30,7 @@ from genroute.contract.openai_batch import (
     RequestCounts,
 )
 from genroute.db.batches import (
+    batches_reading,
     get_batch,
     get_file,
     line_counts,
@@ -38,7 +41,13 @@ from genroute.db.batches import (
 )
 from genroute.db.models import Batch, StoredFile
 from genroute.db.tasks import db_now
-from genroute.errors import InputTooLarge, RequestRejected, TaskNotCancellable, TaskNotFound
+from genroute.errors import (
+    FileInUse,
+    InputTooLarge,
+    RequestRejected,
+    TaskNotCancellable,
+    TaskNotFound,
+)
 
 router = APIRouter(prefix="/v1", tags=["openai batch"], responses=OPENAI_ERROR_RESPONSES)
 
@@ -107,16 +116,29 @@ async def upload_file(
     file: Annotated[UploadFile, File(description="a JSONL file, one request per line")],
     purpose: Annotated[Literal["batch"], Form(description="only batch input files are served")],
 ) -> FileObject:
-    """Upload a batch input file (`purpose=batch`), at most GENROUTE_MAX_FILE_BYTES."""
-    content = await file.read(settings.max_file_bytes + 1)
-    if len(content) > settings.max_file_bytes:
+    """Upload a batch input file (`purpose=batch`), at most GENROUTE_MAX_FILE_BYTES. The
+    multipart parser has already spooled it to a temporary file: it is stored from there on a
+    worker thread (an S3 store streams it), so no long poll or stream in this process stalls
+    while a large file is written."""
+    size = file.size if file.size is not None else _spooled_size(file)
+    if size > settings.max_file_bytes:
         raise InputTooLarge(
             "file", f"larger than {settings.max_file_bytes} bytes (GENROUTE_MAX_FILE_BYTES)"
         )
     filename = (file.filename or "input.jsonl").replace("\x00", "")[:256] or "input.jsonl"
-    row = save_file(session, store, principal.owner, "batch", filename, content)
-    session.commit()
-    return _file_object(row)
+
+    def store_it() -> FileObject:
+        file.file.seek(0)
+        row = save_file(session, store, principal.owner, "batch", filename, file.file, size)
+        session.commit()
+        return _file_object(row)
+
+    return await run_in_threadpool(store_it)
+
+
+def _spooled_size(file: UploadFile) -> int:
+    file.file.seek(0, io.SEEK_END)
+    return file.file.tell()
 
 
 @router.get("/files")
@@ -148,10 +170,17 @@ def read_file(file_id: FileId, principal: Reader, session: SessionDep) -> FileOb
     responses={200: {"content": {"application/jsonl": {}}, "description": "the file's bytes"}},
 )
 def read_file_content(
-    file_id: FileId, principal: Reader, session: SessionDep, store: FileStoreDep
+    file_id: FileId,
+    principal: Reader,
+    session: SessionDep,
+    sessions: SessionsDep,
+    store: FileStoreDep,
 ) -> Response:
+    """The file's bytes, streamed in pieces (never loaded whole)."""
     row = _owned_file(session, file_id, principal)
-    return Response(content=content_of(row, store), media_type="application/jsonl")
+    headers = {"content-length": str(row.bytes)}
+    chunks = content_chunks(sessions, row, store)
+    return StreamingResponse(chunks, media_type="application/jsonl", headers=headers)
 
 
 @router.delete("/files/{file_id}")
@@ -159,8 +188,15 @@ def delete_file(
     file_id: FileId, principal: Submitter, session: SessionDep, store: FileStoreDep
 ) -> FileDeleted:
     """Delete the file (its object too, once the row is gone: a failure there leaves an
-    object no row names, never a row without its bytes)."""
+    object no row names, never a row without its bytes). The input of an unfinished batch
+    is refused with 409: the batch's tasks would run on with no lines left to answer for."""
     row = _owned_file(session, file_id, principal)
+    if readers := batches_reading(session, file_id):
+        raise FileInUse(
+            "file_id",
+            f"{file_id} is the input of unfinished batch {readers[0]}; cancel it, or delete "
+            "the file once the batch has ended",
+        )
     location = row.location
     session.delete(row)
     session.commit()

@@ -46,6 +46,15 @@ def add_file(
     return row
 
 
+def file_content_chunk(session: Session, file_id: str, offset: int, size: int) -> bytes:
+    """`size` bytes of a file kept in its row, from `offset` (0-based): a download reads a
+    file in pieces rather than loading all of it."""
+    piece = select(func.substring(StoredFile.content, offset + 1, size)).where(
+        StoredFile.id == file_id
+    )
+    return session.execute(piece).scalar_one() or b""
+
+
 def get_file(session: Session, file_id: str, owner: str | None) -> StoredFile | None:
     row = session.get(StoredFile, file_id)
     return row if row is not None and owner in (None, row.owner) else None
@@ -93,13 +102,22 @@ def list_batches(
     return rows[:limit], len(rows) > limit
 
 
+UNFINISHED_BATCH = ("validating", "in_progress", "finalizing", "cancelling")
+
+
 def unfinished_batch_ids(session: Session) -> list[str]:
-    query = (
-        select(Batch.id)
-        .where(Batch.status.in_(("validating", "in_progress", "finalizing", "cancelling")))
-        .order_by(Batch.created_at)
-    )
+    query = select(Batch.id).where(Batch.status.in_(UNFINISHED_BATCH)).order_by(Batch.created_at)
     return list(session.scalars(query))
+
+
+def batches_reading(session: Session, file_id: str) -> list[str]:
+    """The unfinished batches whose input is `file_id`, locked so none starts reading it
+    anew while the caller decides (a batch being created takes no lock on its file: it reads
+    the file at its first step, and finds it gone if deleted first)."""
+    query = select(Batch.id).where(
+        Batch.input_file_id == file_id, Batch.status.in_(UNFINISHED_BATCH)
+    )
+    return list(session.scalars(query.with_for_update()))
 
 
 def add_lines(session: Session, batch_id: str, lines: Sequence[dict]) -> None:

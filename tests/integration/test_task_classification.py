@@ -2,6 +2,7 @@
 n-grams over the catalog's descriptions and examples) resolves the type at submit, the task
 keeps what it resolved to, and a request it is unsure of goes to the default type."""
 
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,8 +12,10 @@ import openai
 import pytest
 
 from genroute.analysis.task_classifier import TaskClassifier
-from genroute.local.stack import Stack
+from genroute.local.stack import Stack, running_stack
 from genroute.policies import load_catalog
+from genroute.settings import Settings
+from tests.helpers import isolated_settings, wait_until
 
 pytestmark = pytest.mark.integration
 CATALOG = load_catalog(Path(__file__).resolve().parents[2] / "policies" / "task_types.yaml")
@@ -75,3 +78,42 @@ def test_model_auto_answers_as_the_type_it_resolved_to(sdk: openai.OpenAI) -> No
     )
     record = answer.model_extra["genroute"]
     assert answer.model == record["task_type"] == record["classification"]["task_type"] == "chat"
+
+
+def test_an_auto_request_that_cannot_resolve_refuses_itself_not_its_batch(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """An API whose classifier cannot be built (its default type is not in the catalog): each
+    `auto` item of a batch is refused naming `task_type`, the others are accepted, and a Batch
+    API file's `model: auto` line ends as an error line while the other lines are submitted
+    (it made every step of the batch fail, until the batch expired)."""
+    with (
+        isolated_settings(settings, redis_db=2, classify_default_task_type="no_such_type") as own,
+        running_stack(own, [], tmp_path / "logs") as stack,
+        stack.http() as client,
+    ):
+        items = [{"task_type": "auto", "input": EXTRACT}, {"task_type": "chat", "input": "Hi"}]
+        answer = client.post("/v1/tasks/batch", json={"items": items})
+        assert answer.status_code == 200, answer.text
+        first, second = answer.json()["items"]
+        assert first["outcome"] == "rejected" and "no_such_type" in str(first), first
+        assert second["outcome"] == "accepted"
+
+        sdk = openai.OpenAI(base_url=f"{stack.api_url}/v1", api_key=stack.api_key)
+        lines = [
+            {"custom_id": name, "method": "POST", "url": "/v1/chat/completions",
+             "body": {"model": model, "messages": [{"role": "user", "content": EXTRACT}]}}
+            for name, model in (("a", "auto"), ("b", "chat"), ("c", "chat"))
+        ]  # fmt: skip
+        content = "\n".join(json.dumps(line) for line in lines).encode()
+        upload = sdk.files.create(file=("in.jsonl", content), purpose="batch")
+        batch = sdk.batches.create(
+            input_file_id=upload.id, endpoint="/v1/chat/completions", completion_window="24h"
+        )
+
+        def submitted() -> openai.types.Batch | None:
+            seen = sdk.batches.retrieve(batch.id)
+            return seen if (seen.model_extra or {})["genroute"]["lines_done"] == 3 else None
+
+        seen = wait_until(submitted, 30, "every line of the batch submitted")
+        assert seen.request_counts.failed == 1 and seen.request_counts.total == 3

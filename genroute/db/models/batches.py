@@ -31,8 +31,9 @@ class StoredFile(Base):
     owner: Mapped[str] = mapped_column(String(128), index=True)
     purpose: Mapped[str] = mapped_column(String(16))
     filename: Mapped[str] = mapped_column(String(256))
-    # Before `bytes` (the size column), whose name would shadow the type here.
-    content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Before `bytes` (the size column), whose name would shadow the type here. Deferred:
+    # listing files or reading one's metadata never loads bytes (up to GENROUTE_MAX_FILE_BYTES).
+    content: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     bytes: Mapped[int] = mapped_column(BigInteger)
     location: Mapped[str | None] = mapped_column(String(1024))
     created_at: Mapped[datetime] = now_column()

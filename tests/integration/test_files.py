@@ -1,0 +1,69 @@
+"""The Batch API's files with the official SDK: listing and metadata never load a file's
+bytes, a download arrives in pieces and whole, and the input of an unfinished batch cannot be
+deleted from under it (a 409 the SDK does not retry)."""
+
+from collections.abc import Iterator
+
+import openai
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from genroute.api.file_store import CHUNK_BYTES
+from genroute.db.batches import get_file, list_files
+from genroute.local.stack import Stack
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def sdk(stack: Stack) -> Iterator[openai.OpenAI]:
+    with openai.OpenAI(base_url=f"{stack.api_url}/v1", api_key=stack.api_key) as client:
+        yield client
+
+
+def _lines(count: int, width: int) -> bytes:
+    line = '{"custom_id":"%08d","method":"POST","url":"/v1/chat/completions","body":{}}'
+    padding = " " * max(0, width - len(line % 0))
+    return "".join(line % n + padding + "\n" for n in range(count)).encode()
+
+
+def test_listing_and_metadata_leave_the_bytes_in_the_database(
+    sdk: openai.OpenAI, sessions: sessionmaker[Session]
+) -> None:
+    content = _lines(4, 100)
+    uploaded = sdk.files.create(file=("small.jsonl", content), purpose="batch")
+    assert uploaded.bytes == len(content)
+    with sessions() as session:
+        listed = {row.id: row for row in list_files(session, None, "batch", 10_000)}
+        found = get_file(session, uploaded.id, None)
+        assert found is not None and "content" not in found.__dict__  # not loaded
+        assert "content" not in listed[uploaded.id].__dict__
+    assert sdk.files.retrieve(uploaded.id).bytes == len(content)
+
+
+def test_a_download_larger_than_a_piece_arrives_whole(sdk: openai.OpenAI, stack: Stack) -> None:
+    content = _lines(2 * CHUNK_BYTES // 400 + 7, 400)  # two pieces and a part
+    uploaded = sdk.files.create(file=("large.jsonl", content), purpose="batch")
+    assert sdk.files.content(uploaded.id).read() == content
+    with (
+        stack.http() as client,
+        client.stream("GET", f"/v1/files/{uploaded.id}/content") as answer,
+    ):
+        pieces = list(answer.iter_raw())
+        assert answer.headers["content-length"] == str(len(content))
+    assert b"".join(pieces) == content
+
+
+def test_an_unfinished_batch_keeps_its_input_file(sdk: openai.OpenAI, stack: Stack) -> None:
+    content = _lines(3, 0).replace(b'"body":{}', b'"body":{"model":"chat","messages":[]}')
+    uploaded = sdk.files.create(file=("input.jsonl", content), purpose="batch")
+    batch = sdk.batches.create(
+        input_file_id=uploaded.id, endpoint="/v1/chat/completions", completion_window="24h"
+    )
+    with stack.http() as client:
+        refused = client.delete(f"/v1/files/{uploaded.id}")
+    assert refused.status_code == 409, refused.text
+    assert refused.headers["x-should-retry"] == "false"
+    assert batch.id in refused.json()["error"]["message"]
+    sdk.batches.cancel(batch.id)
+    assert sdk.files.retrieve(uploaded.id).id == uploaded.id  # still there
