@@ -34,12 +34,13 @@ from genroute.api.deps import (
 )
 from genroute.api.rate_limits import charge
 from genroute.api.replays import Outcome, Submitted, repeat_of, replay_of
+from genroute.api.request_checks import check_request
 from genroute.api.shadows import priority_of, shadow_rows
 from genroute.contract import Route, RouteDecision, TaskAccepted, TaskRequest, TaskStatus
 from genroute.db.models import Task
 from genroute.db.submissions import insert_tasks, tasks_by_idempotency_key
 from genroute.db.tasks import task_row
-from genroute.errors import InputTooLarge, RequestRejected
+from genroute.errors import RequestRejected
 from genroute.observability.logs import log_context
 from genroute.observability.metrics import TASKS_SUBMITTED
 from genroute.policies import RoutingPolicy
@@ -51,7 +52,6 @@ from genroute.runtime.path_states import Admission, PathStateStore, record_event
 from genroute.runtime.publishing import publish_committed
 from genroute.runtime.queueing import Message
 from genroute.runtime.ratelimit import RateLimiter
-from genroute.runtime.schemas import check_schema
 from genroute.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -167,22 +167,9 @@ class Submission:
             log.info("accepted %s task on %s (%s)", request.task_type, path, decision.rule)
 
     def _decide(self, request: TaskRequest) -> RouteDecision:
-        field, size = "input", len(request.input)
-        if request.messages is not None:
-            field, size = "messages", sum(len(m.content) for m in request.messages)
-            if not self.policy.catalog.get(request.task_type).conversation:
-                raise RequestRejected(
-                    "messages",
-                    f"task type '{request.task_type}' takes `input` (its own prompt wraps it); "
-                    "only conversational task types such as 'chat' take messages",
-                )
-        if size > self.settings.max_input_chars:
-            raise InputTooLarge(
-                field,
-                f"{field} is {size} characters; the limit is {self.settings.max_input_chars}",
-            )
-        if request.json_schema is not None:
-            check_schema(request.json_schema)
+        """Check the request, then route it: the rules, their split and cheapest output
+        (route_steps), then its latency budget."""
+        check_request(request, self.policy.catalog, self.settings.max_input_chars)
         decision = self.policy.decide(request)
         splits = self.policy.adaptive_share(decision) is not None
         cheapest = self.policy.prefers_cheapest(decision)
