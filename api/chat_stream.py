@@ -30,7 +30,7 @@ from genroute.api.openai_chat import (
 from genroute.api.stream_relay import DraftRejected, Event, Interrupted, StreamRelay, Text
 from genroute.contract import TaskStatus, TaskView
 from genroute.runtime.finish_events import WaitPlace
-from genroute.runtime.output_streams import ACCEPTED, ATTEMPT, KIND, REASON, TEXT
+from genroute.runtime.output_streams import ACCEPTED, ATTEMPT, KIND, OFFSET, REASON, TEXT
 from genroute.runtime.redis_keys import output_stream_key
 
 _BLOCK_MS = 1000
@@ -154,7 +154,9 @@ def _entry_events(relay: StreamRelay, fields: dict[bytes, bytes]) -> list[Event]
     attempt = int(fields[ATTEMPT.encode()])
     kind = fields[KIND.encode()].decode()
     if kind == "text":
-        return relay.text(attempt, fields[TEXT.encode()].decode())
+        offset = fields.get(OFFSET.encode())
+        at = int(offset) if offset is not None else None
+        return relay.text(attempt, fields[TEXT.encode()].decode(), at)
     accepted = fields[ACCEPTED.encode()] == b"1"
     return relay.end(attempt, accepted, fields[REASON.encode()].decode())
 

@@ -94,11 +94,19 @@ class StreamRelay:
     _drafted: dict[int, str] = field(default_factory=dict)  # everything each attempt relayed
     _shown: dict[int, int] = field(default_factory=dict)  # characters of it shown (live)
     _ended: set[int] = field(default_factory=set)
+    _gapped: set[int] = field(default_factory=set)  # attempts whose stream lost pieces
     _current: int | None = None
 
-    def text(self, attempt: int, piece: str) -> list[Event]:
+    def text(self, attempt: int, piece: str, offset: int | None = None) -> list[Event]:
+        """A piece of `attempt`'s text at `offset` in it. A piece past what arrived means the
+        stream lost some (trimmed, or a write failed): the attempt shows nothing more live,
+        and the ending sends what the client still lacks."""
         events = self._switch_to(attempt)
-        self._drafted[attempt] = self._drafted.get(attempt, "") + piece
+        drafted = self._drafted.get(attempt, "")
+        if attempt in self._gapped or (offset is not None and offset != len(drafted)):
+            self._gapped.add(attempt)
+            return events
+        self._drafted[attempt] = drafted + piece
         if self.mode is RelayMode.drafts:
             events.append(Text(attempt, piece))
         elif self.mode is RelayMode.live and (shown := self._live_piece(attempt)):
@@ -121,7 +129,8 @@ class StreamRelay:
         if self.mode is RelayMode.drafts:
             if not drafted:  # nothing streamed (a scored choice, or the relay was lost)
                 return output
-            return "" if drafted.strip() == output.strip() else None
+            same = drafted.strip() == output.strip() and attempt not in self._gapped
+            return "" if same else None
         shown = drafted.lstrip()[: self._shown.get(attempt, 0)]
         return output[len(shown) :] if output.startswith(shown) else None
 

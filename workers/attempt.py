@@ -68,14 +68,7 @@ def output_stream(context: WorkerContext, prepared: Prepared) -> OutputStreamWri
     """Where this attempt relays its output, if its caller streams."""
     if not prepared.task_request.get("stream"):
         return None
-    settings = context.settings
-    return OutputStreamWriter(
-        context.redis,
-        prepared.task_id,
-        prepared.attempt_no,
-        settings.stream_max_entries,
-        settings.stream_ttl_s,
-    )
+    return context.output_relay.writer(prepared.task_id, prepared.attempt_no)
 
 
 def _failed(

@@ -20,6 +20,7 @@ from genroute.interfaces import Engine, Generation, GenerationRequest
 from genroute.policies import RoutingPolicy, TaskTypeCatalog, load_catalog, load_policy
 from genroute.policies.catalog import JudgeConfig
 from genroute.runtime.finish_events import announce_finished
+from genroute.runtime.output_streams import OutputRelay
 from genroute.runtime.path_states import PathStateStore, record_event
 from genroute.runtime.queueing import redis_from_broker_url
 from genroute.runtime.worker_registry import clear_ready, mark_ready
@@ -46,6 +47,7 @@ class WorkerContext:
     identity: WorkerIdentity
     redis: redis.Redis
     engine_threads: ThreadPoolExecutor
+    output_relay: OutputRelay
     # Other paths' engines this process judges with, built on the first judged output.
     judge_engines: dict[Route, tuple[Engine, PathConfig]] = field(default_factory=dict)
 
@@ -134,6 +136,7 @@ class WorkerContext:
     def close(self) -> None:
         if self.batcher is not None:
             self.batcher.close()
+        self.output_relay.close()
         self.engine_threads.shutdown(wait=False, cancel_futures=True)
         try:
             clear_ready(self.redis, self.identity)
@@ -184,6 +187,7 @@ def build_context(settings: Settings, path: Route, worker_name: str) -> WorkerCo
         identity=identity,
         redis=client,
         engine_threads=ThreadPoolExecutor(config.batch_width, thread_name_prefix="engine"),
+        output_relay=OutputRelay(client, settings.stream_max_entries, settings.stream_ttl_s),
     )
     warmup = warm_up(engine)
     mark_ready(client, identity, warmup)

@@ -134,3 +134,18 @@ def test_a_stream_gives_its_place_back_when_the_client_leaves_before_the_first_c
         return waiters.held
 
     assert asyncio.run(scenario()) == 0
+
+
+def test_a_gap_in_the_stream_stops_live_text_and_the_ending_fills_it() -> None:
+    """Pieces were trimmed from the stream (MAXLEN) or a write was lost: nothing after the gap
+    is shown live, and the client still ends with exactly the accepted output."""
+    relay = StreamRelay(RelayMode.live)
+    shown = _shown(relay.text(1, "Hello ", 0) + relay.text(1, "there", 6))
+    shown += _shown(relay.text(1, "friend", 20) + relay.text(1, "!", 26))  # 11..20 lost
+    output = "Hello there, my good friend!"
+    assert shown == "Hello there"
+    assert shown + (relay.rest_of(1, output) or "") == output
+    drafts = StreamRelay(RelayMode.drafts)
+    drafts.text(1, "Hello ", 0)
+    drafts.text(1, "friend", 20)
+    assert drafts.rest_of(1, "Hello friend") is None  # said as output_replaced
