@@ -149,17 +149,15 @@ def result_line(custom_id: str | None, view: TaskView) -> tuple[bool, dict[str, 
 
 
 def unrun_line(custom_id: str | None, task_id: uuid.UUID | None, ending: str) -> dict[str, Any]:
-    """A line whose task never ran (or never ended) before the batch was cancelled or expired."""
+    """A line whose request never ran (or never ended) before the batch was cancelled or
+    expired: as OpenAI writes it, no response and the batch's code (`task_id` names the task
+    that was made for it, if any)."""
     reason = {
         "batch_cancelled": "the batch was cancelled before this request finished",
         "batch_expired": "the completion window ended before this request finished",
     }[ending]
-    error = {"code": ending, "message": reason}
-    request_id = str(task_id) if task_id else None
-    body = {"error": {**error, "type": "batch_error", "param": None, "task_id": request_id}}
-    status_code = 408 if ending == "batch_expired" else 409
-    response = {"status_code": status_code, "request_id": request_id, "body": body}
-    return _line(custom_id, response, error, task_id)
+    error = {"code": ending, "message": reason, "task_id": str(task_id) if task_id else None}
+    return _line(custom_id, None, error, task_id)
 
 
 def error_line(line: LineError) -> dict[str, Any]:
@@ -169,7 +167,7 @@ def error_line(line: LineError) -> dict[str, Any]:
 
 def _line(
     custom_id: str | None,
-    response: dict[str, Any],
+    response: dict[str, Any] | None,
     error: dict[str, Any] | None = None,
     task_id: uuid.UUID | None = None,
 ) -> dict[str, Any]:

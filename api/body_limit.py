@@ -7,6 +7,8 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from genroute.api.errors import OPENAI_PATHS
+
 
 class BodySizeLimit:
     """`max_bytes` for every body, except the paths in `larger_for`, which have their own."""
@@ -25,7 +27,7 @@ class BodySizeLimit:
         limit = self.larger_for.get(scope["path"], self.max_bytes)
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await self._refuse(send, int(declared), limit)
+            await self._refuse(send, int(declared), limit, scope["path"])
             return
         seen = 0
 
@@ -46,11 +48,21 @@ class BodySizeLimit:
         )
         return f"body: {size}+ bytes; the limit is {limit} ({setting})"
 
-    async def _refuse(self, send: Send, size: int, limit: int) -> None:
+    async def _refuse(self, send: Send, size: int, limit: int, path: str) -> None:
+        """413 in the shape of the route refused: OpenAI's on the OpenAI-compatible paths."""
         body: dict[str, Any] = {
             "detail": self._message(size, limit),
             "errors": [{"field": "body", "message": f"larger than {limit} bytes"}],
         }
+        if path.startswith(OPENAI_PATHS):
+            body = {
+                "error": {
+                    "message": self._message(size, limit),
+                    "type": "invalid_request_error",
+                    "param": None,
+                    "code": "request_too_large",
+                }
+            }
         payload = json.dumps(body).encode()
         await send(
             {

@@ -62,7 +62,7 @@ _OPENAI_TYPES = {
     503: "service_unavailable_error",
 }
 
-_OPENAI_CODES = {401: "invalid_api_key", 429: "rate_limit_exceeded"}
+_OPENAI_CODES = {401: "invalid_api_key", 413: "request_too_large", 429: "rate_limit_exceeded"}
 
 # Statuses OpenAI's SDKs retry by default that are final when genroute answers them (a
 # conflict with a task's state or an earlier idempotency key does not go away on retry).
@@ -90,16 +90,20 @@ def _speaks_openai(request: Request) -> bool:
 
 
 def _openai_answer(
-    status: int, message: str, param: str | None, headers: dict[str, str] | None = None
+    status: int,
+    message: str,
+    param: str | None,
+    headers: dict[str, str] | None = None,
+    code: str | None = None,
 ) -> JSONResponse:
-    code = 400 if status == 422 else status  # OpenAI answers invalid requests with 400
+    status = 400 if status == 422 else status  # OpenAI answers invalid requests with 400
     error = {
         "message": message,
-        "type": _OPENAI_TYPES.get(code, "api_error"),
+        "type": _OPENAI_TYPES.get(status, "api_error"),
         "param": param,
-        "code": _OPENAI_CODES.get(code),
+        "code": code or _OPENAI_CODES.get(status),
     }
-    return JSONResponse(status_code=code, content={"error": error}, headers=headers)
+    return JSONResponse(status_code=status, content={"error": error}, headers=headers)
 
 
 def field_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
@@ -134,7 +138,7 @@ async def _rejected(request: Request, exc: RequestRejected) -> JSONResponse:
     if exc.status_code in _FINAL_STATUSES:
         headers["x-should-retry"] = "false"
     if _speaks_openai(request):
-        return _openai_answer(exc.status_code, str(exc), exc.field, headers)
+        return _openai_answer(exc.status_code, str(exc), exc.field, headers, exc.openai_code)
     content = _body(str(exc), [{"field": exc.field, "message": exc.message}])
     return JSONResponse(status_code=exc.status_code, content=content, headers=headers)
 

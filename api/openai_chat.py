@@ -17,7 +17,7 @@ from genroute.contract.openai import (
     TaskRecord,
     Usage,
 )
-from genroute.errors import RequestRejected
+from genroute.errors import RequestRejected, UnknownModel
 from genroute.policies import TaskTypeCatalog
 
 # OpenAI's `user` field is kept among the task's metadata under this key.
@@ -35,7 +35,9 @@ def task_request(
     only user messages go to one; a conversational type takes every message as given."""
     if body.model not in catalog.task_types and body.model != AUTO_MODEL:
         known = ", ".join(sorted(catalog.task_types))
-        raise RequestRejected("model", f"unknown model '{body.model}'; the models are: {known}")
+        raise UnknownModel(
+            "model", f"the model '{body.model}' does not exist; the models are: {known}"
+        )
     if body.max_tokens is not None and body.max_completion_tokens is not None:
         raise RequestRejected(
             "max_completion_tokens", "send max_completion_tokens or max_tokens, not both"

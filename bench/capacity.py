@@ -33,7 +33,7 @@ from engines import only_path, wait_for_views
 from genroute.analysis.capacity import PathLoad, ServiceTimes, p95_wait, simulated_p95_wait
 from genroute.contract import TaskView
 from genroute.db.migrate import upgrade
-from genroute.local.embedded import services
+from genroute.local.scratch_services import scratch_services
 from genroute.local.stack import running_stack
 from genroute.settings import Settings
 from genroute.workers.engines.registry import load_paths
@@ -141,7 +141,7 @@ def main() -> None:
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
         "target_utilisation": args.utilisation,
     }
-    with tempfile.TemporaryDirectory() as tmp, services(Settings(data_dir=Path(tmp))) as live:
+    with tempfile.TemporaryDirectory() as tmp, scratch_services(Path(tmp)) as live:
         upgrade(live.database_url)
         result.update(run(live, args, Path(tmp)))
     print(json.dumps(result))

@@ -45,7 +45,7 @@ from genroute.contract import TaskView
 from genroute.db.migrate import upgrade
 from genroute.interfaces import Engine
 from genroute.local.demo import sample_tickets
-from genroute.local.embedded import services
+from genroute.local.scratch_services import scratch_services
 from genroute.local.stack import running_stack
 from genroute.local.vllm_server import vllm_server
 from genroute.policies import load_catalog
@@ -310,7 +310,7 @@ def main() -> None:
         "engines": {},
     }
     # Servers of its own: no path state or queue left by another run can steer its tasks.
-    with tempfile.TemporaryDirectory() as tmp, services(Settings(data_dir=Path(tmp))) as live:
+    with tempfile.TemporaryDirectory() as tmp, scratch_services(Path(tmp)) as live:
         upgrade(live.database_url)
         for name in args.engines.split(","):
             results["engines"][name] = bench_engine(live, name, args, Path(tmp))

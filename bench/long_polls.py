@@ -27,9 +27,8 @@ from typing import Any
 import httpx
 
 from genroute.db.migrate import upgrade
-from genroute.local.embedded import services
+from genroute.local.scratch_services import scratch_services
 from genroute.local.stack import Stack, running_stack
-from genroute.settings import Settings
 
 TICKET = {"task_type": "classification", "input": "My invoice INV-5521 was charged twice."}
 
@@ -111,7 +110,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.waiters, args.tasks = 200, 20
-    with tempfile.TemporaryDirectory() as tmp, services(Settings(data_dir=Path(tmp))) as live:
+    with tempfile.TemporaryDirectory() as tmp, scratch_services(Path(tmp)) as live:
         upgrade(live.database_url)
         own = live.model_copy(update={"max_long_polls": args.waiters, "max_wait_s": 120})
         with running_stack(own, [], Path(tmp) / "logs") as stack:

@@ -15,8 +15,10 @@ import json
 import os
 import platform
 import statistics
+import tempfile
 import time
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -24,9 +26,8 @@ from sqlalchemy.orm import Session
 from genroute.analysis.scorecard import build_scorecard
 from genroute.db.migrate import upgrade
 from genroute.db.rollups import rebuild
-from genroute.db.scratch import scratch_database
 from genroute.db.session import make_engine
-from genroute.local.embedded import services
+from genroute.local.scratch_services import scratch_services
 from genroute.settings import Settings
 
 # One statement each; `:tasks` tasks, the first `:fallbacks` of them with a second attempt.
@@ -110,7 +111,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.attempts, args.repeats = 20_000, 1
-    with services(Settings()) as live, scratch_database(live.database_url, "bench") as url:
+    with tempfile.TemporaryDirectory() as tmp, scratch_services(Path(tmp)) as live:
+        url = live.database_url
         upgrade(url)
         started = time.perf_counter()
         tasks = seed(url, args.attempts)

@@ -35,7 +35,7 @@ from engines import only_path
 from genroute.db.migrate import upgrade
 from genroute.interfaces import GenerationRequest
 from genroute.local.demo import sample_tickets
-from genroute.local.embedded import services
+from genroute.local.scratch_services import scratch_services
 from genroute.local.stack import running_stack
 from genroute.policies import load_catalog
 from genroute.settings import Settings
@@ -187,7 +187,7 @@ def main() -> None:
         "max_output_tokens": args.tokens,
         "engines": {},
     }
-    with tempfile.TemporaryDirectory() as tmp, services(Settings(data_dir=Path(tmp))) as live:
+    with tempfile.TemporaryDirectory() as tmp, scratch_services(Path(tmp)) as live:
         upgrade(live.database_url)
         for name in args.engines.split(","):
             alone = engine_alone(live, name, texts, args.tokens)

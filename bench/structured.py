@@ -27,7 +27,7 @@ from engines import only_path, submit_concurrently, wait_for_views
 
 from genroute.contract import TaskView
 from genroute.db.migrate import upgrade
-from genroute.local.embedded import services
+from genroute.local.scratch_services import scratch_services
 from genroute.local.stack import running_stack
 from genroute.settings import Settings
 from genroute.workers.engines.registry import load_paths
@@ -140,7 +140,7 @@ def main() -> None:
         "max_output_tokens": args.tokens,
         "arms": {},
     }
-    with tempfile.TemporaryDirectory() as tmp, services(Settings(data_dir=Path(tmp))) as live:
+    with tempfile.TemporaryDirectory() as tmp, scratch_services(Path(tmp)) as live:
         upgrade(live.database_url)
         for arm in ARMS:
             result["arms"][arm] = run_arm(live, arm, args, Path(tmp))

@@ -22,7 +22,7 @@ from typing import Any
 
 from genroute.db.migrate import upgrade
 from genroute.local.demo import sample_tickets
-from genroute.local.embedded import services
+from genroute.local.scratch_services import scratch_services
 from genroute.local.stack import Stack, running_stack
 from genroute.runtime.queueing import GENERATE_TASK, QUEUES, make_celery, redis_from_broker_url
 from genroute.settings import Settings
@@ -86,7 +86,7 @@ def main() -> None:
     if args.quick:
         args.tasks, args.batch, args.clients, args.rounds = 400, 100, 2, 1
     items = _items(args.tasks)
-    with tempfile.TemporaryDirectory() as tmp, services(Settings()) as live:
+    with tempfile.TemporaryDirectory() as tmp, scratch_services(Path(tmp)) as live:
         upgrade(live.database_url)
         # A limit far above what this run sends: the bench measures the path, not the limiter.
         own = live.model_copy(update={"rate_limit_per_minute": 10**9})

@@ -19,6 +19,8 @@ class RequestRejected(GenrouteError):
 
     status_code = 422
     retry_after_s: float | None = None
+    # The `code` OpenAI's API gives the same error, for the OpenAI-compatible routes.
+    openai_code: str | None = None
 
     def __init__(self, field: str, message: str, retry_after_s: float | None = None) -> None:
         super().__init__(f"{field}: {message}")
@@ -30,6 +32,13 @@ class RequestRejected(GenrouteError):
 
 class UnknownTaskType(RequestRejected):
     """The request names a task type the catalog does not define."""
+
+
+class UnknownModel(RequestRejected):
+    """An OpenAI-compatible request's `model` names no task type (OpenAI answers 404)."""
+
+    status_code = 404
+    openai_code = "model_not_found"
 
 
 class InputTooLarge(RequestRejected):

@@ -30,6 +30,7 @@ from genroute.contract.openai_batch import (
     RequestCounts,
 )
 from genroute.db.batches import (
+    LineCounts,
     batches_reading,
     get_batch,
     get_file,
@@ -71,9 +72,25 @@ def _stamp(moment: datetime | None) -> int | None:
     return int(moment.timestamp()) if moment is not None else None
 
 
+# Where a batch has ended: lines it never submitted ended with it, as failed requests.
+_ENDED = ("completed", "expired", "cancelled", "failed")
+
+
+def request_counts(row: Batch, counts: LineCounts) -> RequestCounts:
+    """Completed and failed add up to the total once the batch has ended: refused lines,
+    tasks that did not succeed (failed, cancelled, expired) and, for an ended batch, lines
+    it never submitted are all failed."""
+    never_submitted = row.total_lines - row.lines_done if row.status in _ENDED else 0
+    not_succeeded = sum(counts.by_status.get(s, 0) for s in ("failed", "cancelled", "expired"))
+    return RequestCounts(
+        total=row.total_lines,
+        completed=counts.by_status.get("succeeded", 0),
+        failed=counts.refused + not_succeeded + never_submitted,
+    )
+
+
 def batch_object(row: Batch, session: Session) -> BatchObject:
     counts = line_counts(session, row.id)
-    succeeded = counts.by_status.get("succeeded", 0)
     errors = None
     if row.errors:
         errors = BatchErrors(data=[BatchError(**error) for error in row.errors])
@@ -95,13 +112,7 @@ def batch_object(row: Batch, session: Session) -> BatchObject:
         expired_at=_stamp(row.expired_at),
         cancelling_at=_stamp(row.cancelling_at),
         cancelled_at=_stamp(row.cancelled_at),
-        request_counts=RequestCounts(
-            total=row.total_lines,
-            completed=succeeded,
-            failed=counts.refused
-            + counts.by_status.get("failed", 0)
-            + counts.by_status.get("cancelled", 0),
-        ),
+        request_counts=request_counts(row, counts),
         metadata=row.batch_metadata,
         genroute=BatchProgress(lines_done=row.lines_done, tasks=counts.tasks),
     )

@@ -1,8 +1,6 @@
 """Operator commands: `genroute flower` (Flower behind basic auth) and `genroute worker-health`."""
 
-import contextlib
 import json
-import subprocess
 import sys
 
 import click
@@ -24,6 +22,7 @@ def flower(port: int, address: str, local_dev: bool) -> None:
     and GENROUTE_FLOWER_PASSWORD. Refuses to start without them unless --local-dev."""
     from genroute.local.embedded import services
     from genroute.local.flower import flower_command
+    from genroute.local.processes import run_in_foreground
 
     settings = Settings()
     if not (settings.flower_user and settings.flower_password) and not local_dev:
@@ -33,10 +32,9 @@ def flower(port: int, address: str, local_dev: bool) -> None:
         )
     with services(settings) as live:
         command, env = flower_command(live, port, address)
-        # A child, not exec: embedded servers started here must be stopped when Flower ends.
-        returncode = 0
-        with contextlib.suppress(KeyboardInterrupt):
-            returncode = subprocess.call(command, env=env)
+        # A child, not exec: embedded servers started here must be stopped when Flower ends,
+        # and a signal to this process must reach Flower (it outlived a parent gone on SIGTERM).
+        returncode = run_in_foreground(command, env)
     sys.exit(returncode)
 
 

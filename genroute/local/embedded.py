@@ -5,6 +5,7 @@ sockets inside the data folder, so nothing is exposed and no port can collide.
 """
 
 import contextlib
+import json
 import logging
 import os
 import subprocess
@@ -17,6 +18,7 @@ from pathlib import Path
 import redis
 
 from genroute.errors import ConfigurationError
+from genroute.local.processes import signals_held
 from genroute.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -32,11 +34,41 @@ def embedded_postgres(data_dir: Path) -> Iterator[str]:
         warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR on import
         import pgserver
 
-    server = pgserver.get_server(data_dir / "pg", cleanup_mode="stop")
+    pgdata = data_dir / "pg"
+    _forget_dead_holders(pgdata)
+    server = pgserver.get_server(pgdata, cleanup_mode="stop")
     try:
         yield server.get_uri()
     finally:
-        server.cleanup()
+        with signals_held():  # a second Ctrl-C must not leave the server running
+            _forget_dead_holders(pgdata)
+            server.cleanup()
+
+
+def _forget_dead_holders(pgdata: Path) -> None:
+    """Drop the processes that no longer exist from pgserver's list of a server's holders: it
+    stops the server only when the last holder lets go, so one killed holder (a command
+    stopped with SIGKILL) kept every later run's server running after its command ended."""
+    holders = pgdata / ".handle_pids.json"
+    if not holders.exists():
+        return
+    try:
+        pids = json.loads(holders.read_text())
+    except ValueError:
+        return
+    alive = [pid for pid in pids if _exists(pid)]
+    if alive != pids:
+        holders.write_text(json.dumps(alive))
+
+
+def _exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _socket_dir(data_dir: Path) -> Path:
@@ -81,12 +113,13 @@ def embedded_redis(data_dir: Path, start_timeout_s: float = 20.0) -> Iterator[st
         _wait_for_redis(socket_path, process, start_timeout_s)
         yield f"redis+socket://{socket_path}"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        with signals_held():
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 def _answers(socket_path: Path) -> bool:

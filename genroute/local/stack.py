@@ -17,7 +17,7 @@ from genroute.db.api_keys import create_key
 from genroute.db.session import make_engine, make_session_factory
 from genroute.errors import GenrouteError
 from genroute.local.embedded import child_environment
-from genroute.local.processes import ManagedProcess
+from genroute.local.processes import ManagedProcess, stop_all
 from genroute.runtime.queueing import redis_from_broker_url
 from genroute.runtime.worker_registry import ready_workers
 from genroute.settings import Settings
@@ -102,9 +102,9 @@ class Stack:
         return process
 
     def stop(self) -> None:
-        for process in [*self.workers.values(), self.api, self.flower]:
-            if process is not None:
-                process.stop()
+        """Every process at once within one grace period (see processes.stop_all)."""
+        everyone = [*self.workers.values(), self.api, self.flower]
+        stop_all([process for process in everyone if process is not None])
 
 
 def _fail(process: ManagedProcess, what: str) -> GenrouteError:

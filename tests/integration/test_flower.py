@@ -3,6 +3,7 @@ the credentials it lists the stack's workers and a task it saw run."""
 
 import contextlib
 import secrets
+import signal
 import subprocess
 import sys
 import time
@@ -12,7 +13,7 @@ import httpx
 import pytest
 
 from genroute.local.embedded import child_environment
-from genroute.local.stack import Stack
+from genroute.local.stack import Stack, free_port
 from genroute.settings import Settings
 from tests.helpers import ticket, wait_for_task, wait_until
 
@@ -113,3 +114,43 @@ def test_flower_counts_an_invalid_attempt_as_a_failure(stack: Stack, client: htt
     board = httpx.get(f"{url}/workers", params={"json": 1}, auth=auth, timeout=30).json()
     diffusion = [w for w in board["data"] if w["hostname"].startswith("diffusion")]
     assert diffusion and diffusion[0].get("task-failed", 0) >= 1, board
+
+
+def test_sigterm_to_genroute_flower_stops_its_flower(settings: Settings, tmp_path: Path) -> None:
+    """A supervisor sends SIGTERM to the command it started, not to its children: Flower must
+    end with it (it ran on, ignoring SIGTERM, once its parent was gone)."""
+    env = child_environment(settings)
+    env.update(GENROUTE_FLOWER_USER="operator", GENROUTE_FLOWER_PASSWORD="a-long-password")
+    port = free_port()
+    command = [sys.executable, "-m", "genroute", "flower", "--port", str(port)]
+    with (tmp_path / "flower.log").open("wb") as log:
+        parent = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_until(
+                lambda: _answers(f"http://127.0.0.1:{port}/healthcheck"), 60, "Flower to answer"
+            )
+            family = [line for line in _command_lines(parent.pid) if "flower" in line]
+            assert len(family) >= 2, family  # the command and Flower below it
+            parent.send_signal(signal.SIGTERM)
+            assert parent.wait(timeout=30) is not None
+        finally:
+            if parent.poll() is None:
+                parent.kill()
+    wait_until(lambda: not _flowers_on(port), 15, "no Flower left on the port")
+
+
+def _answers(url: str) -> bool:
+    with contextlib.suppress(httpx.HTTPError):
+        return httpx.get(url, timeout=2).status_code == 200
+    return False
+
+
+def _flowers_on(port: int) -> list[str]:
+    lines = []
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            if entry.name.isdigit():
+                line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                if "flower" in line and f"--port={port}" in line:
+                    lines.append(line)
+    return lines

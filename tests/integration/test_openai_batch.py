@@ -164,6 +164,10 @@ def test_a_cancelled_batch_delivers_what_finished(sdk: openai.OpenAI) -> None:
     _held_once(outputs, errors, expected)
     assert len(outputs) >= 3 and errors
     assert {e["error"]["code"] for e in errors} == {"batch_cancelled"}
+    assert all(e["response"] is None for e in errors)  # as OpenAI: it never ran
+    counts = done.request_counts
+    assert (counts.completed, counts.failed) == (len(outputs), len(errors)), counts
+    assert counts.completed + counts.failed == counts.total == 80
     assert sdk.batches.cancel(batch.id).status == "cancelled"  # harmless twice
 
 
@@ -176,6 +180,10 @@ def test_an_expired_batch_delivers_what_finished(sdk: openai.OpenAI) -> None:
     outputs, errors = _results(sdk, done)
     _held_once(outputs, errors, expected)
     assert {e["error"]["code"] for e in errors} == {"batch_expired"}
+    assert all(e["response"] is None for e in errors)
+    counts = done.request_counts  # never-submitted and expired lines count as failed
+    assert (counts.completed, counts.failed) == (len(outputs), len(errors)), counts
+    assert counts.completed + counts.failed == counts.total == 120
 
 
 @pytest.mark.timeout(600)
