@@ -26,6 +26,7 @@ from genroute.db.migrate import upgrade
 from genroute.db.models import RollbackEvent
 from genroute.db.session import make_engine
 from genroute.errors import GenrouteError
+from genroute.local.demo_data import clear_for_demo, demo_settings
 from genroute.local.embedded import services
 from genroute.local.stack import ALL_PATHS, running_stack
 from genroute.settings import Settings
@@ -139,8 +140,11 @@ def run_demo(
 ) -> dict[str, Any]:
     # With --json, standard output carries only the summary; progress goes to standard error.
     say = functools.partial(print, file=sys.stderr, flush=True) if as_json else print
-    with services(settings) as live:
+    own_servers = settings.uses_embedded_services()
+    with services(demo_settings(settings)) as live:
         upgrade(live.database_url)
+        if cancelled := clear_for_demo(live, own_servers):
+            say(f"cancelled {cancelled} tasks an interrupted demo left in {live.data_dir}")
         if judge:
             live = with_judged_summaries(live)
         say("services ready; starting the API and workers (the model loads once per worker)")

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,8 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
+from genroute.db.models import Task
+from genroute.db.session import make_engine, make_session_factory
 from genroute.local.embedded import child_environment
 from genroute.runtime.queueing import redis_from_broker_url
 from genroute.runtime.worker_registry import ready_workers
@@ -183,3 +186,29 @@ def _replay_without_diffusion(own: Settings, routed_to_diffusion: int, tmp_path:
         assert set(entry["candidate"]["paths"]) <= {"autoregressive"}
         if entry["candidate"]["paths"]:  # measured on the demo's own autoregressive traffic
             assert "acceptance_rate" in entry["candidate"] or entry["candidate"]["unmeasured"]
+
+
+def test_the_demo_refuses_servers_that_hold_unfinished_work(settings: Settings) -> None:
+    """Configured servers with a task left queued: the demo's workers would run it first, so
+    the demo says what it found and does not start."""
+    with isolated_settings(settings, redis_db=13) as own:
+        engine = make_engine(own.database_url, pool_size=1)
+        with make_session_factory(engine).begin() as session:
+            session.add(
+                Task(
+                    id=uuid.uuid4(), task_type="chat", request={"input": "left over"},
+                    status="queued", route_path="autoregressive", route_rule="r",
+                    policy_version="v1", route_reason="a leftover", max_output_tokens=8,
+                    queue="autoregressive", attempt_count=0, max_attempts=3,
+                )
+            )  # fmt: skip
+        engine.dispose()
+        done = subprocess.run(
+            [sys.executable, "-m", "genroute", "demo", "--count", "1"],
+            env=child_environment(own),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert done.returncode != 0
+    assert "1 unfinished tasks" in done.stderr and "GENROUTE_DATABASE_URL" in done.stderr
