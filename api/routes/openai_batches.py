@@ -7,7 +7,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, Path, Query, UploadFile
+from fastapi import APIRouter, File, Form, Header, Path, Query, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.orm import Session
@@ -31,9 +31,11 @@ from genroute.contract.openai_batch import (
 )
 from genroute.db.batches import (
     LineCounts,
+    batch_by_idempotency_key,
     batches_reading,
     get_batch,
     get_file,
+    insert_batch,
     line_counts,
     list_batches,
     list_files,
@@ -44,6 +46,7 @@ from genroute.db.models import Batch, StoredFile
 from genroute.db.tasks import db_now
 from genroute.errors import (
     FileInUse,
+    IdempotencyConflict,
     InputTooLarge,
     RequestRejected,
     TaskNotCancellable,
@@ -226,8 +229,15 @@ def _window(text: str) -> timedelta:
 
 
 @router.post("/batches")
-def create_batch(body: BatchCreate, principal: Submitter, session: SessionDep) -> BatchObject:
-    """Run an uploaded file's lines as tasks within `completion_window`."""
+def create_batch(
+    body: BatchCreate,
+    principal: Submitter,
+    session: SessionDep,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> BatchObject:
+    """Run an uploaded file's lines as tasks within `completion_window`. With an
+    `Idempotency-Key` header, a retry (the SDK retries 408, 409, 429 and 5xx) answers with the
+    batch the key made first, and the same key for a different batch is refused with 409."""
     window = _window(body.completion_window)
     source = get_file(session, body.input_file_id, principal.owner)
     if source is None:
@@ -235,21 +245,45 @@ def create_batch(body: BatchCreate, principal: Submitter, session: SessionDep) -
     if source.purpose != "batch":
         raise RequestRejected("input_file_id", f"{source.id} is a {source.purpose} file")
     now = db_now(session)
-    row = Batch(
-        id=new_id("batch_"),
-        owner=principal.owner,
-        api_key_id=principal.key_id,
-        input_file_id=source.id,
-        endpoint=body.endpoint,
-        completion_window=body.completion_window,
-        batch_metadata=body.metadata,
-        status="validating",
-        created_at=now,
-        expires_at=now + window,
+    row = insert_batch(
+        session,
+        {
+            "id": new_id("batch_"),
+            "owner": principal.owner,
+            "api_key_id": principal.key_id,
+            "input_file_id": source.id,
+            "endpoint": body.endpoint,
+            "completion_window": body.completion_window,
+            "metadata": body.metadata,
+            "status": "validating",
+            "created_at": now,
+            "expires_at": now + window,
+            "idempotency_key": idempotency_key,
+        },
     )
-    session.add(row)
+    if row is None:
+        assert idempotency_key is not None  # only a key can conflict
+        row = _replayed(session, principal.owner, idempotency_key, body)
     session.commit()
     return batch_object(row, session)
+
+
+def _replayed(session: Session, owner: str, key: str, body: BatchCreate) -> Batch:
+    earlier = batch_by_idempotency_key(session, owner, key)
+    assert earlier is not None
+    asked = (body.input_file_id, body.endpoint, body.completion_window, body.metadata)
+    made = (
+        earlier.input_file_id,
+        earlier.endpoint,
+        earlier.completion_window,
+        earlier.batch_metadata,
+    )
+    if asked != made:
+        raise IdempotencyConflict(
+            "Idempotency-Key",
+            f"'{key}' already made batch {earlier.id} from a different request; use a new key",
+        )
+    return earlier
 
 
 @router.get("/batches")

@@ -6,8 +6,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, selectinload
 
@@ -69,6 +70,27 @@ def list_files(
     if purpose is not None:
         query = query.where(StoredFile.purpose == purpose)
     return list(session.scalars(query))
+
+
+def insert_batch(session: Session, row: dict[str, Any]) -> Batch | None:
+    """Insert a batch, race-safe on its (owner, idempotency key): None when that key already
+    names one of the owner's batches (another request, maybe a concurrent retry, made it)."""
+    statement = (
+        insert(Batch.__table__)
+        .values(**row)
+        .on_conflict_do_nothing(
+            index_elements=[Batch.owner, Batch.idempotency_key],
+            index_where=text("idempotency_key IS NOT NULL"),
+        )
+        .returning(Batch.id)
+    )
+    inserted = session.execute(statement).scalar_one_or_none()
+    return None if inserted is None else session.get(Batch, inserted)
+
+
+def batch_by_idempotency_key(session: Session, owner: str, key: str) -> Batch | None:
+    query = select(Batch).where(Batch.owner == owner, Batch.idempotency_key == key)
+    return session.scalars(query).one_or_none()
 
 
 def get_batch(session: Session, batch_id: str, owner: str | None) -> Batch | None:

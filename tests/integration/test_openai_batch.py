@@ -3,10 +3,12 @@ running stack: a file of 200 lines (some malformed) runs to `completed` with eve
 in the output or error file exactly once; a cancelled batch and an expired one deliver what
 finished; an API killed mid-submission loses and duplicates no line."""
 
+import functools
 import json
 import os
 import signal
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -244,3 +246,21 @@ def test_files_and_batches_belong_to_their_owner(
     assert deleted.deleted and deleted.id == uploaded.id
     with pytest.raises(openai.NotFoundError):
         sdk.files.retrieve(uploaded.id)
+
+
+def test_an_idempotency_key_makes_a_retried_batch_the_same_batch(sdk: openai.OpenAI) -> None:
+    content, _expected = batch_file(2, {})
+    upload = sdk.files.create(file=("twice.jsonl", content), purpose="batch")
+    key = {"Idempotency-Key": f"batch-{uuid.uuid4()}"}
+    create = functools.partial(
+        sdk.batches.create, endpoint="/v1/chat/completions", completion_window="24h"
+    )
+    first = create(input_file_id=upload.id, extra_headers=key)
+    again = create(input_file_id=upload.id, extra_headers=key)
+    assert again.id == first.id
+    other = sdk.files.create(file=("other.jsonl", content), purpose="batch")
+    with pytest.raises(openai.ConflictError) as conflict:
+        create(input_file_id=other.id, extra_headers=key)
+    assert first.id in conflict.value.message
+    assert conflict.value.response.headers["x-should-retry"] == "false"
+    assert create(input_file_id=upload.id).id != first.id  # no key: a new batch

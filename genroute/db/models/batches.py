@@ -71,9 +71,18 @@ class Batch(Base):
     expired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     cancelling_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The Idempotency-Key header it was created with: a retry with the key finds this batch.
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
 
     __table_args__ = (
         Index("ix_batches_owner_created_at", "owner", "created_at"),
+        Index(
+            "uq_batches_owner_idempotency_key",
+            "owner",
+            "idempotency_key",
+            unique=True,
+            postgresql_where=text("idempotency_key IS NOT NULL"),
+        ),
         # The runner's question: which batches still have work to move on.
         Index(
             "ix_batches_unfinished",
