@@ -101,7 +101,7 @@ def _lifespan(
         redis_client = redis_from_broker_url(settings.broker_url)
         app.state.redis = redis_client
         app.state.async_redis = redis.asyncio.Redis.from_url(redis_url(settings.broker_url))
-        app.state.file_store = file_store(settings)
+        app.state.file_store = file_store(settings, app.state.sessions)
         app.state.auto_task_types = AutoTaskTypes(policy.catalog, settings)
         app.state.live_figures = LiveFigures(
             app.state.sessions,

@@ -1,13 +1,15 @@
-"""Where the Batch API's file bytes live: in the file's PostgreSQL row (the default), or in an
-S3-compatible bucket when `GENROUTE_FILES_S3_URL` names one (`s3://bucket/prefix`), the row
-then holding the object's location. Credentials come from the usual AWS variables
-(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY); the endpoint from GENROUTE_FILES_S3_ENDPOINT_URL
-(MinIO, Ceph, R2, ...), else AWS's own."""
+"""Where the Batch API's file bytes live: in a PostgreSQL large object (the default), or in an
+S3-compatible bucket when `GENROUTE_FILES_S3_URL` names one (`s3://bucket/prefix`); the file's
+row holds the location (files stored by earlier versions keep their bytes in the row). Both
+stores write and read a piece at a time, so no upload or download holds a file whole.
+Credentials come from the usual AWS variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY); the
+endpoint from GENROUTE_FILES_S3_ENDPOINT_URL (MinIO, Ceph, R2, ...), else AWS's own."""
 
 import logging
 from collections.abc import Iterator
 from typing import IO, Any, Protocol
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from genroute.db.batches import add_file, file_content_chunk, new_id
@@ -23,9 +25,9 @@ CHUNK_BYTES = 1 << 20
 
 
 class FileStore(Protocol):
-    """Keeps a file's bytes outside its row; `put` answers where (None: in the row)."""
+    """Keeps a file's bytes outside its row; `put` answers where."""
 
-    def put(self, file_id: str, content: IO[bytes]) -> str | None: ...
+    def put(self, file_id: str, content: IO[bytes]) -> str: ...
 
     def get(self, location: str) -> bytes: ...
 
@@ -34,20 +36,73 @@ class FileStore(Protocol):
     def delete(self, location: str) -> None: ...
 
 
-class InDatabase:
-    """The bytes stay in the file's row."""
+class LargeObjects:
+    """PostgreSQL large objects (lo_put / lo_get, a piece at a time), at `pg-lo:<oid>`."""
 
-    def put(self, _file_id: str, _content: IO[bytes]) -> None:
-        return None
+    scheme = "pg-lo:"
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+
+    def put(self, _file_id: str, content: IO[bytes]) -> str:
+        """Written in its own transaction, before the file's row: a row whose commit then
+        fails leaves an object no row names, never a row without its bytes."""
+        with self._sessions.begin() as session:
+            oid = session.execute(text("SELECT lo_create(0)")).scalar_one()
+            offset = 0
+            while piece := content.read(CHUNK_BYTES):
+                put = text("SELECT lo_put(:oid, :offset, :piece)")
+                session.execute(put, {"oid": oid, "offset": offset, "piece": piece})
+                offset += len(piece)
+        return f"{self.scheme}{oid}"
 
     def get(self, location: str) -> bytes:
-        raise LookupError(f"{location}: this deployment keeps files in PostgreSQL")
+        return b"".join(self.chunks(location))
 
     def chunks(self, location: str) -> Iterator[bytes]:
-        raise LookupError(f"{location}: this deployment keeps files in PostgreSQL")
+        oid, offset = int(location.removeprefix(self.scheme)), 0
+        while True:
+            with self._sessions() as session:
+                read = text("SELECT lo_get(:oid, :offset, :size)")
+                params = {"oid": oid, "offset": offset, "size": CHUNK_BYTES}
+                piece = session.execute(read, params).scalar_one()
+            if not piece:
+                return
+            yield piece
+            offset += len(piece)
 
-    def delete(self, _location: str) -> None:
-        return None
+    def delete(self, location: str) -> None:
+        with self._sessions.begin() as session:
+            unlink = text("SELECT lo_unlink(:oid)")
+            session.execute(unlink, {"oid": int(location.removeprefix(self.scheme))})
+
+
+class FileStores:
+    """New files go to the configured store (S3 when set, else large objects); a stored file is
+    read from wherever its location says, so changing the setting strands no file."""
+
+    def __init__(self, database: LargeObjects, bucket: "S3Store | None") -> None:
+        self._database = database
+        self._bucket = bucket
+
+    def put(self, file_id: str, content: IO[bytes]) -> str:
+        return (self._bucket or self._database).put(file_id, content)
+
+    def get(self, location: str) -> bytes:
+        return self._at(location).get(location)
+
+    def chunks(self, location: str) -> Iterator[bytes]:
+        return self._at(location).chunks(location)
+
+    def delete(self, location: str) -> None:
+        self._at(location).delete(location)
+
+    def _at(self, location: str) -> FileStore:
+        if location.startswith(LargeObjects.scheme):
+            return self._database
+        if self._bucket is None:
+            raise Overloaded("file", f"{location} is in an S3 store this deployment does not set")
+        return self._bucket
 
 
 class S3Store:
@@ -99,10 +154,13 @@ class S3Store:
             raise Overloaded("file", f"the file store is unavailable ({exc}); retry") from exc
 
 
-def file_store(settings: Settings) -> FileStore:
-    if not settings.files_s3_url:
-        return InDatabase()
-    return S3Store(settings.files_s3_url, settings.files_s3_endpoint_url, settings.files_s3_region)
+def file_store(settings: Settings, sessions: sessionmaker[Session]) -> FileStore:
+    bucket = None
+    if settings.files_s3_url:
+        bucket = S3Store(
+            settings.files_s3_url, settings.files_s3_endpoint_url, settings.files_s3_region
+        )
+    return FileStores(LargeObjects(sessions), bucket)
 
 
 def save_file(
@@ -114,13 +172,11 @@ def save_file(
     content: IO[bytes],
     size: int,
 ) -> StoredFile:
-    """A new file row of `size` bytes read from `content`: streamed to the store, or read
-    into the row. An object whose row then fails to commit is left in the bucket, never a row
-    without its bytes."""
+    """A new file row of `size` bytes streamed from `content` to the store. An object whose
+    row then fails to commit is left in the store, never a row without its bytes."""
     file_id = new_id("file-")
     location = store.put(file_id, content)
-    stored = None if location is not None else content.read()
-    return add_file(session, file_id, owner, purpose, filename, stored, size, location)
+    return add_file(session, file_id, owner, purpose, filename, None, size, location)
 
 
 def content_of(row: StoredFile, store: FileStore) -> bytes:
@@ -131,7 +187,7 @@ def content_chunks(
     sessions: sessionmaker[Session], row: StoredFile, store: FileStore
 ) -> Iterator[bytes]:
     """A file's bytes in pieces of at most CHUNK_BYTES, each read as it is sent (a short
-    session per piece for a file kept in its row)."""
+    session per piece for a file an earlier version kept in its row)."""
     if row.location is not None:
         yield from store.chunks(row.location)
         return

@@ -1,11 +1,13 @@
-"""The Batch API's files with the official SDK: listing and metadata never load a file's
-bytes, a download arrives in pieces and whole, and the input of an unfinished batch cannot be
+"""The Batch API's files with the official SDK: bytes live in a PostgreSQL large object
+(written and read a piece at a time) and go with the file, listing and metadata never load
+them, a download arrives in pieces and whole, and the input of an unfinished batch cannot be
 deleted from under it (a 409 the SDK does not retry)."""
 
 from collections.abc import Iterator
 
 import openai
 import pytest
+from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from genroute.api.file_store import CHUNK_BYTES
@@ -41,9 +43,15 @@ def test_listing_and_metadata_leave_the_bytes_in_the_database(
     assert sdk.files.retrieve(uploaded.id).bytes == len(content)
 
 
-def test_a_download_larger_than_a_piece_arrives_whole(sdk: openai.OpenAI, stack: Stack) -> None:
+def test_a_download_larger_than_a_piece_arrives_whole(
+    sdk: openai.OpenAI, stack: Stack, sessions: sessionmaker[Session]
+) -> None:
     content = _lines(2 * CHUNK_BYTES // 400 + 7, 400)  # two pieces and a part
     uploaded = sdk.files.create(file=("large.jsonl", content), purpose="batch")
+    with sessions() as session:
+        row = get_file(session, uploaded.id, None)
+        assert row is not None and row.location and row.location.startswith("pg-lo:")
+        oid = int(row.location.removeprefix("pg-lo:"))
     assert sdk.files.content(uploaded.id).read() == content
     with (
         stack.http() as client,
@@ -52,6 +60,10 @@ def test_a_download_larger_than_a_piece_arrives_whole(sdk: openai.OpenAI, stack:
         pieces = list(answer.iter_raw())
         assert answer.headers["content-length"] == str(len(content))
     assert b"".join(pieces) == content
+    assert sdk.files.delete(uploaded.id).deleted
+    with sessions() as session:  # the large object went with its file
+        left = text("SELECT count(*) FROM pg_largeobject_metadata WHERE oid = :oid")
+        assert session.execute(left, {"oid": oid}).scalar_one() == 0
 
 
 def test_an_unfinished_batch_keeps_its_input_file(sdk: openai.OpenAI, stack: Stack) -> None:

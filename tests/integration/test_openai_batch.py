@@ -225,13 +225,29 @@ def test_files_and_batches_belong_to_their_owner(
     with sessions() as session:
         other = create_key(session, "someone-else", [Scope.submit, Scope.read]).secret
         session.commit()
+    mine = sdk.batches.create(
+        input_file_id=uploaded.id, endpoint="/v1/chat/completions", completion_window="24h"
+    )
     with openai.OpenAI(base_url=str(sdk.base_url), api_key=other, max_retries=0) as stranger:
-        with pytest.raises(openai.NotFoundError):
-            stranger.files.retrieve(uploaded.id)
-        with pytest.raises(openai.NotFoundError):
-            stranger.batches.create(
+        # Every file and batch endpoint: another owner's ids are not found, lists omit them.
+        for attempt in (
+            lambda: stranger.files.retrieve(uploaded.id),
+            lambda: stranger.files.content(uploaded.id),
+            lambda: stranger.files.delete(uploaded.id),
+            lambda: stranger.batches.retrieve(mine.id),
+            lambda: stranger.batches.cancel(mine.id),
+            lambda: stranger.batches.create(
                 input_file_id=uploaded.id, endpoint="/v1/chat/completions", completion_window="24h"
-            )
+            ),
+        ):
+            with pytest.raises(openai.NotFoundError):
+                attempt()
+        assert uploaded.id not in {f.id for f in stranger.files.list()}
+        assert mine.id not in {b.id for b in stranger.batches.list()}
+    sdk.batches.cancel(mine.id)
+    wait_until(
+        lambda: sdk.batches.retrieve(mine.id).status in ("cancelled", "completed"), 60, "ended"
+    )
     with pytest.raises(openai.BadRequestError) as wrong_purpose:
         sdk.files.create(file=("x.jsonl", content), purpose="fine-tune")
     assert wrong_purpose.value.param == "purpose"
