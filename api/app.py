@@ -21,7 +21,7 @@ from genroute.api.errors import install_error_handlers
 from genroute.api.file_store import file_store
 from genroute.api.ops import redis_gauges
 from genroute.api.readiness import readiness
-from genroute.api.routes import openai, openai_batches, paths, scorecard, tasks
+from genroute.api.routes import openai, openai_batches, openai_files, paths, scorecard, tasks
 from genroute.api.submission import Submission
 from genroute.db.session import make_engine, make_session_factory
 from genroute.policies import RoutingPolicy, load_catalog, load_policy
@@ -58,6 +58,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(paths.router)
     app.include_router(scorecard.router)
     app.include_router(openai.router)
+    app.include_router(openai_files.router)
     app.include_router(openai_batches.router)
 
     _document_task_types(app, sorted(policy.catalog.task_types))

@@ -1,21 +1,17 @@
-"""The OpenAI-compatible Batch API: upload a JSONL file (`/v1/files`), run it as a batch
-(`/v1/batches`), read its output and error files. Files and batches belong to their owner's
-keys (an admin key sees every owner's); the batch runner does the work."""
+"""The OpenAI-compatible Batch API: run an uploaded file (api/routes/openai_files.py) as a
+batch (`/v1/batches`), read its progress, output and error files, cancel it. Batches belong to
+their owner's keys (an admin key sees every owner's); the batch runner does the work."""
 
-import io
 import re
 from datetime import datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Header, Path, Query, UploadFile
-from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import Response, StreamingResponse
+from fastapi import APIRouter, Header, Path, Query
 from sqlalchemy.orm import Session
 
 from genroute.api.auth import Reader, Submitter
-from genroute.api.deps import FileStoreDep, SessionDep, SessionsDep, SettingsDep
+from genroute.api.deps import SessionDep
 from genroute.api.errors import OPENAI_ERROR_RESPONSES
-from genroute.api.file_store import content_chunks, save_file
 from genroute.contract.openai_batch import (
     OBJECT_ID_PATTERN,
     BatchCreate,
@@ -24,30 +20,23 @@ from genroute.contract.openai_batch import (
     BatchList,
     BatchObject,
     BatchProgress,
-    FileDeleted,
-    FileList,
-    FileObject,
     RequestCounts,
 )
 from genroute.db.batches import (
     LineCounts,
     batch_by_idempotency_key,
-    batches_reading,
     get_batch,
     get_file,
     insert_batch,
     line_counts,
     list_batches,
-    list_files,
     new_id,
     set_status,
 )
-from genroute.db.models import Batch, StoredFile
+from genroute.db.models import Batch
 from genroute.db.tasks import db_now
 from genroute.errors import (
-    FileInUse,
     IdempotencyConflict,
-    InputTooLarge,
     RequestRejected,
     TaskNotCancellable,
     TaskNotFound,
@@ -56,19 +45,8 @@ from genroute.errors import (
 router = APIRouter(prefix="/v1", tags=["openai batch"], responses=OPENAI_ERROR_RESPONSES)
 
 MAX_WINDOW = timedelta(days=7)
-FileId = Annotated[str, Path(pattern=OBJECT_ID_PATTERN)]
 BatchId = Annotated[str, Path(pattern=OBJECT_ID_PATTERN)]
 _UNITS = {"s": 1, "m": 60, "h": 3600}
-
-
-def _file_object(row: StoredFile) -> FileObject:
-    return FileObject(
-        id=row.id,
-        bytes=row.bytes,
-        created_at=int(row.created_at.timestamp()),
-        filename=row.filename,
-        purpose=row.purpose,
-    )
 
 
 def _stamp(moment: datetime | None) -> int | None:
@@ -119,104 +97,6 @@ def batch_object(row: Batch, session: Session) -> BatchObject:
         metadata=row.batch_metadata,
         genroute=BatchProgress(lines_done=row.lines_done, tasks=counts.tasks),
     )
-
-
-@router.post("/files")
-async def upload_file(
-    principal: Submitter,
-    session: SessionDep,
-    settings: SettingsDep,
-    store: FileStoreDep,
-    file: Annotated[UploadFile, File(description="a JSONL file, one request per line")],
-    purpose: Annotated[Literal["batch"], Form(description="only batch input files are served")],
-) -> FileObject:
-    """Upload a batch input file (`purpose=batch`), at most GENROUTE_MAX_FILE_BYTES. The
-    multipart parser has already spooled it to a temporary file: it is stored from there on a
-    worker thread (an S3 store streams it), so no long poll or stream in this process stalls
-    while a large file is written."""
-    size = file.size if file.size is not None else _spooled_size(file)
-    if size > settings.max_file_bytes:
-        raise InputTooLarge(
-            "file", f"larger than {settings.max_file_bytes} bytes (GENROUTE_MAX_FILE_BYTES)"
-        )
-    filename = (file.filename or "input.jsonl").replace("\x00", "")[:256] or "input.jsonl"
-
-    def store_it() -> FileObject:
-        file.file.seek(0)
-        row = save_file(session, store, principal.owner, "batch", filename, file.file, size)
-        session.commit()
-        return _file_object(row)
-
-    return await run_in_threadpool(store_it)
-
-
-def _spooled_size(file: UploadFile) -> int:
-    file.file.seek(0, io.SEEK_END)
-    return file.file.tell()
-
-
-@router.get("/files")
-def list_my_files(
-    principal: Reader,
-    session: SessionDep,
-    purpose: Annotated[str | None, Query(pattern=r"^(batch|batch_output)$")] = None,
-    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
-) -> FileList:
-    rows = list_files(session, principal.owner_filter(), purpose, limit)
-    return FileList(data=[_file_object(row) for row in rows])
-
-
-def _owned_file(session: SessionDep, file_id: str, principal: Reader) -> StoredFile:
-    row = get_file(session, file_id, principal.owner_filter())
-    if row is None:
-        raise TaskNotFound(f"no file with id {file_id}")
-    return row
-
-
-@router.get("/files/{file_id}")
-def read_file(file_id: FileId, principal: Reader, session: SessionDep) -> FileObject:
-    return _file_object(_owned_file(session, file_id, principal))
-
-
-@router.get(
-    "/files/{file_id}/content",
-    response_class=Response,
-    responses={200: {"content": {"application/jsonl": {}}, "description": "the file's bytes"}},
-)
-def read_file_content(
-    file_id: FileId,
-    principal: Reader,
-    session: SessionDep,
-    sessions: SessionsDep,
-    store: FileStoreDep,
-) -> Response:
-    """The file's bytes, streamed in pieces (never loaded whole)."""
-    row = _owned_file(session, file_id, principal)
-    headers = {"content-length": str(row.bytes)}
-    chunks = content_chunks(sessions, row, store)
-    return StreamingResponse(chunks, media_type="application/jsonl", headers=headers)
-
-
-@router.delete("/files/{file_id}")
-def delete_file(
-    file_id: FileId, principal: Submitter, session: SessionDep, store: FileStoreDep
-) -> FileDeleted:
-    """Delete the file (its object too, once the row is gone: a failure there leaves an
-    object no row names, never a row without its bytes). The input of an unfinished batch
-    is refused with 409: the batch's tasks would run on with no lines left to answer for."""
-    row = _owned_file(session, file_id, principal)
-    if readers := batches_reading(session, file_id):
-        raise FileInUse(
-            "file_id",
-            f"{file_id} is the input of unfinished batch {readers[0]}; cancel it, or delete "
-            "the file once the batch has ended",
-        )
-    location = row.location
-    session.delete(row)
-    session.commit()
-    if location is not None:
-        store.delete(location)
-    return FileDeleted(id=file_id, deleted=True)
 
 
 def _window(text: str) -> timedelta:
