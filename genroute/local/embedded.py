@@ -18,7 +18,7 @@ from pathlib import Path
 import redis
 
 from genroute.errors import ConfigurationError
-from genroute.local.processes import signals_held
+from genroute.local.processes import signals_held, terminate
 from genroute.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -114,12 +114,7 @@ def embedded_redis(data_dir: Path, start_timeout_s: float = 20.0) -> Iterator[st
         yield f"redis+socket://{socket_path}"
     finally:
         with signals_held():
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            terminate(process, grace_s=10)
 
 
 def _answers(socket_path: Path) -> bool:

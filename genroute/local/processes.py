@@ -107,6 +107,16 @@ def signals_held() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
+def terminate(process: subprocess.Popen, grace_s: float) -> None:
+    """SIGTERM a single child (not a group), SIGKILL it after `grace_s`, and collect it."""
+    process.terminate()
+    try:
+        process.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def run_in_foreground(command: list[str], env: dict[str, str], grace_s: float = 10.0) -> int:
     """Run `command` until it exits, passing SIGINT, SIGTERM and SIGHUP on to its process group
     as SIGTERM, then SIGKILL after `grace_s` (or at a second signal): a supervisor's SIGTERM to

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 
+from genroute.local.processes import terminate
 from genroute.local.stack import free_port
 
 
@@ -93,12 +94,7 @@ def vllm_server(
             _wait_healthy(process, port, log_path, start_timeout_s)
             yield f"http://127.0.0.1:{port}/v1", process
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            terminate(process, grace_s=30)
 
 
 def _wait_healthy(

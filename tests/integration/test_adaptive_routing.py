@@ -54,6 +54,16 @@ def _seed(session, path: str, accepted: int, refused: int, cost: float) -> None:
         session.add(attempt)
 
 
+def _seed_one_sided(settings: Settings) -> None:
+    """Diffusion accepts 40 of 40 at a quarter of the autoregressive cost, which accepts 20 of
+    40: diffusion is clearly cheaper per accepted output."""
+    engine = make_engine(settings.database_url)
+    with make_session_factory(engine).begin() as session:
+        _seed(session, "diffusion", 40, 0, 0.001)
+        _seed(session, "autoregressive", 20, 20, 0.004)
+    engine.dispose()
+
+
 @pytest.fixture(scope="module")
 def share_stack(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     folder = tmp_path_factory.mktemp("share-stack")
@@ -71,13 +81,7 @@ def share_stack(settings: Settings, tmp_path_factory: pytest.TempPathFactory) ->
         policy_file=folder / "policy.yaml",
         share_interval_s=0.5,
     ) as own:
-        engine = make_engine(own.database_url)
-        with make_session_factory(engine).begin() as session:
-            # Diffusion accepts 40 of 40 at a quarter of the autoregressive cost, which
-            # accepts 20 of 40: diffusion is clearly cheaper per accepted output.
-            _seed(session, "diffusion", 40, 0, 0.001)
-            _seed(session, "autoregressive", 20, 20, 0.004)
-        engine.dispose()
+        _seed_one_sided(own)
         with running_stack(own, [], folder / "logs") as stack:
             yield stack
 
@@ -173,11 +177,7 @@ def test_two_api_processes_step_a_share_once_per_interval(
     with isolated_settings(
         settings, redis_db=2, policy_file=tmp_path / "policy.yaml", share_interval_s=interval_s
     ) as own:
-        engine = make_engine(own.database_url)
-        with make_session_factory(engine).begin() as session:
-            _seed(session, "diffusion", 40, 0, 0.001)
-            _seed(session, "autoregressive", 20, 20, 0.004)
-        engine.dispose()
+        _seed_one_sided(own)
         with (
             running_stack(own, [], tmp_path / "logs-a"),
             running_stack(own, [], tmp_path / "logs-b"),

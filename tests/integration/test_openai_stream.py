@@ -87,13 +87,9 @@ def test_a_plain_stream_shows_exactly_the_accepted_output(
     assembles the same."""
     for _ in range(2):
         content, failure, task_id = "", None, None
+        chunks: list = []
         try:
-            for chunk in sdk.chat.completions.create(
-                model="ticket_summary",
-                messages=[{"role": "user", "content": ticket()["input"]}],
-                max_tokens=24,
-                stream=True,
-            ):
+            for chunk in _summary_stream(sdk, chunks):
                 task_id = task_id or _extension(chunk).get("task_id")
                 if chunk.choices and chunk.choices[0].delta.content:
                     content += chunk.choices[0].delta.content
@@ -129,14 +125,8 @@ def test_drafts_stream_to_a_client_that_asks_with_their_events(
     chunks: list = []
     failure = None
     try:
-        for chunk in sdk.chat.completions.create(
-            model="ticket_summary",
-            messages=[{"role": "user", "content": ticket()["input"]}],
-            max_tokens=24,
-            stream=True,
-            extra_body={"genroute": {"stream_drafts": True}},
-        ):
-            chunks.append(chunk)
+        for _chunk in _summary_stream(sdk, chunks, {"genroute": {"stream_drafts": True}}):
+            pass
     except openai.APIError as exc:
         failure = exc.body
     task_id = _extension(chunks[0])["task_id"]
@@ -156,6 +146,19 @@ def test_drafts_stream_to_a_client_that_asks_with_their_events(
         assert _extension(chunks[-1])["attempt_paths"][0] == "diffusion"
     else:
         assert failure is not None and failure["task_id"] == task_id
+
+
+def _summary_stream(sdk: openai.OpenAI, chunks: list, extra_body: dict | None = None) -> Iterator:
+    """A streamed ticket summary's chunks, each also kept in `chunks`."""
+    for chunk in sdk.chat.completions.create(
+        model="ticket_summary",
+        messages=[{"role": "user", "content": ticket()["input"]}],
+        max_tokens=24,
+        stream=True,
+        extra_body=extra_body,
+    ):
+        chunks.append(chunk)
+        yield chunk
 
 
 @pytest.mark.timeout(300)
