@@ -62,9 +62,21 @@ router = APIRouter(prefix="/v1", tags=["openai"], responses=OPENAI_ERROR_RESPONS
 _FINAL = {"x-should-retry": "false"}
 
 
+# One server-sent event of a streamed completion, as SSE readers (and schemathesis) parse it.
+_SSE_EVENT = {
+    "type": "object",
+    "properties": {
+        "data": {
+            "type": "string",
+            "description": "a chat.completion.chunk or an OpenAI error object as JSON, or [DONE]",
+        },
+        "event": {"type": "string"},
+    },
+    "required": ["data"],
+}
 _STREAMED = {
     200: {
-        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        "content": {"text/event-stream": {"schema": _SSE_EVENT}},
         "description": "the completion, or with `stream` its chunk events",
     }
 }
