@@ -41,6 +41,7 @@ def write_results(
                     batch.output_file_id = row.id
                 else:
                     batch.error_file_id = row.id
+    batch.completed_count, batch.failed_count = outputs.lines, errors.lines
     set_status(session, batch, ending)
     log.info("batch %s %s: %d outputs, %d errors", batch.id, ending, outputs.lines, errors.lines)
 

@@ -53,20 +53,19 @@ def _stamp(moment: datetime | None) -> int | None:
     return int(moment.timestamp()) if moment is not None else None
 
 
-# Where a batch has ended: lines it never submitted ended with it, as failed requests.
-_ENDED = ("completed", "expired", "cancelled", "failed")
-
-
 def request_counts(row: Batch, counts: LineCounts) -> RequestCounts:
-    """Completed and failed add up to the total once the batch has ended: refused lines,
-    tasks that did not succeed (failed, cancelled, expired) and, for an ended batch, lines
-    it never submitted are all failed."""
-    never_submitted = row.total_lines - row.lines_done if row.status in _ENDED else 0
+    """While a batch runs: succeeded tasks, and lines that failed (refused, or tasks failed,
+    cancelled or expired). Once it has ended: what its output and error files hold, so
+    completed and failed add up to the total and stay so."""
+    if row.completed_count is not None and row.failed_count is not None:
+        return RequestCounts(
+            total=row.total_lines, completed=row.completed_count, failed=row.failed_count
+        )
     not_succeeded = sum(counts.by_status.get(s, 0) for s in ("failed", "cancelled", "expired"))
     return RequestCounts(
         total=row.total_lines,
         completed=counts.by_status.get("succeeded", 0),
-        failed=counts.refused + not_succeeded + never_submitted,
+        failed=counts.refused + not_succeeded,
     )
 
 

@@ -1,5 +1,5 @@
-"""batches' idempotency keys: a retried `POST /v1/batches` with the same Idempotency-Key makes
-no second batch
+"""batches' idempotency keys (a retried `POST /v1/batches` with the same Idempotency-Key makes
+no second batch) and final request counts (what the ended batch's files hold)
 
 Revision ID: 0015
 Revises: 0014
@@ -19,6 +19,8 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.add_column("batches", sa.Column("idempotency_key", sa.String(length=200), nullable=True))
+    op.add_column("batches", sa.Column("completed_count", sa.Integer(), nullable=True))
+    op.add_column("batches", sa.Column("failed_count", sa.Integer(), nullable=True))
     op.create_index(
         "uq_batches_owner_idempotency_key",
         "batches",
@@ -29,5 +31,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_column("batches", "failed_count")
+    op.drop_column("batches", "completed_count")
     op.drop_index("uq_batches_owner_idempotency_key", table_name="batches")
     op.drop_column("batches", "idempotency_key")

@@ -73,6 +73,10 @@ class Batch(Base):
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The Idempotency-Key header it was created with: a retry with the key finds this batch.
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    # Once ended: the lines its output and error files hold (a task still running when the
+    # batch expired may succeed later; the counts stay what the files say).
+    completed_count: Mapped[int | None] = mapped_column(Integer)
+    failed_count: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
         Index("ix_batches_owner_created_at", "owner", "created_at"),
