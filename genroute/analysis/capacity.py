@@ -3,14 +3,15 @@ service times: a queueing model (M/G/c), pure.
 
 Each path is c = workers x batch width servers fed by Poisson arrivals: its share of the mix
 as the policy routes it, plus the fallback traffic of the diffusion path's refused outputs
-(at its measured acceptance). Service is an attempt's measured duration per task type, mixed
-by share (its mean and squared coefficient of variation). The wait is Erlang C's for M/M/c,
-stretched by (1 + cv^2) / 2 for general service (Allen-Cunneen), its 95th percentile from the
-exponential tail: ln(C / 0.05) / (c / S - lambda); or, closer where service hardly varies,
-from a simulation of the same queue with gamma service times of the measured mean and variance
-(bench/capacity.py compares both with the real system). The p95 response adds the service's
-own 95th percentile. The smallest worker count whose p95 response meets the budget is the
-answer.
+(at its measured acceptance). Service is the engine's run of an attempt's batch per task
+type, mixed by share (its mean and squared coefficient of variation). The wait is Erlang C's
+for M/M/c, stretched by (1 + cv^2) / 2 for general service (Allen-Cunneen), its 95th
+percentile from the exponential tail: ln(C / 0.05) / (c / S - lambda). A worker that batches
+is not c independent servers: a request that arrives while a batch runs waits for the whole
+batch, so for those the wait comes from a simulation of the batcher itself (gamma service
+times of the measured mean and variance); bench/capacity.py compares both with the real
+system. The p95 response adds the service's own 95th percentile. The smallest worker count
+whose p95 response meets the budget is the answer.
 """
 
 import heapq
@@ -82,33 +83,53 @@ def p95_wait(load: PathLoad, servers: int) -> float:
 def simulated_p95_wait(
     load: PathLoad, servers: int, arrivals: int = 20_000, seed: int = 1
 ) -> float:
-    """The 95th percentile of the queue wait in a simulation: Poisson arrivals, first come
-    first served over `servers`, service times drawn from a gamma distribution with the
-    measured mean and variance (fixed when they do not vary)."""
+    """The 95th percentile of the queue wait in a simulation of genroute's workers: Poisson
+    arrivals, first come first served; each worker is one engine that runs up to
+    `batch_width` requests at once, as the batcher does (when it frees it starts the next
+    batch at once with every request that waited, up to the width; an idle engine starts as
+    soon as one arrives), for a batch's service time drawn from a gamma distribution with the
+    measured mean and variance (fixed when they do not vary). With width 1 this is M/G/c."""
     if load.arrivals_per_s * load.service.mean_s >= servers:
         return math.inf
     draws = random.Random(seed)
-    mean, cv2 = load.service.mean_s, load.cv2
-    free_at = [0.0] * servers  # a heap of when each server next frees
-    clock, waits = 0.0, []
+    mean, cv2, width = load.service.mean_s, load.cv2, load.batch_width
+    clock, times = 0.0, []
     for _ in range(arrivals):
         clock += draws.expovariate(load.arrivals_per_s)
-        start = max(clock, heapq.heappop(free_at))
+        times.append(clock)
+    free_at = [0.0] * max(1, servers // width)  # a heap of when each engine next frees
+    waits: list[float] = []
+    first = 0
+    while first < arrivals:
+        start = max(heapq.heappop(free_at), times[first])
+        last = first
+        while last < arrivals and last - first < width and times[last] <= start:
+            last += 1
         service = draws.gammavariate(1 / cv2, mean * cv2) if cv2 > 1e-6 else mean
+        waits.extend(start - times[k] for k in range(first, last))
         heapq.heappush(free_at, start + service)
-        waits.append(start - clock)
+        first = last
     waits = sorted(waits[arrivals // 10 :])  # past the empty start
     return waits[int(0.95 * (len(waits) - 1))]
+
+
+def planned_p95_wait(load: PathLoad, servers: int) -> float:
+    """The wait `genroute capacity` sizes by: the analytic tail where each server serves alone,
+    the simulation where a worker batches (M/G/c has no term for waiting on a whole batch:
+    bench/capacity.py measured 0.71x with it and 0.82x with the simulation, width 2)."""
+    if load.batch_width > 1:
+        return simulated_p95_wait(load, servers)
+    return p95_wait(load, servers)
 
 
 def size(
     load: PathLoad,
     p95_budget_s: float,
     max_workers: int = 10_000,
-    wait: Callable[[PathLoad, int], float] = p95_wait,
+    wait: Callable[[PathLoad, int], float] = planned_p95_wait,
 ) -> Sizing | None:
-    """The fewest workers meeting the budget by `wait` (the analytic tail, or the
-    simulation); None if even `max_workers` do not (the service alone is over budget)."""
+    """The fewest workers meeting the budget by `wait` (planned_p95_wait unless another is
+    given); None if even `max_workers` do not (the service alone is over budget)."""
     if load.arrivals_per_s <= 0:
         return Sizing(load.path, 0, 0.0, 0.0, 0.0)
     offered = load.arrivals_per_s * load.service.mean_s

@@ -10,6 +10,7 @@ from genroute.analysis.capacity import (
     ServiceTimes,
     erlang_c,
     p95_wait,
+    planned_p95_wait,
     simulated_p95_wait,
     size,
 )
@@ -45,7 +46,7 @@ def test_sizing_takes_the_fewest_workers_that_meet_the_budget() -> None:
     assert sizing is not None
     assert sizing.p95_response_s <= 10.0 and sizing.utilisation < 1
     fewer = sizing.workers - 1
-    assert fewer * 4 <= 12 or p95_wait(load, fewer * 4) + EXPONENTIAL.p95_s > 10.0
+    assert fewer * 4 <= 12 or planned_p95_wait(load, fewer * 4) + EXPONENTIAL.p95_s > 10.0
     assert size(load, 5.0) is None  # the service's own p95 (6 s) is over the budget
 
 
@@ -146,3 +147,16 @@ def test_a_plan_sends_a_cheapest_accepted_rule_where_submission_would(tmp_path: 
     mix = {"ticket_summary": 1.0}
     loads = path_loads(10.0, mix, policy, BOTH, accepted, WIDTHS, costs=costs)
     assert [(load.path, load.arrivals_per_s) for load in loads] == [("autoregressive", 10.0)]
+
+
+def test_a_batching_worker_waits_for_whole_batches() -> None:
+    """Width 2 on one worker is not two servers: an arrival while a batch runs waits for all of
+    it. The batcher's simulation waits longer than M/G/2, and sizing a batching path uses it."""
+    fixed = ServiceTimes(1.0, 0.0, 1.0)
+    batching = PathLoad("diffusion", 1.4, fixed, 2, ("ticket_summary",))
+    alone = PathLoad("diffusion", 1.4, fixed, 1, ("ticket_summary",))
+    assert simulated_p95_wait(batching, 2) > simulated_p95_wait(alone, 2)
+    assert planned_p95_wait(batching, 2) == simulated_p95_wait(batching, 2)
+    assert planned_p95_wait(alone, 2) == p95_wait(alone, 2)
+    quiet = PathLoad("diffusion", 0.01, fixed, 4, ("ticket_summary",))
+    assert simulated_p95_wait(quiet, 4) < 0.05  # an idle engine starts at once
