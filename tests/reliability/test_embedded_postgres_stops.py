@@ -15,12 +15,12 @@ from genroute.local.embedded import embedded_postgres
 pytestmark = pytest.mark.reliability
 
 HOLD = """
-import sys, time
+import signal, sys
 from pathlib import Path
 from genroute.local.embedded import embedded_postgres
 with embedded_postgres(Path(sys.argv[1])) as url:
     print(url, flush=True)
-    time.sleep(120)
+    signal.pause()  # until killed
 """
 
 

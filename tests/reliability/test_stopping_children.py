@@ -12,16 +12,18 @@ from pathlib import Path
 import pytest
 
 from genroute.local.processes import ManagedProcess, stop_all
+from tests.helpers import wait_until
 
 pytestmark = pytest.mark.reliability
 
-STUBBORN = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)"
-POLITE = "import time; time.sleep(60)"
+READY = "print('ready', flush=True); time.sleep(60)"
+STUBBORN = f"import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); {READY}"
+POLITE = f"import time; {READY}"
 
 
 def _child(tmp_path: Path, name: str, code: str) -> ManagedProcess:
     process = ManagedProcess(name, [], dict(os.environ), tmp_path, (sys.executable, "-c", code))
-    time.sleep(0.3)  # let it install its handler
+    wait_until(lambda: "ready" in process.log_path.read_text(), 10, f"{name} ready")
     return process
 
 
