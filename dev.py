@@ -3,6 +3,8 @@
 
     python3 dev.py demo [--count N] [--json]   set up, then `genroute demo`
     python3 dev.py test [pytest args]          set up, then the whole test suite
+    python3 dev.py test --fast [pytest args]   set up, then the unit tests and a core of
+                                                integration tests (a few minutes; no vLLM)
     python3 dev.py setup                        only set up
 
 Needs nothing but Python >= 3.11. Set-up is skipped when pyproject.toml is unchanged since the
@@ -104,13 +106,26 @@ def install_browser() -> None:
         run(*apt, env=env)
 
 
-def test_environment() -> dict[str, str]:
+# The fast loop: every unit test, and integration tests of the request's whole way (submit,
+# route, work, validate, fall back, stream, wait) on the one shared stack.
+FAST = (
+    "tests/unit",
+    "tests/integration/test_submit_to_result.py",
+    "tests/integration/test_fallback.py",
+    "tests/integration/test_openai_stream.py",
+    "tests/integration/test_long_polls.py",
+    "tests/integration/test_live_figures.py",
+    "tests/integration/test_migrations.py",
+)
+
+
+def test_environment(with_vllm: bool = True) -> dict[str, str]:
     env = dict(os.environ)
     if "GENROUTE_TEST_DATABASE_URL" not in env and _answers(5432):
         env["GENROUTE_TEST_DATABASE_URL"] = "postgresql://postgres@127.0.0.1:5432/test"
     if "GENROUTE_TEST_BROKER_URL" not in env and _answers(6379):
         env["GENROUTE_TEST_BROKER_URL"] = "redis://127.0.0.1:6379/15"
-    if "GENROUTE_TEST_VLLM_PYTHON" not in env:
+    if with_vllm and "GENROUTE_TEST_VLLM_PYTHON" not in env:
         env["GENROUTE_TEST_VLLM_PYTHON"] = str(setup_vllm())
     for name in ("GENROUTE_TEST_DATABASE_URL", "GENROUTE_TEST_BROKER_URL"):
         print(f"{name}={env.get(name, '(unset: embedded server)')}", flush=True)
@@ -128,8 +143,12 @@ def main(argv: list[str]) -> None:
         setup()
         run(PYTHON, "-m", "ruff", "check", ".")
         run(PYTHON, "-m", "ruff", "format", "--check", ".")
-        install_browser()
-        run(PYTHON, "-m", "pytest", *rest, env=test_environment())
+        fast = "--fast" in rest
+        if fast:
+            rest = [*FAST, *(arg for arg in rest if arg != "--fast")]
+        else:
+            install_browser()
+        run(PYTHON, "-m", "pytest", *rest, env=test_environment(with_vllm=not fast))
     else:
         print(__doc__)
         sys.exit(0 if command in ("help", "-h", "--help") else 2)
