@@ -4,10 +4,10 @@ is recorded, whether it was accepted. The stream is bounded (MAXLEN) and expires
 a relay for a caller who is listening, never the record (PostgreSQL holds that).
 
 Writing never slows or fails an attempt: the engine thread only queues a piece; one thread
-per worker process sends what has queued in one pipeline, pieces of the same attempt that
-queued together as one entry. Each text entry carries its offset in the attempt's text, so a
-reader can tell when trimming (MAXLEN) or a lost write left a gap, rather than showing text
-with a hole in it."""
+per worker process sends what has queued in one pipeline, an entry per piece (a piece is what
+the client is shown as one chunk). Each text entry carries its offset in the attempt's text,
+so a reader can tell when trimming (MAXLEN) or a lost write left a gap, rather than showing
+text with a hole in it."""
 
 import logging
 import queue
@@ -84,38 +84,18 @@ class OutputRelay:
             self._send(batch)
 
     def _send(self, batch: list[QueuedEntry]) -> None:
-        entries = coalesced(batch)
         try:
             pipe = self._client.pipeline(transaction=False)
-            for item in entries:
+            for item in batch:
                 key = output_stream_key(str(item.task_id))
                 pipe.xadd(key, item.entry, maxlen=self._max_entries, approximate=True)
                 pipe.expire(key, self._ttl_s)
-            if entries:
-                pipe.execute()
+            pipe.execute()
         except redis.RedisError as exc:  # the caller then gets the output when the task ends
-            log.warning("relaying %d output entries failed: %s", len(entries), exc)
+            log.warning("relaying %d output entries failed: %s", len(batch), exc)
         for item in batch:
             if item.sent is not None:
                 item.sent.set()
-
-
-def coalesced(items: list[QueuedEntry]) -> list[QueuedEntry]:
-    """Consecutive text entries of one attempt as one entry (at the first one's offset)."""
-    merged: list[QueuedEntry] = []
-    for item in items:
-        last = merged[-1] if merged else None
-        if (
-            last is not None
-            and last.task_id == item.task_id
-            and last.entry[KIND] == item.entry[KIND] == "text"
-            and last.entry[ATTEMPT] == item.entry[ATTEMPT]
-        ):
-            text = f"{last.entry[TEXT]}{item.entry[TEXT]}"
-            merged[-1] = QueuedEntry(last.task_id, {**last.entry, TEXT: text})
-        else:
-            merged.append(item)
-    return merged
 
 
 @dataclass
