@@ -15,7 +15,7 @@ from starlette.datastructures import State
 from genroute import __version__
 from genroute.api.auth import Principal
 from genroute.api.auto_task_types import AutoTaskTypes
-from genroute.api.batch_runner import BatchRunner
+from genroute.api.batch_runner import BatchRunner, SubmissionFactory
 from genroute.api.body_limit import BodySizeLimit
 from genroute.api.errors import install_error_handlers
 from genroute.api.file_store import file_store
@@ -142,7 +142,7 @@ def _lifespan(
 def _background_loops(state: State, settings: Settings) -> list[Periodic]:
     """The sweeper, the batch runner and, for a policy with adaptive shares, the share
     controller, in the order they start (they stop in reverse)."""
-    loops: list[Periodic] = [_sweeper(state, settings), _batch_runner(state, settings)]
+    loops: list[Periodic] = [_sweeper(state, settings), batch_runner(state, settings)]
     if state.policy.adaptive_rules():
         loops.append(
             ShareController(
@@ -168,8 +168,8 @@ def _sweeper(state: State, settings: Settings) -> Sweeper:
     )
 
 
-def _batch_runner(state: State, settings: Settings) -> BatchRunner:
-    """The batch runner, submitting each batch's lines as its owner's key would."""
+def submission_factory(state: State, settings: Settings) -> SubmissionFactory:
+    """Submissions as the batch runner makes them: as the batch owner's key would submit."""
 
     def submission(session: Session, principal: Principal) -> Submission:
         return Submission(
@@ -185,8 +185,14 @@ def _batch_runner(state: State, settings: Settings) -> BatchRunner:
             state.live_figures,
         )
 
+    return submission
+
+
+def batch_runner(state: State, settings: Settings) -> BatchRunner:
+    """The batch runner, submitting each batch's lines as its owner's key would."""
+    submissions = submission_factory(state, settings)
     catalog, store = state.policy.catalog, state.file_store
-    return BatchRunner(state.sessions, submission, catalog, state.redis, store, settings)
+    return BatchRunner(state.sessions, submissions, catalog, state.redis, store, settings)
 
 
 def _document_task_types(app: FastAPI, names: list[str]) -> None:

@@ -5,6 +5,7 @@ A malformed line fails alone (OpenAI instead fails the whole batch at validation
 
 import json
 import uuid
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,13 +38,41 @@ class LineError:
     body: dict[str, Any]
 
 
-def input_lines(content: bytes) -> list[bytes]:
-    """The file's lines, numbered from 1 by position; only the newline ending the last line is
-    not a line of its own."""
-    lines = content.split(b"\n")
-    if lines and lines[-1].strip() == b"":
-        lines.pop()
-    return [line.rstrip(b"\r") for line in lines]
+@dataclass(frozen=True)
+class InputLine:
+    """One line of an input file: its number from 1, its bytes (no line ending) and where it
+    lies in the file (`start` of its first byte, `end` just past its newline)."""
+
+    no: int
+    raw: bytes
+    start: int
+    end: int
+
+
+def split_lines(pieces: Iterable[bytes], line_no: int = 1, offset: int = 0) -> Iterator[InputLine]:
+    """The lines of a file read in `pieces` from byte `offset`, where line `line_no` starts.
+    Only the unfinished line is held between pieces. Lines are numbered by position; only the
+    newline ending the last line is not a line of its own (a last line of blanks is none)."""
+    tail = b""
+    for piece in pieces:
+        data, position = tail + piece, 0
+        while (newline := data.find(b"\n", position)) >= 0:
+            end = offset + newline + 1 - position
+            yield InputLine(line_no, data[position:newline].rstrip(b"\r"), offset, end)
+            line_no, offset, position = line_no + 1, end, newline + 1
+        tail = data[position:]
+    if tail.strip():
+        yield InputLine(line_no, tail.rstrip(b"\r"), offset, offset + len(tail))
+
+
+def custom_id_of(raw: bytes) -> str | None:
+    """The line's custom_id, where it is a JSON object that has a string one."""
+    try:
+        document = json.loads(raw)
+    except ValueError:
+        return None
+    custom_id = document.get("custom_id") if isinstance(document, dict) else None
+    return custom_id if isinstance(custom_id, str) else None
 
 
 def line_key(batch_id: str, line_no: int) -> str:

@@ -5,11 +5,20 @@ with the batch's final status in the caller's transaction."""
 import json
 import logging
 import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import closing
 from typing import IO, Any
 
 from sqlalchemy.orm import Session
 
-from genroute.api.batch_lines import LineError, error_line, result_line, unrun_line
+from genroute.api.batch_lines import (
+    InputLine,
+    LineError,
+    custom_id_of,
+    error_line,
+    result_line,
+    unrun_line,
+)
 from genroute.api.file_store import FileStore, save_file
 from genroute.api.schemas import task_view
 from genroute.contract import TaskStatus
@@ -21,16 +30,18 @@ log = logging.getLogger(__name__)
 _PAGE = 1000
 # A line's task that a cancelled or expired batch did not run to its end.
 _UNRUN = (TaskStatus.queued, TaskStatus.running, TaskStatus.cancelled)
+# The input's lines from a line number on, read as they are wanted.
+LinesFrom = Callable[[int], Iterator[InputLine]]
 
 
 def write_results(
-    session: Session, store: FileStore, batch: Batch, ending: str, lines: list[bytes]
+    session: Session, store: FileStore, batch: Batch, ending: str, lines_from: LinesFrom
 ) -> None:
     """Write both files and end `batch` as `ending` (completed, cancelled or expired). Lines
-    the batch never submitted (`lines`: the input's) end in the error file too, so every
-    line of the input has exactly one result line."""
+    the batch never submitted (read from the input by `lines_from`) end in the error file
+    too, so every line of the input has exactly one result line."""
     with ResultFile() as outputs, ResultFile() as errors:
-        _write_lines(session, batch, ending, lines, outputs, errors)
+        _write_lines(session, batch, ending, lines_from, outputs, errors)
         for kind, found in (("output", outputs), ("error", errors)):
             if found.lines:
                 name = f"{batch.id}_{kind}.jsonl"
@@ -76,7 +87,7 @@ def _write_lines(
     session: Session,
     batch: Batch,
     ending: str,
-    lines: list[bytes],
+    lines_from: LinesFrom,
     outputs: ResultFile,
     errors: ResultFile,
 ) -> None:
@@ -93,22 +104,15 @@ def _write_lines(
                 is_output, rendered = result_line(line.custom_id, task_view(task, False))
                 (outputs if is_output else errors).append(_json(rendered))
         after = page[-1].line_no
-    for line_no in range(after + 1, batch.total_lines + 1):  # never submitted
-        custom_id = _custom_id(lines[line_no - 1]) if lines else None
-        errors.append(_json(unrun_line(custom_id, None, f"batch_{ending}")))
+    if after >= batch.total_lines:
+        return
+    with closing(lines_from(after + 1)) as unsubmitted:
+        for line in unsubmitted:
+            errors.append(_json(unrun_line(custom_id_of(line.raw), None, f"batch_{ending}")))
 
 
 def _stored_error(line: BatchLine) -> LineError:
     return LineError(line.line_no, line.custom_id, line.status_code or 400, line.error or {})
-
-
-def _custom_id(raw: bytes) -> str | None:
-    try:
-        document = json.loads(raw)
-    except ValueError:
-        return None
-    custom_id = document.get("custom_id") if isinstance(document, dict) else None
-    return custom_id if isinstance(custom_id, str) else None
 
 
 def _json(line: dict[str, Any]) -> str:

@@ -9,18 +9,26 @@ step resumed after a crash finds the tasks it made instead of making them again.
 """
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from contextlib import closing
+from itertools import islice
 from typing import Any
 
 import redis
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from genroute.api.auth import Principal
-from genroute.api.batch_lines import LineError, LineReader, LineTask, input_lines, refused_line
+from genroute.api.batch_lines import (
+    InputLine,
+    LineError,
+    LineReader,
+    LineTask,
+    custom_id_of,
+    refused_line,
+    split_lines,
+)
 from genroute.api.batch_results import write_results
-from genroute.api.file_store import FileStore, content_of
+from genroute.api.file_store import FileStore, content_chunks
 from genroute.api.replays import Outcome, Submitted
 from genroute.api.submission import Submission
 from genroute.contract import Scope
@@ -28,12 +36,13 @@ from genroute.db.batches import (
     add_lines,
     advance_lines_done,
     cancel_queued_lines,
+    first_lines_of,
     line_counts,
     locked_batch,
     set_status,
     unfinished_batch_ids,
 )
-from genroute.db.models import Batch, BatchLine, StoredFile
+from genroute.db.models import Batch, StoredFile
 from genroute.db.tasks import db_now
 from genroute.errors import RequestRejected
 from genroute.policies import TaskTypeCatalog
@@ -44,14 +53,6 @@ from genroute.settings import Settings
 log = logging.getLogger(__name__)
 
 SubmissionFactory = Callable[[Session, Principal], Submission]
-
-
-@dataclass
-class _Input:
-    """A batch's input lines, read once per process, and the custom ids seen so far."""
-
-    lines: list[bytes]
-    first_line_of: dict[str, int] = field(default_factory=dict)
 
 
 class BatchRunner(Periodic):
@@ -73,7 +74,9 @@ class BatchRunner(Periodic):
         self._catalog = catalog
         self._broker = broker
         self._settings = settings
-        self._inputs: dict[str, _Input] = {}
+        # Where each batch's next line starts in its input, (line number, byte offset): a hint
+        # that spares a step reading the file from its start.
+        self._next_line_at: dict[str, tuple[int, int]] = {}
 
     def run_once(self) -> None:
         """One step for every unfinished batch."""
@@ -86,8 +89,8 @@ class BatchRunner(Periodic):
                 batch = locked_batch(session, batch_id)
                 if batch is not None:
                     self._step(session, batch)
-        for gone in set(self._inputs) - set(batch_ids):
-            del self._inputs[gone]
+        for gone in set(self._next_line_at) - set(batch_ids):
+            del self._next_line_at[gone]
 
     def _step(self, session: Session, batch: Batch) -> None:
         if batch.status == "validating":
@@ -105,40 +108,40 @@ class BatchRunner(Periodic):
             session.commit()
 
     def _validate(self, session: Session, batch: Batch) -> None:
-        """The input file is there, is a batch file and holds 1 to max_batch_lines lines."""
+        """The input file is there, is a batch file and holds 1 to max_batch_lines lines
+        (counted as the file streams past, never held whole)."""
         stored = session.get(StoredFile, batch.input_file_id)
         if stored is None:
             return self._fail(session, batch, "file_not_found", "the input file was deleted")
-        lines = input_lines(content_of(stored, self._store))
+        with closing(self._lines_from(batch.id, stored, 1)) as lines:
+            total = sum(1 for _line in lines)
         limit = self._settings.max_batch_lines
-        if not lines:
+        if not total:
             return self._fail(session, batch, "empty_file", "the input file has no lines")
-        if len(lines) > limit:
-            message = f"the input file has {len(lines)} lines; the limit is {limit}"
+        if total > limit:
+            message = f"the input file has {total} lines; the limit is {limit}"
             return self._fail(session, batch, "too_many_lines", message)
-        batch.total_lines = len(lines)
+        batch.total_lines = total
         set_status(session, batch, "in_progress")
         session.commit()
-        self._inputs[batch.id] = _Input(lines)
 
     def _fail(self, session: Session, batch: Batch, code: str, message: str) -> None:
         batch.errors = [{"code": code, "message": message, "param": "input_file_id"}]
         set_status(session, batch, "failed")
         session.commit()
 
-    def _input(self, session: Session, batch: Batch) -> _Input:
-        """The batch's lines, with the custom ids its recorded lines already hold."""
-        if batch.id not in self._inputs:
-            stored = session.get(StoredFile, batch.input_file_id)
-            content = content_of(stored, self._store) if stored is not None else b""
-            known = _Input(input_lines(content))
-            recorded = select(BatchLine.custom_id, BatchLine.line_no).where(
-                BatchLine.batch_id == batch.id, BatchLine.custom_id.is_not(None)
-            )
-            for custom_id, line_no in session.execute(recorded):
-                known.first_line_of.setdefault(custom_id, line_no)
-            self._inputs[batch.id] = known
-        return self._inputs[batch.id]
+    def _lines_from(self, batch_id: str, stored: StoredFile, first: int) -> Iterator[InputLine]:
+        """The batch's input lines from line `first` on, read a piece at a time from the
+        nearest known line start at or before it (a hint that can only be behind is safe: a
+        hint ahead of `first` is ignored)."""
+        known_no, offset = self._next_line_at.get(batch_id, (1, 0))
+        if known_no > first:
+            known_no, offset = 1, 0
+        pieces = content_chunks(self._sessions, stored, self._store, offset)
+        with closing(pieces):
+            for line in split_lines(pieces, known_no, offset):
+                if line.no >= first:
+                    yield line
 
     def _submit_lines(self, session: Session, batch: Batch) -> None:
         """The next lines as tasks in one submission, recorded in the transaction that makes
@@ -146,15 +149,15 @@ class BatchRunner(Periodic):
         end the batch between the two. Lines the submission cannot take yet (every path
         rolled back, say) wait for a later step."""
         batch_id, start = batch.id, batch.lines_done
-        source = self._input(session, batch)
-        if not source.lines:
+        stored = session.get(StoredFile, batch.input_file_id)
+        if stored is None:
             return self._fail(session, batch, "file_not_found", "the input file was deleted")
+        with closing(self._lines_from(batch_id, stored, start + 1)) as lines:
+            chunk = list(islice(lines, self._settings.batch_step_lines))
+        custom_ids = {found for line in chunk if (found := custom_id_of(line.raw))}
+        first_line_of = first_lines_of(session, batch_id, custom_ids)
         reader = LineReader(batch_id, batch.endpoint, self._catalog, self._settings.batch_priority)
-        chunk = source.lines[start : start + self._settings.batch_step_lines]
-        read = [
-            reader.read(line_no, raw, source.first_line_of)
-            for line_no, raw in enumerate(chunk, start=start + 1)
-        ]
+        read = [reader.read(line.no, line.raw, first_line_of) for line in chunk]
         tasks = [line for line in read if isinstance(line, LineTask)]
 
         def record(outcomes: list[Outcome]) -> None:
@@ -162,7 +165,10 @@ class BatchRunner(Periodic):
             rows = _line_rows(read, by_line)
             add_lines(session, batch_id, rows)
             if rows:
-                advance_lines_done(session, batch_id, rows[-1]["line_no"])
+                done = rows[-1]["line_no"]
+                advance_lines_done(session, batch_id, done)
+                ended = next(line for line in chunk if line.no == done)
+                self._next_line_at[batch_id] = (done + 1, ended.end)
 
         principal = Principal(batch.api_key_id, batch.owner, frozenset({Scope.submit.value}), None)
         submission = self._submissions(session, principal)
@@ -184,7 +190,15 @@ class BatchRunner(Periodic):
         self._write_results(session, batch, ending)
 
     def _write_results(self, session: Session, batch: Batch, ending: str) -> None:
-        write_results(session, self._store, batch, ending, self._input(session, batch).lines)
+        stored = session.get(StoredFile, batch.input_file_id)
+
+        def lines_from(first: int) -> Iterator[InputLine]:
+            if stored is not None:
+                return self._lines_from(batch.id, stored, first)
+            numbers = range(first, batch.total_lines + 1)  # deleted: still a line each
+            return (InputLine(no, b"", 0, 0) for no in numbers)
+
+        write_results(session, self._store, batch, ending, lines_from)
         session.commit()
 
 

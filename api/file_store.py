@@ -29,9 +29,7 @@ class FileStore(Protocol):
 
     def put(self, file_id: str, content: IO[bytes]) -> str: ...
 
-    def get(self, location: str) -> bytes: ...
-
-    def chunks(self, location: str) -> Iterator[bytes]: ...
+    def chunks(self, location: str, start: int = 0) -> Iterator[bytes]: ...
 
     def delete(self, location: str) -> None: ...
 
@@ -56,11 +54,8 @@ class LargeObjects:
                 offset += len(piece)
         return f"{self.scheme}{oid}"
 
-    def get(self, location: str) -> bytes:
-        return b"".join(self.chunks(location))
-
-    def chunks(self, location: str) -> Iterator[bytes]:
-        oid, offset = int(location.removeprefix(self.scheme)), 0
+    def chunks(self, location: str, start: int = 0) -> Iterator[bytes]:
+        oid, offset = int(location.removeprefix(self.scheme)), start
         while True:
             with self._sessions() as session:
                 read = text("SELECT lo_get(:oid, :offset, :size)")
@@ -88,11 +83,8 @@ class FileStores:
     def put(self, file_id: str, content: IO[bytes]) -> str:
         return (self._bucket or self._database).put(file_id, content)
 
-    def get(self, location: str) -> bytes:
-        return self._at(location).get(location)
-
-    def chunks(self, location: str) -> Iterator[bytes]:
-        return self._at(location).chunks(location)
+    def chunks(self, location: str, start: int = 0) -> Iterator[bytes]:
+        return self._at(location).chunks(location, start)
 
     def delete(self, location: str) -> None:
         self._at(location).delete(location)
@@ -123,11 +115,11 @@ class S3Store:
         self._call("upload_fileobj", content, self._bucket, key)
         return f"s3://{self._bucket}/{key}"
 
-    def get(self, location: str) -> bytes:
-        return self._call("get_object", **self._object(location))["Body"].read()
-
-    def chunks(self, location: str) -> Iterator[bytes]:
-        body = self._call("get_object", **self._object(location))["Body"]
+    def chunks(self, location: str, start: int = 0) -> Iterator[bytes]:
+        """From byte `start` on (an HTTP Range), so a reader resuming mid-file fetches only
+        the rest."""
+        ranged = {"Range": f"bytes={start}-"} if start else {}
+        body = self._call("get_object", **self._object(location), **ranged)["Body"]
         try:
             yield from body.iter_chunks(CHUNK_BYTES)
         finally:
@@ -179,18 +171,16 @@ def save_file(
     return add_file(session, file_id, owner, purpose, filename, None, size, location)
 
 
-def content_of(row: StoredFile, store: FileStore) -> bytes:
-    return row.content if row.location is None else store.get(row.location)
-
-
 def content_chunks(
-    sessions: sessionmaker[Session], row: StoredFile, store: FileStore
+    sessions: sessionmaker[Session], row: StoredFile, store: FileStore, start: int = 0
 ) -> Iterator[bytes]:
-    """A file's bytes in pieces of at most CHUNK_BYTES, each read as it is sent (a short
-    session per piece for a file an earlier version kept in its row)."""
-    if row.location is not None:
-        yield from store.chunks(row.location)
+    """A file's bytes from byte `start` on, in pieces of at most CHUNK_BYTES, each read as it
+    is wanted (a short session per piece for a file an earlier version kept in its row)."""
+    if start >= row.bytes:  # nothing left (and S3 refuses a range past the end)
         return
-    for offset in range(0, row.bytes, CHUNK_BYTES):
+    if row.location is not None:
+        yield from store.chunks(row.location, start)
+        return
+    for offset in range(start, row.bytes, CHUNK_BYTES):
         with sessions() as session:
             yield file_content_chunk(session, row.id, offset, CHUNK_BYTES)

@@ -151,6 +151,18 @@ def add_lines(session: Session, batch_id: str, lines: Sequence[dict]) -> None:
     session.execute(statement, rows)
 
 
+def first_lines_of(session: Session, batch_id: str, custom_ids: set[str]) -> dict[str, int]:
+    """The first recorded line of each of `custom_ids` in the batch, for those recorded."""
+    if not custom_ids:
+        return {}
+    query = (
+        select(BatchLine.custom_id, func.min(BatchLine.line_no))
+        .where(BatchLine.batch_id == batch_id, BatchLine.custom_id.in_(custom_ids))
+        .group_by(BatchLine.custom_id)
+    )
+    return {custom_id: line_no for custom_id, line_no in session.execute(query)}
+
+
 @dataclass(frozen=True)
 class LineCounts:
     """A batch's lines by where they stand: refused lines, and tasks by status."""

@@ -3,7 +3,14 @@
 import json
 from pathlib import Path
 
-from genroute.api.batch_lines import LineError, LineReader, LineTask, input_lines, line_key
+from genroute.api.batch_lines import (
+    LineError,
+    LineReader,
+    LineTask,
+    custom_id_of,
+    line_key,
+    split_lines,
+)
 from genroute.policies import load_catalog
 
 CATALOG = load_catalog(Path(__file__).resolve().parents[2] / "policies" / "task_types.yaml")
@@ -16,9 +23,40 @@ def _line(**fields) -> bytes:
     return json.dumps({**base, **fields}).encode()
 
 
+def _lines(*pieces: bytes) -> list[bytes]:
+    return [line.raw for line in split_lines(pieces)]
+
+
 def test_lines_are_numbered_by_position_and_the_last_newline_ends_a_line() -> None:
-    assert input_lines(b"a\r\n\nb\n") == [b"a", b"", b"b"]
-    assert input_lines(b"") == []
+    assert _lines(b"a\r\n\nb\n") == [b"a", b"", b"b"]
+    assert _lines(b"a\nb") == [b"a", b"b"]
+    assert _lines(b"a\n  ") == [b"a"]
+    assert _lines(b"") == [] == _lines()
+
+
+def test_lines_split_across_pieces_keep_their_numbers_and_offsets() -> None:
+    content = b"first\r\nsecond line\n\nlast"
+    whole = list(split_lines([content]))
+    for size in (1, 2, 3, 7, 100):
+        pieces = [content[i : i + size] for i in range(0, len(content), size)]
+        assert list(split_lines(pieces)) == whole
+    assert [(line.no, line.raw) for line in whole] == [
+        (1, b"first"),
+        (2, b"second line"),
+        (3, b""),
+        (4, b"last"),
+    ]
+    for line in whole:  # offsets address the line in the file
+        assert content[line.start : line.end].rstrip(b"\r\n") == line.raw
+    resumed = split_lines([content[whole[1].start :]], line_no=2, offset=whole[1].start)
+    assert list(resumed) == whole[1:]
+
+
+def test_a_custom_id_is_read_where_the_line_has_one() -> None:
+    assert custom_id_of(_line(custom_id="x-1")) == "x-1"
+    assert custom_id_of(b"not json") is None
+    assert custom_id_of(b"[1]") is None
+    assert custom_id_of(b'{"custom_id": 7}') is None
 
 
 def test_a_good_line_is_a_task_keyed_by_its_batch_and_line() -> None:

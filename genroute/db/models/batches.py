@@ -114,3 +114,6 @@ class BatchLine(Base):
     # An OpenAI error body ({"error": {...}}) and its status, for a line that is no task.
     error: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     status_code: Mapped[int | None] = mapped_column(Integer)
+
+    # A step finds the first line of each custom_id it reads without holding the file's ids.
+    __table_args__ = (Index("ix_batch_lines_batch_custom_id", "batch_id", "custom_id"),)
