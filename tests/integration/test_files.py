@@ -3,8 +3,11 @@
 them, a download arrives in pieces and whole, and the input of an unfinished batch cannot be
 deleted from under it (a 409 the SDK does not retry)."""
 
+import threading
 from collections.abc import Iterator
+from pathlib import Path
 
+import httpx
 import openai
 import pytest
 from sqlalchemy import text
@@ -13,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from genroute.api.file_store import CHUNK_BYTES
 from genroute.db.batches import get_file, list_files
 from genroute.local.stack import Stack
+from tests.helpers import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -79,3 +83,44 @@ def test_an_unfinished_batch_keeps_its_input_file(sdk: openai.OpenAI, stack: Sta
     assert batch.id in refused.json()["error"]["message"]
     sdk.batches.cancel(batch.id)
     assert sdk.files.retrieve(uploaded.id).id == uploaded.id  # still there
+
+
+def _storing(sessions: sessionmaker[Session]) -> bool:
+    """Whether some connection is inside a transaction writing a large object."""
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE query ILIKE '%lo_put%' "
+        "AND state IN ('active', 'idle in transaction') AND pid <> pg_backend_pid()"
+    )
+    with sessions() as session:
+        return session.execute(query).scalar_one() > 0
+
+
+def test_an_upload_being_stored_does_not_stall_the_api(
+    stack: Stack, sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """While a large upload is written to the store, the same API process answers: the
+    write runs on a worker thread, not on the event loop that serves every request."""
+    big = tmp_path / "big.jsonl"
+    with big.open("wb") as out:
+        for _ in range(150):
+            out.write(_lines(1000, 1000))  # 150 MB
+    answered: list[httpx.Response] = []
+
+    def upload() -> None:
+        with stack.http() as client, big.open("rb") as content:
+            files = {"file": ("big.jsonl", content)}
+            answer = client.post("/v1/files", files=files, data={"purpose": "batch"}, timeout=300)
+            answered.append(answer)
+
+    uploading = threading.Thread(target=upload)
+    uploading.start()
+    try:
+        wait_until(lambda: _storing(sessions) or answered, 120, "the upload being stored")
+        with stack.http() as client:
+            assert client.get("/healthz").status_code == 200
+        assert _storing(sessions), "the API answered only once the upload was stored"
+    finally:
+        uploading.join(300)
+    assert [answer.status_code for answer in answered] == [200]
+    with stack.http() as client:  # 150 MB the shared database need not keep
+        assert client.delete(f"/v1/files/{answered[0].json()['id']}").status_code == 200
