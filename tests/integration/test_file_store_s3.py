@@ -48,8 +48,9 @@ def s3_stack(
 ) -> Iterator[Stack]:
     folder = tmp_path_factory.mktemp("s3-stack")
     store = {"files_s3_url": f"s3://{BUCKET}/batches", "files_s3_endpoint_url": s3_url}
+    one_line_a_step = {"batch_step_lines": 1}  # later steps read the input from mid-object
     with (
-        isolated_settings(settings, redis_db=5, **store) as own,
+        isolated_settings(settings, redis_db=5, **store, **one_line_a_step) as own,
         running_stack(own, ["autoregressive"], folder / "logs") as stack,
     ):
         yield stack
