@@ -2,9 +2,12 @@
 notification wakes the wait, and its status is re-read now and then in case one was missed.
 Shared by the long poll of `GET /v1/tasks/{id}` and the OpenAI-compatible chat completion."""
 
+import asyncio
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import Request
 
 from genroute.contract import TaskStatus
 from genroute.runtime.finish_events import FinishWaiters, WaitPlace
@@ -28,3 +31,26 @@ async def wait_until_terminal(
         if finished.is_set():
             return  # a notification means the task finished
         state = await waiters.read(status)
+
+
+async def hung_up(request: Request) -> None:
+    """Return once the client has closed the connection. The body has been read by then, so
+    the next message the server has for this request is its disconnect."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+async def unless_hung_up(wait: Awaitable[None], request: Request) -> bool:
+    """Run `wait` to its end unless the client hangs up first (the wait is then cancelled);
+    whether it hung up."""
+    waiting = asyncio.ensure_future(wait)
+    watching = asyncio.ensure_future(hung_up(request))
+    try:
+        await asyncio.wait({waiting, watching}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (waiting, watching):
+            task.cancel()
+    if waiting.done() and not waiting.cancelled():
+        waiting.result()  # its error, if it failed
+        return False
+    return True

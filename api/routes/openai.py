@@ -9,7 +9,7 @@ from typing import Annotated
 
 import redis
 import redis.asyncio
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import ValidationError
@@ -42,7 +42,7 @@ from genroute.api.openai_chat import (
 from genroute.api.schemas import task_view
 from genroute.api.stream_relay import RelayMode, StreamRelay, relay_mode
 from genroute.api.submission import SubmissionDep
-from genroute.api.waiting import wait_until_terminal
+from genroute.api.waiting import unless_hung_up, wait_until_terminal
 from genroute.contract import TaskRequest, TaskStatus, TaskView
 from genroute.contract.openai import (
     AUTO_MODEL,
@@ -84,6 +84,7 @@ _STREAMED = {
 
 @router.post("/chat/completions", response_model=ChatCompletion, responses=_STREAMED)
 async def chat_completions(
+    http_request: Request,
     body: ChatCompletionRequest,
     submission: SubmissionDep,
     policy: PolicyDep,
@@ -102,7 +103,8 @@ async def chat_completions(
     In order: check the request, spend the key's rate, reserve the wait's place (overload is
     answered here, before any task exists), submit, then wait. Once the task exists every
     answer names it and says `x-should-retry: false`, so a retrying client never makes a
-    second task."""
+    second task. A client that hangs up before the answer gives its task up (cancelled if
+    still queued): a call that failed leaves no work running behind it."""
     request = _task_request(body, policy, idempotency_key)
     submission.charge(1)
     place = waiters.reserve()
@@ -120,7 +122,10 @@ async def chat_completions(
         return _streamed(body, reads, StreamRelay(mode), budget_s, place, async_redis)
     with place:
         try:
-            await wait_until_terminal(waiters, place, reads.task_id, reads.status, budget_s)
+            wait = wait_until_terminal(waiters, place, reads.task_id, reads.status, budget_s)
+            if await unless_hung_up(wait, http_request):
+                await run_in_threadpool(reads.give_up)
+                return Response(status_code=499)  # nobody reads it; logged as the client's
             view = await run_in_threadpool(reads.load)
         except (DBAPIError, PoolTimeout, redis.RedisError) as exc:
             error = unreadable_error(reads.task_id, exc)

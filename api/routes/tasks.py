@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
@@ -22,7 +22,7 @@ from genroute.api.errors import ERROR_RESPONSES, field_errors
 from genroute.api.replays import Submitted
 from genroute.api.schemas import task_summary, task_view
 from genroute.api.submission import SubmissionDep
-from genroute.api.waiting import wait_until_terminal
+from genroute.api.waiting import unless_hung_up, wait_until_terminal
 from genroute.contract import (
     BatchItemResult,
     BatchResult,
@@ -160,6 +160,7 @@ def list_my_tasks(
 
 @router.get("/{task_id}")
 async def read_task(
+    request: Request,
     task_id: uuid.UUID,
     principal: Reader,
     sessions: SessionsDep,
@@ -170,7 +171,7 @@ async def read_task(
     """Status, route decision, output and every attempt of one task. With `wait`, answers as
     soon as the task is terminal or after `wait` seconds (capped by GENROUTE_MAX_WAIT_S); a
     wait holds no database connection, and past GENROUTE_MAX_LONG_POLLS waits in this process
-    it answers 503 with Retry-After."""
+    it answers 503 with Retry-After. A client that hangs up gives its place back at once."""
 
     def load() -> TaskView:
         with sessions() as session:
@@ -187,7 +188,9 @@ async def read_task(
     budget_s = min(wait, settings.max_wait_s)
     if budget_s > 0:
         with waiters.reserve() as place:
-            await wait_until_terminal(waiters, place, task_id, status, budget_s)
+            wait = wait_until_terminal(waiters, place, task_id, status, budget_s)
+            if await unless_hung_up(wait, request):
+                return Response(status_code=499)  # nobody reads it; logged as the client's
     return await run_in_threadpool(load)
 
 

@@ -137,3 +137,42 @@ def test_overloaded_chat_calls_create_no_task_they_do_not_answer_for(tight_api: 
     assert all("retry-after" in e.response.headers for e in refused)
     assert _tasks_in(tight_api) - before == len(named)
     wait_until(lambda: _long_polls(tight_api) == 0, 10, "every place given back")
+
+
+def _statuses(stack: Stack, after: int) -> list[str]:
+    """The statuses of the tasks created after the first `after`, oldest first."""
+    engine = make_engine(stack.settings.database_url, pool_size=1)
+    query = text("SELECT status FROM tasks ORDER BY created_at, id OFFSET :after")
+    try:
+        with engine.connect() as connection:
+            return list(connection.execute(query, {"after": after}).scalars())
+    finally:
+        engine.dispose()
+
+
+def test_a_client_that_hangs_up_leaves_no_task_behind(tight_api: Stack) -> None:
+    """The SDK times out (1 s) on a wait of 30 and retries twice, as it does by default: each
+    attempt made a task, and each hung up on it. None is left queued to run for nobody, and
+    every wait's place is given back at once."""
+    before = _tasks_in(tight_api)
+    sdk = openai.OpenAI(base_url=f"{tight_api.api_url}/v1", api_key=tight_api.api_key, timeout=1.0)
+    with pytest.raises(openai.APITimeoutError):
+        sdk.chat.completions.create(
+            model="classification",
+            messages=[{"role": "user", "content": "My parcel never arrived."}],
+            extra_body={"genroute": {"wait_s": 30}},
+        )
+    wait_until(
+        lambda: _statuses(tight_api, before) == ["cancelled"] * 3,
+        10,
+        "every abandoned task cancelled",
+    )
+    wait_until(lambda: _long_polls(tight_api) == 0, 10, "every place given back")
+
+
+def test_a_reader_that_hangs_up_gives_its_place_back(lone_api: Stack) -> None:
+    with lone_api.http() as http:
+        task_id = http.post("/v1/tasks", json=ticket(task_type="classification")).json()["id"]
+    with lone_api.http(timeout_s=1) as http, pytest.raises(httpx.ReadTimeout):
+        http.get(f"/v1/tasks/{task_id}", params={"wait": 30})
+    wait_until(lambda: _long_polls(lone_api) == 0, 5, "the place given back")
