@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from api.app import batch_runner, create_app, submission_factory
+from genroute.api.app import batch_runner, create_app, submission_factory
 from genroute.api.batch_runner import BatchRunner, SubmissionFactory
 from genroute.contract import Scope, TaskStatus
 from genroute.db.models import BatchLine, Task

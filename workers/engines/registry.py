@@ -60,7 +60,7 @@ ENGINES: dict[str, EngineSpec] = {
 }
 
 # Fields an environment variable may override, and how to read its text.
-_ENV_FIELDS: dict[str, Callable[[str], Any]] = {
+PATH_ENV_FIELDS: dict[str, Callable[[str], Any]] = {
     "engine": str,
     "model": str,
     "batch_width": int,
@@ -159,7 +159,7 @@ def _apply_env(data: dict[str, Any], environ: Mapping[str, str], path: Path) -> 
     for route, entry in (data.get("paths") or {}).items():
         if not isinstance(entry, dict):
             continue
-        for field, parse in _ENV_FIELDS.items():
+        for field, parse in PATH_ENV_FIELDS.items():
             name = f"GENROUTE_{str(route).upper()}_{field.upper()}"
             if name not in environ:
                 continue

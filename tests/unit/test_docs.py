@@ -1,0 +1,78 @@
+"""The documentation site builds in strict mode (a broken link or anchor, a page missing from
+the navigation or a page the navigation names that does not exist fails it), its generated
+references hold every setting and every operation, and the README stays a landing page."""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from genroute.contract import Route
+from genroute.settings import Settings
+from genroute.workers.engines.registry import PATH_ENV_FIELDS
+
+ROOT = Path(__file__).resolve().parents[2]
+# Read by commands outside the settings model (documented by hand on the configuration page).
+OUTSIDE_SETTINGS = {"GENROUTE_GPU_ID", "GENROUTE_API_URL", "GENROUTE_API_KEY"}
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    site_dir = tmp_path_factory.mktemp("site")
+    built = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site_dir)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={"NO_MKDOCS_2_WARNING": "1", "PATH": "/usr/bin:/bin"},
+        timeout=120,
+    )
+    assert built.returncode == 0, built.stderr[-3000:]
+    return site_dir
+
+
+def test_the_configuration_reference_is_every_setting(site: Path) -> None:
+    page = (site / "reference" / "configuration" / "index.html").read_text()
+    missing = [
+        name
+        for name in (f"GENROUTE_{field.upper()}" for field in Settings.model_fields)
+        if f"<code>{name}</code>" not in page
+    ]
+    assert not missing, missing
+    assert all(field.description for field in Settings.model_fields.values())
+
+
+def test_the_http_reference_is_every_operation(site: Path) -> None:
+    document = json.loads((site / "reference" / "openapi.json").read_text())
+    page = (site / "reference" / "http-api" / "index.html").read_text()
+    missing = [path for path in document["paths"] if f" {path}</code>" not in page]
+    assert not missing, missing
+
+
+def test_every_variable_the_docs_name_exists() -> None:
+    """A renamed setting cannot linger in the prose under its old name."""
+    known = {f"GENROUTE_{field.upper()}" for field in Settings.model_fields} | OUTSIDE_SETTINGS
+    known |= {
+        f"GENROUTE_{path.value.upper()}_{field.upper()}"
+        for path in Route
+        for field in PATH_ENV_FIELDS
+    }
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    named = {
+        (page.relative_to(ROOT).as_posix(), name)
+        for page in pages
+        for name in re.findall(r"GENROUTE_[A-Z0-9_]*[A-Z0-9]", page.read_text())
+    }
+    unknown = sorted(
+        (page, name)
+        for page, name in named
+        if name not in known and not name.startswith(("GENROUTE_TEST_", "GENROUTE_<"))
+    )
+    assert not unknown, unknown
+
+
+def test_the_readme_is_a_landing_page() -> None:
+    assert len((ROOT / "README.md").read_text().splitlines()) <= 300
