@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException
 
 from genroute.contract import ErrorBody
 from genroute.contract.openai import OpenAIErrorBody
-from genroute.errors import Overloaded, RequestRejected, TaskNotFound, Unauthenticated
+from genroute.errors import NotFound, Overloaded, RequestRejected, Unauthenticated
 from genroute.runtime.db_retry import is_connection_error
 
 log = logging.getLogger(__name__)
@@ -143,7 +143,7 @@ async def _rejected(request: Request, exc: RequestRejected) -> JSONResponse:
     return JSONResponse(status_code=exc.status_code, content=content, headers=headers)
 
 
-async def _not_found(request: Request, exc: TaskNotFound) -> JSONResponse:
+async def _not_found(request: Request, exc: NotFound) -> JSONResponse:
     if _speaks_openai(request):
         return _openai_answer(404, str(exc), None)
     return JSONResponse(status_code=404, content=_body(str(exc), []))
@@ -178,5 +178,5 @@ def install_error_handlers(app: FastAPI) -> None:
         app.add_exception_handler(store_error, _store_unavailable)
     app.add_exception_handler(RequestValidationError, _validation_failed)
     app.add_exception_handler(RequestRejected, _rejected)
-    app.add_exception_handler(TaskNotFound, _not_found)
+    app.add_exception_handler(NotFound, _not_found)
     app.add_exception_handler(HTTPException, _http_error)

@@ -108,8 +108,20 @@ class RateLimited(RequestRejected):
     status_code = 429
 
 
-class TaskNotFound(GenrouteError):
+class NotFound(GenrouteError):
+    """Nothing the caller may see has the given id (404)."""
+
+
+class TaskNotFound(NotFound):
     """No task has the given id."""
+
+
+class FileNotFound(NotFound):
+    """No Batch API file has the given id."""
+
+
+class BatchNotFound(NotFound):
+    """No batch has the given id."""
 
 
 class EngineError(GenrouteError):

@@ -36,10 +36,11 @@ from genroute.db.batches import (
 from genroute.db.models import Batch
 from genroute.db.tasks import db_now
 from genroute.errors import (
+    BatchNotFound,
+    FileNotFound,
     IdempotencyConflict,
     RequestRejected,
     TaskNotCancellable,
-    TaskNotFound,
 )
 
 router = APIRouter(prefix="/v1", tags=["openai batch"], responses=OPENAI_ERROR_RESPONSES)
@@ -120,7 +121,7 @@ def create_batch(
     window = _window(body.completion_window)
     source = get_file(session, body.input_file_id, principal.owner)
     if source is None:
-        raise TaskNotFound(f"no file with id {body.input_file_id}")
+        raise FileNotFound(f"no file with id {body.input_file_id}")
     if source.purpose != "batch":
         raise RequestRejected("input_file_id", f"{source.id} is a {source.purpose} file")
     now = db_now(session)
@@ -185,7 +186,7 @@ def list_my_batches(
 def _owned_batch(session: SessionDep, batch_id: str, principal: Reader) -> Batch:
     row = get_batch(session, batch_id, principal.owner_filter())
     if row is None:
-        raise TaskNotFound(f"no batch with id {batch_id}")
+        raise BatchNotFound(f"no batch with id {batch_id}")
     return row
 
 

@@ -16,7 +16,7 @@ from genroute.api.file_store import content_chunks, save_file
 from genroute.contract.openai_batch import OBJECT_ID_PATTERN, FileDeleted, FileList, FileObject
 from genroute.db.batches import batches_reading, get_file, list_files
 from genroute.db.models import StoredFile
-from genroute.errors import FileInUse, InputTooLarge, TaskNotFound
+from genroute.errors import FileInUse, FileNotFound, InputTooLarge
 
 router = APIRouter(prefix="/v1", tags=["openai batch"], responses=OPENAI_ERROR_RESPONSES)
 
@@ -81,7 +81,7 @@ def list_my_files(
 def _owned_file(session: SessionDep, file_id: str, principal: Reader) -> StoredFile:
     row = get_file(session, file_id, principal.owner_filter())
     if row is None:
-        raise TaskNotFound(f"no file with id {file_id}")
+        raise FileNotFound(f"no file with id {file_id}")
     return row
 
 
