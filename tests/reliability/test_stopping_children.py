@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -44,7 +45,19 @@ def test_one_grace_period_for_all_then_kill(tmp_path: Path) -> None:
     assert all(_gone(child) for child in children)
 
 
-def test_a_second_ctrl_c_hurries_the_stop_and_orphans_nothing(tmp_path: Path) -> None:
+@pytest.fixture
+def ctrl_c_interrupts() -> Iterator[None]:
+    """Python's own SIGINT handler for the test: a shell without job control (`cmd &`, as in
+    a background CI script) starts its background jobs with SIGINT ignored, and Python keeps
+    it ignored, so the test would measure the shell, not `stop_all`."""
+    earlier = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, earlier)
+
+
+def test_a_second_ctrl_c_hurries_the_stop_and_orphans_nothing(
+    tmp_path: Path, ctrl_c_interrupts: None
+) -> None:
     children = [_child(tmp_path, f"stubborn-{n}", STUBBORN) for n in range(3)]
     threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
     started = time.monotonic()
