@@ -22,7 +22,8 @@ from genroute.api.batch_lines import (
 from genroute.api.file_store import FileStore, save_file
 from genroute.api.schemas import task_view
 from genroute.contract import TaskStatus
-from genroute.db.batches import batch_lines, set_status, tasks_with_attempts
+from genroute.db.batch_lines import batch_lines, tasks_with_attempts
+from genroute.db.batches import set_status
 from genroute.db.models import Batch, BatchLine
 
 log = logging.getLogger(__name__)

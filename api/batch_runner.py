@@ -32,16 +32,8 @@ from genroute.api.file_store import FileStore, content_chunks
 from genroute.api.replays import Outcome, Submitted
 from genroute.api.submission import Submission
 from genroute.contract import Scope
-from genroute.db.batches import (
-    add_lines,
-    advance_lines_done,
-    cancel_queued_lines,
-    first_lines_of,
-    line_counts,
-    locked_batch,
-    set_status,
-    unfinished_batch_ids,
-)
+from genroute.db.batch_lines import add_lines, cancel_queued_lines, first_lines_of, line_counts
+from genroute.db.batches import advance_lines_done, locked_batch, set_status, unfinished_batch_ids
 from genroute.db.models import Batch, StoredFile
 from genroute.db.tasks import db_now
 from genroute.errors import RequestRejected

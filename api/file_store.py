@@ -12,7 +12,7 @@ from typing import IO, Any, Protocol
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from genroute.db.batches import add_file, file_content_chunk, new_id
+from genroute.db.files import add_file, file_content_chunk, new_id
 from genroute.db.models import StoredFile
 from genroute.errors import Overloaded
 from genroute.settings import Settings

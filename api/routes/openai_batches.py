@@ -22,17 +22,15 @@ from genroute.contract.openai_batch import (
     BatchProgress,
     RequestCounts,
 )
+from genroute.db.batch_lines import LineCounts, line_counts
 from genroute.db.batches import (
-    LineCounts,
     batch_by_idempotency_key,
     get_batch,
-    get_file,
     insert_batch,
-    line_counts,
     list_batches,
-    new_id,
     set_status,
 )
+from genroute.db.files import get_file, new_id
 from genroute.db.models import Batch
 from genroute.db.tasks import db_now
 from genroute.errors import (

@@ -14,7 +14,8 @@ from genroute.api.deps import FileStoreDep, SessionDep, SessionsDep, SettingsDep
 from genroute.api.errors import OPENAI_ERROR_RESPONSES
 from genroute.api.file_store import content_chunks, save_file
 from genroute.contract.openai_batch import OBJECT_ID_PATTERN, FileDeleted, FileList, FileObject
-from genroute.db.batches import batches_reading, get_file, list_files
+from genroute.db.batches import batches_reading
+from genroute.db.files import get_file, list_files
 from genroute.db.models import StoredFile
 from genroute.errors import FileInUse, FileNotFound, InputTooLarge
 

@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from genroute.api.file_store import CHUNK_BYTES
-from genroute.db.batches import get_file, list_files
+from genroute.db.files import get_file, list_files
 from genroute.local.stack import Stack
 from tests.helpers import wait_until
 
