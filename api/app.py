@@ -23,10 +23,11 @@ from genroute.api.ops import redis_gauges
 from genroute.api.readiness import readiness
 from genroute.api.routes import openai, openai_batches, openai_files, paths, scorecard, tasks
 from genroute.api.submission import Submission
+from genroute.config import batch_widths
 from genroute.db.session import make_engine, make_session_factory
 from genroute.policies import RoutingPolicy, load_catalog, load_policy
 from genroute.runtime.finish_events import FinishWaiters
-from genroute.runtime.live_figures import LiveFigures, batch_widths
+from genroute.runtime.live_figures import LiveFigures
 from genroute.runtime.path_states import PathStateStore
 from genroute.runtime.periodic import Periodic
 from genroute.runtime.placement import load_data_locations

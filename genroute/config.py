@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from genroute.contract import Route
 from genroute.errors import PolicyError
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -49,3 +50,13 @@ def validate_mapping(
 def validate_file(path: Path, model: type[ModelT], name_item: ItemNamer | None = None) -> ModelT:
     """Read and validate the YAML file at `path` against `model`."""
     return validate_mapping(path, read_yaml_mapping(path), model, name_item)
+
+
+def batch_widths(paths_file: Path) -> dict[Route, int]:
+    """Each path's batch width as workers/paths.yaml declares it (1 where it says none)."""
+    entries = read_yaml_mapping(paths_file).get("paths") or {}
+    widths = {}
+    for path in Route:
+        entry = entries.get(path.value)
+        widths[path] = int(entry.get("batch_width", 1)) if isinstance(entry, dict) else 1
+    return widths

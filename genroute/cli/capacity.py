@@ -41,11 +41,12 @@ def capacity(rate: str, mix: str, budget: str, since: str, as_json: bool) -> Non
     from genroute.analysis.capacity_plan import parse_mix, path_loads
     from genroute.analysis.durations import parse_duration
     from genroute.cli.support import live_database
+    from genroute.config import batch_widths
     from genroute.db.migrate import upgrade
+    from genroute.db.path_figures import costs_of, measured_costs
     from genroute.db.service_times import service_times
     from genroute.db.share_events import current_shares
     from genroute.policies import load_catalog, load_policy
-    from genroute.runtime.live_figures import batch_widths, costs_of, measured_costs
     from genroute.runtime.placement import load_data_locations
 
     arrivals = parse_rate(rate)

@@ -8,11 +8,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.orm import Session
 
+from genroute.config import batch_widths
 from genroute.contract import Route
 from genroute.db.models import Attempt, Task
 from genroute.db.service_times import service_times
 from genroute.db.session import make_engine, make_session_factory
-from genroute.runtime.live_figures import LiveFigures, batch_widths
+from genroute.runtime.live_figures import LiveFigures
 from genroute.runtime.queueing import redis_from_broker_url
 from genroute.settings import Settings
 from tests.helpers import isolated_settings
