@@ -14,7 +14,7 @@ from genroute.interfaces import GenerationRequest
 from genroute.policies import load_catalog
 from genroute.settings import Settings
 from genroute.workers.claiming import calibration_prompts
-from genroute.workers.engines.hf_common import chat_text
+from genroute.workers.engines.chat_prompts import chat_text
 from genroute.workers.engines.models import SMOLLM2, resolve_model
 from genroute.workers.engines.transformers_causal import CausalParams, TransformersCausalEngine
 

@@ -3,7 +3,7 @@ decoding, a character split across tokens waits until complete, and the decoding
 with the reply's length, not with its square."""
 
 from genroute.interfaces import GenerationRequest
-from genroute.workers.engines.hf_common import TextRelay
+from genroute.workers.engines.output_streaming import TextRelay
 
 
 class ByteTokenizer:

@@ -14,13 +14,9 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from genroute.interfaces import Generation, GenerationRequest
-from genroute.workers.engines.hf_common import (
-    InProcessParams,
-    OutputClock,
-    TextRelay,
-    chat_text,
-    load_pretrained,
-)
+from genroute.workers.engines.chat_prompts import chat_text
+from genroute.workers.engines.hf_loading import InProcessParams, load_pretrained
+from genroute.workers.engines.output_streaming import OutputClock, TextRelay
 
 
 class DiffusionParams(InProcessParams):
