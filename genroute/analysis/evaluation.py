@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from genroute.analysis.evaluation_page import render_evaluation
-from genroute.analysis.promotion_gate import Evidence, PathOutcomes, judge
+from genroute.analysis.promotion_gate import Evidence, PathTally, gate_verdict
 from genroute.analysis.quality import Scored, score
 from genroute.analysis.scorecard import build_scorecard
 from genroute.client.backlog import BacklogRow
@@ -199,15 +199,15 @@ def path_quality(
     return quality
 
 
-def _outcomes(path: str, row: ScorecardRow) -> PathOutcomes:
+def _outcomes(path: str, row: ScorecardRow) -> PathTally:
     cost = (row.cost_per_accepted_output or 0.0) * row.accepted
-    return PathOutcomes(path, row.requests, row.accepted, cost)
+    return PathTally(path, row.requests, row.accepted, cost)
 
 
 def _gate_says(best: str, row: ScorecardRow, path: str, other: ScorecardRow) -> str:
     """The promotion gate's verdict on `best` taking over from `path` (as `genroute compare`
     gives it): whether this run's outcomes are evidence enough."""
-    verdict = judge(Evidence(_outcomes(best, row), _outcomes(path, other)), GATE_MARGIN)
+    verdict = gate_verdict(Evidence(_outcomes(best, row), _outcomes(path, other)), GATE_MARGIN)
     more = verdict.more_outcomes_needed
     enough = f", about {more} more outcomes per path needed" if more else ""
     return f"promotion gate against {path}: {verdict.decision}{enough}"

@@ -39,8 +39,9 @@ FIRST_ATTEMPTS = "first attempts"
 
 
 @dataclass(frozen=True)
-class PathOutcomes:
-    """One path's outcomes of the task type: how many, how many accepted, what they cost."""
+class PathTally:
+    """One path's tally of the task type's outcomes (from shadow pairs or first attempts):
+    how many, how many accepted, what they cost."""
 
     path: str
     outcomes: int
@@ -60,8 +61,8 @@ class Evidence:
     """The two paths' outcomes, either paired (the same inputs, `paired`: each path's outcomes
     are its side of the same pairs) or unpaired first attempts."""
 
-    candidate: PathOutcomes
-    incumbent: PathOutcomes
+    candidate: PathTally
+    incumbent: PathTally
     paired: bool = False
 
     @property
@@ -94,7 +95,7 @@ class GateVerdict:
 
 
 def cost_interval(
-    path: PathOutcomes, alpha: float, max_attempt_cost: float
+    path: PathTally, alpha: float, max_attempt_cost: float
 ) -> tuple[float, float] | None:
     """Cost per accepted output, valid at any peek with 1 - alpha: the mean cost of an
     attempt (in [0, max_attempt_cost]) and the acceptance rate each within their sequences at
@@ -122,7 +123,7 @@ def acceptance_bounds(evidence: Evidence, alpha: float) -> tuple[float, float, f
     return difference, difference - width, difference + width
 
 
-def judge(
+def gate_verdict(
     evidence: Evidence,
     margin: float,
     alpha: float = 0.05,

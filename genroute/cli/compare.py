@@ -84,22 +84,22 @@ def _evidence(
     session: "Session", task_type: str, names: list[str], start: datetime | None
 ) -> "Evidence":
     """Shadow pairs between the two paths if there are any, else their first attempts."""
-    from genroute.analysis.promotion_gate import Evidence, PathOutcomes
-    from genroute.db.path_outcomes import path_outcomes, shadow_pairs
+    from genroute.analysis.promotion_gate import Evidence, PathTally
+    from genroute.db.path_outcomes import first_attempts, shadow_pairs
 
     mine, theirs = names
     pairs = shadow_pairs(session, task_type, mine, theirs, start)
     if pairs.pairs:
         return Evidence(
-            PathOutcomes(mine, pairs.pairs, pairs.candidate_accepted, pairs.candidate_cost),
-            PathOutcomes(theirs, pairs.pairs, pairs.incumbent_accepted, pairs.incumbent_cost),
+            PathTally(mine, pairs.pairs, pairs.candidate_accepted, pairs.candidate_cost),
+            PathTally(theirs, pairs.pairs, pairs.incumbent_accepted, pairs.incumbent_cost),
             paired=True,
         )
-    found = path_outcomes(session, task_type, names, None, start=start)
+    found = first_attempts(session, task_type, names, None, start=start)
     candidate, incumbent = (
-        PathOutcomes(name, found[name].outcomes, found[name].accepted, found[name].cost)
+        PathTally(name, found[name].outcomes, found[name].accepted, found[name].cost)
         if name in found
-        else PathOutcomes(name, 0, 0, 0.0)
+        else PathTally(name, 0, 0, 0.0)
         for name in names
     )
     return Evidence(candidate, incumbent)
@@ -116,9 +116,9 @@ def _cost_bound(settings: "Settings", names: list[str]) -> float:
 
 
 def _judged(evidence: "Evidence", margin: float, alpha: float, bound: float) -> "GateVerdict":
-    from genroute.analysis.promotion_gate import judge
+    from genroute.analysis.promotion_gate import gate_verdict
 
-    return judge(evidence, margin, alpha, bound if bound > 0 else None)
+    return gate_verdict(evidence, margin, alpha, bound if bound > 0 else None)
 
 
 def _print(

@@ -80,7 +80,7 @@ class FirstAttempts:
     p95_ms: float | None
 
 
-def path_outcomes(
+def first_attempts(
     session: Session,
     task_type: str,
     paths: list[str],

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from genroute.contract import Route, ShareView
-from genroute.db.path_outcomes import LIVE_TRAFFIC, path_outcomes
+from genroute.db.path_outcomes import LIVE_TRAFFIC, first_attempts
 from genroute.db.share_events import add_share_event, current_shares
 from genroute.policies import RoutingPolicy
 from genroute.policies.adaptive_share import (
@@ -45,7 +45,7 @@ def path_evidence(
     session: Session, task_type: str, paths: list[Route], window: timedelta | None
 ) -> dict[Route, PathEvidence]:
     """Each path's first attempts at `task_type` on live traffic, as the controller reads it."""
-    found = path_outcomes(session, task_type, [p.value for p in paths], window, LIVE_TRAFFIC)
+    found = first_attempts(session, task_type, [p.value for p in paths], window, LIVE_TRAFFIC)
     return {
         Route(name): PathEvidence(f.outcomes, f.accepted, f.mean_cost, f.cost_sd, f.p95_ms)
         for name, f in found.items()
