@@ -13,7 +13,7 @@ import redis
 from sqlalchemy.orm import Session
 
 from genroute.api.request_checks import check_request
-from genroute.contract import Route, RouteDecision, TaskRequest
+from genroute.contract import PathName, RouteDecision, TaskRequest
 from genroute.errors import RequestRejected
 from genroute.policies import RoutingPolicy
 from genroute.policies.adaptive_share import other_path
@@ -109,10 +109,10 @@ class CallRoutes:
         state = admission.state.value
         return self._policy.with_path_state(decision, state, admission.admitted, tier)
 
-    def _cooling_down(self, path: Route, task_type: str) -> set[Route]:
+    def _cooling_down(self, path: PathName, task_type: str) -> set[PathName]:
         """The paths of an adaptive split that are cooling down after a rollback."""
         pair = [p.value for p in (path, other_path(path))]
         try:
-            return {Route(p) for p in self._path_states.cooling_down_paths(pair, task_type)}
+            return {PathName(p) for p in self._path_states.cooling_down_paths(pair, task_type)}
         except redis.RedisError:
             return set()  # admission still keeps traffic off a rolled-back path

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from genroute.contract import Route
+from genroute.contract import PathName
 from genroute.errors import PolicyError
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -52,11 +52,11 @@ def validate_file(path: Path, model: type[ModelT], name_item: ItemNamer | None =
     return validate_mapping(path, read_yaml_mapping(path), model, name_item)
 
 
-def batch_widths(paths_file: Path) -> dict[Route, int]:
+def batch_widths(paths_file: Path) -> dict[PathName, int]:
     """Each path's batch width as workers/paths.yaml declares it (1 where it says none)."""
     entries = read_yaml_mapping(paths_file).get("paths") or {}
     widths = {}
-    for path in Route:
+    for path in PathName:
         entry = entries.get(path.value)
         widths[path] = int(entry.get("batch_width", 1)) if isinstance(entry, dict) else 1
     return widths

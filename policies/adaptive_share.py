@@ -29,7 +29,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from genroute.contract import Route, RouteDecision
+from genroute.contract import PathName, RouteDecision
 
 Objective = Literal["cost_per_accepted_output", "acceptance_rate"]
 # Posterior draws per step: the probability is then known to about ±0.01.
@@ -70,8 +70,8 @@ class AdaptiveShare(BaseModel):
         return min(self.max, max(self.min, share))
 
 
-def other_path(path: Route) -> Route:
-    return next(route for route in Route if route is not path)
+def other_path(path: PathName) -> PathName:
+    return next(route for route in PathName if route is not path)
 
 
 @dataclass(frozen=True)
@@ -108,10 +108,10 @@ class ShareStep:
 
 def next_share(
     spec: AdaptiveShare,
-    path: Route,
+    path: PathName,
     current: float,
-    evidence: Mapping[Route, PathEvidence],
-    blocked: Mapping[Route, str],
+    evidence: Mapping[PathName, PathEvidence],
+    blocked: Mapping[PathName, str],
 ) -> ShareStep:
     """The next share of `path` (the rule's path) against the other path. `blocked` names the
     paths that may not gain share, with why (rolled back). The draws are seeded from the
@@ -153,9 +153,9 @@ def next_share(
 
 def settled_share(
     spec: AdaptiveShare,
-    path: Route,
-    evidence: Mapping[Route, PathEvidence],
-    blocked: Mapping[Route, str],
+    path: PathName,
+    evidence: Mapping[PathName, PathEvidence],
+    blocked: Mapping[PathName, str],
     max_steps: int = 100,
 ) -> ShareStep:
     """Where the controller's steps from the starting share come to rest on `evidence` held
@@ -170,8 +170,8 @@ def settled_share(
 
 
 def _over_latency(
-    spec: AdaptiveShare, evidence: Mapping[Route, PathEvidence]
-) -> list[tuple[Route, float]]:
+    spec: AdaptiveShare, evidence: Mapping[PathName, PathEvidence]
+) -> list[tuple[PathName, float]]:
     """The paths whose measured p95 latency exceeds the rule's `max_p95_ms`, with it."""
     limit = spec.max_p95_ms
     if limit is None:
@@ -217,8 +217,8 @@ def split(
     decision: RouteDecision,
     share: float,
     draw: float,
-    allowed: Collection[Route],
-    cooling_down: Collection[Route],
+    allowed: Collection[PathName],
+    cooling_down: Collection[PathName],
 ) -> RouteDecision:
     """The decision sent to the rule's path when `draw` (uniform in [0, 1)) falls within
     `share`, else to the other path; never to a path the request may not use (privacy tier,

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from genroute.config import validate_file
-from genroute.contract import MAX_OUTPUT_TOKENS, Route, TaskRequest
+from genroute.contract import MAX_OUTPUT_TOKENS, PathName, TaskRequest
 from genroute.errors import RequestRejected, UnknownTaskType
 
 
@@ -18,7 +18,7 @@ class JudgeConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    path: Route = Route.autoregressive
+    path: PathName = PathName.autoregressive
     question: str = Field(
         default=(
             "Is every statement in the summary supported by the ticket? Answer yes or no, "

@@ -13,7 +13,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from genroute.contract import Route, RouteDecision, TaskRequest
+from genroute.contract import PathName, RouteDecision, TaskRequest
 from genroute.errors import BudgetUnmeetable
 
 
@@ -23,7 +23,7 @@ class PathEstimate:
     attempt of this task type takes there: measured lately, else from its workers' warm-up
     (`from_warmup`), else None."""
 
-    path: Route
+    path: PathName
     queued_ahead: int
     slots: int
     service_s: float | None
@@ -53,8 +53,8 @@ class PathEstimate:
 def meet_budget(
     decision: RouteDecision,
     request: TaskRequest,
-    estimates: Mapping[Route, PathEstimate],
-    allowed: Sequence[Route],
+    estimates: Mapping[PathName, PathEstimate],
+    allowed: Sequence[PathName],
 ) -> RouteDecision:
     """The decision, moved or refused if its path cannot finish within the request's budget."""
     if request.latency_budget_ms is None:

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from genroute.contract import Route, RouteDecision
+from genroute.contract import PathName, RouteDecision
 
 DecodeStyle = Literal["canvas", "token"]
 
@@ -24,7 +24,7 @@ DecodeStyle = Literal["canvas", "token"]
 class PathCost:
     """One path's measured figures for a task type (None where nothing was measured)."""
 
-    path: Route
+    path: PathName
     decode: DecodeStyle
     cost_per_unit: float | None  # per canvas, or per output token
     canvas_length: int
@@ -64,7 +64,7 @@ class PathCost:
 
 
 def cheapest_accepted(
-    decision: RouteDecision, costs: Mapping[Route, PathCost], allowed: Sequence[Route]
+    decision: RouteDecision, costs: Mapping[PathName, PathCost], allowed: Sequence[PathName]
 ) -> RouteDecision:
     """The decision moved to the allowed path with the lowest expected cost per accepted
     output; unchanged while the rules' path or every other is unmeasured."""

@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from genroute.contract import PrivacyTier, Route, TaskRequest
+from genroute.contract import PathName, PrivacyTier, TaskRequest
 from genroute.policies.adaptive_share import AdaptiveShare
 from genroute.policies.rollback import RollbackThresholds
 
@@ -66,7 +66,7 @@ class Shadow(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    path: Route
+    path: PathName
     share: float = Field(gt=0, le=1)
 
 
@@ -75,8 +75,8 @@ class Rule(BaseModel):
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     when: Conditions = Field(default_factory=Conditions)
-    path: Route
-    fallback: Route | None = None
+    path: PathName
+    fallback: PathName | None = None
     shadow: Shadow | None = None
     # Send the request where its expected cost per accepted output is lowest (measured),
     # among the paths it may use; `path` is the choice until both are measured.
@@ -97,8 +97,8 @@ class Rule(BaseModel):
 class DefaultRoute(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    path: Route
-    fallback: Route = Route.autoregressive
+    path: PathName
+    fallback: PathName = PathName.autoregressive
     reason: str = "no rule matched"
 
 

@@ -8,7 +8,7 @@ for the decision's rule and passes them in. A latency budget is met after these 
 
 from collections.abc import Collection, Mapping
 
-from genroute.contract import Route, RouteDecision, TaskRequest
+from genroute.contract import PathName, RouteDecision, TaskRequest
 from genroute.policies.adaptive_share import split
 from genroute.policies.path_costs import PathCost, cheapest_accepted
 from genroute.policies.routing import RoutingPolicy
@@ -24,8 +24,8 @@ def after_rules(
     *,
     share_now: float | None,
     draw: float,
-    cooling_down: Collection[Route],
-    costs: Mapping[Route, PathCost],
+    cooling_down: Collection[PathName],
+    costs: Mapping[PathName, PathCost],
 ) -> RouteDecision:
     """The rules' `decision` through the split (at `share_now`, its start before any move;
     `draw` uniform in [0, 1)) and then the cheapest accepted output."""
@@ -43,14 +43,14 @@ def routed_fractions(
     policy: RoutingPolicy,
     request: TaskRequest,
     share_now: float | None,
-    costs: Mapping[Route, PathCost],
-) -> dict[Route, float]:
+    costs: Mapping[PathName, PathCost],
+) -> dict[PathName, float]:
     """Where requests like `request` go, as fractions of them: each side of the split
     weighted by its share, each through the same steps as a submitted request."""
     decision = policy.decide(request)
     spec = policy.adaptive_share(decision)
     share = 1.0 if spec is None else spec.clamp(spec.start if share_now is None else share_now)
-    fractions: dict[Route, float] = {}
+    fractions: dict[PathName, float] = {}
     for weight, draw in ((share, 0.0), (1.0 - share, _OTHER_SIDE)):
         if weight <= 0:
             continue

@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from genroute.config import read_yaml_mapping, validate_mapping
-from genroute.contract import PrivacyTier, Route, RouteDecision, TaskRequest
+from genroute.contract import PathName, PrivacyTier, RouteDecision, TaskRequest
 from genroute.errors import PathUnavailable, PolicyError, RequestRejected
 from genroute.policies.adaptive_share import AdaptiveShare
 from genroute.policies.catalog import TaskTypeCatalog
@@ -27,7 +27,7 @@ class RoutingPolicy:
         document: PolicyFile,
         catalog: TaskTypeCatalog,
         version: str,
-        data_locations: Mapping[Route, PrivacyTier] | None = None,
+        data_locations: Mapping[PathName, PrivacyTier] | None = None,
     ) -> None:
         self.document = document
         self.catalog = catalog
@@ -36,11 +36,11 @@ class RoutingPolicy:
         self.data_locations = dict(data_locations or {})
         self._rules_by_name = {rule.name: rule for rule in document.rules}
 
-    def location(self, path: Route) -> PrivacyTier:
+    def location(self, path: PathName) -> PrivacyTier:
         return self.data_locations.get(path, PrivacyTier.node)
 
     def decide(self, request: TaskRequest) -> RouteDecision:
-        """Route `request`. A rule whose path the request's privacy tier forbids is passed
+        """PathName `request`. A rule whose path the request's privacy tier forbids is passed
         over. Raises RequestRejected for unknown task types, limits, or no allowed path."""
         output_limit = self.catalog.output_limit(request)
         passed_over = []
@@ -69,8 +69,8 @@ class RoutingPolicy:
         where = ", ".join(f"{p.value} sends data to {loc.value}" for p, loc in self._locations())
         return f"'{request.privacy_tier.value}' allows no path that could serve this: {where}"
 
-    def _locations(self) -> list[tuple[Route, PrivacyTier]]:
-        return [(path, self.location(path)) for path in Route]
+    def _locations(self) -> list[tuple[PathName, PrivacyTier]]:
+        return [(path, self.location(path)) for path in PathName]
 
     def prefers_cheapest(self, decision: RouteDecision) -> bool:
         """Whether the rule that made `decision` asks for the cheapest accepted output."""
@@ -91,20 +91,20 @@ class RoutingPolicy:
             if rule.share is not None
         ]
 
-    def allowed_paths(self, request: TaskRequest) -> list[Route]:
+    def allowed_paths(self, request: TaskRequest) -> list[PathName]:
         """Where this request may run at all: paths its privacy tier admits, and only the
         autoregressive path for tool calls and deep reasoning."""
         needs_tokens = request.requires_tool_calls or request.requires_deep_reasoning
         return [
             path
-            for path in Route
+            for path in PathName
             if request.privacy_tier.admits(self.location(path))
-            and (path is Route.autoregressive or not needs_tokens)
+            and (path is PathName.autoregressive or not needs_tokens)
         ]
 
     def shadow_path(
         self, request: TaskRequest, decision: RouteDecision, draw: float
-    ) -> Route | None:
+    ) -> PathName | None:
         """Where a copy of this request also runs, if its rule shadows and `draw` (uniform in
         [0, 1), the caller's randomness) falls within the share; never where the request
         already goes, nor where its privacy tier forbids."""
@@ -120,7 +120,7 @@ class RoutingPolicy:
     def rollback(self) -> RollbackThresholds:
         return self.document.rollback
 
-    def can_roll_back(self, path: Route) -> bool:
+    def can_roll_back(self, path: PathName) -> bool:
         """Only a path with somewhere else to go can be rolled back."""
         return path is not self.document.default.fallback
 
@@ -152,8 +152,8 @@ class RoutingPolicy:
     def _decision(
         self,
         request: TaskRequest,
-        path: Route,
-        rule_fallback: Route | None,
+        path: PathName,
+        rule_fallback: PathName | None,
         rule: str,
         reason: str,
         output_limit: int,
@@ -187,7 +187,7 @@ def _name_rule(data: dict[str, Any], loc: tuple[Any, ...]) -> str:
 def load_policy(
     path: Path,
     catalog: TaskTypeCatalog,
-    data_locations: Mapping[Route, PrivacyTier] | None = None,
+    data_locations: Mapping[PathName, PrivacyTier] | None = None,
 ) -> RoutingPolicy:
     """Load, validate and version a policy file; every error names the file, rule and field.
     `data_locations` says where each path's engine sends data (privacy tiers route by it)."""

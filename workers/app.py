@@ -20,7 +20,7 @@ import socket
 from celery import Celery
 from celery.signals import worker_process_init, worker_process_shutdown, worker_shutdown
 
-from genroute.contract import Route
+from genroute.contract import PathName
 from genroute.errors import EngineUnavailable
 from genroute.observability.metrics import serve_worker_metrics
 from genroute.policies import load_catalog
@@ -44,7 +44,7 @@ def _current_context() -> WorkerContext:
     return _context
 
 
-def worker_name(path: Route, gpu: str | None) -> str:
+def worker_name(path: PathName, gpu: str | None) -> str:
     device = f"gpu{gpu}" if gpu is not None else "cpu"
     return f"{path.value}-{device}@{socket.gethostname()}"
 
@@ -54,7 +54,7 @@ def _close_context(**_kwargs: object) -> None:
         _context.close()
 
 
-def _load_in_each_child(settings: Settings, path: Route, name: str) -> None:
+def _load_in_each_child(settings: Settings, path: PathName, name: str) -> None:
     def init_process(**_kwargs: object) -> None:
         global _context
         try:
@@ -77,7 +77,9 @@ def _pool_arguments(config: PathConfig, concurrency: int | None) -> list[str]:
     return ["--pool=prefork", f"--concurrency={concurrency or 1}"]
 
 
-def run_worker(settings: Settings, path: Route, gpu: str | None, concurrency: int | None) -> None:
+def run_worker(
+    settings: Settings, path: PathName, gpu: str | None, concurrency: int | None
+) -> None:
     """Start a worker consuming `path`'s queues; blocks until shutdown."""
     global _context
     config = load_paths(settings.paths_file)[path]

@@ -13,7 +13,7 @@ import redis
 from sqlalchemy import Engine as DbEngine
 from sqlalchemy.orm import Session, sessionmaker
 
-from genroute.contract import Route
+from genroute.contract import PathName
 from genroute.db.attempts import WorkerIdentity
 from genroute.db.session import make_engine, make_session_factory
 from genroute.interfaces import Engine, Generation, GenerationRequest
@@ -49,7 +49,7 @@ class WorkerContext:
     engine_threads: ThreadPoolExecutor
     output_relay: OutputRelay
     # Other paths' engines this process judges with, built on the first judged output.
-    judge_engines: dict[Route, tuple[Engine, PathConfig]] = field(default_factory=dict)
+    judge_engines: dict[PathName, tuple[Engine, PathConfig]] = field(default_factory=dict)
 
     def generate(self, request: GenerationRequest, run: EngineRun | None = None) -> Generation:
         """One request through the batcher when there is one, else through this process's
@@ -107,7 +107,7 @@ class WorkerContext:
         """Whether this path is rolled back and cooling down for `task_type`, for work taken
         from the path's own queue (fallback work is the fallback path's business)."""
         path = self.identity.path
-        if queue != path or not self.policy.can_roll_back(Route(path)):
+        if queue != path or not self.policy.can_roll_back(PathName(path)):
             return False
         try:
             return self.path_states.cooling_down(path, task_type)
@@ -119,7 +119,7 @@ class WorkerContext:
         recorded it. Observing only: a Redis or database failure here is logged and never
         costs the attempt, and a retried commit cannot count the outcome twice."""
         path = self.identity.path
-        if not self.policy.can_roll_back(Route(path)):
+        if not self.policy.can_roll_back(PathName(path)):
             return
         try:
             transition = self.path_states.observe(path, task_type, accepted)
@@ -152,7 +152,7 @@ def _cost(config: PathConfig, gpu_seconds: float) -> dict[str, float]:
     }
 
 
-def build_context(settings: Settings, path: Route, worker_name: str) -> WorkerContext:
+def build_context(settings: Settings, path: PathName, worker_name: str) -> WorkerContext:
     """Load the path's engine, open the database and announce readiness."""
     config = load_paths(settings.paths_file)[path]
     engine = build_engine(config, settings.model_cache_dir, settings.torch_threads)

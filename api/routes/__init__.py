@@ -1,1 +1,1 @@
-"""Route modules, one per resource."""
+"""PathName modules, one per resource."""

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from genroute.api.auth import Reader
 from genroute.api.deps import LiveFiguresDep, PathStatesDep, PolicyDep, SessionDep
 from genroute.api.errors import ERROR_RESPONSES
-from genroute.contract import PathEstimateView, PathStateView, Route, ShareView, TaskTypeName
+from genroute.contract import PathEstimateView, PathName, PathStateView, ShareView, TaskTypeName
 from genroute.policies.rollback import RollbackState
 from genroute.runtime.share_controller import share_views
 
@@ -22,7 +22,7 @@ def path_states(_principal: Reader, policy: PolicyDep, store: PathStatesDep) -> 
     """Every (path, task type) pair; a pair with no outcomes yet is `active`."""
     known = store.all()
     views = []
-    for path in Route:
+    for path in PathName:
         for task_type in sorted(policy.catalog.task_types):
             state = known.get((path.value, task_type), RollbackState())
             views.append(

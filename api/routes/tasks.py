@@ -30,8 +30,8 @@ from genroute.contract import (
     FeedbackIn,
     FeedbackView,
     FieldError,
+    PathName,
     Purpose,
-    Route,
     TaskAccepted,
     TaskPage,
     TaskRequest,
@@ -121,7 +121,7 @@ def list_my_tasks(
     session: SessionDep,
     status_: Annotated[TaskStatus | None, Query(alias="status")] = None,
     task_type: TaskTypeName | None = None,
-    path: Route | None = None,
+    path: PathName | None = None,
     created_after: datetime | None = None,
     created_before: datetime | None = None,
     tag: Annotated[

@@ -7,7 +7,7 @@ in, loads out."""
 from collections.abc import Mapping
 
 from genroute.analysis.capacity import PathLoad, ServiceTimes, mixed_service
-from genroute.contract import Route, TaskRequest
+from genroute.contract import PathName, TaskRequest
 from genroute.errors import GenrouteError
 from genroute.policies import RoutingPolicy
 from genroute.policies.path_costs import PathCost
@@ -38,15 +38,15 @@ def path_loads(
     policy: RoutingPolicy,
     times: Mapping[tuple[str, str], ServiceTimes],
     acceptance: Mapping[tuple[str, str], float],
-    widths: Mapping[Route, int],
+    widths: Mapping[PathName, int],
     shares_now: Mapping[tuple[str, str], float] | None = None,
-    costs: Mapping[str, Mapping[Route, PathCost]] | None = None,
+    costs: Mapping[str, Mapping[PathName, PathCost]] | None = None,
 ) -> list[PathLoad]:
     """Each path's arrivals and mixed service. `shares_now` holds each (rule, task type)'s
     current adaptive share, `costs` each task type's measured path costs. A (path, task type)
     the mix sends work to but nothing was measured for is named in the error: no figure is
     guessed."""
-    shares: dict[Route, dict[str, float]] = {path: {} for path in Route}
+    shares: dict[PathName, dict[str, float]] = {path: {} for path in PathName}
     for task_type, share in mix.items():
         request = TaskRequest(task_type=task_type, input="capacity")
         rule = policy.decide(request).rule
@@ -55,9 +55,9 @@ def path_loads(
         for path, fraction in routed.items():
             by_type = shares[path]
             by_type[task_type] = by_type.get(task_type, 0.0) + share * fraction
-            if path is Route.diffusion:  # refused outputs fall back to the autoregressive path
+            if path is PathName.diffusion:  # refused outputs fall back to the autoregressive path
                 refused = share * fraction * (1 - acceptance.get((path.value, task_type), 0.0))
-                fallback = shares[Route.autoregressive]
+                fallback = shares[PathName.autoregressive]
                 fallback[task_type] = fallback.get(task_type, 0.0) + refused
     loads = []
     for path, by_type in shares.items():

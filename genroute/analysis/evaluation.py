@@ -18,7 +18,7 @@ from genroute.analysis.promotion_gate import Evidence, PathTally, gate_verdict
 from genroute.analysis.quality import Scored, score
 from genroute.analysis.scorecard import build_scorecard
 from genroute.client.backlog import BacklogRow
-from genroute.contract import Purpose, Route, RouteDecision, ScorecardRow, TaskRequest
+from genroute.contract import PathName, Purpose, RouteDecision, ScorecardRow, TaskRequest
 from genroute.db.models import Task
 from genroute.db.tasks import task_row
 from genroute.errors import GenrouteError
@@ -33,7 +33,7 @@ class EvalPlan:
 
     run_id: str
     task_type: str
-    paths: tuple[Route, ...]
+    paths: tuple[PathName, ...]
     items: list[BacklogRow]
     latency_budget_ms: int | None = None
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 
 from genroute.client.backlog import ColumnMap, read_backlog
-from genroute.contract import Route
+from genroute.contract import PathName
 
 
 def _quality_text(figures: dict | None) -> str:
@@ -20,13 +20,13 @@ def _quality_text(figures: dict | None) -> str:
     return text
 
 
-def _paths(value: str) -> tuple[Route, ...]:
+def _paths(value: str) -> tuple[PathName, ...]:
     names = [part.strip() for part in value.split(",") if part.strip()]
-    known = [p.value for p in Route]
+    known = [p.value for p in PathName]
     unknown = [n for n in names if n not in known]
     if unknown or not names or len(set(names)) != len(names):
         raise click.BadParameter(f"'{value}': name distinct paths among {', '.join(known)}")
-    return tuple(Route(n) for n in names)
+    return tuple(PathName(n) for n in names)
 
 
 @click.command("eval")

@@ -45,7 +45,7 @@ _EXTRA_OF = {
 
 @click.group()
 def cli() -> None:
-    """Route text generation between a diffusion LM and an autoregressive LLM."""
+    """PathName text generation between a diffusion LM and an autoregressive LLM."""
 
 
 for command in (

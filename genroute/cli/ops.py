@@ -47,13 +47,13 @@ def flower(port: int, address: str, local_dev: bool) -> None:
 @click.option("--any-host", is_flag=True, help="Accept a worker on another host.")
 def worker_health(path_name: str, stall_s: float, timeout_s: float, any_host: bool) -> None:
     """Exit 0 if a PATH worker answers a ping and its queues are moving, else 1 (prints JSON)."""
-    from genroute.contract import Route
+    from genroute.contract import PathName
     from genroute.runtime.queueing import make_celery, redis_from_broker_url
     from genroute.runtime.worker_health import check_worker
     from genroute.workers.engines.registry import load_paths
 
     with live_database() as (settings, sessions):
-        queues = load_paths(settings.paths_file)[Route(path_name)].queues
+        queues = load_paths(settings.paths_file)[PathName(path_name)].queues
         app = make_celery(settings, settings.broker_url)
         client = redis_from_broker_url(settings.broker_url)
         try:

@@ -68,12 +68,12 @@ def paths_restore(path: str, task_type: str | None) -> None:
 
 
 def _force(path: str, task_type: str | None, state: str) -> None:
-    from genroute.contract import Route
+    from genroute.contract import PathName
     from genroute.policies.rollback import PathState
     from genroute.runtime.path_states import record_event
 
     with _path_states() as (sessions, policy, store):
-        if not policy.can_roll_back(Route(path)):
+        if not policy.can_roll_back(PathName(path)):
             raise click.UsageError(f"{path} is the fallback path; it cannot be rolled back")
         types = [task_type] if task_type else sorted(policy.catalog.task_types)
         with sessions.begin() as session:

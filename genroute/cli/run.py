@@ -69,7 +69,7 @@ def worker(path_name: str, gpu: int | None, concurrency: int | None) -> None:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(
             fresh_multiprocess_dir(settings.data_dir / "metrics", path_name)
         )
-    from genroute.contract import Route
+    from genroute.contract import PathName
     from genroute.local.embedded import services
     from genroute.workers.app import run_worker
 
@@ -77,7 +77,7 @@ def worker(path_name: str, gpu: int | None, concurrency: int | None) -> None:
     gpu_label = os.environ.get("GENROUTE_GPU_ID") if gpu is not None else None
     try:
         with services(settings) as live:
-            run_worker(live, Route(path_name), gpu_label, concurrency)
+            run_worker(live, PathName(path_name), gpu_label, concurrency)
     finally:
         if own_metrics_dir:
             shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)

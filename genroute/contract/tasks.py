@@ -36,9 +36,9 @@ class PrivacyTier(StrEnum):
         return order.index(location) <= order.index(self)
 
 
-class Route(StrEnum):
-    """The generation paths a request can be routed to (named `Route`, not `Path`, so it never
-    shadows pathlib's)."""
+class PathName(StrEnum):
+    """The generation paths a request can be routed to. A *route* is a decision that names
+    one (RouteDecision); `Path` would shadow pathlib's."""
 
     diffusion = "diffusion"
     autoregressive = "autoregressive"
@@ -207,10 +207,10 @@ class RouteDecision(BaseModel):
         frozen=True, validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
     )
 
-    path: Route
+    path: PathName
     rule: str
     policy_version: str
-    fallback_path: Route | None
+    fallback_path: PathName | None
     reason: str
     max_output_tokens: int
     # The rollback controller's state of (path chosen by the rules, task type) at decision time;

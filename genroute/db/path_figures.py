@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from genroute.contract import Route
+from genroute.contract import PathName
 from genroute.policies.path_costs import DecodeStyle, PathCost
 
 # Attempts that ran to an output (accepted or not): how long this path's engine takes for
@@ -67,21 +67,21 @@ def measured_costs(session: Session, window_s: float) -> dict[tuple[str, str], P
     return {(row.path, row.task_type): _path_cost(row) for row in session.execute(_COSTS, params)}
 
 
-def costs_of(measured: dict[tuple[str, str], PathCost], task_type: str) -> dict[Route, PathCost]:
+def costs_of(measured: dict[tuple[str, str], PathCost], task_type: str) -> dict[PathName, PathCost]:
     """Every path's figures for `task_type`, unmeasured ones saying so."""
     return {
         path: measured.get((path.value, task_type))
         or PathCost(path, _decode(path), None, DEFAULT_CANVAS, None, None)
-        for path in Route
+        for path in PathName
     }
 
 
-def _decode(path: Route) -> DecodeStyle:
-    return "canvas" if path is Route.diffusion else "token"
+def _decode(path: PathName) -> DecodeStyle:
+    return "canvas" if path is PathName.diffusion else "token"
 
 
 def _path_cost(row: Any) -> PathCost:
-    path = Route(row.path)
+    path = PathName(row.path)
     decode = _decode(path)
     units = row.mean_canvases if decode == "canvas" else row.mean_tokens
     measured = row.mean_cost is not None and units

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from genroute.contract import Route, Scope
+from genroute.contract import PathName, Scope
 from genroute.db.api_keys import create_key
 from genroute.db.session import make_engine, make_session_factory
 from genroute.errors import GenrouteError
@@ -22,7 +22,7 @@ from genroute.runtime.queueing import redis_from_broker_url
 from genroute.runtime.worker_registry import ready_workers
 from genroute.settings import Settings
 
-ALL_PATHS = tuple(path.value for path in Route)
+ALL_PATHS = tuple(path.value for path in PathName)
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from typing import Any
 import redis
 from sqlalchemy.orm import Session, sessionmaker
 
-from genroute.contract import Route
+from genroute.contract import PathName
 from genroute.db.path_figures import DEFAULT_CANVAS, costs_of, measured_costs, service_medians
 from genroute.db.share_events import current_shares
 from genroute.policies.deadlines import PathEstimate
@@ -35,7 +35,7 @@ class LiveFigures:
         self,
         sessions: sessionmaker[Session],
         broker: redis.Redis,
-        widths: dict[Route, int],
+        widths: dict[PathName, int],
         *,
         window_s: float,
         refresh_s: float,
@@ -55,7 +55,7 @@ class LiveFigures:
 
     def estimates(
         self, task_type: str, priority: int, max_output_tokens: int
-    ) -> dict[Route, PathEstimate]:
+    ) -> dict[PathName, PathEstimate]:
         """Every path's estimate for a request of `task_type` at `priority` with that bound;
         none when the figures cannot be read (a budget is then not judged)."""
         try:
@@ -65,7 +65,7 @@ class LiveFigures:
             log.warning("live figures unreadable (%s); latency budgets are not judged", exc)
             return {}
         estimates = {}
-        for path in Route:
+        for path in PathName:
             slots = self._workers.get(path.value, 0) * self._widths[path]
             measured = self._service.get((path.value, task_type))
             if measured is not None or path.value not in self._warmups:
@@ -75,7 +75,7 @@ class LiveFigures:
             estimates[path] = PathEstimate(path, ahead[path], slots, cold, from_warmup=True)
         return estimates
 
-    def costs(self, task_type: str) -> dict[Route, PathCost]:
+    def costs(self, task_type: str) -> dict[PathName, PathCost]:
         """Each path's measured cost figures for `task_type` (unmeasured ones say so)."""
         try:
             self._refresh()
@@ -107,17 +107,17 @@ class LiveFigures:
             self._warmups = _fastest_warmups(workers)
             self._read_at = time.monotonic()
 
-    def _queued_ahead(self, priority: int) -> dict[Route, int]:
+    def _queued_ahead(self, priority: int) -> dict[PathName, int]:
         """Messages a worker takes before one at `priority`: kombu's Redis transport files a
         message under the largest priority step not above its priority and serves the
         steps in order."""
         steps = [step for step in PRIORITY_STEPS if step <= priority]
         pipe = self._broker.pipeline(transaction=False)
-        for path in Route:
+        for path in PathName:
             for name in queue_lists(path.value)[: len(steps)]:
                 pipe.llen(name)
         lengths = iter(pipe.execute())
-        return {path: sum(int(next(lengths)) for _ in steps) for path in Route}
+        return {path: sum(int(next(lengths)) for _ in steps) for path in PathName}
 
 
 def _fastest_warmups(workers: list[dict[str, Any]]) -> dict[str, WarmUp]:

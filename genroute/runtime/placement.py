@@ -9,17 +9,17 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from genroute.config import read_yaml_mapping
-from genroute.contract import PrivacyTier, Route
+from genroute.contract import PathName, PrivacyTier
 from genroute.errors import PolicyError
 
 
 def load_data_locations(
     paths_file: Path, environ: Mapping[str, str] | None = None
-) -> dict[Route, PrivacyTier]:
+) -> dict[PathName, PrivacyTier]:
     environ = os.environ if environ is None else environ
     entries = read_yaml_mapping(paths_file).get("paths") or {}
     locations = {}
-    for path in Route:
+    for path in PathName:
         entry = entries.get(path.value)
         declared = entry.get("data_location", "node") if isinstance(entry, dict) else "node"
         declared = environ.get(f"GENROUTE_{path.value.upper()}_DATA_LOCATION", declared)

@@ -19,7 +19,7 @@ import redis
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from genroute.contract import Route, ShareView
+from genroute.contract import PathName, ShareView
 from genroute.db.path_outcomes import LIVE_TRAFFIC, first_attempts
 from genroute.db.share_events import add_share_event, current_shares
 from genroute.policies import RoutingPolicy
@@ -42,12 +42,12 @@ _LOCK_KEY = 0x67656E7368617265  # "genshare"
 
 
 def path_evidence(
-    session: Session, task_type: str, paths: list[Route], window: timedelta | None
-) -> dict[Route, PathEvidence]:
+    session: Session, task_type: str, paths: list[PathName], window: timedelta | None
+) -> dict[PathName, PathEvidence]:
     """Each path's first attempts at `task_type` on live traffic, as the controller reads it."""
     found = first_attempts(session, task_type, [p.value for p in paths], window, LIVE_TRAFFIC)
     return {
-        Route(name): PathEvidence(f.outcomes, f.accepted, f.mean_cost, f.cost_sd, f.p95_ms)
+        PathName(name): PathEvidence(f.outcomes, f.accepted, f.mean_cost, f.cost_sd, f.p95_ms)
         for name, f in found.items()
     }
 
@@ -163,7 +163,7 @@ class ShareController(Periodic):
             return False
         return bool(taken)
 
-    def _blocked(self, pair: list[Route], task_type: str) -> dict[Route, str] | None:
+    def _blocked(self, pair: list[PathName], task_type: str) -> dict[PathName, str] | None:
         """Paths of `pair` the rollback controller has taken off this task type, with why;
         None when the states cannot be read (the share then holds)."""
         try:

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from genroute.config import batch_widths
-from genroute.contract import Route
+from genroute.contract import PathName
 from genroute.db.models import Attempt, Task
 from genroute.db.service_times import service_times
 from genroute.db.session import make_engine, make_session_factory
@@ -77,7 +77,7 @@ def test_failed_attempts_cost_an_accepted_output_once(own: Settings) -> None:
     failed = {"outcome": "error", "cost": 1.0, "tokens_out": None}
     _seed(own, "autoregressive", [succeeded, succeeded, failed, failed])
     for figures in _figures(own):
-        cost = figures.costs("synthetic_examples")[Route.autoregressive]
+        cost = figures.costs("synthetic_examples")[PathName.autoregressive]
         assert cost.acceptance == pytest.approx(0.5)
         assert cost.per_accepted(10) == pytest.approx(2.0)
 
@@ -87,7 +87,7 @@ def test_errors_that_cost_nothing_add_nothing(own: Settings) -> None:
     free_error = {"outcome": "error", "cost": 0.0, "tokens_out": None}
     _seed(own, "autoregressive", [succeeded, free_error])
     for figures in _figures(own):
-        cost = figures.costs("synthetic_examples")[Route.autoregressive]
+        cost = figures.costs("synthetic_examples")[PathName.autoregressive]
         assert cost.per_accepted(10) == pytest.approx(1.0)
 
 
@@ -98,7 +98,7 @@ def test_service_time_is_the_engine_run_not_the_wait_for_a_batch(own: Settings) 
     engine_run = {"engine_started_at": now - timedelta(seconds=2), "engine_finished_at": now}
     _seed(own, "autoregressive", [{"outcome": "succeeded", "tokens_out": 10, **engine_run}] * 3)
     for figures in _figures(own):
-        estimate = figures.estimates("synthetic_examples", 5, 64)[Route.autoregressive]
+        estimate = figures.estimates("synthetic_examples", 5, 64)[PathName.autoregressive]
         assert estimate.service_s == pytest.approx(2.0, abs=0.01)
     engine = make_engine(own.database_url, pool_size=1)
     with Session(engine) as session:

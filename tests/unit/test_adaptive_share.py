@@ -9,7 +9,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from genroute.contract import PrivacyTier, Route, RouteDecision, TaskRequest
+from genroute.contract import PathName, PrivacyTier, RouteDecision, TaskRequest
 from genroute.errors import PolicyError
 from genroute.policies import load_catalog, load_policy
 from genroute.policies.adaptive_share import (
@@ -22,14 +22,14 @@ from genroute.policies.adaptive_share import (
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = load_catalog(ROOT / "policies" / "task_types.yaml")
 SPEC = AdaptiveShare(adaptive=True, min=0.1, max=0.9, min_outcomes=10, max_step=0.2)
-D, A = Route.diffusion, Route.autoregressive
+D, A = PathName.diffusion, PathName.autoregressive
 
 
 def evidence(outcomes: int, accepted: int, cost: float, p95_ms: float = 1000.0) -> PathEvidence:
     return PathEvidence(outcomes, accepted, cost, cost / 10, p95_ms)
 
 
-def settle(spec: AdaptiveShare, figures: dict[Route, PathEvidence], steps: int = 20) -> float:
+def settle(spec: AdaptiveShare, figures: dict[PathName, PathEvidence], steps: int = 20) -> float:
     share = spec.start
     for _ in range(steps):
         share = next_share(spec, D, share, figures, {}).share
@@ -126,7 +126,7 @@ def test_adversarial_outcomes_never_leave_the_bounds(spec, start, sequence) -> N
         share = step.share
 
 
-def decision(path: Route = D) -> RouteDecision:
+def decision(path: PathName = D) -> RouteDecision:
     return RouteDecision(
         path=path, rule="r", policy_version="v", fallback_path=A, reason="rule", max_output_tokens=8
     )
@@ -136,13 +136,13 @@ def decision(path: Route = D) -> RouteDecision:
 @given(
     st.floats(0, 1),
     st.floats(0, 1, exclude_max=True),
-    st.sets(st.sampled_from(list(Route))),
-    st.sets(st.sampled_from(list(Route))),
+    st.sets(st.sampled_from(list(PathName))),
+    st.sets(st.sampled_from(list(PathName))),
 )
 def test_the_split_never_crosses_a_tier_or_lands_on_a_cooling_path(
     share, draw, forbidden, cooling
 ) -> None:
-    allowed = [path for path in Route if path not in forbidden or path is D]
+    allowed = [path for path in PathName if path not in forbidden or path is D]
     chosen = split(decision(), share, draw, allowed, cooling).path
     assert chosen in allowed
     if chosen in cooling:  # only when both are cooling down, or the other is not allowed
@@ -150,12 +150,12 @@ def test_the_split_never_crosses_a_tier_or_lands_on_a_cooling_path(
 
 
 def test_the_split_follows_the_share_and_says_so() -> None:
-    assert split(decision(), 0.3, 0.29, list(Route), set()).path is D
-    moved = split(decision(), 0.3, 0.31, list(Route), set())
+    assert split(decision(), 0.3, 0.29, list(PathName), set()).path is D
+    moved = split(decision(), 0.3, 0.31, list(PathName), set())
     assert moved.path is A and "adaptive share 0.300 to diffusion: drew autoregressive" in (
         moved.reason
     )
-    away = split(decision(), 0.9, 0.1, list(Route), {D})
+    away = split(decision(), 0.9, 0.1, list(PathName), {D})
     assert away.path is A and "rolled back" in away.reason
     kept = split(decision(), 0.1, 0.5, [D], set())
     assert kept.path is D and "autoregressive is not allowed" in kept.reason

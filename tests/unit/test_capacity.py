@@ -15,7 +15,7 @@ from genroute.analysis.capacity import (
     size,
 )
 from genroute.analysis.capacity_plan import parse_mix, path_loads
-from genroute.contract import Route
+from genroute.contract import PathName
 from genroute.errors import GenrouteError
 from genroute.policies import load_catalog, load_policy
 from genroute.policies.path_costs import PathCost
@@ -57,7 +57,7 @@ def test_a_mix_is_routed_and_refused_diffusion_work_comes_back_as_fallback() -> 
         ("autoregressive", "extraction"): ServiceTimes(3.0, 1.0, 5.0),
     }
     acceptance = {("diffusion", "ticket_summary"): 0.75}
-    widths = {Route.diffusion: 4, Route.autoregressive: 8}
+    widths = {PathName.diffusion: 4, PathName.autoregressive: 8}
     mix = parse_mix("ticket_summary=3,extraction=1")
     loads = {load.path: load for load in path_loads(20.0, mix, POLICY, times, acceptance, widths)}
     assert loads["diffusion"].arrivals_per_s == pytest.approx(15.0)
@@ -120,7 +120,7 @@ BOTH = {
     ("diffusion", "ticket_summary"): ServiceTimes(1.0, 0.1, 1.5),
     ("autoregressive", "ticket_summary"): ServiceTimes(2.0, 0.2, 2.5),
 }
-WIDTHS = {Route.diffusion: 4, Route.autoregressive: 8}
+WIDTHS = {PathName.diffusion: 4, PathName.autoregressive: 8}
 
 
 def test_a_plan_splits_a_mix_by_the_adaptive_share_as_it_stands(tmp_path: Path) -> None:
@@ -140,8 +140,10 @@ def test_a_plan_sends_a_cheapest_accepted_rule_where_submission_would(tmp_path: 
     accepted = {("diffusion", "ticket_summary"): 1.0}
     costs = {
         "ticket_summary": {
-            Route.diffusion: PathCost(Route.diffusion, "canvas", 1.0, 256, 40.0, 0.5),
-            Route.autoregressive: PathCost(Route.autoregressive, "token", 0.001, 256, 40.0, 0.9),
+            PathName.diffusion: PathCost(PathName.diffusion, "canvas", 1.0, 256, 40.0, 0.5),
+            PathName.autoregressive: PathCost(
+                PathName.autoregressive, "token", 0.001, 256, 40.0, 0.9
+            ),
         }
     }
     mix = {"ticket_summary": 1.0}

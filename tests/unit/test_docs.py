@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from genroute.contract import Route
+from genroute.contract import PathName
 from genroute.settings import Settings
 from genroute.workers.engines.registry import PATH_ENV_FIELDS
 
@@ -57,7 +57,7 @@ def test_every_variable_the_docs_name_exists() -> None:
     known = {f"GENROUTE_{field.upper()}" for field in Settings.model_fields} | OUTSIDE_SETTINGS
     known |= {
         f"GENROUTE_{path.value.upper()}_{field.upper()}"
-        for path in Route
+        for path in PathName
         for field in PATH_ENV_FIELDS
     }
     pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]

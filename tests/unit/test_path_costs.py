@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from genroute.contract import Route, TaskRequest
+from genroute.contract import PathName, TaskRequest
 from genroute.policies import load_catalog, load_policy
 from genroute.policies.path_costs import PathCost, cheapest_accepted
 
@@ -11,11 +11,11 @@ CATALOG = load_catalog(ROOT / "policies" / "task_types.yaml")
 
 
 def _canvas(cost: float | None = 0.01, acceptance: float | None = 0.5, tokens=None) -> PathCost:
-    return PathCost(Route.diffusion, "canvas", cost, 256, tokens, acceptance)
+    return PathCost(PathName.diffusion, "canvas", cost, 256, tokens, acceptance)
 
 
 def _token(cost: float | None = 0.0001, acceptance: float | None = 0.8, tokens=None) -> PathCost:
-    return PathCost(Route.autoregressive, "token", cost, 256, tokens, acceptance)
+    return PathCost(PathName.autoregressive, "token", cost, 256, tokens, acceptance)
 
 
 def test_a_canvas_is_paid_whole_and_a_token_each() -> None:
@@ -55,18 +55,18 @@ def test_cheapest_accepted_moves_only_on_measured_figures(tmp_path: Path) -> Non
         task_type="ticket_summary", input="Order #1 is late", max_output_tokens=40
     )
     decision = policy.decide(request)
-    assert decision.path is Route.diffusion and policy.prefers_cheapest(decision)
+    assert decision.path is PathName.diffusion and policy.prefers_cheapest(decision)
     allowed = policy.allowed_paths(request)
     # a canvas for 40 tokens: 0.01 / 0.5 = 0.02; 40 tokens: 0.004 / 0.8 = 0.005
-    costs = {Route.diffusion: _canvas(), Route.autoregressive: _token()}
+    costs = {PathName.diffusion: _canvas(), PathName.autoregressive: _token()}
     moved = cheapest_accepted(decision, costs, allowed)
-    assert moved.path is Route.autoregressive and "cheapest expected accepted" in moved.reason
-    dear_tokens = {Route.diffusion: _canvas(), Route.autoregressive: _token(cost=0.001)}
-    assert cheapest_accepted(decision, dear_tokens, allowed).path is Route.diffusion
-    unmeasured = {Route.diffusion: _canvas(), Route.autoregressive: _token(acceptance=None)}
+    assert moved.path is PathName.autoregressive and "cheapest expected accepted" in moved.reason
+    dear_tokens = {PathName.diffusion: _canvas(), PathName.autoregressive: _token(cost=0.001)}
+    assert cheapest_accepted(decision, dear_tokens, allowed).path is PathName.diffusion
+    unmeasured = {PathName.diffusion: _canvas(), PathName.autoregressive: _token(acceptance=None)}
     assert cheapest_accepted(decision, unmeasured, allowed) == decision
-    only_here = [Route.diffusion]
-    assert cheapest_accepted(decision, costs, only_here).path is Route.diffusion
+    only_here = [PathName.diffusion]
+    assert cheapest_accepted(decision, costs, only_here).path is PathName.diffusion
 
 
 def test_a_rule_without_the_preference_does_not_prefer() -> None:

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from genroute.contract import PrivacyTier, Route, TaskRequest
+from genroute.contract import PathName, PrivacyTier, TaskRequest
 from genroute.errors import PathUnavailable, PolicyError, RequestRejected, UnknownTaskType
 from genroute.policies import load_catalog, load_policy
 
@@ -152,7 +152,7 @@ def test_missing_policy_file(tmp_path: Path) -> None:
 PRIVATE = load_policy(
     ROOT / "policies" / "default.yaml",
     CATALOG,
-    {Route.diffusion: PrivacyTier.node, Route.autoregressive: PrivacyTier.cluster},
+    {PathName.diffusion: PrivacyTier.node, PathName.autoregressive: PrivacyTier.cluster},
 )
 
 
@@ -160,7 +160,7 @@ def test_node_tier_never_reaches_a_cluster_path_fallback_included() -> None:
     decision = PRIVATE.decide(
         TaskRequest(task_type="ticket_summary", input="x", privacy_tier="node")
     )
-    assert (decision.path, decision.fallback_path) == (Route.diffusion, None)
+    assert (decision.path, decision.fallback_path) == (PathName.diffusion, None)
 
 
 def test_a_forbidden_rule_is_passed_over_and_no_allowed_path_is_rejected() -> None:
@@ -169,7 +169,7 @@ def test_a_forbidden_rule_is_passed_over_and_no_allowed_path_is_rejected() -> No
     assert caught.value.field == "privacy_tier"
     assert "autoregressive sends data to cluster" in caught.value.message
     allowed = PRIVATE.decide(TaskRequest(task_type="extraction", input="x"))
-    assert allowed.path is Route.autoregressive
+    assert allowed.path is PathName.autoregressive
 
 
 def test_rolled_back_path_with_no_allowed_alternative_is_unavailable() -> None:
@@ -183,9 +183,9 @@ def test_rolled_back_path_with_no_allowed_alternative_is_unavailable() -> None:
 def test_shadow_copies_sample_their_share_and_respect_privacy() -> None:
     request = TaskRequest(task_type="ticket_summary", input="x")
     decision = POLICY.decide(request)  # bounded-batch-diffusion shadows 5% on autoregressive
-    assert POLICY.shadow_path(request, decision, draw=0.01) is Route.autoregressive
+    assert POLICY.shadow_path(request, decision, draw=0.01) is PathName.autoregressive
     assert POLICY.shadow_path(request, decision, draw=0.05) is None
-    rolled_back = decision.model_copy(update={"path": Route.autoregressive})
+    rolled_back = decision.model_copy(update={"path": PathName.autoregressive})
     assert POLICY.shadow_path(request, rolled_back, draw=0.0) is None  # already goes there
     private = TaskRequest(task_type="ticket_summary", input="x", privacy_tier="node")
     assert PRIVATE.shadow_path(private, PRIVATE.decide(private), draw=0.0) is None

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from genroute.config import read_yaml_mapping, validate_mapping
-from genroute.contract import PrivacyTier, Route
+from genroute.contract import PathName, PrivacyTier
 from genroute.errors import PolicyError
 from genroute.interfaces import Engine
 from genroute.runtime.placement import location_of_url
@@ -140,11 +140,11 @@ class PathConfig(BaseModel):
 class PathsFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    paths: dict[Route, PathConfig]
+    paths: dict[PathName, PathConfig]
 
     @model_validator(mode="after")
     def _no_structured_output_for_diffusion(self) -> "PathsFile":
-        diffusion = self.paths.get(Route.diffusion)
+        diffusion = self.paths.get(PathName.diffusion)
         if diffusion is not None and diffusion.capabilities.structured_output:
             # vLLM answers 400 to response_format for DiffusionGemma (vLLM issues 45436,
             # 45468); block-aware constraints are still an open request (45572).
@@ -176,7 +176,7 @@ def _apply_env(data: dict[str, Any], environ: Mapping[str, str], path: Path) -> 
             entry[field] = value
 
 
-def load_paths(path: Path, environ: Mapping[str, str] | None = None) -> dict[Route, PathConfig]:
+def load_paths(path: Path, environ: Mapping[str, str] | None = None) -> dict[PathName, PathConfig]:
     """Load workers/paths.yaml with environment overrides; errors name the file and field."""
     data = read_yaml_mapping(path)
     _apply_env(data, os.environ if environ is None else environ, path)
