@@ -137,9 +137,9 @@ class BatchRunner(Periodic):
 
     def _submit_lines(self, session: Session, batch: Batch) -> None:
         """The next lines as tasks in one submission, recorded in the transaction that makes
-        the tasks, under the batch's lock: a cancel or expiry in another API process cannot
-        end the batch between the two. Lines the submission cannot take yet (every path
-        rolled back, say) wait for a later step."""
+        the tasks, under the batch's lock (this runner commits it, then publishes): a cancel
+        or expiry in another API process cannot end the batch between the two. Lines the
+        submission cannot take yet (every path rolled back, say) wait for a later step."""
         batch_id, start = batch.id, batch.lines_done
         stored = session.get(StoredFile, batch.input_file_id)
         if stored is None:
@@ -152,34 +152,30 @@ class BatchRunner(Periodic):
         read = [reader.read(line.no, line.raw, first_line_of) for line in chunk]
         tasks = [line for line in read if isinstance(line, LineTask)]
 
-        def record(outcomes: list[Outcome]) -> None:
-            by_line = dict(zip((t.line_no for t in tasks), outcomes, strict=True))
-            rows = _line_rows(read, by_line)
-            add_lines(session, batch_id, rows)
-            if rows:
-                done = rows[-1]["line_no"]
-                advance_lines_done(session, batch_id, done)
-                ended = next(line for line in chunk if line.no == done)
-                self._next_line_at[batch_id] = (done + 1, ended.end)
-
-        principal = Principal(batch.api_key_id, batch.owner, frozenset({Scope.submit.value}), None)
-        submission = self._submissions(session, principal)
-        submission.submit([t.request for t in tasks], before_commit=record)
+        owner = Principal(batch.api_key_id, batch.owner, frozenset({Scope.submit.value}), None)
+        submission = self._submissions(session, owner)
+        staged = submission.stage([t.request for t in tasks])
+        by_line = dict(zip((t.line_no for t in tasks), staged.outcomes, strict=True))
+        rows = _line_rows(read, by_line)
+        add_lines(session, batch_id, rows)
+        if rows:
+            done = rows[-1]["line_no"]
+            advance_lines_done(session, batch_id, done)
+            ended = next(line for line in chunk if line.no == done)
+            self._next_line_at[batch_id] = (done + 1, ended.end)
+        session.commit()  # the tasks, their lines and the batch's progress; the lock goes
+        submission.publish(staged)
 
     def _wind_down(self, session: Session, batch: Batch, ending: str) -> None:
-        """Cancel the batch's queued tasks; a cancelled batch then waits for its running ones,
-        an expired one delivers what finished now."""
+        """Cancel the batch's queued tasks, in one transaction with what follows: an expired
+        batch delivers what finished now, a cancelled one once its running lines end."""
         reason = "the batch was cancelled" if ending == "cancelled" else "the batch expired"
         cancelled = cancel_queued_lines(session, batch.id, reason)
-        session.commit()
-        announce_finished(self._broker, cancelled)
-        batch = locked_batch(session, batch.id)
-        if batch is None:
-            return
-        if ending == "cancelled" and line_counts(session, batch.id).unfinished > 0:
+        if ending == "expired" or line_counts(session, batch.id).unfinished == 0:
+            self._write_results(session, batch, ending)
+        else:
             session.commit()
-            return
-        self._write_results(session, batch, ending)
+        announce_finished(self._broker, cancelled)
 
     def _write_results(self, session: Session, batch: Batch, ending: str) -> None:
         stored = session.get(StoredFile, batch.input_file_id)

@@ -7,7 +7,6 @@ misses the broker is republished by the sweeper.
 """
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -61,6 +60,16 @@ class _Item:
     repeats: "_Item | None" = None  # the earlier item of this call with its idempotency key
 
 
+@dataclass(frozen=True)
+class Staged:
+    """A call's outcomes, in its requests' order, and the new tasks (with their shadow
+    copies' rows) to publish once the transaction that holds them commits."""
+
+    outcomes: list[Outcome]
+    created: list[_Item]
+    shadows: list[dict[str, Any]]
+
+
 @dataclass
 class Submission:
     """One API call's submissions, on behalf of `principal`."""
@@ -80,18 +89,20 @@ class Submission:
         """Spend `cost` of the key's submission rate, or refuse the whole call with 429."""
         charge(self.limiter, self.principal, self.settings.rate_limit_per_minute, cost)
 
-    def submit(
-        self,
-        requests: list[TaskRequest],
-        before_commit: Callable[[list[Outcome]], None] | None = None,
-    ) -> list[Outcome]:
-        """One outcome per request, in order, through these steps: resolve `auto` task
-        types; answer replays of earlier idempotency keys and route the rest by the rules
-        (split, cheapest output, budget); admit each route by path state; insert the new
-        tasks and their shadow copies; answer repeats of a key within the call; then commit
-        and publish. Nothing is published before the commit; `before_commit` sees the
-        outcomes inside the transaction that makes the tasks (so a caller's own record of
-        them, and any lock it holds, commit with them)."""
+    def submit(self, requests: list[TaskRequest]) -> list[Outcome]:
+        """One outcome per request, in order: stage them, commit, then publish."""
+        staged = self.stage(requests)
+        self.session.commit()
+        self.publish(staged)
+        return staged.outcomes
+
+    def stage(self, requests: list[TaskRequest]) -> "Staged":
+        """The requests' tasks in the caller's transaction, through these steps: resolve
+        `auto` task types; answer replays of earlier idempotency keys and route the rest by
+        the rules (split, cheapest output, budget); admit each route by path state; insert
+        the new tasks and their shadow copies; answer repeats of a key within the call. The
+        caller commits (with its own records of the outcomes, under any lock it holds), then
+        publishes: nothing is in the broker before its row."""
         items = [_Item(request) for request in requests]
         routes = CallRoutes(self.policy, self.path_states, self.live, self.settings.max_input_chars)
         self._resolve_auto(items)
@@ -103,13 +114,13 @@ class Submission:
                 first = item.repeats
                 item.outcome = repeat_of(first.outcome, first.request, item.request)
         outcomes = [item.outcome for item in items if item.outcome is not None]
-        if before_commit is not None:
-            before_commit(outcomes)
-        self.session.commit()
-        for item in created:
+        return Staged(outcomes, created, shadows)
+
+    def publish(self, staged: "Staged") -> None:
+        """Once the staged tasks are committed: count and log each, and publish them."""
+        for item in staged.created:
             self._accepted(item)
-        self._publish([item.row for item in created if item.row] + shadows)
-        return outcomes
+        self._publish([item.row for item in staged.created if item.row] + staged.shadows)
 
     def _resolve_auto(self, items: list[_Item]) -> None:
         """A request for `auto` becomes the task type its words resemble; one that cannot

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from genroute.api.app import batch_runner, create_app, submission_factory
 from genroute.api.batch_runner import BatchRunner, SubmissionFactory
@@ -93,36 +93,41 @@ def _good_line(number: int) -> str:
     return json.dumps({**line, "body": body})
 
 
-def _pausing_after_submit(
-    submissions: SubmissionFactory, submitted: threading.Event, resume: threading.Event
+def _pausing_at_commit(
+    submissions: SubmissionFactory, committed: threading.Event, resume: threading.Event
 ) -> SubmissionFactory:
-    """Submissions that, once their submit returns, say so and wait to be resumed."""
+    """Submissions whose staged tasks, the moment their transaction commits, say so and wait
+    to be resumed (whatever else that commit did or did not hold)."""
 
     def submission(session: Any, principal: Any) -> Any:
         made = submissions(session, principal)
-        submit = made.submit
+        stage = made.stage
 
-        def submit_then_pause(*args: Any, **kwargs: Any) -> Any:
-            outcomes = submit(*args, **kwargs)
-            submitted.set()
-            resume.wait(60)
-            return outcomes
+        def stage_then_pause_at_commit(*args: Any, **kwargs: Any) -> Any:
+            staged = stage(*args, **kwargs)
 
-        made.submit = submit_then_pause  # type: ignore[method-assign]
+            def pause(_session: Any) -> None:
+                committed.set()
+                resume.wait(60)
+
+            event.listen(session, "after_commit", pause, once=True)
+            return staged
+
+        made.stage = stage_then_pause_at_commit  # type: ignore[method-assign]
         return made
 
     return submission
 
 
 def test_a_cancel_from_another_process_mid_step_orphans_no_task(api: TestClient) -> None:
-    """Process A's step pauses the moment its submission returns; process B cancels the batch
-    and winds it down meanwhile. Every task A made must be one of the batch's lines, and so
+    """Process A's step pauses the moment its tasks commit; process B cancels the batch and
+    winds it down meanwhile. Every task A made must be one of the batch's lines, and so
     cancelled with it: none is left queued behind a batch that has ended."""
     content = ("\n".join(_good_line(n) for n in range(1, 31)) + "\n").encode()
     batch_id = _batch(api, content)
     state, settings = api.app.state, api.app.state.settings
-    submitted, resume = threading.Event(), threading.Event()
-    pausing = _pausing_after_submit(submission_factory(state, settings), submitted, resume)
+    committed, resume = threading.Event(), threading.Event()
+    pausing = _pausing_at_commit(submission_factory(state, settings), committed, resume)
     process_a = BatchRunner(
         state.sessions, pausing, state.policy.catalog, state.redis, state.file_store, settings
     )
@@ -131,7 +136,7 @@ def test_a_cancel_from_another_process_mid_step_orphans_no_task(api: TestClient)
     step = threading.Thread(target=process_a.run_once)
     step.start()
     try:
-        assert submitted.wait(60), "process A's step never submitted"
+        assert committed.wait(60), "process A never committed its tasks"
         cancelled = api.post(f"/v1/batches/{batch_id}/cancel")
         assert cancelled.status_code == 200, cancelled.text
         process_b.run_once()
