@@ -12,6 +12,7 @@ import math
 import threading
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
 import redis
@@ -26,6 +27,18 @@ from genroute.runtime.queueing import PRIORITY_STEPS, queue_lists
 from genroute.runtime.worker_registry import WarmUp, ready_workers
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Figures:
+    """One reading of the slow-moving figures, replaced whole so no reader sees two halves."""
+
+    read_at: float = -math.inf
+    service: dict[tuple[str, str], float] = field(default_factory=dict)
+    workers: dict[str, int] = field(default_factory=dict)
+    costs: dict[tuple[str, str], PathCost] = field(default_factory=dict)
+    shares: dict[tuple[str, str], float] = field(default_factory=dict)
+    warmups: dict[str, WarmUp] = field(default_factory=dict)
 
 
 class LiveFigures:
@@ -45,13 +58,8 @@ class LiveFigures:
         self._widths = widths
         self._window_s = window_s
         self._refresh_s = refresh_s
-        self._lock = threading.Lock()
-        self._read_at = -float("inf")
-        self._service: dict[tuple[str, str], float] = {}
-        self._workers: dict[str, int] = {}
-        self._costs: dict[tuple[str, str], PathCost] = {}
-        self._shares: dict[tuple[str, str], float] = {}
-        self._warmups: dict[str, WarmUp] = {}
+        self._reading = threading.Lock()  # one thread reads; the others use what is there
+        self._figures = _Figures()
 
     def estimates(
         self, task_type: str, priority: int, max_output_tokens: int
@@ -59,53 +67,72 @@ class LiveFigures:
         """Every path's estimate for a request of `task_type` at `priority` with that bound;
         none when the figures cannot be read (a budget is then not judged)."""
         try:
-            self._refresh()
+            figures = self._current()
             ahead = self._queued_ahead(priority)
         except (redis.RedisError, OSError) as exc:
             log.warning("live figures unreadable (%s); latency budgets are not judged", exc)
             return {}
         estimates = {}
         for path in PathName:
-            slots = self._workers.get(path.value, 0) * self._widths[path]
-            measured = self._service.get((path.value, task_type))
-            if measured is not None or path.value not in self._warmups:
+            slots = figures.workers.get(path.value, 0) * self._widths[path]
+            measured = figures.service.get((path.value, task_type))
+            if measured is not None or path.value not in figures.warmups:
                 estimates[path] = PathEstimate(path, ahead[path], slots, measured)
                 continue
-            cold = _from_warmup(self._warmups[path.value], max_output_tokens)
+            cold = _from_warmup(figures.warmups[path.value], max_output_tokens)
             estimates[path] = PathEstimate(path, ahead[path], slots, cold, from_warmup=True)
         return estimates
 
     def costs(self, task_type: str) -> dict[PathName, PathCost]:
         """Each path's measured cost figures for `task_type` (unmeasured ones say so)."""
         try:
-            self._refresh()
+            figures = self._current()
         except (redis.RedisError, OSError) as exc:
             log.warning("live figures unreadable (%s); routing by the rules alone", exc)
             return {}
-        return costs_of(self._costs, task_type)
+        return costs_of(figures.costs, task_type)
 
     def share(self, rule: str, task_type: str) -> float | None:
-        """The latest share of `rule`'s path for `task_type`; None before its first move or
-        when the figures cannot be read."""
+        """The latest share of `rule`'s path for `task_type` (None before its first move);
+        while the figures cannot be re-read, the last one read."""
         try:
-            self._refresh()
+            figures = self._current()
         except (redis.RedisError, OSError) as exc:
-            log.warning("live figures unreadable (%s); adaptive shares at their start", exc)
-        return self._shares.get((rule, task_type))
+            log.warning("live figures unreadable (%s); adaptive shares as last read", exc)
+            figures = self._figures
+        return figures.shares.get((rule, task_type))
 
-    def _refresh(self) -> None:
-        with self._lock:
-            if time.monotonic() - self._read_at < self._refresh_s:
-                return
-            with self._sessions() as session:  # every read on one connection
-                self._service = service_medians(session, self._window_s)
-                self._costs = measured_costs(session, self._window_s)
-                shares = current_shares(session)
-            self._shares = {key: current.share for key, current in shares.items()}
-            workers = ready_workers(self._broker)
-            self._workers = Counter(worker.get("path", "") for worker in workers)
-            self._warmups = _fastest_warmups(workers)
-            self._read_at = time.monotonic()
+    def _current(self) -> _Figures:
+        """The figures, re-read when older than `refresh_s` by one thread at a time, with no
+        lock held while it reads: the others go on with the figures there are, except before
+        the first reading, which they wait for."""
+        figures = self._figures
+        if time.monotonic() - figures.read_at < self._refresh_s:
+            return figures
+        if not self._reading.acquire(blocking=figures.read_at == -math.inf):
+            return figures
+        try:
+            figures = self._figures  # another thread may have read while this one waited
+            if time.monotonic() - figures.read_at >= self._refresh_s:
+                figures = self._figures = self._read()
+            return figures
+        finally:
+            self._reading.release()
+
+    def _read(self) -> _Figures:
+        with self._sessions() as session:  # every database read on one connection
+            service = service_medians(session, self._window_s)
+            costs = measured_costs(session, self._window_s)
+            shares = current_shares(session)
+        workers = ready_workers(self._broker)
+        return _Figures(
+            read_at=time.monotonic(),
+            service=service,
+            workers=Counter(worker.get("path", "") for worker in workers),
+            costs=costs,
+            shares={key: current.share for key, current in shares.items()},
+            warmups=_fastest_warmups(workers),
+        )
 
     def _queued_ahead(self, priority: int) -> dict[PathName, int]:
         """Messages a worker takes before one at `priority`: kombu's Redis transport files a

@@ -1,11 +1,13 @@
 """The live figures routing reads, from real attempts in PostgreSQL and queues in Redis: what
 an accepted output costs (failed attempts counted once), and how long a path takes."""
 
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from genroute.config import batch_widths
@@ -16,7 +18,7 @@ from genroute.db.session import make_engine, make_session_factory
 from genroute.runtime.live_figures import LiveFigures
 from genroute.runtime.queueing import redis_from_broker_url
 from genroute.settings import Settings
-from tests.helpers import isolated_settings
+from tests.helpers import isolated_settings, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -105,3 +107,50 @@ def test_service_time_is_the_engine_run_not_the_wait_for_a_batch(own: Settings) 
         [row] = [r for r in service_times(session, None) if r["path"] == "autoregressive"]
     engine.dispose()
     assert row["mean_s"] == pytest.approx(2.0, abs=0.01)
+
+
+def test_a_slow_re_read_holds_up_no_other_request(own: Settings) -> None:
+    """While one thread's re-read of the figures waits on the database (the attempts table
+    locked by another transaction), a request on another thread is answered at once from the
+    figures already read: the reading holds no lock the others need."""
+    engine = make_engine(own.database_url, pool_size=2)
+    broker = redis_from_broker_url(own.broker_url)
+    figures = LiveFigures(
+        make_session_factory(engine),
+        broker,
+        batch_widths(own.paths_file),
+        window_s=3600,
+        refresh_s=0,  # every call would re-read
+    )
+    blocker = make_engine(own.database_url, pool_size=1)
+    try:
+        assert figures.estimates("synthetic_examples", 5, 64)  # the first reading
+        with blocker.begin() as locked:
+            locked.execute(text("LOCK TABLE attempts IN ACCESS EXCLUSIVE MODE"))
+            reader = threading.Thread(target=figures.estimates, args=("chat", 5, 64))
+            reader.start()
+            wait_until(lambda: _waiting_on_a_lock(own), 10, "the re-read waiting on the lock")
+            answered: list[object] = []
+            other = threading.Thread(target=lambda: answered.append(figures.costs("chat")))
+            other.start()
+            other.join(2.0)
+            assert answered, "a request waited for another thread's re-read"
+        reader.join(10)
+        other.join(10)
+    finally:
+        blocker.dispose()
+        broker.close()
+        engine.dispose()
+
+
+def _waiting_on_a_lock(settings: Settings) -> bool:
+    engine = make_engine(settings.database_url, pool_size=1)
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+    )
+    try:
+        with engine.connect() as connection:
+            return connection.execute(query).scalar_one() > 0
+    finally:
+        engine.dispose()
