@@ -2,14 +2,13 @@
 are JSON carrying its id; the workers' lines also carry the attempt, path, engine and worker."""
 
 import json
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from genroute.local.stack import Stack
-from tests.helpers import ticket, wait_for_task
+from tests.helpers import ticket, wait_for_task, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -28,7 +27,11 @@ def test_a_task_can_be_followed_across_api_and_workers(client: httpx.Client, sta
     task_id = client.post("/v1/tasks", json=ticket(task_type="classification")).json()["id"]
     view = wait_for_task(client, task_id)
     assert [a.path for a in view.attempts] == ["diffusion", "autoregressive"]
-    time.sleep(0.5)  # let the last lines reach the files
+    names = ("api.log", "worker-diffusion.log", "worker-autoregressive.log")
+    files = [stack.log_dir / name for name in names]
+    wait_until(  # the last lines reach the files
+        lambda: all(_lines_about(file, task_id) for file in files), 10, "every process's lines"
+    )
 
     [accepted] = _lines_about(stack.log_dir / "api.log", task_id)
     assert accepted["message"].startswith("accepted classification task on diffusion")

@@ -7,7 +7,6 @@ import functools
 import json
 import os
 import signal
-import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -200,7 +199,7 @@ def test_an_api_killed_mid_batch_loses_and_duplicates_nothing(
         "submission under way",
     )
     os.killpg(stack.api.process.pid, signal.SIGKILL)  # mid-step, no shutdown
-    time.sleep(0.5)
+    wait_until(lambda: stack.api.process.poll() is not None, 10, "the killed API gone")
     stack.restart_api()
     done = _until(sdk, batch.id, {"completed", "failed"}, 540)
     assert done.status == "completed"

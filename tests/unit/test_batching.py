@@ -12,6 +12,7 @@ import pytest
 from genroute.errors import ClaimLost, EngineTimeout
 from genroute.interfaces import Generation, GenerationRequest
 from genroute.workers.batching import Batcher, EngineRun, wait_for_result
+from tests.helpers import wait_until
 
 
 class RecordingEngine:
@@ -163,7 +164,7 @@ def test_requests_that_queued_during_a_batch_start_the_next_at_once() -> None:
     engine = SlowEngine(seconds=0.4)
     batcher = Batcher(engine, max_batch=2, max_wait_s=3.0)
     first = [batcher.submit(_request("a")), batcher.submit(_request("b"))]
-    time.sleep(0.1)  # the first batch (full) is running
+    wait_until(lambda: engine.started, 5, "the first batch (full) running")
     queued = [batcher.submit(_request(c)) for c in "cde"]
     for future in first + queued:
         future.result(timeout=10)
