@@ -5,16 +5,20 @@ import contextlib
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from genroute.contract import TaskView
 from genroute.db.migrate import upgrade
+from genroute.db.models import Attempt
 from genroute.db.scratch import scratch_database
 from genroute.local.embedded import child_environment
-from genroute.runtime.queueing import redis_from_broker_url
+from genroute.runtime.queueing import redis_from_broker_url, with_broker_database
 from genroute.settings import Settings
 
 
@@ -27,15 +31,31 @@ def wait_for_task(client: httpx.Client, task_id: str, timeout_s: float = 120) ->
         time.sleep(0.25)
 
 
-def wait_until(condition: Callable[[], Any], timeout_s: float, what: str) -> Any:
-    """Poll `condition` until it returns something truthy (returned), or fail naming `what`:
-    tests wait on conditions, not on fixed sleeps."""
+def wait_until(
+    condition: Callable[[], Any], timeout_s: float, what: str, interval_s: float = 0.05
+) -> Any:
+    """Poll `condition` every `interval_s` until it returns something truthy (returned), or
+    fail naming `what`: tests wait on conditions, not on fixed sleeps."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if value := condition():
             return value
-        time.sleep(0.05)
+        time.sleep(interval_s)
     raise AssertionError(f"{what} did not happen within {timeout_s}s")
+
+
+def running_attempt(
+    sessions: Callable[[], Session], task_id: uuid.UUID, timeout_s: float = 60
+) -> Attempt:
+    """The task's first attempt once it is generating (claimed, lease live)."""
+
+    def running() -> Attempt | None:
+        with sessions() as session:
+            return session.scalars(
+                select(Attempt).where(Attempt.task_id == task_id, Attempt.outcome == "running")
+            ).first()
+
+    return wait_until(running, timeout_s, f"task {task_id} generating")
 
 
 def ticket(**overrides: Any) -> dict[str, Any]:
@@ -46,14 +66,6 @@ def ticket(**overrides: Any) -> dict[str, Any]:
     }
     request.update(overrides)
     return request
-
-
-def broker_url_with_db(broker_url: str, db: int) -> str:
-    """The same Redis server, another database: a stack of its own with no shared queues."""
-    if broker_url.startswith("redis+socket://"):
-        return f"{broker_url.split('?')[0]}?virtual_host={db}"
-    base, _, _ = broker_url.rpartition("/")
-    return f"{base}/{db}" if base.count("/") >= 2 else f"{broker_url.rstrip('/')}/{db}"
 
 
 def fresh_database(server_url: str) -> contextlib.AbstractContextManager[str]:
@@ -74,7 +86,7 @@ def isolated_database(settings: Settings, **updates: Any) -> Iterator[Settings]:
 def isolated_settings(settings: Settings, redis_db: int, **updates: Any) -> Iterator[Settings]:
     """`settings` with a migrated database and a flushed Redis database of their own, so a
     second stack's sweeper and workers never touch the session stack's tasks or queues."""
-    broker_url = broker_url_with_db(settings.broker_url, redis_db)
+    broker_url = with_broker_database(settings.broker_url, redis_db)
     client = redis_from_broker_url(broker_url)
     client.flushdb()
     client.close()

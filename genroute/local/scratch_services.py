@@ -10,7 +10,11 @@ from pathlib import Path
 from genroute.db.scratch import scratch_database
 from genroute.errors import ConfigurationError
 from genroute.local.embedded import services
-from genroute.runtime.queueing import redis_from_broker_url
+from genroute.runtime.queueing import (
+    broker_database,
+    redis_from_broker_url,
+    with_broker_database,
+)
 from genroute.settings import Settings
 
 # Held in a scratch Redis database while it is in use, so two runs never pick the same one.
@@ -36,11 +40,11 @@ def scratch_services(folder: Path) -> Iterator[Settings]:
 def _empty_redis_database(broker_url: str) -> Iterator[str]:
     """The same Redis server's first empty database above 0 (the default, never used), held
     while the block runs and emptied when it ends."""
-    base, _, current = broker_url.rpartition("/")
+    current = broker_database(broker_url)
     for number in range(1, 16):
-        if str(number) == current or broker_url.startswith("redis+socket://"):
+        if number == current:
             continue
-        url = f"{base}/{number}"
+        url = with_broker_database(broker_url, number)
         client = redis_from_broker_url(url)
         try:
             if client.dbsize() == 0 and client.set(_CLAIM_KEY, "1", nx=True):
@@ -52,6 +56,6 @@ def _empty_redis_database(broker_url: str) -> Iterator[str]:
         finally:
             client.close()
     raise ConfigurationError(
-        f"no empty Redis database on {base} for a scratch run; set GENROUTE_BROKER_URL to an "
-        "empty one, or unset it to use an embedded Redis"
+        f"no empty Redis database beside {broker_url} for a scratch run; set "
+        "GENROUTE_BROKER_URL to an empty one, or unset it to use an embedded Redis"
     )

@@ -9,6 +9,7 @@ strands a second task, and a visibility timeout above the hard limit so long tas
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
 
 import redis
 from celery import Celery
@@ -124,6 +125,21 @@ def redis_url(broker_url: str) -> str:
         broker_url = "unix://" + broker_url.removeprefix("redis+socket://")
         broker_url = broker_url.replace("virtual_host=", "db=")
     return broker_url
+
+
+def broker_database(broker_url: str) -> int:
+    """The Redis database a kombu broker URL names (0 when it names none)."""
+    if broker_url.startswith("redis+socket://"):
+        return int(parse_qs(urlsplit(broker_url).query).get("virtual_host", ["0"])[0])
+    return int(urlsplit(broker_url).path.strip("/") or 0)
+
+
+def with_broker_database(broker_url: str, number: int) -> str:
+    """The same Redis server, database `number`, in the broker URL's own spelling (a TCP URL
+    keeps its query; a socket URL names the database as its virtual host)."""
+    if broker_url.startswith("redis+socket://"):
+        return f"{broker_url.split('?')[0]}?virtual_host={number}"
+    return urlsplit(broker_url)._replace(path=f"/{number}").geturl()
 
 
 def redis_from_broker_url(broker_url: str) -> redis.Redis:

@@ -17,9 +17,10 @@ from genroute.runtime.queueing import (
     publish_many,
     queue_depth,
     redis_from_broker_url,
+    with_broker_database,
 )
 from genroute.settings import Settings
-from tests.helpers import broker_url_with_db, ticket, wait_for_task, wait_until
+from tests.helpers import ticket, wait_for_task, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -69,7 +70,7 @@ def test_a_publish_in_round_trips_sends_every_message_and_its_event(settings: Se
     (3,000 commands, past one trip's thousand): each lands in its queue's list for its
     priority, and each one's task-sent event (what Flower shows before a worker takes it)
     is published too."""
-    broker_url = broker_url_with_db(settings.broker_url, 2)
+    broker_url = with_broker_database(settings.broker_url, 2)
     client = redis_from_broker_url(broker_url)
     client.flushdb()
     events = client.pubsub()

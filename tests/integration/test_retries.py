@@ -21,9 +21,10 @@ from genroute.runtime.queueing import (
     publish_many,
     queue_depth,
     redis_from_broker_url,
+    with_broker_database,
 )
 from genroute.settings import Settings
-from tests.helpers import broker_url_with_db, wait_until
+from tests.helpers import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -33,7 +34,7 @@ def test_a_worker_gives_up_a_message_it_cannot_claim(settings: Settings, tmp_pat
     own = settings.model_copy(
         update={
             "database_url": absent,
-            "broker_url": broker_url_with_db(settings.broker_url, 6),
+            "broker_url": with_broker_database(settings.broker_url, 6),
             "db_retry_budget_s": 8,  # two puts back, about 5 s apart
         }
     )

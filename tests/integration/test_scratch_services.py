@@ -8,9 +8,9 @@ from sqlalchemy import create_engine, inspect, text
 
 from genroute.db.session import sqlalchemy_url
 from genroute.local.scratch_services import scratch_services
-from genroute.runtime.queueing import redis_from_broker_url
+from genroute.runtime.queueing import redis_from_broker_url, with_broker_database
 from genroute.settings import Settings
-from tests.helpers import broker_url_with_db, fresh_database
+from tests.helpers import fresh_database
 
 pytestmark = pytest.mark.integration
 
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.integration
 def test_a_scratch_run_leaves_the_users_servers_as_it_found_them(
     settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    users_broker = broker_url_with_db(settings.broker_url, 3)
+    users_broker = with_broker_database(settings.broker_url, 3)
     users_redis = redis_from_broker_url(users_broker)
     users_redis.flushdb()
     users_redis.set("the-users-own-key", "1")

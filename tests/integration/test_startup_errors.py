@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from genroute.local.embedded import child_environment
+from genroute.runtime.queueing import with_broker_database
 from genroute.settings import Settings
-from tests.helpers import broker_url_with_db
 
 pytestmark = pytest.mark.integration
 
@@ -31,7 +31,7 @@ def _run_genroute(
     settings: Settings, args: list[str], **updates: object
 ) -> subprocess.CompletedProcess:
     """Run a genroute command with changed settings, on a Redis database no stack serves."""
-    updates["broker_url"] = broker_url_with_db(settings.broker_url, 12)
+    updates["broker_url"] = with_broker_database(settings.broker_url, 12)
     return subprocess.run(
         [sys.executable, "-m", "genroute", *args],
         env=child_environment(settings.model_copy(update=updates)),

@@ -16,10 +16,9 @@ from genroute.db.migrate import upgrade
 from genroute.db.models import Attempt, Task
 from genroute.db.session import make_engine, make_session_factory
 from genroute.local.stack import running_stack
-from genroute.runtime.queueing import redis_from_broker_url
+from genroute.runtime.queueing import redis_from_broker_url, with_broker_database
 from genroute.settings import Settings
-from tests.helpers import broker_url_with_db, ticket, wait_for_task, wait_until
-from tests.reliability.test_worker_killed import _running_attempt
+from tests.helpers import running_attempt, ticket, wait_for_task, wait_until
 
 pytestmark = pytest.mark.reliability
 
@@ -36,7 +35,7 @@ def test_worker_rides_out_a_postgres_outage(
     try:
         url = server.get_uri()
         upgrade(url)
-        broker = broker_url_with_db(settings.broker_url, 11)
+        broker = with_broker_database(settings.broker_url, 11)
         client = redis_from_broker_url(broker)
         client.flushdb()
         client.close()
@@ -52,7 +51,7 @@ def test_worker_rides_out_a_postgres_outage(
             # Ends by itself after ~130 tokens (see test_worker_killed): accepted when whole.
             body = ticket(task_type="reasoning_answer", max_output_tokens=256)
             task_id = uuid.UUID(http.post("/v1/tasks", json=body).json()["id"])
-            _running_attempt(sessions, task_id)
+            running_attempt(sessions, task_id)
             waiting = ThreadPoolExecutor(1).submit(_chat_call, stack.api_url, stack.api_key)
             wait_until(lambda: _chat_tasks(sessions) == 1, 30, "the chat call's task")
             pgserver.pg_ctl(
