@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ from genroute.db.models import Task
 from genroute.local.embedded import child_environment
 from genroute.local.stack import Stack, issue_key
 from genroute.settings import Settings
+from tests.helpers import wait_until
 
 pytestmark = pytest.mark.integration
 ROWS = 60
@@ -79,9 +79,9 @@ def test_backlog_survives_a_kill_without_double_submitting(
 
     results = tmp_path / "results.jsonl"
     second = _enqueue(env, backlog, "--wait", "--out", str(results))
-    deadline = time.monotonic() + 180
-    while len(_lines(results)) < 10 and time.monotonic() < deadline and second.poll() is None:
-        time.sleep(0.2)
+    wait_until(
+        lambda: len(_lines(results)) >= 10 or second.poll() is not None, 180, "10 results written"
+    )
     assert second.poll() is None, "finished before it could be killed"
     os.kill(second.pid, signal.SIGKILL)
     second.communicate()

@@ -7,7 +7,6 @@ import re
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from genroute.local.embedded import child_environment
 from genroute.runtime.queueing import redis_from_broker_url
 from genroute.runtime.worker_registry import ready_workers
 from genroute.settings import Settings
-from tests.helpers import isolated_settings
+from tests.helpers import isolated_settings, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -67,13 +66,10 @@ class DemoWatcher:
             self.lines.append(line)
 
     def wait_for(self, pattern: str, timeout_s: float) -> re.Match:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            for line in list(self.lines):
-                if match := re.search(pattern, line):
-                    return match
-            time.sleep(0.2)
-        raise AssertionError(f"no line matching {pattern!r}:\n{''.join(self.lines[-30:])}")
+        def matching_line() -> re.Match | None:
+            return next(filter(None, (re.search(pattern, line) for line in list(self.lines))), None)
+
+        return wait_until(matching_line, timeout_s, f"a line matching {pattern!r}")
 
 
 @pytest.fixture
@@ -128,14 +124,17 @@ def test_demo_watched_through_metrics_and_flower(demo, tmp_path: Path) -> None:
     client.close()
 
     seen = Seen()
-    while process.poll() is None:
+
+    def seen_every_worker_family() -> bool:
+        if process.poll() is not None:
+            return True
         try:
             _look(seen, ops_url, worker_ports, flower_url, auth)
         except httpx.HTTPError:
-            break  # the demo finished and stopped its stack between two looks
-        if all(seen.workers.get(name, 0) > 0 for name in WORKER_FAMILIES):
-            break
-        time.sleep(1)
+            return True  # the demo finished and stopped its stack between two looks
+        return all(seen.workers.get(name, 0) > 0 for name in WORKER_FAMILIES)
+
+    wait_until(seen_every_worker_family, 240, "the demo's metrics and Flower seen", 0.5)
 
     assert all(seen.api.get(name, 0) > 0 for name in API_FAMILIES), seen.api
     assert all(seen.workers.get(name, 0) > 0 for name in WORKER_FAMILIES), seen.workers

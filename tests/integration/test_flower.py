@@ -6,7 +6,6 @@ import secrets
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -33,19 +32,14 @@ def test_flower_requires_credentials_and_shows_workers_and_tasks(
     task_id = client.post("/v1/tasks", json=ticket(task_type="classification")).json()["id"]
     wait_for_task(client, task_id)
     auth = ("operator", password)
-    deadline = time.monotonic() + 60
-    while True:
-        workers = httpx.get(f"{url}/api/workers", auth=auth, timeout=30).json()
+
+    def flower_sees_both_paths_and_the_task() -> tuple[set[str], set[str], dict] | None:
+        names = set(httpx.get(f"{url}/api/workers", auth=auth, timeout=30).json())
         tasks = httpx.get(f"{url}/api/tasks", auth=auth, timeout=30).json()
-        names = set(workers)
-        seen = {
-            path for path in ("autoregressive", "diffusion") for n in names if n.startswith(path)
-        }
-        if (
-            seen == {"autoregressive", "diffusion"} and task_id in tasks
-        ) or time.monotonic() > deadline:
-            break
-        time.sleep(1)
+        seen = {path for path in PATHS for n in names if n.startswith(path)}
+        return (seen, names, tasks) if seen == PATHS and task_id in tasks else None
+
+    seen, names, tasks = wait_until(flower_sees_both_paths_and_the_task, 60, "Flower's view", 0.5)
     assert seen == PATHS, names
     assert task_id in tasks  # the message id is the task id
     assert tasks[task_id]["name"] == "genroute.generate"

@@ -6,7 +6,6 @@ produced it. (tests/policy.yaml: window 4, min 4 samples, 50%, cooldown 3 s, all
 
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
@@ -61,9 +60,7 @@ def _events(sessions) -> list[tuple[str, str, bool]]:
 
 
 def _wait_for_events(sessions, count: int, timeout_s: float = 120) -> None:
-    deadline = time.monotonic() + timeout_s
-    while len(_events(sessions)) < count and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: len(_events(sessions)) >= count, timeout_s, f"{count} rollback events")
 
 
 def test_rollback_probe_rollback_again_and_restore(

@@ -2,7 +2,6 @@
 copy is recorded and scored; the producer only ever sees the primary (its result, its
 attempts, its listing), and the copy has one attempt and no fallback."""
 
-import time
 import uuid
 
 import pytest
@@ -13,20 +12,19 @@ from genroute.contract import Scope
 from genroute.db.models import Task
 from genroute.local.stack import Stack, issue_key
 from genroute.settings import Settings
-from tests.helpers import ticket
+from tests.helpers import ticket, wait_until
 
 pytestmark = pytest.mark.integration
 
 
 def _shadow_of(sessions, primary: uuid.UUID, timeout_s: float = 120) -> Task:
-    deadline = time.monotonic() + timeout_s
-    while True:
+    def finished_shadow() -> Task | None:
         with sessions() as session:
             shadow = session.scalars(select(Task).where(Task.shadow_of == primary)).one()
-            if shadow.status in ("succeeded", "failed") or time.monotonic() > deadline:
-                session.expunge(shadow)
-                return shadow
-        time.sleep(0.5)
+            session.expunge(shadow)
+        return shadow if shadow.status in ("succeeded", "failed") else None
+
+    return wait_until(finished_shadow, timeout_s, f"the shadow of {primary} finishing")
 
 
 def test_a_shadow_copy_runs_beside_the_primary(stack: Stack, settings: Settings, sessions) -> None:

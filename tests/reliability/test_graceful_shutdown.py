@@ -4,7 +4,6 @@ a new worker takes the rest. Every task ends with exactly one accepted output.""
 
 import os
 import signal
-import time
 import uuid
 
 import pytest
@@ -12,8 +11,7 @@ import pytest
 from genroute.db.session import make_engine, make_session_factory
 from genroute.local.stack import running_stack, wait_for_workers
 from genroute.settings import Settings
-from tests.helpers import isolated_settings, ticket, wait_for_task
-from tests.reliability.test_worker_killed import _running_attempt
+from tests.helpers import isolated_settings, running_attempt, ticket, wait_for_task, wait_until
 
 pytestmark = pytest.mark.reliability
 GRACE_S = 8
@@ -36,15 +34,12 @@ def test_sigterm_under_load_loses_nothing(
         ids = [http.post("/v1/tasks", json=body).json()["id"] for body in [long] + [quick] * 5]
         engine = make_engine(own.database_url, pool_size=1)
         try:
-            _running_attempt(make_session_factory(engine), uuid.UUID(ids[0]))
+            running_attempt(make_session_factory(engine), uuid.UUID(ids[0]))
         finally:
             engine.dispose()
         worker = stack.workers["autoregressive"]
         os.kill(worker.pid, signal.SIGTERM)  # the parent only, as a supervisor does
-        started = time.monotonic()
-        while worker.alive() and time.monotonic() - started < GRACE_S + 20:
-            time.sleep(0.2)
-        assert not worker.alive(), "the worker outlived its grace period"
+        wait_until(lambda: not worker.alive(), GRACE_S + 20, "the worker exiting in its grace")
 
         replacement = stack.start_worker("autoregressive")
         wait_for_workers(own, {"autoregressive": replacement}, 240)

@@ -12,8 +12,7 @@ from genroute.db.session import make_engine, make_session_factory
 from genroute.local.embedded import embedded_redis
 from genroute.local.stack import running_stack
 from genroute.settings import Settings
-from tests.helpers import isolated_database, ticket, wait_for_task
-from tests.reliability.test_worker_killed import _running_attempt
+from tests.helpers import isolated_database, running_attempt, ticket, wait_for_task
 
 pytestmark = pytest.mark.reliability
 
@@ -35,7 +34,7 @@ def test_every_task_ends_terminal_across_a_redis_restart(
             # Ends by itself after ~130 tokens (see test_worker_killed): accepted when whole.
             body = ticket(task_type="reasoning_answer", max_output_tokens=256)
             ids = [http.post("/v1/tasks", json=body).json()["id"] for _ in range(4)]
-            _running_attempt(make_session_factory(engine), uuid.UUID(ids[0]))  # 1 runs, 3 wait
+            running_attempt(make_session_factory(engine), uuid.UUID(ids[0]))  # 1 runs, 3 wait
             first.__exit__(None, None, None)
             first_running = False
             time.sleep(3)  # Redis stays down this long

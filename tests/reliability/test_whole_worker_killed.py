@@ -15,8 +15,7 @@ from sqlalchemy import select
 from genroute.db.models import Attempt, Task
 from genroute.local.stack import Stack
 from genroute.settings import Settings
-from tests.helpers import ticket, wait_for_task
-from tests.reliability.test_worker_killed import _running_attempt
+from tests.helpers import running_attempt, ticket, wait_for_task
 
 pytestmark = pytest.mark.reliability
 
@@ -29,7 +28,7 @@ def test_killed_worker_process_is_recovered_by_lease_and_sweeper(
     response = client.post("/v1/tasks", json=request)
     assert response.status_code == 202, response.text
     task_id = uuid.UUID(response.json()["id"])
-    victim = _running_attempt(sessions, task_id)
+    victim = running_attempt(sessions, task_id)
     worker = stack.workers["diffusion"]
     assert victim.worker_pid == worker.pid
     os.killpg(worker.pid, signal.SIGKILL)

@@ -5,7 +5,6 @@ of the development model ends by itself after about 130 tokens (9 s here), well 
 
 import os
 import signal
-import time
 import uuid
 
 import httpx
@@ -13,23 +12,9 @@ import pytest
 from sqlalchemy import select
 
 from genroute.db.models import Attempt, Task
-from tests.helpers import ticket, wait_for_task
+from tests.helpers import running_attempt, ticket, wait_for_task
 
 pytestmark = pytest.mark.reliability
-
-
-def _running_attempt(sessions, task_id: uuid.UUID, timeout_s: float = 60) -> Attempt:
-    """Wait until the task's first attempt is generating (claimed, lease live)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        with sessions() as session:
-            attempt = session.scalars(
-                select(Attempt).where(Attempt.task_id == task_id, Attempt.outcome == "running")
-            ).first()
-            if attempt is not None:
-                return attempt
-        time.sleep(0.05)
-    raise AssertionError(f"task {task_id} never started generating")
 
 
 def test_killed_worker_child_does_not_lose_the_task(client: httpx.Client, sessions) -> None:
@@ -39,7 +24,7 @@ def test_killed_worker_child_does_not_lose_the_task(client: httpx.Client, sessio
     assert response.status_code == 202, response.text
     task_id = uuid.UUID(response.json()["id"])
 
-    victim = _running_attempt(sessions, task_id)
+    victim = running_attempt(sessions, task_id)
     os.kill(victim.worker_pid, signal.SIGKILL)
 
     view = wait_for_task(client, str(task_id), timeout_s=180)
@@ -67,7 +52,7 @@ def test_repeated_kills_each_task_ends_with_one_accepted_output(
     for _ in range(3):
         body = ticket(task_type="reasoning_answer", max_output_tokens=256)
         task_id = uuid.UUID(client.post("/v1/tasks", json=body).json()["id"])
-        victim = _running_attempt(sessions, task_id)
+        victim = running_attempt(sessions, task_id)
         os.kill(victim.worker_pid, signal.SIGKILL)
         killed.append(task_id)
     for task_id in killed:
