@@ -8,11 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 
+from genroute.cli.main import cli
 from genroute.contract import PathName
 from genroute.settings import Settings
 from genroute.workers.engines.registry import PATH_ENV_FIELDS
+from tests.doc_blocks import code_blocks, shell_commands
 
 ROOT = Path(__file__).resolve().parents[2]
 # Read by commands outside the settings model (documented by hand on the configuration page).
@@ -76,3 +79,49 @@ def test_every_variable_the_docs_name_exists() -> None:
 
 def test_the_readme_is_a_landing_page() -> None:
     assert len((ROOT / "README.md").read_text().splitlines()) <= 300
+
+
+def _genroute_parses(argv: list[str]) -> None:
+    """Parse `genroute ARGV` as the command would (subcommands, options, argument types)
+    without running it; raises click.UsageError naming what it does not accept."""
+    command, name, rest, context = cli, "genroute", argv, None
+    while isinstance(command, click.Group) and rest and rest[0] in command.commands:
+        context = click.Context(command, info_name=name, parent=context)
+        name, rest = rest[0], rest[1:]
+        command = command.commands[name]
+    if isinstance(command, click.Group) and rest:
+        raise click.UsageError(f"no command {rest[0]!r} under {name}")
+    with command.make_context(name, rest, parent=context):
+        pass  # leaving it closes the files click opened for file options
+
+
+SHELL_COMMANDS = [
+    (where, words) for where, code in code_blocks("bash") for words in shell_commands(code)
+]
+
+
+def test_every_genroute_command_in_the_docs_is_one_it_accepts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Commands that start servers cannot run in a test as written; each is parsed by the
+    CLI itself instead, so a renamed command or option cannot linger in the docs."""
+    monkeypatch.chdir(tmp_path)  # file options are opened while parsing
+    shown = [(where, words) for where, words in SHELL_COMMANDS if words[0].endswith("genroute")]
+    assert len(shown) >= 15
+    refused = []
+    for where, words in shown:
+        try:
+            _genroute_parses(words[1:])
+        except click.UsageError as error:
+            refused.append(f"{where}: {' '.join(words)}: {error.format_message()}")
+    assert not refused, refused
+
+
+def test_every_dev_py_command_in_the_docs_exists() -> None:
+    usage = (ROOT / "dev.py").read_text().split('"""')[1]
+    shown = [
+        (where, words) for where, words in SHELL_COMMANDS if words[:2] == ["python3", "dev.py"]
+    ]
+    assert shown
+    unknown = [(where, words) for where, words in shown if f"dev.py {words[2]} " not in usage]
+    assert not unknown, unknown
