@@ -71,7 +71,7 @@ class AdaptiveShare(BaseModel):
 
 
 def other_path(path: PathName) -> PathName:
-    return next(route for route in PathName if route is not path)
+    return next(other for other in PathName if other is not path)
 
 
 @dataclass(frozen=True)

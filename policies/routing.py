@@ -40,7 +40,7 @@ class RoutingPolicy:
         return self.data_locations.get(path, PrivacyTier.node)
 
     def decide(self, request: TaskRequest) -> RouteDecision:
-        """PathName `request`. A rule whose path the request's privacy tier forbids is passed
+        """Route `request`. A rule whose path the request's privacy tier forbids is passed
         over. Raises RequestRejected for unknown task types, limits, or no allowed path."""
         output_limit = self.catalog.output_limit(request)
         passed_over = []

@@ -1,1 +1,1 @@
-"""PathName modules, one per resource."""
+"""Route modules, one per resource."""

@@ -45,7 +45,7 @@ _EXTRA_OF = {
 
 @click.group()
 def cli() -> None:
-    """PathName text generation between a diffusion LM and an autoregressive LLM."""
+    """Route text generation between a diffusion LM and an autoregressive LLM."""
 
 
 for command in (
