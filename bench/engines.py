@@ -179,19 +179,22 @@ def submit_concurrently(
 
 
 def wait_for_views(client: httpx.Client, ids: list[str], timeout_s: float = 900) -> list[TaskView]:
-    """Poll gently (once a second): timings come from the database, and polling competes with
-    the worker for the same two cores."""
+    """Long-poll each task in turn (`?wait=`): no polling competes with the worker for the
+    same cores, and no poll interval is added to a run; timings come from the database."""
     deadline = time.monotonic() + timeout_s
-    done: dict[str, TaskView] = {}
-    while len(done) < len(ids) and time.monotonic() < deadline:
-        for task_id in set(ids) - set(done):
-            view = TaskView.model_validate(client.get(f"/v1/tasks/{task_id}").json())
+    views = []
+    for task_id in ids:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise SystemExit(f"benchmark task {task_id} not finished in {timeout_s} s")
+            wait = {"wait": min(60.0, left)}
+            answer = client.get(f"/v1/tasks/{task_id}", params=wait, timeout=90)
+            view = TaskView.model_validate(answer.raise_for_status().json())
             if view.status.is_terminal:
-                done[task_id] = view
-        time.sleep(1.0)
-    if len(done) < len(ids):
-        raise SystemExit(f"{len(ids) - len(done)} benchmark tasks not finished in {timeout_s} s")
-    return [done[i] for i in ids]
+                views.append(view)
+                break
+    return views
 
 
 def served_path(url: str, width: int) -> PathConfig:

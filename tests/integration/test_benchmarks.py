@@ -45,7 +45,7 @@ def test_scorecard_bench(tmp_path: Path) -> None:
 @pytest.mark.timeout(900)
 def test_soak_bench(tmp_path: Path) -> None:
     result = _quick("soak", 1200, tmp_path)
-    assert result["bench"] == "soak" and result["accepted_by_api"] > 50
+    assert result["bench"] == "soak" and result["accepted_by_api"] >= 20
     assert (result["lost"], result["double_accepted"], result["api_5xx"]) == (0, 0, 0), json.dumps(
         result
     )
