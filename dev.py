@@ -141,6 +141,14 @@ def test_environment(with_vllm: bool = True) -> dict[str, str]:
     return env
 
 
+def parallel() -> list[str]:
+    """pytest-xdist workers (GENROUTE_TEST_WORKERS, default 2; 0 runs in one process): the
+    suite spends half its time waiting on processes, so two workers fill two cores. Tests that
+    share a module-scoped fixture stay together (`loadgroup`, see tests/conftest.py)."""
+    workers = os.environ.get("GENROUTE_TEST_WORKERS", "2")
+    return ["-n", workers, "--dist", "loadgroup"] if workers != "0" else []
+
+
 def main(argv: list[str]) -> None:
     command, rest = (argv[0], argv[1:]) if argv else ("help", [])
     if command == "setup":
@@ -157,7 +165,7 @@ def main(argv: list[str]) -> None:
             rest = [*FAST, *(arg for arg in rest if arg != "--fast")]
         else:
             install_browser()
-        run(PYTHON, "-m", "pytest", *rest, env=test_environment(with_vllm=not fast))
+        run(PYTHON, "-m", "pytest", *parallel(), *rest, env=test_environment(with_vllm=not fast))
     else:
         print(__doc__)
         sys.exit(0 if command in ("help", "-h", "--help") else 2)

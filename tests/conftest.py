@@ -2,6 +2,7 @@
 (dev.py points them at 127.0.0.1), else embedded servers. Each run gets a fresh database."""
 
 import contextlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,18 +22,23 @@ from tests.helpers import fresh_database
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _given_broker() -> str | None:
+    """The Redis of GENROUTE_TEST_BROKER_URL, for the first pytest-xdist worker only: tests
+    name Redis databases of their own (`isolated_settings(redis_db=...)`), so two workers on
+    one server would share them; every other worker runs an embedded Redis."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return os.environ.get("GENROUTE_TEST_BROKER_URL") if worker == "gw0" else None
+
+
 @pytest.fixture(scope="session")
 def service_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    import os
-
+    """A fresh database (uniquely named, so workers share the server) and a flushed Redis."""
     data_dir = tmp_path_factory.mktemp("services")
     with contextlib.ExitStack() as stack:
         db_server = os.environ.get("GENROUTE_TEST_DATABASE_URL") or stack.enter_context(
             embedded_postgres(data_dir)
         )
-        broker = os.environ.get("GENROUTE_TEST_BROKER_URL") or stack.enter_context(
-            embedded_redis(data_dir)
-        )
+        broker = _given_broker() or stack.enter_context(embedded_redis(data_dir))
         database = stack.enter_context(fresh_database(db_server))
         client = redis_from_broker_url(broker)
         client.flushdb()  # a test-only Redis database: leftovers of an earlier run would redeliver
@@ -89,3 +95,21 @@ def stack(settings: Settings) -> Iterator[Stack]:
 def client(stack: Stack) -> Iterator[httpx.Client]:
     with stack.http() as http:
         yield http
+
+
+# Under pytest-xdist (`dev.py test` runs two workers): the tests that take longest go first, so
+# no worker is left with one at the end while the other idles.
+STARTED_FIRST = ("tests/integration/test_benchmarks.py", "tests/reliability/")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Order the long tests first, and keep the tests that share a module-scoped fixture on
+    one xdist worker (`--dist loadgroup`), so a module's stack, seed or server starts once."""
+    items.sort(key=lambda item: not item.nodeid.startswith(STARTED_FIRST))
+    for item in items:
+        if item.get_closest_marker("xdist_group"):
+            continue
+        # pytest keeps no public list of an item's fixture definitions; this one is stable.
+        definitions = item._fixtureinfo.name2fixturedefs.values()
+        if any(defs[-1].scope == "module" for defs in definitions):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
