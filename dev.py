@@ -143,10 +143,10 @@ def test_environment(with_vllm: bool = True) -> dict[str, str]:
 
 def parallel() -> list[str]:
     """pytest-xdist workers (GENROUTE_TEST_WORKERS, default 2; 0 runs in one process): the
-    suite spends half its time waiting on processes, so two workers fill two cores. Tests that
-    share a module-scoped fixture stay together (`loadgroup`, see tests/conftest.py)."""
+    suite spends half its time waiting on processes, so two workers fill two cores. A module's
+    tests stay on one worker (`loadfile`), so its module-scoped fixtures start once."""
     workers = os.environ.get("GENROUTE_TEST_WORKERS", "2")
-    return ["-n", workers, "--dist", "loadgroup"] if workers != "0" else []
+    return ["-n", workers, "--dist", "loadfile"] if workers != "0" else []
 
 
 def main(argv: list[str]) -> None:

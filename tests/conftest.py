@@ -97,19 +97,11 @@ def client(stack: Stack) -> Iterator[httpx.Client]:
         yield http
 
 
-# Under pytest-xdist (`dev.py test` runs two workers): the tests that take longest go first, so
-# no worker is left with one at the end while the other idles.
+# Under pytest-xdist (`dev.py test` runs two workers, `--dist loadfile`: a module's tests stay on
+# one worker, so its module-scoped stack, seed or server starts once) the modules that take
+# longest go first, so no worker is left with one at the end while the other idles.
 STARTED_FIRST = ("tests/integration/test_benchmarks.py", "tests/reliability/")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Order the long tests first, and keep the tests that share a module-scoped fixture on
-    one xdist worker (`--dist loadgroup`), so a module's stack, seed or server starts once."""
     items.sort(key=lambda item: not item.nodeid.startswith(STARTED_FIRST))
-    for item in items:
-        if item.get_closest_marker("xdist_group"):
-            continue
-        # pytest keeps no public list of an item's fixture definitions; this one is stable.
-        definitions = item._fixtureinfo.name2fixturedefs.values()
-        if any(defs[-1].scope == "module" for defs in definitions):
-            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
