@@ -51,6 +51,8 @@ def _gpu_ids(service: dict) -> list[str]:
 
 
 VLLM = _load(ROOT / "compose" / "compose.yaml")["services"]
+# vLLM's release the servers run: DiffusionGemma needs >= 0.24; the tests' CPU build is 0.32.0.
+VLLM_IMAGE = "vllm/vllm-openai:v0.32.0"
 
 
 def test_each_vllm_server_has_one_gpu_and_a_worker_bound_to_it() -> None:
@@ -83,17 +85,23 @@ def _flag(command: list[str], flag: str) -> str:
 def test_the_diffusiongemma_server_follows_vllms_recipe() -> None:
     """recipes.vllm.ai/Google/diffusiongemma-26B-A4B-it and vllm.config.diffusion: four
     sequences at most (the self-conditioning buffers), canvas and steps as server settings,
-    vLLM's generation config (the checkpoint's caps max_tokens at 256), 80% of GPU memory."""
-    command = VLLM["vllm-diffusion-gpu0"]["command"]
+    vLLM's generation config (the checkpoint's caps max_tokens at 256), 85% of GPU memory, the
+    sampler's bound under the key vLLM reads (`diffusion_entropy_bound`: a bare `entropy_bound`
+    is ignored silently), Triton attention (FlashInfer is refused for this model), and an image
+    with diffusion support pinned to a release."""
+    server = VLLM["vllm-diffusion-gpu0"]
+    command = server["command"]
+    assert server["image"] == VLLM_IMAGE and not VLLM_IMAGE.endswith((":latest", ":gemma"))
     assert _flag(command, "--max-num-seqs") == "4"
     assert json.loads(_flag(command, "--diffusion-config")) == {
         "canvas_length": 256,
         "max_denoising_steps": 48,
     }
     sampler = json.loads(_flag(command, "--hf-overrides"))
-    assert sampler == {"diffusion_sampler": "entropy_bound", "entropy_bound": 0.1}
+    assert sampler == {"diffusion_sampler": "entropy_bound", "diffusion_entropy_bound": 0.1}
     assert _flag(command, "--generation-config") == "vllm"
-    assert _flag(command, "--gpu-memory-utilization") == "0.8"
+    assert _flag(command, "--gpu-memory-utilization") == "0.85"
+    assert _flag(command, "--attention-backend") == "TRITON_ATTN"
 
     env = VLLM["worker-diffusion-gpu0"]["environment"]
     assert env["GENROUTE_DIFFUSION_BATCH_WIDTH"] == _flag(command, "--max-num-seqs")
