@@ -23,7 +23,7 @@ from genroute.api.ops import redis_gauges
 from genroute.api.readiness import readiness
 from genroute.api.routes import openai, openai_batches, openai_files, paths, scorecard, tasks
 from genroute.api.submission import Submission
-from genroute.config import batch_widths
+from genroute.config import batch_widths, path_queues
 from genroute.db.session import make_engine, make_session_factory
 from genroute.policies import RoutingPolicy, load_catalog, load_policy
 from genroute.runtime.finish_events import FinishWaiters
@@ -114,7 +114,8 @@ def _lifespan(
         )
         app.state.path_states = PathStateStore(redis_client, policy.rollback)
         app.state.rate_limiter = RateLimiter(redis_client)
-        gauges = redis_gauges(redis_client, app.state.path_states)
+        queues = {path.value: names for path, names in path_queues(settings.paths_file).items()}
+        gauges = redis_gauges(redis_client, app.state.path_states, queues)
         REGISTRY.register(gauges)
         loops = _background_loops(app.state, settings)
         for loop in loops:

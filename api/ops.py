@@ -3,7 +3,7 @@ interactive API docs, served on GENROUTE_OPS_HOST:GENROUTE_OPS_PORT (an internal
 the same process as the producers' API, over the same state. The producers' port carries
 none of it: what operators see (errors, hosts, queue depths) is theirs."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 
 import redis
 from fastapi import FastAPI, Response
@@ -15,7 +15,7 @@ from genroute.api.readiness import readiness
 from genroute.observability.metrics import ScrapeTimeGauges
 from genroute.policies.rollback import PathState
 from genroute.runtime.path_states import PathStateStore
-from genroute.runtime.queueing import QUEUES, queue_depth
+from genroute.runtime.queueing import QUEUES, path_backlog, queue_depth
 from genroute.settings import Settings
 
 
@@ -50,17 +50,27 @@ def create_ops_app(public: FastAPI, settings: Settings) -> FastAPI:
     return ops
 
 
-def redis_gauges(client: redis.Redis, path_states: PathStateStore) -> ScrapeTimeGauges:
-    """Gauges read from Redis when scraped: queue depth per queue, path state per (path, task
-    type). A scrape while Redis is away still answers with the process's own metrics."""
+def redis_gauges(
+    client: redis.Redis, path_states: PathStateStore, path_queues: Mapping[str, Sequence[str]]
+) -> ScrapeTimeGauges:
+    """Gauges read from Redis when scraped: queue depth per queue, backlog per path (what an
+    autoscaler scales on), path state per (path, task type). A scrape while Redis is away
+    still answers with the process's own metrics."""
 
     def read() -> Iterator[tuple[str, str, list[str], list[tuple]]]:
         try:
             depths = [(queue, float(queue_depth(client, queue))) for queue in QUEUES]
+            backlog = [(p, float(n)) for p, n in path_backlog(client, path_queues).items()]
             states = path_states.all()
         except redis.RedisError:
             return  # the scrape still answers with the process's own metrics
         yield "genroute_queue_depth", "Messages waiting per queue", ["queue"], depths
+        yield (
+            "genroute_path_backlog",
+            "Work per path: waiting in any priority list of its queues, claimed ahead or running",
+            ["path"],
+            backlog,
+        )
         samples = [
             (path, task_type, state.value, 1.0 if current.state is state else 0.0)
             for (path, task_type), current in states.items()

@@ -52,6 +52,16 @@ def validate_file(path: Path, model: type[ModelT], name_item: ItemNamer | None =
     return validate_mapping(path, read_yaml_mapping(path), model, name_item)
 
 
+def path_queues(paths_file: Path) -> dict[PathName, tuple[str, ...]]:
+    """The queues each path's workers consume, as workers/paths.yaml declares them."""
+    entries = read_yaml_mapping(paths_file).get("paths") or {}
+    return {
+        PathName(name): tuple(entry.get("queues") or ())
+        for name, entry in entries.items()
+        if name in PathName._value2member_map_ and isinstance(entry, dict)
+    }
+
+
 def batch_widths(paths_file: Path) -> dict[PathName, int]:
     """Each path's batch width as workers/paths.yaml declares it (1 where it says none)."""
     entries = read_yaml_mapping(paths_file).get("paths") or {}

@@ -19,10 +19,8 @@ from dataclasses import dataclass
 
 import redis
 
-from genroute.runtime.queueing import queue_depth, queue_lists
+from genroute.runtime.queueing import UNACKED, UNACKED_INDEX, queue_depth, queue_lists
 
-# kombu's Redis transport keeps delivered, unacknowledged messages here (its default names).
-UNACKED, UNACKED_INDEX = "unacked", "unacked_index"
 SCAN_LIMIT = 2000
 
 

@@ -6,8 +6,9 @@ redelivered (tasks are idempotent through the DB claim), prefetch 1 so a long ge
 strands a second task, and a visibility timeout above the hard limit so long tasks do not loop.
 """
 
+import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
@@ -18,6 +19,8 @@ from kombu import Queue
 from genroute.settings import Settings
 
 GENERATE_TASK = "genroute.generate"
+# kombu's Redis transport keeps delivered, unacknowledged messages here (its default names).
+UNACKED, UNACKED_INDEX = "unacked", "unacked_index"
 QUEUES = ("diffusion", "autoregressive", "fallback")
 DEFAULT_PRIORITY = 5
 # kombu's Redis transport keeps one list per priority step: "q", "q\x06\x163", ...; a message
@@ -116,6 +119,28 @@ def queue_lists(queue: str) -> list[str]:
 def queue_depth(client: redis.Redis, queue: str) -> int:
     """Messages waiting on `queue`, across its priority lists."""
     return sum(int(client.llen(name)) for name in queue_lists(queue))
+
+
+def delivered_per_queue(client: redis.Redis) -> dict[str, int]:
+    """Messages delivered to a worker and not yet acknowledged, per queue: with late acks that
+    is every task claimed ahead or running (kombu's `unacked` hash holds each as [message,
+    exchange, routing key], and genroute routes each queue by its own name)."""
+    counts: dict[str, int] = {}
+    for entry in client.hvals(UNACKED):
+        queue = json.loads(entry)[2]
+        counts[queue] = counts.get(queue, 0) + 1
+    return counts
+
+
+def path_backlog(client: redis.Redis, path_queues: Mapping[str, Sequence[str]]) -> dict[str, int]:
+    """Per path, the work its workers hold or will: every priority list of its queues plus
+    what they were delivered and have not finished. What an autoscaler should scale on: a
+    bare list length misses the priority lists and everything claimed ahead."""
+    delivered = delivered_per_queue(client)
+    return {
+        path: sum(queue_depth(client, queue) + delivered.get(queue, 0) for queue in queues)
+        for path, queues in path_queues.items()
+    }
 
 
 def redis_url(broker_url: str) -> str:
