@@ -139,6 +139,22 @@ def db_upgrade(revision: str) -> None:
     click.echo(f"database at {revision}")
 
 
+@db.command("check")
+def db_check() -> None:
+    """Exit 0 when the database is at the shipped head revision, 1 otherwise: what a pod's init
+    container waits on, so nothing serves an old schema before the migration Job has run."""
+    from genroute.db.migrate import revisions
+
+    database_url = Settings().database_url
+    if not database_url:
+        raise click.UsageError("GENROUTE_DATABASE_URL is not set: there is no database to check")
+    current, heads = revisions(database_url)
+    if current != heads:
+        click.echo(f"database at {sorted(current) or 'no revision'}, head is {sorted(heads)}")
+        sys.exit(1)
+    click.echo(f"database at head {', '.join(sorted(heads))}")
+
+
 def prepare_models(settings: Settings) -> list[str]:
     """Build the built-in development models into the cache (once); their folders."""
     from genroute.workers.engines.models import BUILT_IN, resolve_model

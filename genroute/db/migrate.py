@@ -2,7 +2,11 @@
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine
 
+from genroute.db.session import sqlalchemy_url
 from genroute.settings import shipped_file
 
 # Alembic runs env.py and the versions itself; they are located, not imported.
@@ -18,6 +22,19 @@ def alembic_config(database_url: str) -> Config:
 
 def upgrade(database_url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(database_url), revision)
+
+
+def revisions(database_url: str) -> tuple[set[str], set[str]]:
+    """The database's current revisions and the shipped head revisions: equal once migrated.
+    Pods start only then (`genroute db check` in their init container)."""
+    heads = set(ScriptDirectory.from_config(alembic_config(database_url)).get_heads())
+    engine = create_engine(sqlalchemy_url(database_url))
+    try:
+        with engine.connect() as connection:
+            current = set(MigrationContext.configure(connection).get_current_heads())
+    finally:
+        engine.dispose()
+    return current, heads
 
 
 def downgrade(database_url: str, revision: str) -> None:

@@ -1,10 +1,14 @@
 """Migrations go up, down and up again on a real PostgreSQL."""
 
+import subprocess
+import sys
+
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
 from genroute.db.migrate import downgrade, upgrade
 from genroute.db.session import sqlalchemy_url
+from genroute.local.embedded import child_environment
 from tests.helpers import fresh_database
 
 pytestmark = pytest.mark.integration
@@ -125,3 +129,28 @@ def test_upgrade_backfills_a_database_holding_work(service_urls: tuple[str, str]
             assert migrated == rebuilt
         finally:
             engine.dispose()
+
+
+def test_db_check_passes_only_at_the_head_revision(settings) -> None:
+    """What a pod's init container runs: it fails until the migration Job has upgraded."""
+    with fresh_database(settings.database_url) as url:
+        own = settings.model_copy(update={"database_url": url})
+        empty = _db_check(own)
+        upgrade(url)
+        downgrade(url, "-1")
+        behind = _db_check(own)
+        upgrade(url)
+        current = _db_check(own)
+    assert empty.returncode == 1 and "no revision" in empty.stdout
+    assert behind.returncode == 1 and "head is" in behind.stdout
+    assert current.returncode == 0 and "database at head" in current.stdout
+
+
+def _db_check(settings) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "genroute", "db", "check"],
+        env=child_environment(settings),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
