@@ -11,10 +11,10 @@ from pathlib import Path
 import click
 import pytest
 
-from genroute.cli.main import cli
 from genroute.contract import PathName
 from genroute.settings import Settings
 from genroute.workers.engines.registry import PATH_ENV_FIELDS
+from tests.cli_parsing import genroute_parses
 from tests.doc_blocks import code_blocks, shell_commands
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,20 +81,6 @@ def test_the_readme_is_a_landing_page() -> None:
     assert len((ROOT / "README.md").read_text().splitlines()) <= 300
 
 
-def _genroute_parses(argv: list[str]) -> None:
-    """Parse `genroute ARGV` as the command would (subcommands, options, argument types)
-    without running it; raises click.UsageError naming what it does not accept."""
-    command, name, rest, context = cli, "genroute", argv, None
-    while isinstance(command, click.Group) and rest and rest[0] in command.commands:
-        context = click.Context(command, info_name=name, parent=context)
-        name, rest = rest[0], rest[1:]
-        command = command.commands[name]
-    if isinstance(command, click.Group) and rest:
-        raise click.UsageError(f"no command {rest[0]!r} under {name}")
-    with command.make_context(name, rest, parent=context):
-        pass  # leaving it closes the files click opened for file options
-
-
 SHELL_COMMANDS = [
     (where, words) for where, code in code_blocks("bash") for words in shell_commands(code)
 ]
@@ -111,7 +97,7 @@ def test_every_genroute_command_in_the_docs_is_one_it_accepts(
     refused = []
     for where, words in shown:
         try:
-            _genroute_parses(words[1:])
+            genroute_parses(words[1:])
         except click.UsageError as error:
             refused.append(f"{where}: {' '.join(words)}: {error.format_message()}")
     assert not refused, refused
