@@ -32,7 +32,12 @@ def parse_rate(text: str) -> float:
 @click.option("--p95-budget", "budget", required=True, help="p95 response budget: 30s, 2m.")
 @click.option("--since", default="7d", show_default=True, help="Measured attempts this recent.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
-def capacity(rate: str, mix: str, budget: str, since: str, as_json: bool) -> None:
+@click.option(
+    "--emit-keda",
+    is_flag=True,
+    help="Print Kustomize patches for the gpu overlay's ScaledObjects (RATE is the peak).",
+)
+def capacity(rate: str, mix: str, budget: str, since: str, as_json: bool, emit_keda: bool) -> None:
     """Workers per path to serve RATE of MIX within the p95 budget: each path's share as
     submission routes it (the rules, adaptive shares as they stand, cheapest accepted output;
     plus the diffusion path's refused outputs as fallback work), its measured service times
@@ -75,8 +80,11 @@ def capacity(rate: str, mix: str, budget: str, since: str, as_json: bool) -> Non
     plan = []
     by_type = {task_type: costs_of(costs, task_type) for task_type in shares}
     loads = path_loads(arrivals, shares, policy, times, acceptance, widths, shares_now, by_type)
-    for load in loads:
-        sizing = size(load, budget_s)
+    sized = [(load, size(load, budget_s)) for load in loads]
+    if emit_keda:
+        click.echo(_keda_patches(sized, budget_s))
+        return
+    for load, sizing in sized:
         plan.append({"load": asdict(load), "sizing": asdict(sizing) if sizing else None})
     if as_json:
         click.echo(
@@ -88,6 +96,25 @@ def capacity(rate: str, mix: str, budget: str, since: str, as_json: bool) -> Non
     click.echo(f"{arrivals:g}/s of {mix}, p95 budget {budget_s:g} s")
     for entry in plan:
         click.echo(_line(entry["load"], entry["sizing"]))
+
+
+def _keda_patches(sized: list, budget_s: float) -> str:
+    """Each sized path's ScaledObject patch, with the sizing it comes from as a comment."""
+    from genroute.analysis.keda_targets import keda_targets, scaled_object_patch
+
+    lines = ["# genroute capacity --emit-keda: add under `patches:` in overlays/gpu"]
+    for load, sizing in sized:
+        if sizing is None:
+            lines.append(f"# {load.path}: no worker count meets the budget; left as it is")
+            continue
+        targets = keda_targets(load, sizing, budget_s)
+        lines.append(
+            f"# {load.path}: {load.arrivals_per_s:.3g}/s at peak, {sizing.workers} workers "
+            f"(utilisation {sizing.utilisation:.0%}), backlog per replica "
+            f"{targets.backlog_per_replica} (batch width {load.batch_width})"
+        )
+        lines.append(scaled_object_patch(targets).rstrip())
+    return "\n".join(lines)
 
 
 def _line(load: dict, sizing: dict | None) -> str:

@@ -3,19 +3,25 @@ only, prefers shadow pairs (the same input on both paths) where there are any, c
 fixed start, and answers the promotion gate's verdict as text and JSON."""
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+import yaml
 
 from genroute.db.models import Attempt, Task
 from genroute.db.session import make_engine, make_session_factory
 from genroute.local.embedded import child_environment
 from genroute.settings import Settings
 from tests.helpers import isolated_database
+
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.integration
 
@@ -155,3 +161,43 @@ def test_capacity_plans_from_the_measured_attempts(seeded_settings: Settings) ->
         env=child_environment(seeded_settings), capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert "diffusion: 4/s (ticket_summary)" in text.stdout and " workers (" in text.stdout
+
+
+def test_capacity_emits_keda_targets_that_apply_to_the_gpu_overlay(
+    seeded_settings: Settings, tmp_path: Path
+) -> None:
+    """`--emit-keda` prints the capacity model's numbers as patches; kustomize applies them."""
+    command = ["capacity", "--rate", "4/s", "--mix", "ticket_summary=1", "--p95-budget", "30s"]
+    env = child_environment(seeded_settings)
+    run = [sys.executable, "-m", "genroute", *command]
+    plan = json.loads(
+        subprocess.run([*run, "--json"], env=env, capture_output=True, timeout=120).stdout
+    )
+    emitted = subprocess.run(
+        [*run, "--emit-keda"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert emitted.returncode == 0, emitted.stderr
+    diffusion = next(p for p in plan["paths"] if p["load"]["path"] == "diffusion")
+    load, sizing = diffusion["load"], diffusion["sizing"]
+    waiting = int((30 - load["service"]["p95_s"]) * load["batch_width"] / load["service"]["mean_s"])
+    (tmp_path / "kustomization.yaml").write_text(
+        f"resources: [{os.path.relpath(ROOT / 'deploy/kubernetes/overlays/gpu', tmp_path)}]\n"
+        f"patches:\n{emitted.stdout}"
+    )
+    kubectl = shutil.which("kubectl")
+    if kubectl is None and not os.environ.get("CI"):
+        pytest.skip("kubectl (with Kustomize) is not installed")
+    rendered = subprocess.run(
+        [kubectl or "kubectl", "kustomize", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert rendered.returncode == 0, rendered.stderr
+    scaled = {
+        o["metadata"]["name"]: o["spec"]
+        for o in yaml.safe_load_all(rendered.stdout)
+        if o and o["kind"] == "ScaledObject"
+    }["genroute-worker-diffusion"]
+    assert scaled["maxReplicaCount"] == sizing["workers"]
+    assert scaled["triggers"][0]["metadata"]["threshold"] == str(load["batch_width"] + waiting)

@@ -4,6 +4,7 @@ import math
 from pathlib import Path
 
 import pytest
+import yaml
 
 from genroute.analysis.capacity import (
     PathLoad,
@@ -15,6 +16,7 @@ from genroute.analysis.capacity import (
     size,
 )
 from genroute.analysis.capacity_plan import parse_mix, path_loads
+from genroute.analysis.keda_targets import KedaTargets, keda_targets, scaled_object_patch
 from genroute.contract import PathName
 from genroute.errors import GenrouteError
 from genroute.policies import load_catalog, load_policy
@@ -162,3 +164,28 @@ def test_a_batching_worker_waits_for_whole_batches() -> None:
     assert planned_p95_wait(alone, 2) == p95_wait(alone, 2)
     quiet = PathLoad("diffusion", 0.01, fixed, 4, ("ticket_summary",))
     assert simulated_p95_wait(quiet, 4) < 0.05  # an idle engine starts at once
+
+
+def test_keda_targets_hold_an_arrivals_queue_to_the_budget() -> None:
+    """The backlog per replica a ScaledObject targets: one more waiting task per replica
+    and an arrival behind them would start too late to be answered within the budget."""
+    service = ServiceTimes(mean_s=2.0, variance_s2=1.0, p95_s=4.0)
+    load = PathLoad("diffusion", 3.0, service, 4, ("ticket_summary",))
+    budget_s = 30.0
+    sizing = size(load, budget_s)
+    targets = keda_targets(load, sizing, budget_s)
+    assert targets.max_replicas == sizing.workers
+    waiting = targets.backlog_per_replica - load.batch_width
+    answered_s = waiting * service.mean_s / load.batch_width + service.p95_s
+    assert answered_s <= budget_s < answered_s + service.mean_s / load.batch_width
+    assert waiting == 52  # (30 - 4) s x 4 / 2 s
+    over = keda_targets(load, sizing, service.p95_s / 2)  # no slack: only the batch in service
+    assert over.backlog_per_replica == load.batch_width
+
+
+def test_the_patch_names_the_scaled_object_and_both_numbers() -> None:
+    patch = yaml.safe_load(scaled_object_patch(KedaTargets("diffusion", 5, 14)))
+    [entry] = patch
+    assert entry["target"] == {"kind": "ScaledObject", "name": "genroute-worker-diffusion"}
+    operations = {op["path"]: op["value"] for op in yaml.safe_load(entry["patch"])}
+    assert operations == {"/spec/maxReplicaCount": 5, "/spec/triggers/0/metadata/threshold": "14"}
