@@ -1,14 +1,14 @@
 """What a path's KEDA ScaledObject should say, from the capacity model: the most replicas (the
 workers `size` finds for the peak rate and p95 budget) and the target backlog per replica.
 
-The target is the backlog one worker can hold and still answer within the budget: its batch in
-service plus the waiting work it clears before a new arrival's own service must start. A
-worker runs `batch_width` attempts at a time, each taking `mean_s`, so it clears
-`batch_width / mean_s` tasks a second; an arrival behind `q` waiting tasks starts after
-`q * mean_s / batch_width` and is answered by then plus the service's p95. So
-`q = floor((budget - p95_s) * batch_width / mean_s)`, and the target is `batch_width + q`.
-KEDA's HPA keeps backlog / replicas at or below it, which holds every arrival's queue to what
-the budget allows."""
+The target is a replica's batch in service plus at most one batch waiting: a new replica
+needs minutes to load its model, far longer than a p95 budget of seconds, so the queue cannot
+be the buffer that absorbs a rise; scaling must start as soon as a replica is full. Where the
+budget is tighter still, less waits: a worker clears `batch_width / mean_s` tasks a second, so
+an arrival behind `q` waiting tasks starts after `q * mean_s / batch_width` and is answered by
+then plus the service's p95, and `q` is held to `floor((budget - p95_s) * batch_width /
+mean_s)`. KEDA's HPA keeps backlog / replicas at or below the target. bench/autoscale.py
+measures what these targets give over a day with bursts against a static fleet."""
 
 import math
 from dataclasses import dataclass
@@ -26,7 +26,8 @@ class KedaTargets:
 def keda_targets(load: PathLoad, sizing: Sizing, p95_budget_s: float) -> KedaTargets:
     """Targets for `load` sized by `sizing` (from `size`) within `p95_budget_s`."""
     slack_s = max(0.0, p95_budget_s - load.service.p95_s)
-    waiting = math.floor(slack_s * load.batch_width / load.service.mean_s)
+    within_budget = math.floor(slack_s * load.batch_width / load.service.mean_s)
+    waiting = min(load.batch_width, within_budget)
     return KedaTargets(load.path, max(1, sizing.workers), load.batch_width + waiting)
 
 

@@ -122,3 +122,16 @@ def test_capacity_bench(tmp_path: Path) -> None:
     result = _quick("capacity", 600, tmp_path)
     assert result["bench"] == "capacity" and result["tasks"] == 8
     assert result["predicted_p95_wait_s"] >= 0 and result["measured_p95_wait_s"] >= 0
+
+
+def test_autoscale_bench(tmp_path: Path) -> None:
+    result = _quick("autoscale", 120, tmp_path)
+    assert result["bench"] == "autoscale" and set(result["fleets"]) == {"static", "autoscaled"}
+    static, auto = result["fleets"]["static"], result["fleets"]["autoscaled"]
+    assert (
+        static["tasks"] > 10_000 and abs(auto["tasks"] - static["tasks"]) < 0.05 * static["tasks"]
+    )
+    assert result["keda"]["max_replicas"] == result["static_workers"]
+    assert 1 <= auto["max_replicas_used"] <= result["keda"]["max_replicas"]
+    assert result["gpu_hours_ratio"] == round(auto["gpu_hours"] / static["gpu_hours"], 3)
+    assert 0 < result["gpu_hours_ratio"] <= 1 and 0 <= result["p95_met_fraction"] <= 1

@@ -166,21 +166,20 @@ def test_a_batching_worker_waits_for_whole_batches() -> None:
     assert simulated_p95_wait(quiet, 4) < 0.05  # an idle engine starts at once
 
 
-def test_keda_targets_hold_an_arrivals_queue_to_the_budget() -> None:
-    """The backlog per replica a ScaledObject targets: one more waiting task per replica
-    and an arrival behind them would start too late to be answered within the budget."""
+def test_keda_targets_scale_out_once_a_replica_is_full() -> None:
+    """At most one batch waits per replica (a model load takes minutes: the queue is no
+    buffer), fewer where an arrival behind more would be answered after the budget."""
     service = ServiceTimes(mean_s=2.0, variance_s2=1.0, p95_s=4.0)
     load = PathLoad("diffusion", 3.0, service, 4, ("ticket_summary",))
-    budget_s = 30.0
-    sizing = size(load, budget_s)
-    targets = keda_targets(load, sizing, budget_s)
-    assert targets.max_replicas == sizing.workers
-    waiting = targets.backlog_per_replica - load.batch_width
+    sizing = size(load, 30.0)
+    roomy = keda_targets(load, sizing, 30.0)
+    assert roomy.max_replicas == sizing.workers
+    assert roomy.backlog_per_replica == 2 * load.batch_width
+    tight = keda_targets(load, sizing, 5.0)  # 1 s of slack: two tasks clear in it
+    waiting = tight.backlog_per_replica - load.batch_width
     answered_s = waiting * service.mean_s / load.batch_width + service.p95_s
-    assert answered_s <= budget_s < answered_s + service.mean_s / load.batch_width
-    assert waiting == 52  # (30 - 4) s x 4 / 2 s
-    over = keda_targets(load, sizing, service.p95_s / 2)  # no slack: only the batch in service
-    assert over.backlog_per_replica == load.batch_width
+    assert waiting == 2 and answered_s <= 5.0 < answered_s + service.mean_s / load.batch_width
+    assert keda_targets(load, sizing, 3.0).backlog_per_replica == load.batch_width
 
 
 def test_the_patch_names_the_scaled_object_and_both_numbers() -> None:
