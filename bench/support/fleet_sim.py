@@ -146,6 +146,7 @@ def simulate(
 
     for _ in range(scaling.min_replicas if scaling.target else scaling.max_replicas):
         start_replica(0.0, loaded=True)
+    outcome.replicas_over_time.append((0.0, len(replicas)))
     arrivals = trace.arrivals(rng)
     first = next(arrivals, None)
     if first is not None:
