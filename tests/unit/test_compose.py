@@ -172,7 +172,9 @@ def test_the_grafana_dashboard_only_queries_metrics_genroute_exports() -> None:
 
     exported = {c._name for c in vars(metrics).values() if hasattr(c, "_name")}
     exported |= {"genroute_queue_depth", "genroute_path_state"}
-    dashboard = json.loads((ROOT / "deploy" / "kubernetes" / "base" / "grafana-dashboard.json").read_text())
+    dashboard = json.loads(
+        (ROOT / "deploy" / "kubernetes" / "base" / "grafana-dashboard.json").read_text()
+    )
     queried = {
         name
         for panel in dashboard["panels"]
