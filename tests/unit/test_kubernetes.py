@@ -19,6 +19,7 @@ import yaml
 
 from genroute.settings import Settings
 from tests.cli_parsing import genroute_parses
+from tests.doc_blocks import code_blocks, shell_commands
 
 ROOT = Path(__file__).resolve().parents[2]
 OVERLAYS = sorted((ROOT / "deploy" / "kubernetes" / "overlays").iterdir())
@@ -234,3 +235,44 @@ def test_the_image_is_the_one_the_dockerfile_builds(overlay: str) -> None:
             assert pod["securityContext"]["runAsUser"] == int(user), where
             ports = {port["containerPort"] for port in container.get("ports", [])}
             assert ports <= exposed, where
+
+
+def _secret_references(overlay: str) -> set[tuple[str, str]]:
+    references = set()
+    for deployment in [
+        *_of_kind(overlay, "Deployment").values(),
+        *_of_kind(overlay, "Job").values(),
+    ]:
+        for container in _pod_containers(deployment):
+            for variable in container.get("env", []):
+                if ref := variable.get("valueFrom", {}).get("secretKeyRef"):
+                    references.add((ref["name"], ref["key"]))
+    return references
+
+
+def test_the_docs_create_every_secret_the_manifests_reference(tmp_path: Path) -> None:
+    """The Kubernetes page's kubectl example runs client-side (--dry-run=client, no cluster)
+    and creates each secret name and key a manifest reads."""
+    [code] = [
+        code
+        for where, code in code_blocks("bash")
+        if where.startswith("docs/operators/kubernetes.md")
+        and all(words[0] == "kubectl" for words in shell_commands(code))
+    ]
+    dry_run = 'kubectl() { echo ---; command kubectl "$@" --dry-run=client -o yaml; }\n'
+    ran = subprocess.run(
+        ["bash", "-c", dry_run + "set -euo pipefail\n" + code],
+        env={**os.environ, "HF_TOKEN": "hf_example", "KUBECONFIG": str(tmp_path / "none")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert ran.returncode == 0, ran.stderr
+    created = {
+        (doc["metadata"]["name"], key)
+        for doc in yaml.safe_load_all(ran.stdout)
+        if doc and doc["kind"] == "Secret"
+        for key in doc["data"]
+    }
+    for overlay in RENDERED:
+        assert _secret_references(overlay) <= created, overlay
