@@ -234,12 +234,17 @@ def _run_load(
             base_url=stack.api_url, headers=headers, limits=limits
         ) as http:
             ramp_s = 10.0
-            await asyncio.gather(
+            waiting = asyncio.gather(
                 *(
                     _wait_on_tasks(http, recorder, stop, ramp_s * n / waiters)
                     for n in range(waiters)
                 )
             )
+            while not stop.is_set() and not waiting.done():
+                await asyncio.sleep(0.2)
+            waiting.cancel()  # at the stop, the long-pollers hang up, as clients do
+            with contextlib.suppress(asyncio.CancelledError):
+                await waiting
 
     jobs = [_produce(stack, recorder, phase, rate, stop)] + ([poll()] if waiters else [])
     threads = [threading.Thread(target=asyncio.run, args=(job,), daemon=True) for job in jobs]
