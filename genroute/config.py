@@ -1,7 +1,8 @@
 """Read a YAML file into a pydantic model, turning every failure into a PolicyError that names
 the file, the item (task type or rule) and the field."""
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -62,11 +63,19 @@ def path_queues(paths_file: Path) -> dict[PathName, tuple[str, ...]]:
     }
 
 
-def batch_widths(paths_file: Path) -> dict[PathName, int]:
-    """Each path's batch width as workers/paths.yaml declares it (1 where it says none)."""
+def batch_widths(paths_file: Path, environ: Mapping[str, str] | None = None) -> dict[PathName, int]:
+    """Each path's batch width as its workers run it: GENROUTE_<PATH>_BATCH_WIDTH where set
+    (the override workers apply), else workers/paths.yaml's (1 where it says none). The API's
+    estimates and `genroute capacity` must use the width the workers run, not the file's."""
+    environ = os.environ if environ is None else environ
     entries = read_yaml_mapping(paths_file).get("paths") or {}
     widths = {}
     for path in PathName:
         entry = entries.get(path.value)
-        widths[path] = int(entry.get("batch_width", 1)) if isinstance(entry, dict) else 1
+        declared = entry.get("batch_width", 1) if isinstance(entry, dict) else 1
+        name = f"GENROUTE_{path.value.upper()}_BATCH_WIDTH"
+        try:
+            widths[path] = int(environ.get(name, declared))
+        except ValueError:
+            raise PolicyError(f"{paths_file}: {name}: '{environ[name]}' is not a number") from None
     return widths

@@ -122,6 +122,8 @@ def test_every_worker_keeps_as_many_requests_in_flight_as_its_server_serves() ->
         )
         width = _flag(VLLM[server.group(1)]["command"], "--max-num-seqs")
         assert env[f"GENROUTE_{path}_BATCH_WIDTH"] == width, name
+        # The API estimates waits and sizes fleets with the width the workers run.
+        assert VLLM["api"]["environment"][f"GENROUTE_{path}_BATCH_WIDTH"] == width, name
 
 
 def test_health_checks_allow_for_model_loading() -> None:

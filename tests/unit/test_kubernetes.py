@@ -199,9 +199,17 @@ def test_the_vllm_servers_run_with_composes_flags_and_image() -> None:
         assert server["args"] == _compose_command(composed), path
         assert server["image"] == composed["image"], path
         assert server["restartPolicy"] == "Always"  # a native sidecar: up before the worker
-        [container] = worker["spec"]["template"]["spec"]["containers"]
-        width = _env(container)[f"GENROUTE_{path.upper()}_BATCH_WIDTH"]
+        # Workers and the API read the width from the shared ConfigMap.
+        config = _of_kind("gpu", "ConfigMap")
+        [shared] = [c["data"] for name, c in config.items() if name.startswith("genroute-config")]
+        width = shared[f"GENROUTE_{path.upper()}_BATCH_WIDTH"]
         assert width == server["args"][server["args"].index("--max-num-seqs") + 1], path
+        for deployment in (worker, _of_kind("gpu", "Deployment")["genroute-api"]):
+            [container] = deployment["spec"]["template"]["spec"]["containers"]
+            assert any(
+                source["configMapRef"]["name"].startswith("genroute-config")
+                for source in container["envFrom"]
+            ), deployment["metadata"]["name"]
 
 
 def _dockerfile() -> dict[str, list[str]]:

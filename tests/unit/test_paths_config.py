@@ -2,6 +2,8 @@ from pathlib import Path
 
 import pytest
 
+from genroute.config import batch_widths
+from genroute.contract import PathName
 from genroute.errors import PolicyError
 from genroute.workers.engines.registry import load_paths
 
@@ -99,3 +101,20 @@ def test_a_batched_worker_claims_one_batch_ahead_unless_told(tmp_path: Path) -> 
     assert paths["autoregressive"].claim_depth == 1  # prefork: one request per process
     tuned = load_paths(path, {"GENROUTE_DIFFUSION_CLAIM_AHEAD": "0"})
     assert tuned["diffusion"].claim_depth == 4
+
+
+def test_the_api_reads_the_batch_width_the_workers_run(tmp_path: Path) -> None:
+    """The API's estimates and `genroute capacity` use batch_widths: with a worker's width set
+    by GENROUTE_<PATH>_BATCH_WIDTH (compose, Kubernetes), they must see the same override."""
+    path = tmp_path / "paths.yaml"
+    path.write_text(
+        "paths:\n  diffusion: {queues: [diffusion], engine: diffusion-gemma, model: m, "
+        "batch_width: 8}\n"
+    )
+    environ = {"GENROUTE_DIFFUSION_BATCH_WIDTH": "4"}
+    widths = batch_widths(path, environ)
+    assert widths[PathName.diffusion] == load_paths(path, environ)["diffusion"].batch_width == 4
+    assert widths[PathName.autoregressive] == 1  # not declared
+    assert batch_widths(path, {})[PathName.diffusion] == 8
+    with pytest.raises(PolicyError, match="GENROUTE_DIFFUSION_BATCH_WIDTH"):
+        batch_widths(path, {"GENROUTE_DIFFUSION_BATCH_WIDTH": "wide"})
