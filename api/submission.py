@@ -199,12 +199,21 @@ class Submission:
         return created, shadows
 
     def _accepted(self, item: _Item) -> None:
-        """Count and log one new task (the log line carries its id, like the workers' lines)."""
+        """Count and log one new task. The line carries its id, like the workers' lines, and
+        the route's rule and reason: why it went where it went (a split, the cheapest accepted
+        output, a latency budget) is then in the log, not only on the task."""
         assert item.row is not None and item.decision is not None
-        path, task_type = item.decision.path.value, item.request.task_type
+        decision = item.decision
+        path, task_type = decision.path.value, item.request.task_type
         TASKS_SUBMITTED.labels(path, task_type).inc()
-        with log_context(task_id=str(item.row["id"]), path=path, owner=self.principal.owner):
-            log.info("accepted %s task on %s (%s)", task_type, path, item.decision.rule)
+        with log_context(
+            task_id=str(item.row["id"]),
+            path=path,
+            owner=self.principal.owner,
+            rule=decision.rule,
+            route_reason=decision.reason,
+        ):
+            log.info("accepted %s task on %s (%s)", task_type, path, decision.rule)
 
     def _publish(self, rows: list[dict[str, Any]]) -> None:
         messages = [

@@ -35,6 +35,7 @@ def test_a_task_can_be_followed_across_api_and_workers(client: httpx.Client, sta
 
     [accepted] = _lines_about(stack.log_dir / "api.log", task_id)
     assert accepted["message"].startswith("accepted classification task on diffusion")
+    assert accepted["rule"] == view.route.rule and accepted["route_reason"] == view.route.reason
     for path, attempt in (("diffusion", 1), ("autoregressive", 2)):
         lines = _lines_about(stack.log_dir / f"worker-{path}.log", task_id)
         assert lines, f"no {path} worker line about the task"
