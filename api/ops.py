@@ -15,7 +15,7 @@ from genroute.api.readiness import readiness
 from genroute.observability.metrics import ScrapeTimeGauges
 from genroute.policies.rollback import PathState
 from genroute.runtime.path_states import PathStateStore
-from genroute.runtime.queueing import QUEUES, path_backlog, queue_depth
+from genroute.runtime.queueing import QUEUES, delivered_per_queue, path_backlog, queue_depth
 from genroute.settings import Settings
 
 
@@ -59,17 +59,22 @@ def redis_gauges(
 
     def read() -> Iterator[tuple[str, str, list[str], list[tuple]]]:
         try:
-            depths = [(queue, float(queue_depth(client, queue))) for queue in QUEUES]
-            backlog = [(p, float(n)) for p, n in path_backlog(client, path_queues).items()]
+            depths = {queue: queue_depth(client, queue) for queue in QUEUES}
+            backlog = path_backlog(depths, delivered_per_queue(client), path_queues)
             states = path_states.all()
         except redis.RedisError:
             return  # the scrape still answers with the process's own metrics
-        yield "genroute_queue_depth", "Messages waiting per queue", ["queue"], depths
+        yield (
+            "genroute_queue_depth",
+            "Messages waiting per queue",
+            ["queue"],
+            [(queue, float(depth)) for queue, depth in depths.items()],
+        )
         yield (
             "genroute_path_backlog",
             "Work per path: waiting in any priority list of its queues, claimed ahead or running",
             ["path"],
-            backlog,
+            [(path, float(work)) for path, work in backlog.items()],
         )
         samples = [
             (path, task_type, state.value, 1.0 if current.state is state else 0.0)

@@ -132,15 +132,27 @@ def delivered_per_queue(client: redis.Redis) -> dict[str, int]:
     return counts
 
 
-def path_backlog(client: redis.Redis, path_queues: Mapping[str, Sequence[str]]) -> dict[str, int]:
-    """Per path, the work its workers hold or will: every priority list of its queues plus
-    what they were delivered and have not finished. What an autoscaler should scale on: a
-    bare list length misses the priority lists and everything claimed ahead."""
-    delivered = delivered_per_queue(client)
+def path_backlog(
+    depths: Mapping[str, int],
+    delivered: Mapping[str, int],
+    path_queues: Mapping[str, Sequence[str]],
+) -> dict[str, int]:
+    """Per path, the work its workers hold or will: every priority list of its queues
+    (`depths`, from queue_depth) plus what they were delivered and have not finished
+    (`delivered`, from delivered_per_queue). What an autoscaler should scale on: a bare list
+    length misses the priority lists and everything claimed ahead."""
     return {
-        path: sum(queue_depth(client, queue) + delivered.get(queue, 0) for queue in queues)
+        path: sum(depths.get(queue, 0) + delivered.get(queue, 0) for queue in queues)
         for path, queues in path_queues.items()
     }
+
+
+def read_path_backlog(
+    client: redis.Redis, path_queues: Mapping[str, Sequence[str]]
+) -> dict[str, int]:
+    """path_backlog as the broker holds it now."""
+    depths = {queue: queue_depth(client, queue) for queue in QUEUES}
+    return path_backlog(depths, delivered_per_queue(client), path_queues)
 
 
 def redis_url(broker_url: str) -> str:

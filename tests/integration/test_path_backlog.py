@@ -13,8 +13,8 @@ from genroute.local.stack import Stack
 from genroute.runtime.queueing import (
     Message,
     make_celery,
-    path_backlog,
     publish_many,
+    read_path_backlog,
     redis_from_broker_url,
     with_broker_database,
 )
@@ -34,13 +34,13 @@ def test_the_backlog_counts_every_priority_and_what_workers_hold(settings: Setti
     publish_many(celery, messages)
     try:
         assert client.llen("diffusion") < 4  # a bare list length misses the other priorities
-        assert path_backlog(client, PATH_QUEUES) == {"diffusion": 4, "autoregressive": 2}
+        assert read_path_backlog(client, PATH_QUEUES) == {"diffusion": 4, "autoregressive": 2}
         with Connection(broker_url) as connection:
             held = connection.SimpleQueue("diffusion", no_ack=False)
             delivered = held.get(timeout=5)  # claimed ahead: out of the lists, not acknowledged
-            assert path_backlog(client, PATH_QUEUES) == {"diffusion": 4, "autoregressive": 2}
+            assert read_path_backlog(client, PATH_QUEUES) == {"diffusion": 4, "autoregressive": 2}
             delivered.ack()
-            assert path_backlog(client, PATH_QUEUES) == {"diffusion": 3, "autoregressive": 2}
+            assert read_path_backlog(client, PATH_QUEUES) == {"diffusion": 3, "autoregressive": 2}
             held.close()
     finally:
         client.flushdb()
