@@ -4,9 +4,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine
 
-from genroute.db.session import sqlalchemy_url
+from genroute.db.session import make_engine
 from genroute.settings import shipped_file
 
 # Alembic runs env.py and the versions itself; they are located, not imported.
@@ -28,7 +27,7 @@ def revisions(database_url: str) -> tuple[set[str], set[str]]:
     """The database's current revisions and the shipped head revisions: equal once migrated.
     Pods start only then (`genroute db check` in their init container)."""
     heads = set(ScriptDirectory.from_config(alembic_config(database_url)).get_heads())
-    engine = create_engine(sqlalchemy_url(database_url))
+    engine = make_engine(database_url, pool_size=1, max_overflow=0)
     try:
         with engine.connect() as connection:
             current = set(MigrationContext.configure(connection).get_current_heads())
