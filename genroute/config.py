@@ -57,9 +57,9 @@ def path_queues(paths_file: Path) -> dict[PathName, tuple[str, ...]]:
     """The queues each path's workers consume, as workers/paths.yaml declares them."""
     entries = read_yaml_mapping(paths_file).get("paths") or {}
     return {
-        PathName(name): tuple(entry.get("queues") or ())
-        for name, entry in entries.items()
-        if name in PathName._value2member_map_ and isinstance(entry, dict)
+        path: tuple(entry.get("queues") or ())
+        for path in PathName
+        if isinstance(entry := entries.get(path.value), dict)
     }
 
 
