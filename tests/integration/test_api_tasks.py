@@ -15,10 +15,10 @@ from sqlalchemy import text
 from genroute.db.session import make_engine
 from genroute.local.stack import Stack, running_stack, wait_for_workers
 from genroute.policies.rollback import PathState, RollbackState
-from genroute.runtime.queueing import redis_from_broker_url
+from genroute.runtime.queueing import QUEUES, read_path_backlog, redis_from_broker_url
 from genroute.runtime.redis_keys import path_state_key
 from genroute.settings import Settings
-from tests.helpers import isolated_settings, ticket
+from tests.helpers import isolated_settings, ticket, wait_until
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -214,7 +214,11 @@ def test_cancel_a_queued_task_and_wait_for_others(idle_stack: Stack, api: httpx.
     rank = [task_id for _, task_id in started_at].index(urgent.json()["id"])
     assert rank <= 1, started_at  # first, or second behind one the worker had prefetched
 
-    time.sleep(1)  # the cancelled task's message was delivered too, and claimed nothing
+    # Every message, the cancelled task's too, was delivered and acknowledged; it claimed nothing.
+    broker = redis_from_broker_url(idle_stack.settings.broker_url)
+    everything = {"all": QUEUES}
+    wait_until(lambda: read_path_backlog(broker, everything)["all"] == 0, 30, "the broker drained")
+    broker.close()
     dropped = api.get(f"/v1/tasks/{drop_id}").json()
     assert dropped["status"] == "cancelled" and dropped["attempts"] == []
 

@@ -190,6 +190,7 @@ class _Scripted(BaseHTTPRequestHandler):
 
     mode = "503"
     bodies: list[dict] = []
+    released: threading.Event  # set when the test ends: a held "slow" reply goes out
 
     def do_POST(self) -> None:
         raw = self.rfile.read(int(self.headers.get("content-length", 0)))
@@ -201,8 +202,8 @@ class _Scripted(BaseHTTPRequestHandler):
         if self.mode in ("trickle", "error-event"):
             self._stream()
             return
-        if self.mode == "slow":
-            time.sleep(3)
+        if self.mode == "slow":  # answers after the client's timeout, or when the test ends
+            self.released.wait(timeout=3)
         status = 503 if self.mode == "503" else 200
         self.send_response(status)
         self.end_headers()
@@ -239,11 +240,12 @@ class _Scripted(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def scripted_server() -> Iterator[tuple[str, type[_Scripted]]]:
-    handler = type("Handler", (_Scripted,), {"bodies": []})
+    handler = type("Handler", (_Scripted,), {"bodies": [], "released": threading.Event()})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}/v1", handler
+    handler.released.set()
     server.shutdown()
     server.server_close()
 

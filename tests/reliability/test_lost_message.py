@@ -27,12 +27,12 @@ pytestmark = pytest.mark.reliability
 # A kombu consumer that takes one message without acknowledging it, says so, and waits to be
 # killed: the state a worker leaves behind when it dies between delivery and claim.
 HOLD_ONE = """
-import sys, time
+import signal, sys
 from kombu import Connection
 with Connection(sys.argv[1]) as conn:
     message = conn.channel().basic_get(queue="autoregressive", no_ack=False)
     print("held" if message else "none", flush=True)
-    time.sleep(600)
+    signal.pause()
 """
 
 

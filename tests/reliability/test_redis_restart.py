@@ -3,18 +3,22 @@ queues back, the worker reconnects, and every accepted task ends with exactly on
 output. Runs on a Redis server of its own (the embedded one, AOF on), since it stops it, and
 on a database of its own, so its sweeper never sees the session stack's tasks."""
 
-import time
 import uuid
 
+import httpx
 import pytest
 
 from genroute.db.session import make_engine, make_session_factory
 from genroute.local.embedded import embedded_redis
-from genroute.local.stack import running_stack
+from genroute.local.stack import Stack, running_stack
 from genroute.settings import Settings
-from tests.helpers import isolated_database, running_attempt, ticket, wait_for_task
+from tests.helpers import isolated_database, running_attempt, ticket, wait_for_task, wait_until
 
 pytestmark = pytest.mark.reliability
+
+
+def _unready(stack: Stack) -> bool:
+    return httpx.get(f"{stack.ops_url}/readyz", timeout=10).status_code == 503
 
 
 def test_every_task_ends_terminal_across_a_redis_restart(
@@ -37,7 +41,8 @@ def test_every_task_ends_terminal_across_a_redis_restart(
             running_attempt(make_session_factory(engine), uuid.UUID(ids[0]))  # 1 runs, 3 wait
             first.__exit__(None, None, None)
             first_running = False
-            time.sleep(3)  # Redis stays down this long
+            # Redis stays down until the API sees it gone (its readiness fails on the broker).
+            wait_until(lambda: _unready(stack), 30, "the API seeing Redis gone")
             second = embedded_redis(folder)
             assert second.__enter__() == broker
             views = [wait_for_task(http, task_id, timeout_s=240) for task_id in ids]

@@ -17,9 +17,10 @@ from tests.helpers import wait_until
 
 pytestmark = pytest.mark.reliability
 
-READY = "print('ready', flush=True); time.sleep(60)"
-STUBBORN = f"import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); {READY}"
-POLITE = f"import time; {READY}"
+# A child says it is ready, then waits for whatever signal stops it.
+READY = "print('ready', flush=True); signal.pause()"
+STUBBORN = f"import signal; signal.signal(signal.SIGTERM, signal.SIG_IGN); {READY}"
+POLITE = f"import signal; {READY}"
 
 
 def _child(tmp_path: Path, name: str, code: str) -> ManagedProcess:

@@ -178,7 +178,8 @@ def test_a_request_finding_the_engine_idle_waits_the_window_for_company() -> Non
     engine = SlowEngine(seconds=0.0)
     batcher = Batcher(engine, max_batch=4, max_wait_s=0.5)
     lone = batcher.submit(_request("first"))
-    time.sleep(0.2)
+    # The batcher holds the lone request (taken off its queue) while its window is open.
+    wait_until(batcher._queue.empty, 0.4, "the lone request taken into a batch")
     company = batcher.submit(_request("second"))
     lone.result(timeout=5), company.result(timeout=5)
     batcher.close()
