@@ -18,21 +18,21 @@ from genroute.api.auto_task_types import AutoTaskTypes
 from genroute.api.batch_runner import BatchRunner, SubmissionFactory
 from genroute.api.body_limit import BodySizeLimit
 from genroute.api.errors import install_error_handlers
-from genroute.api.file_store import file_store
 from genroute.api.ops import redis_gauges
 from genroute.api.readiness import readiness
 from genroute.api.routes import openai, openai_batches, openai_files, paths, scorecard, tasks
 from genroute.api.submission import Submission
 from genroute.config import batch_widths, path_queues
 from genroute.db.session import make_engine, make_session_factory
-from genroute.policies import RoutingPolicy, load_catalog, load_policy
+from genroute.policies import RoutingPolicy
+from genroute.runtime.file_store import file_store
 from genroute.runtime.finish_events import FinishWaiters
 from genroute.runtime.live_figures import LiveFigures
 from genroute.runtime.path_states import PathStateStore
 from genroute.runtime.periodic import Periodic
-from genroute.runtime.placement import load_data_locations
 from genroute.runtime.queueing import make_celery, redis_from_broker_url, redis_url
 from genroute.runtime.ratelimit import RateLimiter
+from genroute.runtime.routing_policy import load_routing_policy
 from genroute.runtime.share_controller import ShareController
 from genroute.runtime.sweeper import Sweeper, SweepTimes
 from genroute.settings import Settings
@@ -42,11 +42,7 @@ def create_app(settings: Settings) -> FastAPI:
     """The producers' app, bound to `settings`, whose URLs must point at running servers.
     Operators' endpoints (metrics, detailed readiness, the docs page) are served apart by
     `genroute.api.ops` on an internal listener."""
-    policy = load_policy(
-        settings.policy_file,
-        load_catalog(settings.task_types_file),
-        load_data_locations(settings.paths_file),
-    )
+    policy = load_routing_policy(settings)
     lifespan = _lifespan(settings, policy)
     app = FastAPI(
         title="genroute", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
@@ -185,6 +181,7 @@ def submission_factory(state: State, settings: Settings) -> SubmissionFactory:
             state.rate_limiter,
             state.auto_task_types,
             state.live_figures,
+            state.file_store,
         )
 
     return submission

@@ -19,12 +19,12 @@ from genroute.api.batch_lines import (
     result_line,
     unrun_line,
 )
-from genroute.api.file_store import FileStore, save_file
 from genroute.api.schemas import task_view
 from genroute.contract import TaskStatus
 from genroute.db.batch_lines import batch_lines, tasks_with_attempts
 from genroute.db.batches import set_status
 from genroute.db.models import Batch, BatchLine
+from genroute.runtime.file_store import FileStore, save_file
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,6 @@ from genroute.api.batch_lines import (
     split_lines,
 )
 from genroute.api.batch_results import write_results
-from genroute.api.file_store import FileStore, content_chunks
 from genroute.api.replays import Outcome, Submitted
 from genroute.api.submission import Submission
 from genroute.contract import Scope
@@ -38,6 +37,7 @@ from genroute.db.models import Batch, StoredFile
 from genroute.db.tasks import db_now
 from genroute.errors import RequestRejected
 from genroute.policies import TaskTypeCatalog
+from genroute.runtime.file_store import FileStore, content_chunks
 from genroute.runtime.finish_events import announce_finished
 from genroute.runtime.periodic import Periodic
 from genroute.settings import Settings

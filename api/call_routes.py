@@ -101,13 +101,12 @@ class CallRoutes:
         admission: Admission | None,
         request: TaskRequest,
     ) -> RouteDecision:
-        tier = request.privacy_tier
         if admission is None:
-            return self._policy.with_path_state(decision, "unknown", True, tier)
+            return self._policy.with_path_state(decision, "unknown", True, request)
         if admission.transition is not None:
             record_event(session, decision.path.value, request.task_type, admission.transition)
         state = admission.state.value
-        return self._policy.with_path_state(decision, state, admission.admitted, tier)
+        return self._policy.with_path_state(decision, state, admission.admitted, request)
 
     def _cooling_down(self, path: PathName, task_type: str) -> set[PathName]:
         """The paths of an adaptive split that are cooling down after a rollback."""

@@ -10,8 +10,8 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 
 from genroute.api.auto_task_types import AutoTaskTypes
-from genroute.api.file_store import FileStore
 from genroute.policies import RoutingPolicy
+from genroute.runtime.file_store import FileStore
 from genroute.runtime.finish_events import FinishWaiters
 from genroute.runtime.live_figures import LiveFigures
 from genroute.runtime.path_states import PathStateStore

@@ -2,6 +2,7 @@
 becomes a TaskRequest (refused, naming the field, where it asks for what genroute cannot do),
 and a finished task becomes a `chat.completion` or an OpenAI-shaped error."""
 
+import re
 import uuid
 from typing import Any
 
@@ -12,16 +13,21 @@ from genroute.contract.openai import (
     ChatCompletion,
     ChatCompletionRequest,
     Choice,
+    FilePart,
+    ImageUrlPart,
     JsonObjectFormat,
     JsonSchemaResponseFormat,
     TaskRecord,
+    TextPart,
     Usage,
+    VideoUrlPart,
 )
 from genroute.errors import RequestRejected, UnknownModel
 from genroute.policies import TaskTypeCatalog
 
 # OpenAI's `user` field is kept among the task's metadata under this key.
 USER_METADATA_KEY = "openai_user"
+_FILE_ID = re.compile(r"^file-[A-Za-z0-9_-]{1,59}$")
 
 
 def completion_id(task_id: uuid.UUID) -> str:
@@ -59,6 +65,7 @@ def task_request(
         "stream": body.stream,
         "temperature": body.temperature,
         **_schema_fields(body),
+        "attachments": [attachment for _, attachment in attachments_of(body)],
     }
     if body.model == AUTO_MODEL:  # the classifier reads the user's words; a conversation
         fields["input"] = "\n\n".join(m.text() for m in body.messages if m.role == "user")
@@ -68,6 +75,53 @@ def task_request(
     else:
         fields["input"] = _user_text(body)
     return TaskRequest.model_validate(fields)
+
+
+def attachments_of(body: ChatCompletionRequest) -> list[tuple[str, dict[str, Any]]]:
+    """Each image or video part of the user messages as an attachment, with the `param` that
+    names the part (`messages[i].content[j]`), in order."""
+    found = []
+    for i, message in enumerate(body.messages):
+        if isinstance(message.content, str):
+            continue
+        for j, part in enumerate(message.content):
+            if isinstance(part, TextPart):
+                continue
+            param = f"messages[{i}].content[{j}]"
+            if message.role != "user":
+                raise RequestRejected(param, "only user messages may show images or video")
+            found.append((param, _attachment(part, param)))
+    return found
+
+
+def _attachment(part: ImageUrlPart | VideoUrlPart | FilePart, param: str) -> dict[str, Any]:
+    if isinstance(part, FilePart):
+        return {"type": "image", "file_id": part.file.file_id, "name": part.file.filename}
+    kind, url = (
+        ("image", part.image_url.url)
+        if isinstance(part, ImageUrlPart)
+        else ("video", part.video_url.url)
+    )
+    if url[:5].lower() == "data:":
+        return {"type": kind, "data": url}
+    if _FILE_ID.match(url):
+        return {"type": kind, "file_id": url}
+    raise RequestRejected(
+        param,
+        f"a {kind} is sent as a data URL or as the id of a file uploaded to /v1/files "
+        "(purpose vision); genroute does not fetch URLs",
+    )
+
+
+def part_param(body: ChatCompletionRequest, error: RequestRejected) -> RequestRejected:
+    """`error` naming the content part where it names an attachment (`attachments[k]...`
+    becomes `messages[i].content[j]...`), as OpenAI's `param` does."""
+    match = re.match(r"^attachments\[(\d+)\]", error.field)
+    params = [param for param, _ in attachments_of(body)]
+    if match is None or int(match.group(1)) >= len(params):
+        return error
+    renamed = params[int(match.group(1))] + error.field[match.end() :]
+    return type(error)(renamed, error.message, error.retry_after_s)
 
 
 def _turns(body: ChatCompletionRequest) -> list[dict[str, str]]:

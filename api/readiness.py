@@ -10,8 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from genroute.policies import load_catalog, load_policy
-from genroute.runtime.placement import load_data_locations
+from genroute.runtime.routing_policy import load_routing_policy
 from genroute.settings import Settings
 
 
@@ -32,8 +31,7 @@ def readiness_checks(
             session.execute(text("SELECT 1"))
 
     def policy_files() -> None:
-        catalog = load_catalog(settings.task_types_file)
-        load_policy(settings.policy_file, catalog, load_data_locations(settings.paths_file))
+        load_routing_policy(settings)
 
     return {
         "database": _timed(database),

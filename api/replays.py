@@ -5,7 +5,7 @@ its first use."""
 from dataclasses import dataclass
 
 from genroute.api.schemas import route_of
-from genroute.contract import TaskAccepted, TaskRequest, TaskStatus
+from genroute.contract import StoredAttachment, TaskAccepted, TaskRequest, TaskStatus
 from genroute.db.models import Task
 from genroute.errors import IdempotencyConflict, RequestRejected
 
@@ -20,9 +20,12 @@ class Submitted:
 Outcome = Submitted | RequestRejected
 
 
-def replay_of(task: Task, request: TaskRequest) -> Outcome:
-    """The answer to `request` when its idempotency key already names `task`."""
-    if task.request != request.record():
+def replay_of(
+    task: Task, request: TaskRequest, attachments: list[StoredAttachment] | None = None
+) -> Outcome:
+    """The answer to `request` (its `attachments` as taken in) when its idempotency key
+    already names `task`."""
+    if task.request != request.record(attachments):
         return IdempotencyConflict(
             "idempotency_key",
             f"'{request.idempotency_key}' was already used for a different request (task "

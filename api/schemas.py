@@ -45,6 +45,8 @@ def task_view(task: Task, for_operator: bool) -> TaskView:
         owner=task.owner,
         idempotency_key=task.idempotency_key,
         metadata=task.request.get("metadata", {}),
+        input_modality=task.request.get("input_modality", "text"),
+        attachments=task.request.get("attachments", []),
         classification=task.classification,
         deadline_at=task.deadline_at,
     )

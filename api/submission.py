@@ -14,12 +14,14 @@ from celery import Celery
 from fastapi import Depends
 from sqlalchemy.orm import Session, sessionmaker
 
+from genroute.api.attachment_intake import AttachmentIntake
 from genroute.api.auth import Principal, Submitter
 from genroute.api.auto_task_types import AutoTaskTypes
 from genroute.api.call_routes import CallRoutes
 from genroute.api.deps import (
     AutoTaskTypesDep,
     CeleryDep,
+    FileStoreDep,
     LiveFiguresDep,
     PathStatesDep,
     PolicyDep,
@@ -31,13 +33,20 @@ from genroute.api.deps import (
 from genroute.api.rate_limits import charge
 from genroute.api.replays import Outcome, Submitted, repeat_of, replay_of
 from genroute.api.shadows import priority_of, shadow_rows
-from genroute.contract import RouteDecision, TaskAccepted, TaskRequest, TaskStatus
+from genroute.contract import (
+    RouteDecision,
+    StoredAttachment,
+    TaskAccepted,
+    TaskRequest,
+    TaskStatus,
+)
 from genroute.db.submissions import insert_tasks, tasks_by_idempotency_key
 from genroute.db.tasks import task_row
 from genroute.errors import RequestRejected
 from genroute.observability.logs import log_context
 from genroute.observability.metrics import TASKS_SUBMITTED
 from genroute.policies import RoutingPolicy
+from genroute.runtime.file_store import FileStore
 from genroute.runtime.live_figures import LiveFigures
 from genroute.runtime.path_states import PathStateStore
 from genroute.runtime.publishing import publish_committed
@@ -54,6 +63,7 @@ class _Item:
 
     request: TaskRequest
     classification: dict[str, Any] | None = None  # how an `auto` request was resolved
+    stored: list[StoredAttachment] | None = None  # its attachments, decoded and stored
     outcome: Outcome | None = None  # its answer, once a step has one
     decision: RouteDecision | None = None
     row: dict[str, Any] | None = None  # the new task's row
@@ -84,6 +94,7 @@ class Submission:
     limiter: RateLimiter
     auto: AutoTaskTypes
     live: LiveFigures
+    store: FileStore
 
     def charge(self, cost: int) -> None:
         """Spend `cost` of the key's submission rate, or refuse the whole call with 429."""
@@ -98,14 +109,16 @@ class Submission:
 
     def stage(self, requests: list[TaskRequest]) -> "Staged":
         """The requests' tasks in the caller's transaction, through these steps: resolve
-        `auto` task types; answer replays of earlier idempotency keys and route the rest by
-        the rules (split, cheapest output, budget); admit each route by path state; insert
+        `auto` task types; decode and store attachments; answer replays of earlier
+        idempotency keys and route the rest by the rules (split, cheapest output, budget);
+        admit each route by path state; insert
         the new tasks and their shadow copies; answer repeats of a key within the call. The
         caller commits (with its own records of the outcomes, under any lock it holds), then
         publishes: nothing is in the broker before its row."""
         items = [_Item(request) for request in requests]
         routes = CallRoutes(self.policy, self.path_states, self.live, self.settings.max_input_chars)
         self._resolve_auto(items)
+        self._take_in_attachments(items)
         self._route_by_rules(items, routes)
         self._admit(items, routes)
         created, shadows = self._insert(items)
@@ -131,6 +144,22 @@ class Submission:
             except RequestRejected as exc:
                 item.outcome = exc
 
+    def _take_in_attachments(self, items: list[_Item]) -> None:
+        """Each request's attachments decoded, bounded and stored before it is routed, so a
+        bad one is refused at submit (naming it) and an idempotent replay compares what they
+        hold; one that cannot be taken in refuses its request, not the whole call."""
+        intake = AttachmentIntake(
+            self.session, self.sessions, self.store, self.settings, self.principal.owner
+        )
+        for item in items:
+            if item.outcome is not None or not item.request.attachments:
+                continue
+            try:
+                task_type = self.policy.catalog.get(item.request.task_type)
+                item.stored = intake.take_in(item.request.attachments, task_type.video_frames_per_s)
+            except RequestRejected as exc:
+                item.outcome = exc
+
     def _route_by_rules(self, items: list[_Item], routes: CallRoutes) -> None:
         """The rules' route for each request that needs a new task. A key an earlier task
         holds answers with it; a key repeated within the call waits for its first item."""
@@ -142,7 +171,7 @@ class Submission:
                 continue
             key = item.request.idempotency_key
             if key in earlier:
-                item.outcome = replay_of(earlier[key], item.request)
+                item.outcome = replay_of(earlier[key], item.request, item.stored)
             elif key is not None and key in first_of_key:
                 item.repeats = first_of_key[key]
             else:
@@ -177,6 +206,7 @@ class Submission:
                 self.principal.owner,
                 self.principal.key_id,
                 classification=item.classification,
+                attachments=item.stored,
             )
         inserted = insert_tasks(self.session, [item.row for item in routed if item.row])
         created = [item for item in routed if item.row and item.row["id"] in inserted]
@@ -195,7 +225,8 @@ class Submission:
             queued = TaskAccepted(id=item.row["id"], status=TaskStatus.queued, route=item.decision)
             item.outcome = Submitted(queued)
         for item in lost:
-            item.outcome = replay_of(winners[item.request.idempotency_key or ""], item.request)
+            winner = winners[item.request.idempotency_key or ""]
+            item.outcome = replay_of(winner, item.request, item.stored)
         return created, shadows
 
     def _accepted(self, item: _Item) -> None:
@@ -236,9 +267,20 @@ def _submission(
     limiter: RateLimiterDep,
     auto: AutoTaskTypesDep,
     live: LiveFiguresDep,
+    store: FileStoreDep,
 ) -> Submission:
     return Submission(
-        session, sessions, policy, path_states, settings, celery, principal, limiter, auto, live
+        session,
+        sessions,
+        policy,
+        path_states,
+        settings,
+        celery,
+        principal,
+        limiter,
+        auto,
+        live,
+        store,
     )
 
 

@@ -47,6 +47,13 @@ class InputTooLarge(RequestRejected):
     status_code = 413
 
 
+class AttachmentRejected(RequestRejected):
+    """An attachment is corrupt, of a kind genroute does not take, or missing; its error
+    names the part."""
+
+    status_code = 400
+
+
 class PathUnavailable(RequestRejected):
     """Every path the request may use is rolled back right now; worth retrying later."""
 

@@ -12,6 +12,16 @@ CONTENT_FREE_INPUTS = ("N/A", "", "[MASK]")
 
 
 @dataclass(frozen=True)
+class ImageInput:
+    """One image for a model: an image attachment, or a frame sampled from a video one (its
+    `label` then says when, as `mm:ss`). The bytes were decoded and bounded at submit."""
+
+    media_type: str
+    data: bytes = field(repr=False)
+    label: str = ""
+
+
+@dataclass(frozen=True)
 class GenerationRequest:
     """One prompt for an engine: the task type's system prompt, the rendered prompt, a bound.
 
@@ -34,6 +44,9 @@ class GenerationRequest:
     messages: tuple[tuple[str, str], ...] = ()
     # The producer's sampling temperature, for engines that sample (None: the engine's own).
     temperature: float | None = None
+    # Images the user's last turn shows the model, before its text (attachments and video
+    # frames, in the request's order); only paths whose model takes them are given any.
+    images: tuple[ImageInput, ...] = field(default=(), compare=False, repr=False)
     cancel: threading.Event | None = field(default=None, compare=False, repr=False)
     # Called with each new piece of output as the engine makes it (a token's text, or a whole
     # canvas's), for callers who stream; engines that cannot stream never call it.

@@ -61,6 +61,16 @@ class Settings(BaseSettings):
     overrides it); past it the answer is a 408 naming the task."""
     max_file_bytes: int = Field(default=200 * 1024 * 1024, gt=0)
     """Largest Batch API input file (`POST /v1/files`), OpenAI's 200 MB."""
+    max_attachments: int = Field(default=8, ge=0, le=64)
+    """Most images and videos one request carries."""
+    max_attachment_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
+    """Largest image or video file a request may carry (413 above), inline or uploaded."""
+    max_image_pixels: int = Field(default=40_000_000, gt=0)
+    """Most pixels in one image or video frame; refused before decoding (decompression bombs)."""
+    max_video_seconds: float = Field(default=600.0, gt=0)
+    """Longest video a request may carry."""
+    max_video_frames: int = Field(default=32, ge=1, le=256)
+    """Most frames sampled from one video (its task type sets the rate, `video_frames_per_s`)."""
     max_batch_lines: int = Field(default=50_000, ge=1)
     """Most lines in one batch input file (OpenAI's limit); a longer file fails the batch at
     validation."""

@@ -87,6 +87,9 @@ class TaskType(BaseModel):
     # A conversation: the request's `messages` go to the model as given (the system prompt
     # only when they bring none), instead of the prompt template around `input`.
     conversation: bool = False
+    # Frames a video attachment is sampled to per second at submit (up to the setting
+    # `max_video_frames`): a screen recording wants more than a slow walkthrough.
+    video_frames_per_s: float = Field(default=1.0, gt=0, le=30)
 
     @field_validator("prompt_template")
     @classmethod

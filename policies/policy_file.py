@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from genroute.contract import PathName, PrivacyTier, TaskRequest
+from genroute.contract import InputModality, PathName, PrivacyTier, TaskRequest
 from genroute.policies.adaptive_share import AdaptiveShare
 from genroute.policies.rollback import RollbackThresholds
 
@@ -24,6 +24,8 @@ class Conditions(BaseModel):
     latency_budget_ms_at_least: int | None = Field(default=None, ge=1)
     user_facing: bool | None = None
     privacy_tiers: frozenset[PrivacyTier] | None = None
+    # What the request holds: text only, or images, video or both beside it.
+    input_modalities: frozenset[InputModality] | None = None
 
     def failed_condition(self, request: TaskRequest, output_limit: int) -> str | None:
         """The first condition `request` does not meet, or None when all hold."""
@@ -57,6 +59,8 @@ class Conditions(BaseModel):
             )
         if self.privacy_tiers is not None:
             checks.append(("privacy_tiers", request.privacy_tier in self.privacy_tiers))
+        if self.input_modalities is not None:
+            checks.append(("input_modalities", request.input_modality in self.input_modalities))
         return next((name for name, held in checks if not held), None)
 
 

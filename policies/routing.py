@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from genroute.config import read_yaml_mapping, validate_mapping
-from genroute.contract import PathName, PrivacyTier, RouteDecision, TaskRequest
+from genroute.contract import Modality, PathName, PrivacyTier, RouteDecision, TaskRequest
 from genroute.errors import PathUnavailable, PolicyError, RequestRejected
 from genroute.policies.adaptive_share import AdaptiveShare
 from genroute.policies.catalog import TaskTypeCatalog
@@ -28,26 +28,42 @@ class RoutingPolicy:
         catalog: TaskTypeCatalog,
         version: str,
         data_locations: Mapping[PathName, PrivacyTier] | None = None,
+        modalities: Mapping[PathName, frozenset[Modality]] | None = None,
     ) -> None:
         self.document = document
         self.catalog = catalog
         self.version = version
         # Where each path's engine sends data; a path not listed keeps it on the node.
         self.data_locations = dict(data_locations or {})
+        # What each path's model takes in; a path not listed takes text only.
+        self.modalities = dict(modalities or {})
         self._rules_by_name = {rule.name: rule for rule in document.rules}
 
     def location(self, path: PathName) -> PrivacyTier:
         return self.data_locations.get(path, PrivacyTier.node)
 
+    def takes(self, path: PathName) -> frozenset[Modality]:
+        return self.modalities.get(path, frozenset({Modality.text}))
+
+    def serves(self, path: PathName, request: TaskRequest) -> bool:
+        """Whether `path` may run `request`: its privacy tier admits where the path sends data,
+        and the path's model takes every modality the request holds (an image is never
+        dropped so that a text-only model can answer)."""
+        return request.privacy_tier.admits(self.location(path)) and (
+            request.input_modality.needs() <= self.takes(path)
+        )
+
     def decide(self, request: TaskRequest) -> RouteDecision:
-        """Route `request`. A rule whose path the request's privacy tier forbids is passed
-        over. Raises RequestRejected for unknown task types, limits, or no allowed path."""
+        """Route `request`. A rule whose path the request's privacy tier forbids, or whose
+        model cannot take the request's images or video, is passed over; so is the default
+        path, for its fallback. Raises RequestRejected for unknown task types, limits, or no
+        path that may serve it."""
         output_limit = self.catalog.output_limit(request)
         passed_over = []
         for rule in self.document.rules:
             if rule.when.failed_condition(request, output_limit) is not None:
                 continue
-            if not request.privacy_tier.admits(self.location(rule.path)):
+            if not self.serves(rule.path, request):
                 passed_over.append(rule.name)
                 continue
             reason = rule.reason + self._passed_over(passed_over, request)
@@ -58,12 +74,37 @@ class RoutingPolicy:
         if not request.privacy_tier.admits(self.location(default.path)):
             raise RequestRejected("privacy_tier", self._no_path_message(request))
         reason = default.reason + self._passed_over(passed_over, request)
-        return self._decision(request, default.path, None, "default", reason, output_limit)
+        path = default.path
+        if not self.serves(path, request):  # its model cannot see the attachments
+            seeing = [p for p in (default.fallback, *PathName) if self.serves(p, request)]
+            if not seeing:
+                raise RequestRejected("attachments", self._no_modality_message(request))
+            path = seeing[0]
+            reason += (
+                f"; {default.path.value} does not take {request.input_modality.value} input, "
+                f"{path.value} does"
+            )
+        return self._decision(request, path, None, "default", reason, output_limit)
+
+    def _why_not(self, path: PathName, request: TaskRequest) -> str:
+        if not request.privacy_tier.admits(self.location(path)):
+            return f"privacy_tier {request.privacy_tier.value}"
+        return f"input_modality {request.input_modality.value}"
 
     def _passed_over(self, rules: list[str], request: TaskRequest) -> str:
         if not rules:
             return ""
-        return f" (passed over {', '.join(rules)}: privacy_tier {request.privacy_tier.value})"
+        whys = sorted({self._why_not(self._rules_by_name[rule].path, request) for rule in rules})
+        return f" (passed over {', '.join(rules)}: {', '.join(whys)})"
+
+    def _no_modality_message(self, request: TaskRequest) -> str:
+        takes = "; ".join(
+            f"{path.value} takes {', '.join(sorted(self.takes(path)))}" for path in PathName
+        )
+        return (
+            f"no path takes {request.input_modality.value} input ({takes}); an attachment is "
+            "never dropped to let a text-only model answer"
+        )
 
     def _no_path_message(self, request: TaskRequest) -> str:
         where = ", ".join(f"{p.value} sends data to {loc.value}" for p, loc in self._locations())
@@ -98,8 +139,7 @@ class RoutingPolicy:
         return [
             path
             for path in PathName
-            if request.privacy_tier.admits(self.location(path))
-            and (path is PathName.autoregressive or not needs_tokens)
+            if self.serves(path, request) and (path is PathName.autoregressive or not needs_tokens)
         ]
 
     def shadow_path(
@@ -112,7 +152,7 @@ class RoutingPolicy:
         if rule is None or rule.shadow is None or draw >= rule.shadow.share:
             return None
         target = rule.shadow.path
-        if target == decision.path or not request.privacy_tier.admits(self.location(target)):
+        if target == decision.path or not self.serves(target, request):
             return None
         return target
 
@@ -129,20 +169,27 @@ class RoutingPolicy:
         decision: RouteDecision,
         state: str,
         admitted: bool,
-        tier: PrivacyTier = PrivacyTier.external,
+        request: TaskRequest,
     ) -> RouteDecision:
         """The decision as the rollback controller leaves it: unchanged when the path is
-        admitted, else sent to the fallback path (if `tier` allows it), with the state it saw
-        recorded either way."""
+        admitted, else sent to the fallback path (if it may serve `request`), with the state
+        it saw recorded either way."""
         if admitted:
             return decision.model_copy(update={"path_state": state})
         target = self.document.default.fallback
+        tier = request.privacy_tier
         if not tier.admits(self.location(target)):
             raise PathUnavailable(
                 "privacy_tier",
                 f"{decision.path.value} is {state} for this task type and privacy_tier "
                 f"'{tier.value}' forbids {target.value} (its data goes to "
                 f"{self.location(target).value}); retry later",
+            )
+        if not self.serves(target, request):
+            raise PathUnavailable(
+                "attachments",
+                f"{decision.path.value} is {state} for this task type and {target.value} does "
+                f"not take {request.input_modality.value} input; retry later",
             )
         reason = f"{decision.path.value} is {state} for this task type; sent to {target.value}"
         return decision.model_copy(
@@ -163,8 +210,8 @@ class RoutingPolicy:
             if request.fallback == "none"
             else (rule_fallback or self.document.default.fallback)
         )
-        if fallback is not None and not request.privacy_tier.admits(self.location(fallback)):
-            fallback = None  # the tier forbids the fallback path: fail rather than leak
+        if fallback is not None and not self.serves(fallback, request):
+            fallback = None  # the tier forbids it or it cannot see the images: fail instead
         return RouteDecision(
             path=path,
             rule=rule,
@@ -188,9 +235,11 @@ def load_policy(
     path: Path,
     catalog: TaskTypeCatalog,
     data_locations: Mapping[PathName, PrivacyTier] | None = None,
+    modalities: Mapping[PathName, frozenset[Modality]] | None = None,
 ) -> RoutingPolicy:
     """Load, validate and version a policy file; every error names the file, rule and field.
-    `data_locations` says where each path's engine sends data (privacy tiers route by it)."""
+    `data_locations` says where each path's engine sends data (privacy tiers route by it),
+    `modalities` what each path's model takes (attachments route by it)."""
     data = read_yaml_mapping(path)
     document = validate_mapping(path, data, PolicyFile, _name_rule)
     for index, rule in enumerate(document.rules):
@@ -202,4 +251,4 @@ def load_policy(
             )
     canonical = yaml.safe_dump(data, sort_keys=True).encode()
     version = f"{document.version}+{hashlib.sha256(canonical).hexdigest()[:8]}"
-    return RoutingPolicy(document, catalog, version, data_locations)
+    return RoutingPolicy(document, catalog, version, data_locations, modalities)

@@ -16,6 +16,7 @@ from genroute.interfaces import ValidationInput, Verdict
 from genroute.runtime.db_retry import with_db_retry
 from genroute.runtime.output_streams import OutputStreamWriter
 from genroute.workers import attempt_metrics
+from genroute.workers.attachments import images_of
 from genroute.workers.batching import EngineRun
 from genroute.workers.claiming import Prepared
 from genroute.workers.context import WorkerContext
@@ -48,6 +49,8 @@ def generate_once(context: WorkerContext, prepared: Prepared) -> AttemptResult:
             prepared.request, cancel=lease.lost, on_output=stream.text if stream else None
         )
         try:
+            images = images_of(context.sessions, context.files, prepared.task_request)
+            request = dataclasses.replace(request, images=images)
             generation = context.generate(request, run)
         except Exception as exc:
             return _failed(context, prepared, exc, run)

@@ -9,10 +9,11 @@ from typing import Any
 
 from genroute.contract import Purpose
 from genroute.db.attempts import Claim, claim_task
-from genroute.db.tasks import FALLBACK_QUEUE, divert_to_fallback, get_task
+from genroute.db.tasks import FALLBACK_QUEUE, divert_to_fallback, get_task, refuse_task
 from genroute.interfaces import CONTENT_FREE_INPUTS, GenerationRequest
 from genroute.policies.catalog import TaskType
 from genroute.workers import attempt_metrics
+from genroute.workers.attachments import untaken_input
 from genroute.workers.context import WorkerContext
 from genroute.workers.validation.pipeline import output_schema
 
@@ -73,6 +74,9 @@ def claim(context: WorkerContext, task_id: uuid.UUID, queue: str) -> tuple[Claim
             if divert_to_fallback(session, task_id, queue, why):
                 claimed = Claim(skipped=why, requeued_on=FALLBACK_QUEUE, task_type=task.task_type)
                 return claimed, None
+        untaken = task and untaken_input(task.request, context.path_config.capabilities.modalities)
+        if untaken and refuse_task(session, task_id, f"{context.identity.path}: {untaken}"):
+            return Claim(skipped=untaken, finished=True), None
         result = claim_task(
             session, task_id, queue, context.identity, context.settings.claim_lease_s
         )

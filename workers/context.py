@@ -19,6 +19,7 @@ from genroute.db.session import make_engine, make_session_factory
 from genroute.interfaces import Engine, Generation, GenerationRequest
 from genroute.policies import RoutingPolicy, TaskTypeCatalog, load_catalog, load_policy
 from genroute.policies.catalog import JudgeConfig
+from genroute.runtime.file_store import FileStore, file_store
 from genroute.runtime.finish_events import announce_finished
 from genroute.runtime.output_streams import OutputRelay
 from genroute.runtime.path_states import PathStateStore, record_event
@@ -48,6 +49,8 @@ class WorkerContext:
     redis: redis.Redis
     engine_threads: ThreadPoolExecutor
     output_relay: OutputRelay
+    # Where attachments' bytes are (the API stored them at submit).
+    files: FileStore
     # Other paths' engines this process judges with, built on the first judged output.
     judge_engines: dict[PathName, tuple[Engine, PathConfig]] = field(default_factory=dict)
 
@@ -174,6 +177,7 @@ def build_context(settings: Settings, path: PathName, worker_name: str) -> Worke
     catalog = load_catalog(settings.task_types_file)
     policy = load_policy(settings.policy_file, catalog)
     client = redis_from_broker_url(settings.broker_url)
+    sessions = make_session_factory(db_engine)
     context = WorkerContext(
         settings=settings,
         path_config=config,
@@ -182,12 +186,13 @@ def build_context(settings: Settings, path: PathName, worker_name: str) -> Worke
         catalog=catalog,
         policy=policy,
         path_states=PathStateStore(client, policy.rollback),
-        sessions=make_session_factory(db_engine),
+        sessions=sessions,
         db_engine=db_engine,
         identity=identity,
         redis=client,
         engine_threads=ThreadPoolExecutor(config.batch_width, thread_name_prefix="engine"),
         output_relay=OutputRelay(client, settings.stream_max_entries, settings.stream_ttl_s),
+        files=file_store(settings, sessions),
     )
     warmup = warm_up(engine)
     mark_ready(client, identity, warmup)

@@ -35,6 +35,7 @@ from genroute.api.deps import (
 from genroute.api.errors import OPENAI_ERROR_RESPONSES, field_errors
 from genroute.api.openai_chat import (
     chat_completion,
+    part_param,
     task_request,
     unfinished_error,
     unreadable_error,
@@ -111,7 +112,7 @@ async def chat_completions(
     try:
         [outcome] = await run_in_threadpool(submission.submit, [request])
         if isinstance(outcome, RequestRejected):
-            raise outcome
+            raise part_param(body, outcome)
     except BaseException:
         place.release()
         raise

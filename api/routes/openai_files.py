@@ -12,12 +12,12 @@ from fastapi.responses import Response, StreamingResponse
 from genroute.api.auth import Reader, Submitter
 from genroute.api.deps import FileStoreDep, SessionDep, SessionsDep, SettingsDep
 from genroute.api.errors import OPENAI_ERROR_RESPONSES
-from genroute.api.file_store import content_chunks, save_file
 from genroute.contract.openai_batch import OBJECT_ID_PATTERN, FileDeleted, FileList, FileObject
 from genroute.db.batches import batches_reading
 from genroute.db.files import get_file, list_files
 from genroute.db.models import StoredFile
 from genroute.errors import FileInUse, FileNotFound, InputTooLarge
+from genroute.runtime.file_store import content_chunks, save_file
 
 router = APIRouter(prefix="/v1", tags=["openai batch"], responses=OPENAI_ERROR_RESPONSES)
 
@@ -40,10 +40,18 @@ async def upload_file(
     session: SessionDep,
     settings: SettingsDep,
     store: FileStoreDep,
-    file: Annotated[UploadFile, File(description="a JSONL file, one request per line")],
-    purpose: Annotated[Literal["batch"], Form(description="only batch input files are served")],
+    file: Annotated[UploadFile, File(description="a JSONL batch input file, or an attachment")],
+    purpose: Annotated[
+        Literal["batch", "vision", "user_data"],
+        Form(
+            description="batch (a Batch API input file), or vision / user_data (an image or "
+            "video for requests to name by file_id, decoded when a request uses it)"
+        ),
+    ],
 ) -> FileObject:
-    """Upload a batch input file (`purpose=batch`), at most GENROUTE_MAX_FILE_BYTES. The
+    """Upload a batch input file (`purpose=batch`) or an attachment (`vision`, `user_data`),
+    at most GENROUTE_MAX_FILE_BYTES (an attachment is held to GENROUTE_MAX_ATTACHMENT_BYTES
+    when a request uses it). The
     multipart parser has already spooled it to a temporary file: it is stored from there on a
     worker thread (an S3 store streams it), so no long poll or stream in this process stalls
     while a large file is written."""
@@ -52,11 +60,12 @@ async def upload_file(
         raise InputTooLarge(
             "file", f"larger than {settings.max_file_bytes} bytes (GENROUTE_MAX_FILE_BYTES)"
         )
-    filename = (file.filename or "input.jsonl").replace("\x00", "")[:256] or "input.jsonl"
+    default_name = "input.jsonl" if purpose == "batch" else "attachment"
+    filename = (file.filename or default_name).replace("\x00", "")[:256] or default_name
 
     def store_it() -> FileObject:
         file.file.seek(0)
-        row = save_file(session, store, principal.owner, "batch", filename, file.file, size)
+        row = save_file(session, store, principal.owner, purpose, filename, file.file, size)
         session.commit()
         return _file_object(row)
 
@@ -72,7 +81,9 @@ def _spooled_size(file: UploadFile) -> int:
 def list_my_files(
     principal: Reader,
     session: SessionDep,
-    purpose: Annotated[str | None, Query(pattern=r"^(batch|batch_output)$")] = None,
+    purpose: Annotated[
+        str | None, Query(pattern=r"^(batch|batch_output|vision|user_data)$")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> FileList:
     rows = list_files(session, principal.owner_filter(), purpose, limit)

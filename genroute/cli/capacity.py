@@ -51,8 +51,7 @@ def capacity(rate: str, mix: str, budget: str, since: str, as_json: bool, emit_k
     from genroute.db.path_figures import costs_of, measured_costs
     from genroute.db.service_times import service_times
     from genroute.db.share_events import current_shares
-    from genroute.policies import load_catalog, load_policy
-    from genroute.runtime.placement import load_data_locations
+    from genroute.runtime.routing_policy import load_routing_policy
 
     arrivals = parse_rate(rate)
     budget_s = parse_duration(budget, "p95-budget").total_seconds()
@@ -63,10 +62,7 @@ def capacity(rate: str, mix: str, budget: str, since: str, as_json: bool, emit_k
         measured = service_times(session, window)
         shares_now = {key: current.share for key, current in current_shares(session).items()}
         costs = measured_costs(session, window.total_seconds() if window else 10 * 365 * 86400)
-        catalog = load_catalog(settings.task_types_file)
-        policy = load_policy(
-            settings.policy_file, catalog, load_data_locations(settings.paths_file)
-        )
+        policy = load_routing_policy(settings)
         widths = batch_widths(settings.paths_file)
     times = {
         (r["path"], r["task_type"]): ServiceTimes(r["mean_s"], r["variance_s2"], r["p95_s"])

@@ -31,15 +31,13 @@ def replay(policy_file: Path, since: str | None, as_json: bool) -> None:
     from genroute.analysis.scorecard import build_scorecard
     from genroute.cli.support import live_database
     from genroute.db.migrate import upgrade
-    from genroute.policies import load_catalog, load_policy
-    from genroute.runtime.placement import load_data_locations
+    from genroute.runtime.routing_policy import load_routing_policy
     from genroute.runtime.share_controller import settled_shares
 
     window = since_option(since)
     with live_database() as (settings, sessions), sessions() as session:
         upgrade(settings.database_url)
-        catalog = load_catalog(settings.task_types_file)
-        candidate = load_policy(policy_file, catalog, load_data_locations(settings.paths_file))
+        candidate = load_routing_policy(settings, policy_file)
         card = build_scorecard(session, ["path", "task_type"], window)
         figures = measured_figures(card.rows)
         start = session.execute(select(func.now())).scalar_one() - window if window else None

@@ -22,12 +22,18 @@ from genroute.contract.api import (
     TaskPage,
     TaskSummary,
 )
+from genroute.contract.attachments import (
+    Attachment,
+    InputModality,
+    Modality,
+    StoredAttachment,
+    VideoFrame,
+)
 from genroute.contract.tasks import (
     MAX_METADATA_BYTES,
     MAX_OUTPUT_TOKENS,
     MAX_SCHEMA_BYTES,
     AttemptOutcome,
-    AttemptView,
     PathName,
     PrivacyTier,
     Purpose,
@@ -35,15 +41,15 @@ from genroute.contract.tasks import (
     TaskRequest,
     TaskStatus,
     TaskTypeName,
-    TaskView,
-    VerdictView,
 )
+from genroute.contract.views import AttemptView, TaskView, VerdictView
 
 __all__ = [
     "DEFAULT_SCORECARD_BY",
     "MAX_METADATA_BYTES",
     "MAX_OUTPUT_TOKENS",
     "MAX_SCHEMA_BYTES",
+    "Attachment",
     "AttemptOutcome",
     "AttemptView",
     "BatchItemResult",
@@ -54,6 +60,8 @@ __all__ = [
     "FeedbackIn",
     "FeedbackView",
     "FieldError",
+    "InputModality",
+    "Modality",
     "PathEstimateView",
     "PathName",
     "PathStateView",
@@ -64,6 +72,7 @@ __all__ = [
     "Scorecard",
     "ScorecardRow",
     "ShareView",
+    "StoredAttachment",
     "TaskAccepted",
     "TaskPage",
     "TaskRequest",
@@ -72,4 +81,5 @@ __all__ = [
     "TaskTypeName",
     "TaskView",
     "VerdictView",
+    "VideoFrame",
 ]

@@ -23,17 +23,58 @@ class TextPart(_Strict):
     text: str
 
 
+class ImageUrl(_Strict):
+    # A data URL (`data:image/png;base64,...`) or the id of a file uploaded with purpose
+    # `vision` or `user_data`; genroute never fetches a web URL.
+    url: str = Field(min_length=1)
+    detail: Literal["auto", "low", "high"] | None = None
+
+
+class ImageUrlPart(_Strict):
+    type: Literal["image_url"]
+    image_url: ImageUrl
+
+
+class VideoUrl(_Strict):
+    url: str = Field(min_length=1)
+
+
+class VideoUrlPart(_Strict):
+    """A video, as vLLM's chat API extends OpenAI's: a data URL or an uploaded file's id."""
+
+    type: Literal["video_url"]
+    video_url: VideoUrl
+
+
+class FileRef(_Strict):
+    file_id: str = Field(min_length=1, max_length=64)
+    filename: str | None = Field(default=None, max_length=256)
+
+
+class FilePart(_Strict):
+    """OpenAI's file content part: an uploaded image, by id."""
+
+    type: Literal["file"]
+    file: FileRef
+
+
+ContentPart = Annotated[
+    TextPart | ImageUrlPart | VideoUrlPart | FilePart, Field(discriminator="type")
+]
+
+
 class ChatMessageIn(_Strict):
-    """One message as OpenAI's clients send it; `developer` is the newer name of `system`."""
+    """One message as OpenAI's clients send it; `developer` is the newer name of `system`.
+    A user message may show images and video beside its text (content parts)."""
 
     role: Literal["system", "developer", "user", "assistant"]
-    content: str | list[TextPart]
+    content: str | list[ContentPart]
     name: str | None = Field(default=None, max_length=64)
 
     def text(self) -> str:
         if isinstance(self.content, str):
             return self.content
-        return "".join(part.text for part in self.content)
+        return "".join(part.text for part in self.content if isinstance(part, TextPart))
 
 
 class JsonSchemaFormat(_Strict):

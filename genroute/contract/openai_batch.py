@@ -25,7 +25,7 @@ class FileObject(BaseModel):
     bytes: int
     created_at: int
     filename: str
-    purpose: Literal["batch", "batch_output"]
+    purpose: Literal["batch", "batch_output", "vision", "user_data"]
     status: Literal["processed"] = "processed"
     status_details: str | None = None
 

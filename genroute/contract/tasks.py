@@ -1,23 +1,26 @@
 """The request/result contract shared by producers, the policy module, the API and workers."""
 
 import json
-from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
-from uuid import UUID
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
+from genroute.contract.attachments import Attachment, InputModality, StoredAttachment
+
 MAX_OUTPUT_TOKENS = 8192
 MAX_METADATA_BYTES = 4096
 MAX_SCHEMA_BYTES = 16_384
+
+MAX_ATTACHMENTS = 64
 
 TaskTypeName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 
@@ -112,6 +115,7 @@ _ADDED_SINCE_V1: dict[str, Any] = {
     "stream": False,
     "temperature": None,
     "best_effort": False,
+    "attachments": [],
 }
 
 
@@ -127,7 +131,11 @@ class TaskRequest(BaseModel):
     # The size bound on `input` is a setting (`max_input_chars`), enforced at submit.
     input: str = Field(min_length=1)
     messages: list[ChatTurn] | None = Field(default=None, min_length=1, max_length=256)
-    input_modality: Literal["text"] = "text"
+    # Images and video beside the text (decoded, bounded and stored at submit; the count bound
+    # is a setting, `max_attachments`).
+    attachments: list[Attachment] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
+    # Derived from the attachments; a producer that states it must state it rightly.
+    input_modality: InputModality = InputModality.text
     max_output_tokens: int | None = Field(default=None, ge=1, le=MAX_OUTPUT_TOKENS)
     latency_budget_ms: int | None = Field(default=None, ge=1, le=86_400_000)
     json_schema: dict[str, Any] | None = None
@@ -148,14 +156,36 @@ class TaskRequest(BaseModel):
     # Run it even when no path is estimated to meet `latency_budget_ms` (else 422).
     best_effort: bool = False
 
-    def record(self) -> dict[str, Any]:
-        """The request as a task row keeps it. Fields added since v1 are kept only where they
-        differ from their default, so the record of a request that does not use them is the
-        same as before they existed (an idempotent replay compares records)."""
+    def record(self, stored: list[StoredAttachment] | None = None) -> dict[str, Any]:
+        """The request as a task row keeps it, its attachments as `stored` at submit (where
+        the bytes are and what they are, never the inline data). Fields added since v1 are
+        kept only where they differ from their default, so the record of a request that does
+        not use them is the same as before they existed (an idempotent replay compares
+        records)."""
         unused = {
             name for name, default in _ADDED_SINCE_V1.items() if getattr(self, name) == default
         }
-        return self.model_dump(mode="json", exclude=unused)
+        record = self.model_dump(mode="json", exclude=unused)
+        if self.attachments:
+            record["attachments"] = [item.model_dump(mode="json") for item in stored or []]
+        return record
+
+    @field_validator("input_modality")
+    @classmethod
+    def _modality_as_stated(cls, stated: InputModality, info: ValidationInfo) -> InputModality:
+        attachments = info.data.get("attachments") or []
+        derived = InputModality.of([item.type for item in attachments])
+        if stated != derived:
+            raise ValueError(
+                f"is '{stated.value}' but the request carries {derived.value} input (it is "
+                "derived from attachments; it may be left out)"
+            )
+        return stated
+
+    @model_validator(mode="after")
+    def _modality_from_attachments(self) -> "TaskRequest":
+        self.input_modality = InputModality.of([item.type for item in self.attachments])
+        return self
 
     @model_validator(mode="before")
     @classmethod
@@ -216,66 +246,3 @@ class RouteDecision(BaseModel):
     # The rollback controller's state of (path chosen by the rules, task type) at decision time;
     # `health` on the wire, as producers have read it since v1.
     path_state: str = Field(default="active", alias="health")
-
-
-class VerdictView(BaseModel):
-    """One validator's verdict on an attempt's output."""
-
-    validator: str
-    passed: bool
-    details: dict[str, Any]
-
-
-class AttemptView(BaseModel):
-    """One try at generating a task's output, as recorded by a worker."""
-
-    id: UUID
-    attempt_no: int
-    path: str
-    queue: str
-    engine: str | None
-    model: str | None
-    worker_host: str | None
-    worker_name: str | None
-    worker_pid: int | None
-    gpu_id: str | None
-    outcome: AttemptOutcome
-    error: str | None
-    output_text: str | None
-    tokens_in: int | None
-    tokens_out: int | None
-    enqueued_at: datetime | None
-    started_at: datetime | None
-    first_output_at: datetime | None
-    finished_at: datetime | None
-    # The engine's run of the attempt's batch (None where it never ran): service time, apart
-    # from the wait for a batch between the claim (`started_at`) and here.
-    engine_started_at: datetime | None = None
-    engine_finished_at: datetime | None = None
-    engine_facts: dict[str, Any]
-    gpu_seconds: float | None = None
-    cost: float | None = None
-    validations: list[VerdictView] = []
-
-
-class TaskView(BaseModel):
-    """A task as a producer reads it back: status, route, output and every attempt."""
-
-    id: UUID
-    task_type: str
-    status: TaskStatus
-    route: RouteDecision
-    output: str | None
-    error: str | None
-    attempts: list[AttemptView]
-    created_at: datetime
-    finished_at: datetime | None
-    # When its latency budget runs out (a production request that set one): no attempt starts
-    # and no fallback is tried after it; the task ends `expired`.
-    deadline_at: datetime | None = None
-    # What `task_type: auto` resolved to: the type, its confidence and every type's, and
-    # whether the default was used; None for a request that named its type.
-    classification: dict[str, Any] | None = None
-    owner: str | None = None
-    idempotency_key: str | None = None
-    metadata: dict[str, str | int | float | bool | None] = {}

@@ -1,9 +1,11 @@
 """Reading and writing the Batch API's files (their rows; the bytes live in the file store).
 Functions never commit: the route or the batch runner that opened the transaction owns it."""
 
+import hashlib
 import secrets
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from genroute.db.models import StoredFile
@@ -37,6 +39,31 @@ def add_file(
     session.add(row)
     session.flush()
     return row
+
+
+def attachment_file_id(owner: str, sha256: str) -> str:
+    """The id of an attachment's file: the same bytes sent twice by one owner are one file (a
+    retried request stores nothing new), and no owner's id says what another's holds."""
+    return "file-" + hashlib.sha256(f"{owner}|{sha256}".encode()).hexdigest()[:32]
+
+
+def add_file_once(
+    session: Session,
+    file_id: str,
+    owner: str,
+    purpose: str,
+    filename: str,
+    size: int,
+    location: str,
+) -> bool:
+    """A file row at `location` unless one of that id exists; whether this one was added."""
+    row = dict(
+        id=file_id, owner=owner, purpose=purpose, filename=filename, bytes=size, location=location
+    )
+    added = session.execute(
+        insert(StoredFile.__table__).values(**row).on_conflict_do_nothing().returning(StoredFile.id)
+    )
+    return added.first() is not None
 
 
 def file_content_chunk(session: Session, file_id: str, offset: int, size: int) -> bytes:

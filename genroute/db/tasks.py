@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from genroute.contract import RouteDecision, TaskRequest, TaskStatus
+from genroute.contract import RouteDecision, StoredAttachment, TaskRequest, TaskStatus
 from genroute.db.models import Task
 from genroute.db.rollups import roll_up_task
 
@@ -28,12 +28,14 @@ def task_row(
     owner: str | None = None,
     api_key_id: uuid.UUID | None = None,
     classification: dict[str, Any] | None = None,
+    attachments: list[StoredAttachment] | None = None,
 ) -> dict[str, Any]:
-    """The column values of a new, queued task (`classification`: what `auto` resolved to)."""
+    """The column values of a new, queued task (`classification`: what `auto` resolved to;
+    `attachments`: the request's as stored at submit)."""
     return dict(
         id=uuid.uuid4(),
         task_type=request.task_type,
-        request=request.record(),
+        request=request.record(attachments),
         status=TaskStatus.queued.value,
         route_path=decision.path.value,
         route_rule=decision.rule,
@@ -202,6 +204,16 @@ def divert_to_fallback(session: Session, task_id: uuid.UUID, from_queue: str, wh
         return False
     requeue(session, task, db_now(session), FALLBACK_QUEUE)
     task.route_reason = f"{task.route_reason}; {why}"
+    return True
+
+
+def refuse_task(session: Session, task_id: uuid.UUID, why: str) -> bool:
+    """End a queued task, without an attempt, that the path it reached must not run (its model
+    cannot take the task's input). False if it is not queued."""
+    task = locked_task(session, task_id)
+    if task is None or task.status != TaskStatus.queued.value:
+        return False
+    finish_task(session, task, db_now(session), TaskStatus.failed, error=why)
     return True
 
 

@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from genroute.api.file_store import CHUNK_BYTES
 from genroute.db.files import get_file, list_files
 from genroute.local.stack import Stack
+from genroute.runtime.file_store import CHUNK_BYTES
 from tests.helpers import wait_until
 
 pytestmark = pytest.mark.integration

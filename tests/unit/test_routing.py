@@ -176,7 +176,7 @@ def test_rolled_back_path_with_no_allowed_alternative_is_unavailable() -> None:
     request = TaskRequest(task_type="ticket_summary", input="x", privacy_tier="node")
     decision = PRIVATE.decide(request)
     with pytest.raises(PathUnavailable) as caught:
-        PRIVATE.with_path_state(decision, "rolled_back", False, request.privacy_tier)
+        PRIVATE.with_path_state(decision, "rolled_back", False, request)
     assert caught.value.status_code == 503 and "retry later" in caught.value.message
 
 

@@ -9,7 +9,7 @@ generation records the canvases and canvas tokens it paid for next to the tokens
 import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -17,6 +17,7 @@ from genroute.interfaces import Generation, GenerationRequest
 from genroute.workers.engines.chat_prompts import chat_text
 from genroute.workers.engines.hf_loading import InProcessParams, load_pretrained
 from genroute.workers.engines.output_streaming import OutputClock, TextRelay
+from genroute.workers.engines.vision_prompts import VisionPrompts
 
 
 class DiffusionParams(InProcessParams):
@@ -30,6 +31,9 @@ class DiffusionParams(InProcessParams):
     entropy_bound: float = Field(default=0.1, gt=0)
     stability_threshold: int = Field(default=1, ge=0)
     confidence_threshold: float = Field(default=0.005, gt=0)
+    # Soft tokens an image becomes (the Gemma 4 image processor's budget; 280 is the model's
+    # default, vLLM's recipe allows 1120): more sees small print better and costs more.
+    image_soft_tokens: Literal[70, 140, 280, 560, 1120] = 280
 
     @model_validator(mode="after")
     def _temperature_falls(self) -> "DiffusionParams":
@@ -61,6 +65,9 @@ class DiffusionGemmaEngine:
         self.canvas_length = int(self._model.config.canvas_length)
         self._eos_ids = self._eos_token_ids()
         self._pad_id = self._model.config.text_config.pad_token_id
+        self._vision = VisionPrompts(
+            self._tokenizer, self._model.config, params.image_soft_tokens, self._pad_id
+        )
 
     def _eos_token_ids(self) -> set[int]:
         configured = self._model.config.text_config.eos_token_id
@@ -87,25 +94,29 @@ class DiffusionGemmaEngine:
             "eos_token_id": sorted(self._eos_ids),
         }
 
+    def _inputs(self, requests: Sequence[GenerationRequest]) -> dict[str, Any]:
+        """The batch's prompt ids and mask, and its images' patches where any request shows
+        some (their tokens then stand in the prompt where each image goes)."""
+        if any(request.images for request in requests):
+            inputs = self._vision.inputs(requests)
+        else:
+            texts = [chat_text(self._tokenizer, request) for request in requests]
+            if self._tokenizer.pad_token is None:
+                self._tokenizer.pad_token_id = self._pad_id
+            inputs = dict(
+                self._tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+            )
+        return {name: tensor.to(self.device) for name, tensor in inputs.items()}
+
     def generate(self, requests: Sequence[GenerationRequest]) -> list[Generation]:
         torch = self._torch
         started_at = datetime.now(UTC)
-        texts = [chat_text(self._tokenizer, request) for request in requests]
-        if self._tokenizer.pad_token is None:
-            self._tokenizer.pad_token_id = self._pad_id
-        batch = self._tokenizer(
-            texts, return_tensors="pt", padding=True, add_special_tokens=False
-        ).to(self.device)
+        batch = self._inputs(requests)
         stop_ids = self._eos_ids | {self._pad_id}
         clock = OutputClock(TextRelay(self._tokenizer, requests, stop_ids))
         longest = max(request.max_output_tokens for request in requests)
         with torch.inference_mode():
-            output = self._model.generate(
-                batch["input_ids"],
-                attention_mask=batch["attention_mask"],
-                streamer=clock,
-                **self._sampling(longest),
-            )
+            output = self._model.generate(streamer=clock, **batch, **self._sampling(longest))
         finished_at = datetime.now(UTC)
         prompt_width = batch["input_ids"].shape[1]
         per_forward = output.tokens_per_forward
@@ -123,6 +134,7 @@ class DiffusionGemmaEngine:
                     finished_at=finished_at,
                     facts={
                         "batch_size": len(requests),
+                        "images": len(request.images),
                         "device": self.device,
                         "canvas_length": self.canvas_length,
                         "canvases": canvases,

@@ -10,6 +10,7 @@ declared per path (`capabilities` in workers/paths.yaml): a schema-bound request
 length and denoising steps are the server's settings (`--diffusion-config`), never a request's.
 """
 
+import base64
 import os
 import threading
 import time
@@ -74,7 +75,7 @@ class OpenAIHttpEngine:
         if temperature is not None:
             body["temperature"] = temperature
         if p.api == "chat":
-            body["messages"] = request.chat_messages()
+            body["messages"] = _with_image_parts(request)
             if p.thinking is not None:  # a thinking chat model: on or off, as the path says
                 body["chat_template_kwargs"] = {"enable_thinking": p.thinking}
             if self.constrains(request):
@@ -88,6 +89,8 @@ class OpenAIHttpEngine:
                 }
             endpoint = "/chat/completions"
         else:
+            if request.images:
+                raise EngineError("images need the chat API (params.api: chat)")
             body["prompt"] = "\n\n".join(turn["content"] for turn in request.chat_messages())
             endpoint = "/completions"
         if p.extra_args:
@@ -144,6 +147,24 @@ class OpenAIHttpEngine:
 
     def close(self) -> None:
         self._client.close()
+
+
+def _with_image_parts(request: GenerationRequest) -> list[dict[str, Any]]:
+    """The chat messages, the last user turn led by its images as OpenAI content parts (each
+    label as text, then the image as a data URL), as vLLM's multimodal chat API takes them."""
+    messages: list[dict[str, Any]] = list(request.chat_messages())
+    if not request.images:
+        return messages
+    last_user = max(i for i, m in enumerate(messages) if m["role"] == "user")
+    parts: list[dict[str, Any]] = []
+    for image in request.images:
+        encoded = base64.b64encode(image.data).decode()
+        parts.append({"type": "text", "text": f"{image.label}:"})
+        url = f"data:{image.media_type};base64,{encoded}"
+        parts.append({"type": "image_url", "image_url": {"url": url}})
+    parts.append({"type": "text", "text": messages[last_user]["content"]})
+    messages[last_user] = {"role": "user", "content": parts}
+    return messages
 
 
 def _status_error(url: str, response: httpx.Response) -> EngineError:

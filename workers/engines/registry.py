@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from genroute.config import read_yaml_mapping, validate_mapping
-from genroute.contract import PathName, PrivacyTier
+from genroute.contract import Modality, PathName, PrivacyTier
 from genroute.errors import PolicyError
 from genroute.interfaces import Engine
 from genroute.runtime.placement import location_of_url
@@ -37,6 +37,8 @@ class EngineSpec:
     data_location: Callable[[Any], PrivacyTier]
     # Can decode a request under its JSON Schema (the path's `structured_output` capability).
     decodes_under_schemas: bool = False
+    # Can pass images to its model (a path may declare `modalities` beyond text).
+    sees_images: bool = False
 
 
 def _on_this_node(_params: BaseModel) -> PrivacyTier:
@@ -52,10 +54,15 @@ ENGINES: dict[str, EngineSpec] = {
         CausalParams, TransformersCausalEngine, True, _on_this_node, decodes_under_schemas=True
     ),
     DiffusionGemmaEngine.name: EngineSpec(
-        DiffusionParams, DiffusionGemmaEngine, True, _on_this_node
+        DiffusionParams, DiffusionGemmaEngine, True, _on_this_node, sees_images=True
     ),
     OpenAIHttpEngine.name: EngineSpec(
-        HttpParams, OpenAIHttpEngine, False, _where_the_server_is, decodes_under_schemas=True
+        HttpParams,
+        OpenAIHttpEngine,
+        False,
+        _where_the_server_is,
+        decodes_under_schemas=True,
+        sees_images=True,
     ),
 }
 
@@ -76,13 +83,22 @@ PATH_ENV_FIELDS: dict[str, Callable[[str], Any]] = {
 class PathCapabilities(BaseModel):
     """What the path's server is configured to do, declared beside it so the worker asks only
     for that: `structured_output` (the server decodes under a request's JSON Schema, vLLM's
-    structured outputs) and `thinking` (a chat model's thinking mode on or off; unset: the
-    server's default)."""
+    structured outputs), `thinking` (a chat model's thinking mode on or off; unset: the
+    server's default) and `modalities` (what its model takes in: text, and images and video
+    frames for a multimodal model; requests with attachments are routed only where they are
+    taken)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     structured_output: bool = False
     thinking: bool | None = None
+    modalities: frozenset[Modality] = frozenset({Modality.text})
+
+    @model_validator(mode="after")
+    def _takes_text(self) -> "PathCapabilities":
+        if Modality.text not in self.modalities:
+            raise ValueError("modalities must include text (every request has text)")
+        return self
 
 
 class PathConfig(BaseModel):
@@ -115,6 +131,8 @@ class PathConfig(BaseModel):
             raise ValueError(f"unknown engine '{self.engine}'; known engines: {sorted(ENGINES)}")
         if self.capabilities.structured_output and not spec.decodes_under_schemas:
             raise ValueError(f"engine '{self.engine}' cannot decode under a JSON Schema")
+        if self.capabilities.modalities != {Modality.text} and not spec.sees_images:
+            raise ValueError(f"engine '{self.engine}' takes text only; declare modalities: [text]")
         actual = spec.data_location(spec.params.model_validate(self.params))
         if not self.data_location.admits(actual):
             raise ValueError(

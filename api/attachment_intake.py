@@ -1,0 +1,165 @@
+"""Taking in a request's attachments at submit, before it is routed: each is read (inline
+base64 or data URL, or an uploaded file streamed from the file store), bounded, decoded
+(genroute.runtime.media), and stored as a file of the owner's, named by its content, so a
+retried request stores nothing new and an idempotent replay compares equal. A video is kept
+with the frames sampled from it, which is what models are given. Every refusal names the part
+(`attachments[i]`)."""
+
+import base64
+import binascii
+import hashlib
+import io
+import re
+import tempfile
+from dataclasses import dataclass
+from typing import IO
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from genroute.contract import Attachment, StoredAttachment, VideoFrame
+from genroute.db.files import add_file_once, attachment_file_id, get_file
+from genroute.errors import AttachmentRejected, InputTooLarge
+from genroute.runtime.file_store import FileStore, content_chunks
+from genroute.runtime.media import MediaRejected, decode_image, sample_video
+from genroute.settings import Settings
+
+# The Files API purposes an attachment may be uploaded under (OpenAI's names).
+ATTACHMENT_PURPOSES = ("vision", "user_data")
+# Inline attachments and sampled frames are kept as files of this purpose.
+STORED_PURPOSE = "vision"
+_DATA_URL = re.compile(r"^data:(?P<type>[\w.+-]+/[\w.+-]+)?(?:;[\w=.+-]+)*;base64,", re.I)
+# An uploaded file is spooled to disk past this, never held whole in memory.
+_SPOOL_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class AttachmentIntake:
+    """What taking attachments in needs: the submitting owner's files and the limits."""
+
+    session: Session
+    sessions: sessionmaker[Session]
+    store: FileStore
+    settings: Settings
+    owner: str
+
+    def take_in(
+        self, attachments: list[Attachment], frames_per_s: float, field: str = "attachments"
+    ) -> list[StoredAttachment]:
+        """Every attachment decoded and stored, in order; the first bad one refuses them all
+        with an error naming it (`field[i]`)."""
+        if len(attachments) > self.settings.max_attachments:
+            raise AttachmentRejected(
+                field,
+                f"{len(attachments)} attachments, more than {self.settings.max_attachments} "
+                "(GENROUTE_MAX_ATTACHMENTS)",
+            )
+        return [
+            self._one(item, frames_per_s, f"{field}[{index}]")
+            for index, item in enumerate(attachments)
+        ]
+
+    def _one(self, item: Attachment, frames_per_s: float, field: str) -> StoredAttachment:
+        with self._content(item, field) as content:
+            size = content.seek(0, io.SEEK_END)
+            digest = _sha256(content)
+            content.seek(0)
+            try:
+                if item.type == "image":
+                    image = decode_image(content, self.settings.max_image_pixels)
+                    media_type, width, height = image.media_type, image.width, image.height
+                    frames, duration = [], None
+                else:
+                    video = sample_video(
+                        content,
+                        frames_per_s,
+                        self.settings.max_video_frames,
+                        self.settings.max_video_seconds,
+                        self.settings.max_image_pixels,
+                    )
+                    media_type, width, height = video.media_type, video.width, video.height
+                    frames = [self._frame(f.at_s, f.png) for f in video.frames]
+                    duration = round(video.duration_s, 3)
+            except MediaRejected as exc:
+                raise AttachmentRejected(field, f"{item.type}: {exc}") from None
+            file_id = item.file_id or self._stored(content, digest, size, item.name or item.type)
+        return StoredAttachment(
+            type=item.type,
+            file_id=file_id,
+            name=item.name,
+            media_type=media_type,
+            bytes=size,
+            sha256=digest,
+            width=width,
+            height=height,
+            duration_s=duration,
+            frames=frames,
+        )
+
+    def _content(self, item: Attachment, field: str) -> IO[bytes]:
+        """The attachment's bytes as a file: inline data decoded, or an uploaded file copied
+        from the store a piece at a time (to disk past a megabyte), bounded either way."""
+        limit = self.settings.max_attachment_bytes
+        if item.data is not None:
+            data = _inline_bytes(item.data, field)
+            if len(data) > limit:
+                raise _too_large(field, len(data), limit)
+            return io.BytesIO(data)
+        row = get_file(self.session, item.file_id or "", self.owner)
+        if row is None:
+            raise AttachmentRejected(field, f"no file '{item.file_id}' among this key's files")
+        if row.purpose not in ATTACHMENT_PURPOSES:
+            raise AttachmentRejected(
+                field,
+                f"file '{row.id}' was uploaded for '{row.purpose}'; attachments are uploaded "
+                f"with purpose {' or '.join(ATTACHMENT_PURPOSES)}",
+            )
+        if row.bytes > limit:
+            raise _too_large(field, row.bytes, limit)
+        spooled = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)  # noqa: SIM115 - the caller closes it
+        for piece in content_chunks(self.sessions, row, self.store):
+            spooled.write(piece)
+        return spooled
+
+    def _frame(self, at_s: float, png: bytes) -> VideoFrame:
+        digest = hashlib.sha256(png).hexdigest()
+        file_id = self._stored(io.BytesIO(png), digest, len(png), f"frame-{at_s:.3f}s.png")
+        return VideoFrame(file_id=file_id, at_s=at_s, sha256=digest)
+
+    def _stored(self, content: IO[bytes], digest: str, size: int, filename: str) -> str:
+        """The file holding these bytes for this owner: an earlier one of the same content, or
+        a new one (whose bytes are dropped again if a concurrent submit added it first)."""
+        file_id = attachment_file_id(self.owner, digest)
+        if get_file(self.session, file_id, self.owner) is not None:
+            return file_id
+        content.seek(0)
+        location = self.store.put(file_id, content)
+        if not add_file_once(
+            self.session, file_id, self.owner, STORED_PURPOSE, filename[:256], size, location
+        ):
+            self.store.delete(location)
+        return file_id
+
+
+def _sha256(content: IO[bytes]) -> str:
+    content.seek(0)
+    digest = hashlib.sha256()
+    while piece := content.read(_SPOOL_BYTES):
+        digest.update(piece)
+    return digest.hexdigest()
+
+
+def _inline_bytes(data: str, field: str) -> bytes:
+    """The bytes of inline `data`: a `data:` URL with base64 content, or bare base64."""
+    if data[:5].lower() == "data:":
+        match = _DATA_URL.match(data)
+        if match is None:
+            raise AttachmentRejected(field, "a data URL must be base64: data:<type>;base64,...")
+        data = data[match.end() :]
+    try:
+        return base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise AttachmentRejected(field, "data is not valid base64") from None
+
+
+def _too_large(field: str, size: int, limit: int) -> InputTooLarge:
+    return InputTooLarge(field, f"{size} bytes, more than {limit} (GENROUTE_MAX_ATTACHMENT_BYTES)")
