@@ -53,10 +53,18 @@ class AttachmentIntake:
                 f"{len(attachments)} attachments, more than {self.settings.max_attachments} "
                 "(GENROUTE_MAX_ATTACHMENTS)",
             )
-        return [
+        stored = [
             self._one(item, frames_per_s, f"{field}[{index}]")
             for index, item in enumerate(attachments)
         ]
+        shown = sum(len(item.frames) if item.type == "video" else 1 for item in stored)
+        if shown > self.settings.max_images_per_request:
+            raise AttachmentRejected(
+                field,
+                f"they show the model {shown} images (video frames included), more than "
+                f"{self.settings.max_images_per_request} (GENROUTE_MAX_IMAGES_PER_REQUEST)",
+            )
+        return stored
 
     def _one(self, item: Attachment, frames_per_s: float, field: str) -> StoredAttachment:
         with self._content(item, field) as content:

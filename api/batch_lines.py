@@ -12,7 +12,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from genroute.api.errors import field_errors
-from genroute.api.openai_chat import chat_completion, task_request, unfinished_error
+from genroute.api.openai_chat import (
+    chat_completion,
+    part_param,
+    part_params,
+    task_request,
+    unfinished_error,
+)
 from genroute.contract import TaskRequest, TaskStatus, TaskView
 from genroute.contract.openai import ChatCompletionRequest
 from genroute.errors import RequestRejected
@@ -26,6 +32,8 @@ class LineTask:
     line_no: int
     custom_id: str
     request: TaskRequest
+    # The `param` naming each of its attachments (`body.messages[i].content[j]`).
+    part_params: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -109,12 +117,14 @@ class LineReader:
             message = f"'{custom_id}' is already the custom_id of line {first}"
             return self._error(line_no, custom_id, "custom_id", message)
         try:
-            request = self._request(document, line_no)
+            request, params = self._request(document, line_no)
         except RequestRejected as exc:
             return self._error(line_no, custom_id, exc.field, exc.message)
-        return LineTask(line_no, custom_id, request)
+        return LineTask(line_no, custom_id, request, params)
 
-    def _request(self, document: dict[str, Any], line_no: int) -> TaskRequest:
+    def _request(
+        self, document: dict[str, Any], line_no: int
+    ) -> tuple[TaskRequest, tuple[str, ...]]:
         unknown = sorted(set(document) - {"custom_id", "method", "url", "body"})
         if unknown:
             raise RequestRejected(
@@ -135,7 +145,8 @@ class LineReader:
             body.genroute.priority = self.priority
         body.genroute.idempotency_key = line_key(self.batch_id, line_no)
         try:
-            return task_request(body, self.catalog, None)
+            request = task_request(body, self.catalog, None)
+            return request, tuple(f"body.{param}" for param in part_params(body))
         except ValidationError as exc:
             first = field_errors(exc.errors())[0]
             raise RequestRejected(f"body.{first['field']}", first["message"]) from exc
@@ -153,8 +164,11 @@ class LineReader:
         return LineError(line_no, custom_id, 400, {"error": error})
 
 
-def refused_line(line_no: int, custom_id: str, exc: RequestRejected) -> LineError:
-    """A well-formed line the submission refused (a limit of its task type, say)."""
+def refused_line(line: LineTask, refused: RequestRejected) -> LineError:
+    """A well-formed line the submission refused (a limit of its task type, an attachment
+    that does not decode, named by its content part)."""
+    exc = part_param(line.part_params, refused)
+    line_no = line.line_no
     error = {
         "message": f"line {line_no}: {exc}",
         "type": "invalid_request_error",
@@ -162,7 +176,7 @@ def refused_line(line_no: int, custom_id: str, exc: RequestRejected) -> LineErro
         "code": "rejected",
         "line": line_no,
     }
-    return LineError(line_no, custom_id, 400, {"error": error})
+    return LineError(line_no, line.custom_id, 400, {"error": error})
 
 
 def result_line(custom_id: str | None, view: TaskView) -> tuple[bool, dict[str, Any]]:

@@ -209,7 +209,7 @@ def _line_row(line: LineTask | LineError, outcome: Outcome | None) -> dict[str, 
     if isinstance(outcome, Submitted):
         return _task_line(line, outcome)
     assert isinstance(outcome, RequestRejected)
-    return _error_row(refused_line(line.line_no, line.custom_id, outcome))
+    return _error_row(refused_line(line, outcome))
 
 
 def _task_line(line: LineTask, outcome: Submitted) -> dict[str, Any]:

@@ -113,11 +113,15 @@ def _attachment(part: ImageUrlPart | VideoUrlPart | FilePart, param: str) -> dic
     )
 
 
-def part_param(body: ChatCompletionRequest, error: RequestRejected) -> RequestRejected:
+def part_params(body: ChatCompletionRequest) -> tuple[str, ...]:
+    """The `param` of each attachment the body's content parts make, in order."""
+    return tuple(param for param, _ in attachments_of(body))
+
+
+def part_param(params: tuple[str, ...], error: RequestRejected) -> RequestRejected:
     """`error` naming the content part where it names an attachment (`attachments[k]...`
-    becomes `messages[i].content[j]...`), as OpenAI's `param` does."""
+    becomes `params[k]...`, e.g. `messages[i].content[j]`), as OpenAI's `param` does."""
     match = re.match(r"^attachments\[(\d+)\]", error.field)
-    params = [param for param, _ in attachments_of(body)]
     if match is None or int(match.group(1)) >= len(params):
         return error
     renamed = params[int(match.group(1))] + error.field[match.end() :]

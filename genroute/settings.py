@@ -70,7 +70,11 @@ class Settings(BaseSettings):
     max_video_seconds: float = Field(default=600.0, gt=0)
     """Longest video a request may carry."""
     max_video_frames: int = Field(default=32, ge=1, le=256)
-    """Most frames sampled from one video (its task type sets the rate, `video_frames_per_s`)."""
+    """Most frames sampled from one video (its task type sets the rate, `video_frames_per_s`;
+    a longer video gets fewer a second, spread over all of it)."""
+    max_images_per_request: int = Field(default=32, ge=1, le=1024)
+    """Most images one request shows its model, video frames included: at most a vLLM server's
+    `--limit-mm-per-prompt` image count where one serves the path."""
     max_batch_lines: int = Field(default=50_000, ge=1)
     """Most lines in one batch input file (OpenAI's limit); a longer file fails the batch at
     validation."""

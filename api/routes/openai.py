@@ -36,6 +36,7 @@ from genroute.api.errors import OPENAI_ERROR_RESPONSES, field_errors
 from genroute.api.openai_chat import (
     chat_completion,
     part_param,
+    part_params,
     task_request,
     unfinished_error,
     unreadable_error,
@@ -112,7 +113,7 @@ async def chat_completions(
     try:
         [outcome] = await run_in_threadpool(submission.submit, [request])
         if isinstance(outcome, RequestRejected):
-            raise part_param(body, outcome)
+            raise part_param(part_params(body), outcome)
     except BaseException:
         place.release()
         raise

@@ -128,12 +128,12 @@ class TaskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     task_type: TaskTypeName
-    # The size bound on `input` is a setting (`max_input_chars`), enforced at submit.
-    input: str = Field(min_length=1)
-    messages: list[ChatTurn] | None = Field(default=None, min_length=1, max_length=256)
     # Images and video beside the text (decoded, bounded and stored at submit; the count bound
-    # is a setting, `max_attachments`).
+    # is a setting, `max_attachments`). Before `input`, which may be empty beside them.
     attachments: list[Attachment] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
+    # The size bound on `input` is a setting (`max_input_chars`), enforced at submit.
+    input: str
+    messages: list[ChatTurn] | None = Field(default=None, min_length=1, max_length=256)
     # Derived from the attachments; a producer that states it must state it rightly.
     input_modality: InputModality = InputModality.text
     max_output_tokens: int | None = Field(default=None, ge=1, le=MAX_OUTPUT_TOKENS)
@@ -169,6 +169,13 @@ class TaskRequest(BaseModel):
         if self.attachments:
             record["attachments"] = [item.model_dump(mode="json") for item in stored or []]
         return record
+
+    @field_validator("input")
+    @classmethod
+    def _text_unless_attachments(cls, text: str, info: ValidationInfo) -> str:
+        if not text and not info.data.get("attachments"):
+            raise ValueError("String should have at least 1 character (or send an attachment)")
+        return text
 
     @field_validator("input_modality")
     @classmethod

@@ -89,7 +89,8 @@ def image_size(data: bytes) -> tuple[int, int]:
 def sample_video(
     content: IO[bytes], frames_per_s: float, max_frames: int, max_seconds: float, max_pixels: int
 ) -> DecodedVideo:
-    """A video's frames at `frames_per_s` (at most `max_frames`, from the start), each as PNG;
+    """A video's frames at `frames_per_s`, each as PNG; where that would take more than
+    `max_frames`, fewer a second, spread over the whole video (no end is dropped unseen).
     MediaRejected if it is not an MP4 or WebM video, is corrupt, or is longer than
     `max_seconds` or larger than `max_pixels` a frame."""
     import av
@@ -112,6 +113,8 @@ def sample_video(
                     f"{duration:.1f} s long, more than {max_seconds:g} s "
                     "(GENROUTE_MAX_VIDEO_SECONDS)"
                 )
+            if duration is not None and duration * frames_per_s > max_frames:
+                frames_per_s = max_frames / duration
             frames, last_s = _sampled(container, stream, frames_per_s, max_frames, max_seconds)
     except MediaRejected:
         raise

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from genroute.api.openai_chat import part_param, task_request
+from genroute.api.openai_chat import part_param, part_params, task_request
 from genroute.contract import InputModality, Modality, PathName, PrivacyTier, TaskRequest
 from genroute.contract.openai import ChatCompletionRequest
 from genroute.errors import AttachmentRejected, PathUnavailable, PolicyError, RequestRejected
@@ -65,8 +65,9 @@ def test_a_video_is_sampled_at_the_rate_asked(container: str, media_type: str) -
     assert video.media_type == media_type and (video.width, video.height) == (64, 48)
     assert [frame.at_s for frame in video.frames] == [0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5]
     assert all(frame.png.startswith(b"\x89PNG") for frame in video.frames)
+    # Past the frame cap, fewer frames a second, spread over the whole video: none of it unseen.
     capped = sample_video(io.BytesIO(video_bytes(4, container=container)), 2.0, 3, 60, 10**6)
-    assert len(capped.frames) == 3
+    assert [frame.at_s for frame in capped.frames] == [0.0, 1.4, 2.8]
 
 
 def test_long_corrupt_and_non_video_files_are_refused() -> None:
@@ -190,7 +191,7 @@ def test_openai_content_parts_become_attachments_in_order() -> None:
         ("video", "file-def", None),
     ]
     assert request.input_modality is InputModality.mixed
-    refused = part_param(body, AttachmentRejected("attachments[2]", "video: corrupt"))
+    refused = part_param(part_params(body), AttachmentRejected("attachments[2]", "corrupt"))
     assert (refused.field, refused.status_code) == ("messages[0].content[3]", 400)
 
 
@@ -220,3 +221,12 @@ def test_the_http_engine_sends_images_as_openai_content_parts() -> None:
     )
     with pytest.raises(Exception, match="chat API"):
         completions._body(request)
+
+
+def test_an_image_may_stand_without_text_but_nothing_may_stand_alone() -> None:
+    assert _image_request(input="").input == ""
+    with pytest.raises(ValidationError, match="at least 1 character") as refused:
+        TaskRequest(task_type="ticket_summary", input="")
+    assert refused.value.errors()[0]["loc"] == ("input",)
+    image_only = _chat({"type": "image_url", "image_url": {"url": data_url(PNG)}})
+    assert task_request(image_only, CATALOG, None).input == ""

@@ -101,13 +101,41 @@ def test_the_diffusiongemma_server_follows_vllms_recipe() -> None:
     assert _flag(command, "--generation-config") == "vllm"
     assert _flag(command, "--gpu-memory-utilization") == "0.85"
     assert _flag(command, "--attention-backend") == "TRITON_ATTN"
+    # Images through Gemma 4's vision encoder, as the recipe's full server takes them.
+    assert json.loads(_flag(command, "--mm-processor-kwargs")) == {"max_soft_tokens": 1120}
+    assert json.loads(_flag(command, "--limit-mm-per-prompt")) == {"image": 7}
 
     env = VLLM["worker-diffusion-gpu0"]["environment"]
     assert env["GENROUTE_DIFFUSION_BATCH_WIDTH"] == _flag(command, "--max-num-seqs")
     params = json.loads(env["GENROUTE_DIFFUSION_PARAMS"])
     assert params["api"] == "chat" and "extra_args" not in params  # nothing per request
     capabilities = json.loads(env["GENROUTE_DIFFUSION_CAPABILITIES"])
-    assert capabilities == {"structured_output": False, "thinking": False}
+    assert capabilities == {
+        "structured_output": False,
+        "thinking": False,
+        "modalities": ["text", "image", "video"],
+    }
+
+
+def test_the_api_routes_attachments_by_what_the_servers_take() -> None:
+    """The API reads each path's modalities from the same environment as its worker, and a
+    request shows a model no more images (frames included) than its server's per-prompt
+    limit allows."""
+    api = VLLM["api"]["environment"]
+    for name, server in VLLM.items():
+        if not name.startswith("vllm-"):
+            continue
+        path = name.split("-")[1].upper()
+        limit = json.loads(_flag(server["command"], "--limit-mm-per-prompt"))["image"]
+        assert int(api["GENROUTE_MAX_IMAGES_PER_REQUEST"]) <= limit, name
+        assert int(api["GENROUTE_MAX_VIDEO_FRAMES"]) <= limit, name
+        modalities = json.loads(api[f"GENROUTE_{path}_CAPABILITIES"])["modalities"]
+        assert "image" in modalities, name
+        worker = next(s for n, s in VLLM.items() if n.startswith(f"worker-{path.lower()}"))
+        assert (
+            worker["environment"][f"GENROUTE_{path}_CAPABILITIES"]
+            == api[f"GENROUTE_{path}_CAPABILITIES"]
+        )
 
 
 def test_every_worker_keeps_as_many_requests_in_flight_as_its_server_serves() -> None:

@@ -204,6 +204,10 @@ def test_the_vllm_servers_run_with_composes_flags_and_image() -> None:
         [shared] = [c["data"] for name, c in config.items() if name.startswith("genroute-config")]
         width = shared[f"GENROUTE_{path.upper()}_BATCH_WIDTH"]
         assert width == server["args"][server["args"].index("--max-num-seqs") + 1], path
+        # The API routes attachments by the same modalities and per-prompt image limit.
+        api = compose["api"]["environment"]
+        for name in ("GENROUTE_MAX_IMAGES_PER_REQUEST", f"GENROUTE_{path.upper()}_CAPABILITIES"):
+            assert shared[name] == api[name], name
         for deployment in (worker, _of_kind("gpu", "Deployment")["genroute-api"]):
             [container] = deployment["spec"]["template"]["spec"]["containers"]
             assert any(

@@ -1,0 +1,209 @@
+"""Images and video through the doors, against the running stack with real files: the official
+`openai` SDK sends a ticket with a screenshot (a data URL, and an uploaded file's id), the REST
+API takes a video, and a Batch API file takes image lines. Pixels reach DiffusionGemma's vision
+tower (the attempt's `tokens_in` grows by the image's soft tokens); a text-only path never
+attempts one; bad files are refused naming their part, before any task exists."""
+
+import json
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import openai
+import pytest
+
+from genroute.contract import TaskView
+from genroute.local.stack import Stack
+from tests.helpers import wait_for_task, wait_until
+from tests.media import data_url, image_bytes, video_bytes
+
+pytestmark = pytest.mark.integration
+
+TICKET = "Checkout fails at the payment step, see the screenshot. Customer: Ana Ruiz."
+TEXT_PART = {"type": "text", "text": TICKET}
+SCREENSHOT = image_bytes("Error: payment declined (ORD-4411)", (640, 200))
+# A short reply keeps the tiny model's canvases few; no fallback keeps each task on one path.
+OPTIONS = {"genroute": {"wait_s": 120, "fallback": "none"}}
+
+
+@pytest.fixture
+def sdk(stack: Stack) -> Iterator[openai.OpenAI]:
+    with openai.OpenAI(base_url=f"{stack.api_url}/v1", api_key=stack.api_key, max_retries=0) as c:
+        yield c
+
+
+def _completed_task(sdk: openai.OpenAI, client: httpx.Client, content: object) -> TaskView:
+    """Send a ticket_summary completion; the task it made, once terminal (an answer, or the
+    422 of a task whose outputs the tiny model's noise never got past validation)."""
+    try:
+        answer = sdk.chat.completions.create(
+            model="ticket_summary",
+            messages=[{"role": "user", "content": content}],  # type: ignore[misc]
+            max_tokens=32,
+            extra_body=OPTIONS,
+        )
+        task_id = answer.genroute["task_id"]  # type: ignore[attr-defined]
+    except openai.UnprocessableEntityError as exc:
+        task_id = exc.body["task_id"]  # type: ignore[index]
+    return wait_for_task(client, task_id)
+
+
+@pytest.mark.timeout(300)
+def test_a_screenshot_reaches_the_model_and_the_task_keeps_it(
+    sdk: openai.OpenAI, client: httpx.Client
+) -> None:
+    alone = _completed_task(sdk, client, TICKET)
+    shown = _completed_task(
+        sdk,
+        client,
+        [
+            {"type": "text", "text": TICKET},
+            {"type": "image_url", "image_url": {"url": data_url(SCREENSHOT)}},
+        ],
+    )
+    for view in (alone, shown):
+        assert view.status.is_terminal and view.attempts, view
+    assert alone.input_modality == "text" and not alone.attachments
+    assert shown.input_modality == "image" and shown.route.rule == "attachments-diffusion"
+    [stored] = shown.attachments
+    assert (stored.media_type, stored.width, stored.height) == ("image/png", 640, 200)
+    assert stored.bytes == len(SCREENSHOT)
+    # Pixels went through the vision tower: the prompt grew by the image's soft tokens.
+    assert shown.attempts[0].engine_facts["images"] == 1
+    assert shown.attempts[0].tokens_in > alone.attempts[0].tokens_in + 60
+    assert {attempt.path for attempt in shown.attempts} == {"diffusion"}
+    # The stored screenshot is the owner's file, byte for byte.
+    assert sdk.files.content(stored.file_id).content == SCREENSHOT
+
+
+@pytest.mark.timeout(300)
+def test_an_uploaded_screenshot_is_named_by_its_file_id(
+    sdk: openai.OpenAI, client: httpx.Client
+) -> None:
+    uploaded = sdk.files.create(file=("shot.png", SCREENSHOT), purpose="vision")
+    assert uploaded.purpose == "vision"
+    view = _completed_task(
+        sdk,
+        client,
+        [
+            {"type": "text", "text": TICKET},
+            {"type": "file", "file": {"file_id": uploaded.id, "filename": "shot.png"}},
+        ],
+    )
+    [stored] = view.attachments
+    assert (stored.file_id, stored.name, stored.type) == (uploaded.id, "shot.png", "image")
+    assert view.attempts[0].engine_facts["images"] == 1
+
+
+def test_a_corrupt_image_is_refused_naming_its_part_before_any_task(
+    sdk: openai.OpenAI, client: httpx.Client
+) -> None:
+    key = f"corrupt-{uuid.uuid4()}"
+    broken = SCREENSHOT[: len(SCREENSHOT) // 3]
+    with pytest.raises(openai.BadRequestError) as refused:
+        sdk.chat.completions.create(
+            model="ticket_summary",
+            messages=[
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "text", "text": TICKET},
+                        {"type": "image_url", "image_url": {"url": data_url(broken)}},
+                    ],
+                }
+            ],
+            metadata={"probe": key},
+        )
+    error = refused.value.body
+    assert error["param"] == "messages[0].content[1]", error  # type: ignore[index]
+    assert "image" in error["message"]  # type: ignore[index]
+    listing = client.get("/v1/tasks", params={"tag": f"probe:{key}"}).json()
+    assert listing["items"] == []
+    someone_elses = {"type": "file", "file": {"file_id": "file-0000000000000000"}}
+    with pytest.raises(openai.BadRequestError, match="among this key's files"):
+        sdk.chat.completions.create(
+            model="ticket_summary",
+            messages=[{"role": "user", "content": [TEXT_PART, someone_elses]}],  # type: ignore[list-item]
+        )
+
+
+@pytest.mark.timeout(300)
+def test_a_video_is_sampled_to_frames_that_reach_the_model(client: httpx.Client) -> None:
+    video = video_bytes(seconds=3, container="webm")
+    request = {
+        "task_type": "ticket_summary",
+        "input": "Screen recording of the checkout failing.",
+        "attachments": [{"type": "video", "data": data_url(video, "video/webm"), "name": "rec"}],
+        "fallback": "none",
+        "max_output_tokens": 32,
+    }
+    accepted = client.post("/v1/tasks", json=request).raise_for_status().json()
+    view = wait_for_task(client, accepted["id"])
+    [stored] = view.attachments
+    assert view.input_modality == "video" and stored.media_type == "video/webm"
+    assert [frame.at_s for frame in stored.frames] == [0.0, 1.0, 2.0]  # one a second
+    assert view.attempts[0].engine_facts["images"] == 3
+
+
+def test_a_replayed_image_request_is_the_same_task_and_a_changed_one_conflicts(
+    client: httpx.Client,
+) -> None:
+    def submit(image: bytes) -> httpx.Response:
+        return client.post(
+            "/v1/tasks",
+            json={
+                "task_type": "ticket_summary",
+                "input": TICKET,
+                "attachments": [{"type": "image", "data": data_url(image)}],
+                "idempotency_key": key,
+            },
+        )
+
+    key = f"replay-{uuid.uuid4()}"
+    first = submit(SCREENSHOT).raise_for_status().json()
+    again = submit(SCREENSHOT).raise_for_status().json()
+    assert (again["id"], again["created"]) == (first["id"], False)
+    changed = submit(image_bytes("another screenshot"))
+    assert changed.status_code == 409, changed.text
+
+
+@pytest.mark.timeout(400)
+def test_a_batch_of_image_lines_completes_with_each_custom_id_once(sdk: openai.OpenAI) -> None:
+    def line(custom_id: str, image: bytes) -> str:
+        content = [
+            {"type": "text", "text": f"{TICKET} ({custom_id})"},
+            {"type": "image_url", "image_url": {"url": data_url(image)}},
+        ]
+        body = {
+            "model": "ticket_summary",
+            "max_tokens": 32,
+            "messages": [{"role": "user", "content": content}],
+            "genroute": {"fallback": "none"},
+        }
+        return json.dumps(
+            {"custom_id": custom_id, "method": "POST", "url": "/v1/chat/completions", "body": body}
+        )
+
+    lines = [line(f"shot-{n}", image_bytes(f"ORD-{n}")) for n in range(3)]
+    lines.append(line("broken", SCREENSHOT[:200]))
+    uploaded = sdk.files.create(file=("shots.jsonl", "\n".join(lines).encode()), purpose="batch")
+    batch = sdk.batches.create(
+        input_file_id=uploaded.id, endpoint="/v1/chat/completions", completion_window="24h"
+    )
+    done = wait_until(
+        lambda: (b := sdk.batches.retrieve(batch.id)).status in {"completed", "failed"} and b,
+        360,
+        "the image batch to end",
+    )
+    assert done.status == "completed", done
+
+    def read(file_id: str | None) -> list[dict]:
+        text = sdk.files.content(file_id).text if file_id else ""
+        return [json.loads(row) for row in text.splitlines()]
+
+    outputs, errors = read(done.output_file_id), read(done.error_file_id)
+    seen = sorted(row["custom_id"] for row in outputs + errors)
+    assert seen == ["broken", "shot-0", "shot-1", "shot-2"]
+    [broken] = [row for row in errors if row["custom_id"] == "broken"]
+    error = broken["response"]["body"]["error"]
+    assert error["param"] == "body.messages[0].content[1]", error
