@@ -7,10 +7,12 @@
                                                 integration tests (a few minutes; no vLLM)
     python3 dev.py setup                        only set up
 
-Needs nothing but Python >= 3.11. Set-up is skipped when pyproject.toml is unchanged since the
-last one. Tests use PostgreSQL and Redis from GENROUTE_TEST_DATABASE_URL / GENROUTE_TEST_BROKER_URL,
-else the servers on 127.0.0.1:5432 / :6379 when they answer, else embedded ones. The HTTP engine
-is tested against a real vLLM server (CPU build) that lives in its own `.venv-vllm`.
+Needs nothing but Python >= 3.11. Run as root where apt is, set-up also installs Debian's
+Tesseract (grounding reads screenshots with it; test runs add Chromium for the browser tests).
+The rest of set-up is skipped when pyproject.toml is unchanged since the last one. Tests use
+PostgreSQL and Redis from GENROUTE_TEST_DATABASE_URL / GENROUTE_TEST_BROKER_URL, else the
+servers on 127.0.0.1:5432 / :6379 when they answer, else embedded ones. The HTTP engine is
+tested against a real vLLM server (CPU build) that lives in its own `.venv-vllm`.
 """
 
 import hashlib
@@ -63,6 +65,7 @@ def setup() -> None:
     if not PYTHON.exists():
         print(f"creating virtual environment in {VENV}", flush=True)
         venv.create(VENV, with_pip=True)
+    install_ocr()
     if STAMP.exists() and STAMP.read_text() == setup_fingerprint():
         return
     pip = [PYTHON, "-m", "pip", "install", "--disable-pip-version-check", "-q"]
@@ -106,9 +109,20 @@ def _answers(port: int) -> bool:
 def install_browser() -> None:
     """Debian's Chromium for the HTML report's browser test, where this runs as root with apt
     (as in CI); elsewhere the test says in its skip reason that no browser was found."""
-    if shutil.which("chromium") or os.geteuid() != 0 or not shutil.which("apt-get"):
+    apt_install("chromium", ["chromium"])
+
+
+def install_ocr() -> None:
+    """Debian's Tesseract with English and German, which grounding reads screenshots with;
+    where this cannot install it (not root, no apt), grounding says it could not read them."""
+    apt_install("tesseract", ["tesseract-ocr", "tesseract-ocr-eng", "tesseract-ocr-deu"])
+
+
+def apt_install(command: str, packages: list[str]) -> None:
+    """Debian `packages`, unless `command` is already there, where this runs as root with apt."""
+    if shutil.which(command) or os.geteuid() != 0 or not shutil.which("apt-get"):
         return
-    apt = ["apt-get", "install", "-y", "-q", "--no-install-recommends", "chromium"]
+    apt = ["apt-get", "install", "-y", "-q", "--no-install-recommends", *packages]
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     if subprocess.run(apt, env=env).returncode != 0:  # stale package lists: refresh once
         run("apt-get", "update", "-q", env=env)

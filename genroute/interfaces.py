@@ -89,6 +89,17 @@ class Engine(Protocol):
 
 
 @dataclass(frozen=True)
+class AttachmentText:
+    """The text read inside one attachment (its image, or its video's frames), for checks that
+    ground an output in what the request showed. `text` None: nothing could be read there,
+    and `unread` says why (no text found, no reader installed, the reading failed)."""
+
+    label: str
+    text: str | None
+    unread: str = ""
+
+
+@dataclass(frozen=True)
 class ValidationInput:
     """Everything a validator may look at: the output, what was asked, and limits.
     `finish_reason` is the engine's: "stop" (the model ended its reply) or "length" (cut off
@@ -100,6 +111,8 @@ class ValidationInput:
     tokens_out: int
     json_schema: dict[str, Any] | None
     finish_reason: str | None = None
+    # What was read inside the request's attachments, in order (for grounding).
+    attachment_texts: tuple[AttachmentText, ...] = ()
 
 
 @dataclass(frozen=True)

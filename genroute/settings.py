@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     max_images_per_request: int = Field(default=32, ge=1, le=1024)
     """Most images one request shows its model, video frames included: at most a vLLM server's
     `--limit-mm-per-prompt` image count where one serves the path."""
+    ocr_languages: str = Field(default="eng+deu", pattern=r"^[a-z_]{3,16}(\+[a-z_]{3,16})*$")
+    """Tesseract's languages for reading text inside attachments (grounding), installed data
+    packs joined by `+` (Debian: tesseract-ocr-eng, tesseract-ocr-deu)."""
     max_batch_lines: int = Field(default=50_000, ge=1)
     """Most lines in one batch input file (OpenAI's limit); a longer file fails the batch at
     validation."""

@@ -8,12 +8,17 @@ from PIL import Image, ImageDraw
 
 
 def image_bytes(
-    text: str = "", size: tuple[int, int] = (480, 160), kind: str = "PNG", colour: str = "white"
+    text: str = "",
+    size: tuple[int, int] = (480, 160),
+    kind: str = "PNG",
+    colour: str = "white",
+    ink: str = "black",
+    font_size: int = 36,
 ) -> bytes:
-    """An image of `size` with `text` drawn large and dark on it, encoded as `kind`."""
+    """An image of `size` with `text` drawn on it (`ink` on `colour`), encoded as `kind`."""
     image = Image.new("RGB", size, colour)
     if text:
-        ImageDraw.Draw(image).text((16, 16), text, fill="black", font_size=36)
+        ImageDraw.Draw(image).text((12, 8), text, fill=ink, font_size=font_size)
     buffer = io.BytesIO()
     image.save(buffer, format=kind)
     return buffer.getvalue()

@@ -12,10 +12,11 @@ from celery.exceptions import SoftTimeLimitExceeded
 from genroute.contract import AttemptOutcome
 from genroute.db.attempts import AttemptResult, Recorded, record_attempt
 from genroute.errors import ClaimLost, EngineTimeout
-from genroute.interfaces import ValidationInput, Verdict
+from genroute.interfaces import AttachmentText, ValidationInput, Verdict
 from genroute.runtime.db_retry import with_db_retry
 from genroute.runtime.output_streams import OutputStreamWriter
 from genroute.workers import attempt_metrics
+from genroute.workers.attachment_reading import AttachmentReader
 from genroute.workers.attachments import images_of
 from genroute.workers.batching import EngineRun
 from genroute.workers.claiming import Prepared
@@ -100,9 +101,20 @@ def check_output(
 ) -> tuple[AttemptResult, list[Verdict]]:
     """The task type's validators on a produced output (nothing to check otherwise), then its
     LLM judge if it has one and every other check passed: the judge's GPU time is added to
-    the attempt's, so cost per accepted output includes it."""
+    the attempt's, so cost per accepted output includes it. Grounding also looks in the text
+    read inside the task's attachments (read once, its cost on the attempt)."""
     if result.outcome is not AttemptOutcome.succeeded:
         return result, []
+    validators = validators_for(prepared.task_type, prepared.task_request)
+    texts: tuple[AttachmentText, ...] = ()
+    if prepared.task_request.get("attachments") and any(
+        validator.name == "grounding" for validator in validators
+    ):
+        reader = AttachmentReader(context.sessions, context.files, context.settings.ocr_languages)
+        with claim_kept(context, prepared):
+            texts, reading = reader.texts(prepared.task_request)
+        facts = {**(result.engine_facts or {}), **reading}
+        result = dataclasses.replace(result, engine_facts=facts)
     subject = ValidationInput(
         output=result.output_text or "",
         request_input=prepared.task_request["input"],
@@ -110,8 +122,9 @@ def check_output(
         tokens_out=result.tokens_out or 0,
         json_schema=prepared.task_request.get("json_schema"),
         finish_reason=(result.engine_facts or {}).get("finish_reason"),
+        attachment_texts=texts,
     )
-    verdicts = validate(validators_for(prepared.task_type, prepared.task_request), subject)
+    verdicts = validate(validators, subject)
     judge = prepared.task_type.validation.judge
     if judge is None or not all(verdict.passed for verdict in verdicts):
         return result, verdicts

@@ -93,6 +93,18 @@ def test_an_uploaded_screenshot_is_named_by_its_file_id(
     [stored] = view.attachments
     assert (stored.file_id, stored.name, stored.type) == (uploaded.id, "shot.png", "image")
     assert view.attempts[0].engine_facts["images"] == 1
+    # Grounding read the screenshot's text once (Tesseract); the same bytes again are not
+    # read again, whichever task shows them.
+    again = _completed_task(
+        sdk, client, [TEXT_PART, {"type": "image_url", "image_url": {"url": data_url(SCREENSHOT)}}]
+    )
+    for attempt in [*view.attempts, *again.attempts]:
+        facts = attempt.engine_facts
+        assert facts["ocr_reader"].startswith("tesseract"), facts
+        assert facts["ocr_images_read"] + facts["ocr_images_kept"] == 1, facts
+        [grounding] = [v for v in attempt.validations if v.validator == "grounding"]
+        assert "could_not_read" not in grounding.details, grounding.details
+    assert again.attempts[0].engine_facts["ocr_images_kept"] == 1
 
 
 def test_a_corrupt_image_is_refused_naming_its_part_before_any_task(

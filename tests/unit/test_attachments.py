@@ -16,6 +16,7 @@ from genroute.interfaces import GenerationRequest, ImageInput
 from genroute.policies import load_catalog, load_policy
 from genroute.runtime.media import MediaRejected, MediaTooLarge, decode_image, sample_video
 from genroute.runtime.path_modalities import load_path_modalities
+from genroute.workers.attachments import untaken_input
 from genroute.workers.engines.openai_http import HttpParams, OpenAIHttpEngine
 from genroute.workers.engines.registry import PathConfig
 from tests.media import data_url, image_bytes, video_bytes
@@ -230,3 +231,12 @@ def test_an_image_may_stand_without_text_but_nothing_may_stand_alone() -> None:
     assert refused.value.errors()[0]["loc"] == ("input",)
     image_only = _chat({"type": "image_url", "image_url": {"url": data_url(PNG)}})
     assert task_request(image_only, CATALOG, None).input == ""
+
+
+def test_a_worker_refuses_a_task_its_model_cannot_see() -> None:
+    record = _image_request().record([])
+    assert untaken_input(record, TEXT) == (
+        "this path's model does not take image input (image task)"
+    )
+    assert untaken_input(record, SEES) is None
+    assert untaken_input(TaskRequest(task_type="chat", input="hi").record(), TEXT) is None

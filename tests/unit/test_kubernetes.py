@@ -227,6 +227,15 @@ def _dockerfile() -> dict[str, list[str]]:
     return instructions
 
 
+def test_the_image_reads_screenshots_in_every_configured_language() -> None:
+    """Workers read the text in attachments with Tesseract: the image installs it with a data
+    pack for each language grounding reads by default."""
+    installed = " ".join(_dockerfile()["RUN"])
+    languages = Settings.model_fields["ocr_languages"].default.split("+")
+    for package in ["tesseract-ocr", *(f"tesseract-ocr-{language}" for language in languages)]:
+        assert f" {package} " in f" {installed} ", package
+
+
 @pytest.mark.parametrize("overlay", [o.name for o in OVERLAYS])
 def test_the_image_is_the_one_the_dockerfile_builds(overlay: str) -> None:
     dockerfile = _dockerfile()

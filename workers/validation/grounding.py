@@ -2,14 +2,19 @@
 are looked up as written; dates by what they mean, in any format (dates.py); numbers and
 amounts by value, with locale separators and numbers written in words (numbers.py); names by
 the rules of the reply's language (names.py). Whatever is not in the input is listed, by kind,
-as ungrounded; the languages judged by are in the details."""
+as ungrounded; the languages judged by are in the details.
+
+A request's attachments are sources too: a fact found only in the text read inside a
+screenshot is grounded, and the details say which attachment it was found in. An attachment
+with no readable text is named in the details (`could_not_read`): grounding never passes it
+over silently."""
 
 import re
 from dataclasses import dataclass
 
 import regex
 
-from genroute.interfaces import ValidationInput, Verdict
+from genroute.interfaces import AttachmentText, ValidationInput, Verdict
 from genroute.workers.validation.dates import find_dates, grounded_date
 from genroute.workers.validation.languages import detect_language
 from genroute.workers.validation.names import name_candidates
@@ -42,6 +47,50 @@ def _ungrounded_numbers(
     ]
 
 
+def _ungrounded(output: str, source: str) -> dict[str, list[str]]:
+    """The facts of `output` that `source` does not hold, by kind."""
+    source_language = detect_language(source)
+    language = detect_language(output) or source_language
+    ungrounded: dict[str, list[str]] = {}
+
+    def flag(kind: str, item: str) -> None:
+        if item not in ungrounded.setdefault(kind, []):
+            ungrounded[kind].append(item)
+
+    source_lower = source.lower()
+    remaining = output
+    for kind, pattern in (("emails", _EMAIL), ("ids", _IDENTIFIER)):
+        for match in pattern.finditer(remaining):
+            if match.group().lstrip("#").lower() not in source_lower:
+                flag(kind, match.group())
+        remaining = pattern.sub(" ", remaining)
+    source_dates = find_dates(source)
+    dates = find_dates(remaining)
+    for date in dates:
+        if not grounded_date(date, source_dates):
+            flag("dates", date.text)
+    remaining = _without(remaining, [(date.start, date.end) for date in dates])
+    for number in _ungrounded_numbers(remaining, language, source, source_language):
+        flag("numbers", number)
+    source_words = {part.lower() for part in _WORD.findall(source)}
+    for candidate in name_candidates(remaining, language):
+        missing = [word for word in candidate.split() if word.lower() not in source_words]
+        if missing:
+            flag("names", " ".join(missing))
+    return {kind: items for kind, items in ungrounded.items() if items}
+
+
+def _found_in(
+    output: str, source: str, texts: list[AttachmentText], kind: str, item: str
+) -> list[str]:
+    """The attachments whose text, beside the input, holds `item`."""
+    return [
+        text.label
+        for text in texts
+        if item not in _ungrounded(output, f"{source}\n{text.text}").get(kind, [])
+    ]
+
+
 @dataclass(frozen=True)
 class Grounding:
     name: str = "grounding"
@@ -50,34 +99,24 @@ class Grounding:
         output, source = subject.output, subject.request_input
         source_language = detect_language(source)
         language = detect_language(output) or source_language
-        ungrounded: dict[str, list[str]] = {}
-
-        def flag(kind: str, item: str) -> None:
-            if item not in ungrounded.setdefault(kind, []):
-                ungrounded[kind].append(item)
-
-        source_lower = source.lower()
-        remaining = output
-        for kind, pattern in (("emails", _EMAIL), ("ids", _IDENTIFIER)):
-            for match in pattern.finditer(remaining):
-                if match.group().lstrip("#").lower() not in source_lower:
-                    flag(kind, match.group())
-            remaining = pattern.sub(" ", remaining)
-        source_dates = find_dates(source)
-        dates = find_dates(remaining)
-        for date in dates:
-            if not grounded_date(date, source_dates):
-                flag("dates", date.text)
-        remaining = _without(remaining, [(date.start, date.end) for date in dates])
-        for number in _ungrounded_numbers(remaining, language, source, source_language):
-            flag("numbers", number)
-        source_words = {part.lower() for part in _WORD.findall(source)}
-        for candidate in name_candidates(remaining, language):
-            missing = [word for word in candidate.split() if word.lower() not in source_words]
-            if missing:
-                flag("names", " ".join(missing))
         details: dict[str, object] = {"languages": {"output": language, "input": source_language}}
-        ungrounded = {kind: items for kind, items in ungrounded.items() if items}
+        ungrounded = _ungrounded(output, source)
+        readable = [text for text in subject.attachment_texts if text.text]
+        if ungrounded and readable:
+            shown = "\n".join([source, *(text.text or "" for text in readable)])
+            remaining = _ungrounded(output, shown)
+            found = {
+                item: _found_in(output, source, readable, kind, item) or ["attachments together"]
+                for kind, items in ungrounded.items()
+                for item in items
+                if item not in remaining.get(kind, [])
+            }
+            if found:
+                details["found_in_attachments"] = found
+            ungrounded = remaining
+        unread = {text.label: text.unread for text in subject.attachment_texts if not text.text}
+        if unread:
+            details["could_not_read"] = unread
         if ungrounded:
             details["ungrounded"] = ungrounded
         return Verdict(self.name, not ungrounded, details)

@@ -2,6 +2,7 @@
 on `Base.metadata` (what Alembic compares against). PostgreSQL is the system of record."""
 
 from genroute.db.models.api_keys import ApiKey
+from genroute.db.models.attachment_texts import AttachmentText
 from genroute.db.models.base import Base
 from genroute.db.models.batches import Batch, BatchLine, StoredFile
 from genroute.db.models.events import RollbackEvent, ShareEvent
@@ -11,6 +12,7 @@ from genroute.db.models.tasks import Attempt, AttemptValidation, Task
 
 __all__ = [
     "ApiKey",
+    "AttachmentText",
     "Attempt",
     "AttemptValidation",
     "Base",
