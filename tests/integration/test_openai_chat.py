@@ -27,6 +27,9 @@ USER_TEXT = {
     "classification": "I was charged twice for order #B-2231.",
     "reasoning_answer": "A box holds 3 mugs. How many boxes for 10 mugs?",
     "chat": "Say hello to a customer named Ana.",
+    # Image task types take text alone too (the note a sender wrote beside the image).
+    "document_fields": "Invoice INV-2231, total 20 EUR, due 2026-12-01.",
+    "visual_explanation": "The dashboard shows 40 tickets this week, up from 25.",
 }
 
 

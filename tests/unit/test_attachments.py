@@ -108,6 +108,15 @@ def test_an_image_request_goes_only_where_the_model_sees() -> None:
     assert text.fallback_path is PathName.autoregressive
 
 
+def test_document_fields_decode_under_their_schema_where_a_seeing_path_can() -> None:
+    document = _image_request(task_type="document_fields")
+    assert POLICY.decide(document).path is PathName.diffusion  # SmolLM2 cannot see it
+    everywhere = {PathName.diffusion: SEES, PathName.autoregressive: SEES}
+    production = load_policy(ROOT / "policies" / "default.yaml", CATALOG, modalities=everywhere)
+    decision = production.decide(document)
+    assert (decision.path, decision.rule) == (PathName.autoregressive, "documents-structured")
+
+
 def test_without_the_modality_rule_the_default_finds_a_path_that_sees() -> None:
     policy = load_policy(
         ROOT / "tests" / "data" / "policy-no-rules.yaml", CATALOG, modalities=SHIPPED
