@@ -93,7 +93,13 @@ def error_dialog(rng: random.Random, lang: str) -> dict:
         ],
     }
     expected = f"{w['declined']}: {w['order']} {order}, {w['code']} {code}."
-    return {"spec": spec, "ticket": w["ticket_dialog"], "facts": [order, code], "small_print": [], "expected": expected}
+    return {
+        "spec": spec,
+        "ticket": w["ticket_dialog"],
+        "facts": [order, code],
+        "small_print": [],
+        "expected": expected,
+    }
 
 
 def invoice(rng: random.Random, lang: str) -> dict:
@@ -114,7 +120,14 @@ def invoice(rng: random.Random, lang: str) -> dict:
     }
     fields = {"invoice_number": number, "total": total, "due_date": due}
     expected = f"{w['invoice']} {number}: {total}, {w['due']} {due}; {footnote}"
-    return {"spec": spec, "ticket": w["ticket_invoice"], "facts": [number, total, due, f"{fee}%"], "small_print": [f"{fee}%"], "expected": expected, "fields": fields}
+    return {
+        "spec": spec,
+        "ticket": w["ticket_invoice"],
+        "facts": [number, total, due, f"{fee}%"],
+        "small_print": [f"{fee}%"],
+        "expected": expected,
+        "fields": fields,
+    }
 
 
 def shipping_label(rng: random.Random, lang: str, rotate: int) -> dict:
@@ -135,7 +148,13 @@ def shipping_label(rng: random.Random, lang: str, rotate: int) -> dict:
         "rotate": rotate,
     }
     expected = f"{tracking} → {city}, {weight}."
-    return {"spec": spec, "ticket": w["ticket_label"], "facts": [tracking, city, weight, str(days)], "small_print": [str(days)], "expected": expected}
+    return {
+        "spec": spec,
+        "ticket": w["ticket_label"],
+        "facts": [tracking, city, weight, str(days)],
+        "small_print": [str(days)],
+        "expected": expected,
+    }
 
 
 def low_contrast(rng: random.Random, lang: str) -> dict:
@@ -146,7 +165,13 @@ def low_contrast(rng: random.Random, lang: str) -> dict:
         "background": "#ececec",
         "texts": [_text((24, 50), w["notice"].format(date=date, ref=ref), 20, "#bdbdbd")],
     }
-    return {"spec": spec, "ticket": w["ticket_notice"], "facts": [date, ref], "small_print": [], "expected": w["notice"].format(date=date, ref=ref)}
+    return {
+        "spec": spec,
+        "ticket": w["ticket_notice"],
+        "facts": [date, ref],
+        "small_print": [],
+        "expected": w["notice"].format(date=date, ref=ref),
+    }
 
 
 def chart(rng: random.Random, lang: str) -> dict:
@@ -169,7 +194,13 @@ def chart(rng: random.Random, lang: str) -> dict:
         },
     }
     expected = f"{w['chart']}: EU {first[-1]}, US {second[-1]} ({labels[-1]}); both lines share one colour."
-    return {"spec": spec, "ticket": w["ticket_chart"], "facts": [f"EU {first[-1]}", f"US {second[-1]}"], "small_print": [], "expected": expected}
+    return {
+        "spec": spec,
+        "ticket": w["ticket_chart"],
+        "facts": [f"EU {first[-1]}", f"US {second[-1]}"],
+        "small_print": [],
+        "expected": expected,
+    }
 
 
 def build() -> list[dict]:
