@@ -135,3 +135,17 @@ def test_autoscale_bench(tmp_path: Path) -> None:
     assert 1 <= auto["max_replicas_used"] <= result["keda"]["max_replicas"]
     assert result["gpu_hours_ratio"] == round(auto["gpu_hours"] / static["gpu_hours"], 3)
     assert 0 < result["gpu_hours_ratio"] <= 1 and 0 <= result["p95_met_fraction"] <= 1
+
+
+def test_multimodal_bench(tmp_path: Path) -> None:
+    result = _quick("multimodal", 600, tmp_path)
+    assert result["bench"] == "multimodal" and result["requests"] == 4
+    for arm in ("direct", "system"):
+        assert result[arm]["images_per_s"] > 0 and result[arm]["tokens_per_s"] > 0
+    # The pixels reached the model both ways: the prompt holds the image's soft tokens.
+    assert result["system"]["mean_tokens_in"] == result["direct"]["mean_tokens_in"] > 70
+    assert result["system_over_direct"] > 0
+    ocr = result["ocr"]
+    assert ocr["reader"].startswith("tesseract") and ocr["images"] == 10
+    assert 0 < ocr["recall"] <= 1 and set(ocr["recall_by_language"]) == {"en", "de"}
+    assert result["decode_ms_per_image"]["mean"] > 0
