@@ -17,9 +17,9 @@ from typing import IO
 from sqlalchemy.orm import Session, sessionmaker
 
 from genroute.contract import Attachment, StoredAttachment, VideoFrame
-from genroute.db.files import add_file_once, attachment_file_id, get_file
+from genroute.db.files import get_file
 from genroute.errors import AttachmentRejected, InputTooLarge
-from genroute.runtime.file_store import FileStore, content_chunks
+from genroute.runtime.file_store import FileStore, content_chunks, save_attachment_file
 from genroute.runtime.media import MediaRejected, decode_image, sample_video
 from genroute.settings import Settings
 
@@ -69,7 +69,7 @@ class AttachmentIntake:
     def _one(self, item: Attachment, frames_per_s: float, field: str) -> StoredAttachment:
         with self._content(item, field) as content:
             size = content.seek(0, io.SEEK_END)
-            digest = _sha256(content)
+            digest = sha256_of(content)
             content.seek(0)
             try:
                 if item.type == "image":
@@ -134,21 +134,13 @@ class AttachmentIntake:
         return VideoFrame(file_id=file_id, at_s=at_s, sha256=digest)
 
     def _stored(self, content: IO[bytes], digest: str, size: int, filename: str) -> str:
-        """The file holding these bytes for this owner: an earlier one of the same content, or
-        a new one (whose bytes are dropped again if a concurrent submit added it first)."""
-        file_id = attachment_file_id(self.owner, digest)
-        if get_file(self.session, file_id, self.owner) is not None:
-            return file_id
-        content.seek(0)
-        location = self.store.put(file_id, content)
-        if not add_file_once(
-            self.session, file_id, self.owner, STORED_PURPOSE, filename[:256], size, location
-        ):
-            self.store.delete(location)
-        return file_id
+        row = save_attachment_file(
+            self.session, self.store, self.owner, STORED_PURPOSE, filename, content, size, digest
+        )
+        return row.id
 
 
-def _sha256(content: IO[bytes]) -> str:
+def sha256_of(content: IO[bytes]) -> str:
     content.seek(0)
     digest = hashlib.sha256()
     while piece := content.read(_SPOOL_BYTES):

@@ -9,6 +9,7 @@ from fastapi import APIRouter, File, Form, Path, Query, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 
+from genroute.api.attachment_intake import ATTACHMENT_PURPOSES, sha256_of
 from genroute.api.auth import Reader, Submitter
 from genroute.api.deps import FileStoreDep, SessionDep, SessionsDep, SettingsDep
 from genroute.api.errors import OPENAI_ERROR_RESPONSES
@@ -17,7 +18,7 @@ from genroute.db.batches import batches_reading
 from genroute.db.files import get_file, list_files
 from genroute.db.models import StoredFile
 from genroute.errors import FileInUse, FileNotFound, InputTooLarge
-from genroute.runtime.file_store import content_chunks, save_file
+from genroute.runtime.file_store import content_chunks, save_attachment_file, save_file
 
 router = APIRouter(prefix="/v1", tags=["openai batch"], responses=OPENAI_ERROR_RESPONSES)
 
@@ -51,7 +52,8 @@ async def upload_file(
 ) -> FileObject:
     """Upload a batch input file (`purpose=batch`) or an attachment (`vision`, `user_data`),
     at most GENROUTE_MAX_FILE_BYTES (an attachment is held to GENROUTE_MAX_ATTACHMENT_BYTES
-    when a request uses it). The
+    when a request uses it). An attachment is named by its content: the same bytes uploaded
+    twice by one owner answer with the same file, so a re-run backlog replays. The
     multipart parser has already spooled it to a temporary file: it is stored from there on a
     worker thread (an S3 store streams it), so no long poll or stream in this process stalls
     while a large file is written."""
@@ -65,7 +67,13 @@ async def upload_file(
 
     def store_it() -> FileObject:
         file.file.seek(0)
-        row = save_file(session, store, principal.owner, purpose, filename, file.file, size)
+        if purpose in ATTACHMENT_PURPOSES:  # named by content: uploaded twice is one file
+            digest = sha256_of(file.file)
+            row = save_attachment_file(
+                session, store, principal.owner, purpose, filename, file.file, size, digest
+            )
+        else:
+            row = save_file(session, store, principal.owner, purpose, filename, file.file, size)
         session.commit()
         return _file_object(row)
 

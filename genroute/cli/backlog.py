@@ -37,6 +37,12 @@ def _connection(api_url: str | None, api_key: str | None) -> tuple[str, str]:
 @click.option("--input-column", default="input", show_default=True)
 @click.option("--id-column", default=None, help="Stable row id (default: row number).")
 @click.option("--metadata-column", "metadata_columns", multiple=True, help="Repeatable.")
+@click.option(
+    "--attachment-column",
+    default=None,
+    help="Column of image or video paths (relative to FILE; several as a JSON list, or "
+    "separated by ';' in CSV), uploaded and shown with the row.",
+)
 @click.option("--max-output-tokens", type=click.IntRange(1), default=None)
 @click.option("--batch-size", type=click.IntRange(1, 10_000), default=100, show_default=True)
 @click.option("--wait", is_flag=True, help="Wait for every task and write its result.")
@@ -51,6 +57,7 @@ def enqueue(
     input_column: str,
     id_column: str | None,
     metadata_columns: tuple[str, ...],
+    attachment_column: str | None,
     max_output_tokens: int | None,
     batch_size: int,
     wait: bool,
@@ -68,18 +75,24 @@ def enqueue(
 
     url, key = _connection(api_url, api_key)
     extra = {"max_output_tokens": max_output_tokens} if max_output_tokens else {}
-    columns = ColumnMap(input_column, id_column, metadata_columns)
+    columns = ColumnMap(input_column, id_column, metadata_columns, attachments=attachment_column)
     rows = read_backlog(file, task_type, columns, file_format, extra)
     task_ids: dict[str, str] = {}
     rejected: list[dict[str, Any]] = []
     counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
     with Client(url, key, batch_size=batch_size) as client:
+        uploaded: dict[Path, str] = {}
+
+        def upload(file: Path) -> str:
+            if file not in uploaded:
+                uploaded[file] = client.upload_file(file, "vision").id
+            return uploaded[file]
+
         with tqdm(total=len(rows), desc="submitted", unit="task", file=sys.stderr) as bar:
             for start in range(0, len(rows), batch_size):
                 chunk = rows[start : start + batch_size]
-                for row, item in zip(
-                    chunk, client.submit_many(r.request for r in chunk), strict=True
-                ):
+                requests = [row.with_uploads(upload) for row in chunk]
+                for row, item in zip(chunk, client.submit_many(requests), strict=True):
                     counts[item.outcome] += 1
                     if item.task is not None:
                         task_ids[row.row_id] = str(item.task.id)

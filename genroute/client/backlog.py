@@ -1,11 +1,13 @@
 """Reading a backlog file (JSONL or CSV) into task requests, and turning finished tasks into
 result rows. Each row's idempotency key is derived from the row (its id column, else its
-position and content), so a re-run after a crash resubmits nothing twice."""
+position and content), so a re-run after a crash resubmits nothing twice. A row may name image
+or video files (paths relative to the backlog file); they are uploaded when the row is
+submitted, never all read at once."""
 
 import csv
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,19 @@ class ColumnMap:
     row_id: str | None = None
     metadata: tuple[str, ...] = ()
     expected: str | None = None
+    # Image or video files shown with the row: a path, or several (a JSON list, or `;` in CSV).
+    attachments: str | None = None
+
+
+ATTACHMENT_KINDS = {
+    ".png": "image",
+    ".jpg": "image",
+    ".jpeg": "image",
+    ".webp": "image",
+    ".gif": "image",
+    ".mp4": "video",
+    ".webm": "video",
+}
 
 
 @dataclass(frozen=True)
@@ -31,6 +46,18 @@ class BacklogRow:
     request: dict[str, Any]
     # What an evaluation scores this row's answers against (a label, fields or facts).
     expected: Any = None
+    # (kind, file) of each image or video the row shows, uploaded when it is submitted.
+    attachments: tuple[tuple[str, Path], ...] = ()
+
+    def with_uploads(self, upload: Callable[[Path], str]) -> dict[str, Any]:
+        """The row's request, its files uploaded by `upload` (which answers a file id)."""
+        if not self.attachments:
+            return self.request
+        shown = [
+            {"type": kind, "file_id": upload(file), "name": file.name}
+            for kind, file in self.attachments
+        ]
+        return {**self.request, "attachments": shown}
 
 
 def _records(path: Path, file_format: str) -> Iterator[dict[str, Any]]:
@@ -62,9 +89,10 @@ def read_backlog(
     naming the row, since skipping it silently would lose work."""
     rows = []
     for number, record in enumerate(_records(path, file_format), start=1):
-        if columns.input not in record or record[columns.input] in (None, ""):
+        shown = _attachments(path, number, record.get(columns.attachments or ""))
+        if not shown and record.get(columns.input) in (None, ""):
             raise GenrouteError(f"{path}: row {number} has no '{columns.input}' value")
-        text = str(record[columns.input])
+        text = str(record.get(columns.input) or "")
         if columns.row_id:
             if record.get(columns.row_id) in (None, ""):
                 raise GenrouteError(f"{path}: row {number} has no '{columns.row_id}' value")
@@ -84,8 +112,27 @@ def read_backlog(
         expected = (
             _expected(path, number, record.get(columns.expected)) if columns.expected else None
         )
-        rows.append(BacklogRow(row_id, request, expected))
+        rows.append(BacklogRow(row_id, request, expected, shown))
     return rows
+
+
+def _attachments(path: Path, number: int, value: Any) -> tuple[tuple[str, Path], ...]:
+    """The files a row names, relative to the backlog file, checked to exist and be of a kind
+    genroute takes before anything is submitted."""
+    if value in (None, ""):
+        return ()
+    names = value if isinstance(value, list) else str(value).split(";")
+    shown = []
+    for name in (str(n).strip() for n in names if str(n).strip()):
+        file = (path.parent / name).resolve()
+        kind = ATTACHMENT_KINDS.get(file.suffix.lower())
+        if kind is None:
+            known = ", ".join(sorted(ATTACHMENT_KINDS))
+            raise GenrouteError(f"{path}: row {number}: '{name}' is not one of {known}")
+        if not file.is_file():
+            raise GenrouteError(f"{path}: row {number}: no file '{name}' (at {file})")
+        shown.append((kind, file))
+    return tuple(shown)
 
 
 def _expected(path: Path, number: int, value: Any) -> Any:

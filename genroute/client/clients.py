@@ -8,22 +8,21 @@ import random
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 
+from genroute.client.calls import Call, RequestLike, request_options
 from genroute.client.core import (
     Answer,
-    Call,
     Item,
     Operation,
     Operations,
-    RequestLike,
     RetryPolicy,
     Sleep,
     Step,
     client_options,
-    request_options,
 )
 from genroute.contract import (
     BatchItemResult,
@@ -34,6 +33,7 @@ from genroute.contract import (
     TaskSummary,
     TaskView,
 )
+from genroute.contract.openai_batch import FileObject
 
 
 class Client:
@@ -71,7 +71,10 @@ class Client:
             return None
         assert isinstance(step, Call)
         try:
-            return self._http.request(**request_options(step))
+            if step.upload is None:
+                return self._http.request(**request_options(step))
+            with step.upload.open("rb") as upload:
+                return self._http.request(**request_options(step, upload))
         except httpx.ConnectError as exc:
             return exc
 
@@ -137,6 +140,10 @@ class Client:
         """Record a person's verdict (accepted, edited with `edited_text`, rejected)."""
         return self._run(self._ops.feedback(task_id, verdict, edited_text, reason))
 
+    def upload_file(self, path: Path, purpose: str = "vision") -> FileObject:
+        """Upload a file (an image or video to name in `attachments` by `file_id`)."""
+        return self._run(self._ops.upload_file(Path(path), purpose))
+
     def scorecard(self, **filters: Any) -> Scorecard:
         """The scorecard (since, by, purpose, diversity) of this key's tasks."""
         return self._run(self._ops.scorecard(filters))
@@ -177,7 +184,10 @@ class AsyncClient:
             return None
         assert isinstance(step, Call)
         try:
-            return await self._http.request(**request_options(step))
+            if step.upload is None:
+                return await self._http.request(**request_options(step))
+            with step.upload.open("rb") as upload:  # httpx streams it in pieces
+                return await self._http.request(**request_options(step, upload))
         except httpx.ConnectError as exc:
             return exc
 
@@ -242,6 +252,10 @@ class AsyncClient:
     ) -> FeedbackView:
         """Record a person's verdict (accepted, edited with `edited_text`, rejected)."""
         return await self._run(self._ops.feedback(task_id, verdict, edited_text, reason))
+
+    async def upload_file(self, path: Path, purpose: str = "vision") -> FileObject:
+        """Upload a file (an image or video to name in `attachments` by `file_id`)."""
+        return await self._run(self._ops.upload_file(Path(path), purpose))
 
     async def scorecard(self, **filters: Any) -> Scorecard:
         """The scorecard (since, by, purpose, diversity) of this key's tasks."""

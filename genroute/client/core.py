@@ -7,12 +7,13 @@ drives the same operations with httpx, sync and async, so the two clients cannot
 
 import uuid
 from collections.abc import Callable, Generator, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
-from pydantic import BaseModel
 
+from genroute.client.calls import Call, Calls, RequestLike
 from genroute.contract import (
     BatchItemResult,
     BatchResult,
@@ -21,11 +22,10 @@ from genroute.contract import (
     Scorecard,
     TaskAccepted,
     TaskPage,
-    TaskRequest,
     TaskView,
 )
+from genroute.contract.openai_batch import FileObject
 
-RequestLike = TaskRequest | dict[str, Any]
 RETRIED_STATUSES = frozenset({429, 503})
 
 
@@ -37,17 +37,6 @@ class ApiError(Exception):
         super().__init__(f"HTTP {status}: {detail}")
         self.status = status
         self.body = body
-
-
-@dataclass(frozen=True)
-class Call:
-    """One HTTP call, before I/O."""
-
-    method: str
-    path: str
-    params: dict[str, Any] = field(default_factory=dict)
-    body: Any = None
-    timeout_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -72,12 +61,6 @@ class RetryPolicy:
         return backoff * (0.5 + 0.5 * draw)
 
 
-def as_body(request: RequestLike) -> dict[str, Any]:
-    if isinstance(request, BaseModel):
-        return request.model_dump(mode="json", exclude_unset=True)
-    return request
-
-
 def parse(response: httpx.Response) -> Any:
     body = response.json() if response.content else None
     if response.status_code >= 400:
@@ -99,67 +82,12 @@ def merge(results: list[BatchResult], sizes: list[int]) -> list[BatchItemResult]
     return merged
 
 
-class Calls:
-    """What each API operation sends and how its answer is read (no I/O)."""
-
-    @staticmethod
-    def submit(request: RequestLike) -> Call:
-        return Call("POST", "/v1/tasks", body=as_body(request))
-
-    @staticmethod
-    def batch(requests: list[RequestLike]) -> Call:
-        return Call("POST", "/v1/tasks/batch", body={"items": [as_body(r) for r in requests]})
-
-    @staticmethod
-    def get(task_id: uuid.UUID | str, wait_s: float = 0) -> Call:
-        params = {"wait": wait_s} if wait_s else {}
-        return Call("GET", f"/v1/tasks/{task_id}", params=params, timeout_s=wait_s + 30)
-
-    @staticmethod
-    def cancel(task_id: uuid.UUID | str) -> Call:
-        return Call("POST", f"/v1/tasks/{task_id}/cancel")
-
-    @staticmethod
-    def tasks(cursor: str | None, filters: dict[str, Any]) -> Call:
-        params = {k: v for k, v in filters.items() if v is not None}
-        if cursor:
-            params["cursor"] = cursor
-        return Call("GET", "/v1/tasks", params=params)
-
-    @staticmethod
-    def paths() -> Call:
-        return Call("GET", "/v1/paths")
-
-    @staticmethod
-    def feedback(
-        task_id: uuid.UUID | str, verdict: str, edited_text: str | None, reason: str | None
-    ) -> Call:
-        body = {"verdict": verdict, "edited_text": edited_text, "reason": reason}
-        body = {k: v for k, v in body.items() if v is not None}
-        return Call("POST", f"/v1/tasks/{task_id}/feedback", body=body)
-
-    @staticmethod
-    def scorecard(filters: dict[str, Any]) -> Call:
-        return Call("GET", "/v1/scorecard", params={k: v for k, v in filters.items() if v})
-
-
 def client_options(base_url: str, api_key: str, timeout_s: float) -> dict[str, Any]:
     """What both httpx clients are built with."""
     return {
         "base_url": base_url,
         "headers": {"Authorization": f"Bearer {api_key}"},
         "timeout": timeout_s,
-    }
-
-
-def request_options(call: Call) -> dict[str, Any]:
-    """httpx `request` arguments for `call`."""
-    return {
-        "method": call.method,
-        "url": call.path,
-        "params": call.params,
-        "json": call.body,
-        "timeout": call.timeout_s or httpx.USE_CLIENT_DEFAULT,
     }
 
 
@@ -291,6 +219,10 @@ class Operations:
     ) -> Operation:
         call = Calls.feedback(task_id, verdict, edited_text, reason)
         return FeedbackView.model_validate((yield from self._send(call)))
+
+    def upload_file(self, path: Path, purpose: str) -> Operation:
+        """A file sent to `/v1/files` (streamed from disk), e.g. an image for attachments."""
+        return FileObject.model_validate((yield from self._send(Calls.upload(path, purpose))))
 
     def scorecard(self, filters: dict[str, Any]) -> Operation:
         return Scorecard.model_validate((yield from self._send(Calls.scorecard(filters))))

@@ -12,7 +12,14 @@ from typing import IO, Any, Protocol
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from genroute.db.files import add_file, file_content_chunk, new_id
+from genroute.db.files import (
+    add_file,
+    add_file_once,
+    attachment_file_id,
+    file_content_chunk,
+    get_file,
+    new_id,
+)
 from genroute.db.models import StoredFile
 from genroute.errors import Overloaded
 from genroute.settings import Settings
@@ -169,6 +176,33 @@ def save_file(
     file_id = new_id("file-")
     location = store.put(file_id, content)
     return add_file(session, file_id, owner, purpose, filename, None, size, location)
+
+
+def save_attachment_file(
+    session: Session,
+    store: FileStore,
+    owner: str,
+    purpose: str,
+    filename: str,
+    content: IO[bytes],
+    size: int,
+    sha256: str,
+) -> StoredFile:
+    """The owner's file of these bytes (an image or video): an earlier one of the same content,
+    or a new one named by it, so the same screenshot sent or uploaded twice is one file and a
+    request naming it replays as the same request. Bytes a concurrent call stored first are
+    dropped again."""
+    file_id = attachment_file_id(owner, sha256)
+    row = get_file(session, file_id, owner)
+    if row is not None:
+        return row
+    content.seek(0)
+    location = store.put(file_id, content)
+    if not add_file_once(session, file_id, owner, purpose, filename[:256], size, location):
+        store.delete(location)
+    row = get_file(session, file_id, owner)
+    assert row is not None
+    return row
 
 
 def content_chunks(

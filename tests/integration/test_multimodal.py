@@ -5,14 +5,19 @@ tower (the attempt's `tokens_in` grows by the image's soft tokens); a text-only 
 attempts one; bad files are refused naming their part, before any task exists."""
 
 import json
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import openai
 import pytest
 
-from genroute.contract import TaskView
+from genroute.client import Client
+from genroute.contract import TaskRequest, TaskView
 from genroute.local.stack import Stack
 from tests.helpers import wait_for_task, wait_until
 from tests.media import data_url, image_bytes, video_bytes
@@ -219,3 +224,72 @@ def test_a_batch_of_image_lines_completes_with_each_custom_id_once(sdk: openai.O
     [broken] = [row for row in errors if row["custom_id"] == "broken"]
     error = broken["response"]["body"]["error"]
     assert error["param"] == "body.messages[0].content[1]", error
+
+
+@pytest.mark.timeout(300)
+def test_a_backlog_with_a_screenshot_column_is_enqueued_and_rerun_without_doubles(
+    stack: Stack, client: httpx.Client, tmp_path: Path
+) -> None:
+    """`genroute enqueue --attachment-column`: paths relative to the file are uploaded (one
+    file each, however many rows show it) and shown with their rows; a re-run finds every row
+    already submitted, since the same bytes upload as the same file."""
+    shots = tmp_path / "shots"
+    shots.mkdir()
+    (shots / "a.png").write_bytes(SCREENSHOT)
+    (shots / "b.png").write_bytes(image_bytes("Refund REF-7781 pending"))
+    rows = [
+        {"id": "t1", "text": TICKET, "shot": "shots/a.png"},
+        {"id": "t2", "text": "Refund not received.", "shot": "shots/b.png"},
+        {"id": "t3", "text": "", "shot": ["shots/a.png", "shots/b.png"]},  # images alone
+        {"id": "t4", "text": "No screenshot this time."},
+    ]
+    backlog = tmp_path / "backlog.jsonl"
+    backlog.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    env = {**os.environ, "GENROUTE_API_URL": stack.api_url, "GENROUTE_API_KEY": stack.api_key}
+    command = [
+        sys.executable,
+        "-m",
+        "genroute",
+        "enqueue",
+        str(backlog),
+        "--task-type",
+        "visual_explanation",
+        "--id-column",
+        "id",
+        "--input-column",
+        "text",
+        "--attachment-column",
+        "shot",
+        "--max-output-tokens",
+        "16",
+    ]
+    first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr
+    submitted = {row["row"]: row["task_id"] for row in map(json.loads, first.stdout.splitlines())}
+    assert set(submitted) == {"t1", "t2", "t3", "t4"}
+    views = {row: wait_for_task(client, task_id) for row, task_id in submitted.items()}
+    assert [a.name for a in views["t3"].attachments] == ["a.png", "b.png"]
+    assert views["t1"].attachments[0].file_id == views["t3"].attachments[0].file_id
+    assert views["t4"].input_modality == "text" and views["t3"].input_modality == "image"
+    again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert "0 new, 4 already submitted, 0 rejected" in again.stderr
+
+
+def test_the_python_client_uploads_a_screenshot_once_by_its_content(
+    stack: Stack, tmp_path: Path
+) -> None:
+    shot = tmp_path / "shot.png"
+    shot.write_bytes(SCREENSHOT)
+    with Client(stack.api_url, stack.api_key) as genroute_client:
+        first = genroute_client.upload_file(shot)
+        second = genroute_client.upload_file(shot)
+        accepted = genroute_client.submit(
+            TaskRequest(
+                task_type="visual_explanation",
+                input="What does this dialog say?",
+                attachments=[{"type": "image", "file_id": first.id}],
+            )
+        )
+    assert (first.id, first.purpose, first.bytes) == (second.id, "vision", len(SCREENSHOT))
+    assert accepted.route.path.value == "diffusion"

@@ -7,7 +7,8 @@ import httpx
 import pytest
 
 from genroute.client import AsyncClient, Client
-from genroute.client.core import Calls, Operations, RetryPolicy, Sleep, merge, wait_chunk
+from genroute.client.calls import Calls
+from genroute.client.core import Operations, RetryPolicy, Sleep, merge, wait_chunk
 from genroute.contract import BatchItemResult, BatchResult
 
 
