@@ -37,6 +37,7 @@ def shadow_rows(
         )
         shadow = task_row(request, copy, 1, principal.owner, principal.key_id)
         shadow.update(idempotency_key=None, purpose=Purpose.shadow.value, shadow_of=row["id"])
+        shadow["request"] = row["request"]  # as stored at submit, attachments and all
         rows.append(shadow)
     return rows
 

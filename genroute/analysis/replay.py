@@ -101,7 +101,7 @@ def _decide(
     shares: Mapping[tuple[str, str], ShareStep],
     draws: random.Random,
 ) -> RouteDecision:
-    request = TaskRequest.model_validate(stored)
+    request = TaskRequest.from_record(stored)
     decision = candidate.decide(request)
     spec = candidate.adaptive_share(decision)
     if spec is None:

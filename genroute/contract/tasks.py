@@ -194,6 +194,18 @@ class TaskRequest(BaseModel):
         self.input_modality = InputModality.of([item.type for item in self.attachments])
         return self
 
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> "TaskRequest":
+        """The request a task's record keeps, its stored attachments named by their files (a
+        replay or a copy decides on what was submitted, never on the bytes again)."""
+        stored = record.get("attachments") or []
+        if not stored:
+            return cls.model_validate(record)
+        named = [
+            {"type": a["type"], "file_id": a["file_id"], "name": a.get("name")} for a in stored
+        ]
+        return cls.model_validate({**record, "attachments": named})
+
     @model_validator(mode="before")
     @classmethod
     def _input_from_messages(cls, data: Any) -> Any:

@@ -3,13 +3,25 @@ derived modality, routing by what each path's model takes, and the OpenAI conten
 
 import io
 import json
+import uuid
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
+from genroute.analysis.replay import replay
+from genroute.api.auth import Principal
 from genroute.api.openai_chat import part_param, part_params, task_request
-from genroute.contract import InputModality, Modality, PathName, PrivacyTier, TaskRequest
+from genroute.api.shadows import shadow_rows
+from genroute.contract import (
+    InputModality,
+    Modality,
+    PathName,
+    PrivacyTier,
+    Scope,
+    StoredAttachment,
+    TaskRequest,
+)
 from genroute.contract.openai import ChatCompletionRequest
 from genroute.errors import AttachmentRejected, PathUnavailable, PolicyError, RequestRejected
 from genroute.interfaces import GenerationRequest, ImageInput
@@ -249,3 +261,41 @@ def test_a_worker_refuses_a_task_its_model_cannot_see() -> None:
     )
     assert untaken_input(record, SEES) is None
     assert untaken_input(TaskRequest(task_type="chat", input="hi").record(), TEXT) is None
+
+
+def _stored_image_record() -> dict:
+    stored = StoredAttachment(
+        type="image",
+        file_id="file-abc",
+        name="shot.png",
+        media_type="image/png",
+        bytes=len(PNG),
+        sha256="0" * 64,
+        width=480,
+        height=160,
+    )
+    return _image_request().record([stored])
+
+
+def test_a_replay_decides_a_stored_image_request_by_what_its_paths_see() -> None:
+    record = _stored_image_record()
+    assert TaskRequest.from_record(record).attachments[0].file_id == "file-abc"
+    report = replay([("diffusion", record)], POLICY, {})
+    assert report["by_task_type"]["ticket_summary"]["would_be_rejected"] == 0
+    assert report["would_change_path"] == 0
+    blind = load_policy(ROOT / "policies" / "default.yaml", CATALOG, modalities={})
+    refused = replay([("diffusion", record)], blind, {})
+    assert refused["by_task_type"]["ticket_summary"]["would_be_rejected"] == 1
+
+
+def test_a_shadow_copy_keeps_the_attachments_of_its_original() -> None:
+    seeing = {PathName.diffusion: SEES, PathName.autoregressive: SEES}
+    policy = load_policy(ROOT / "tests" / "policy.yaml", CATALOG, modalities=seeing)
+    request = TaskRequest.from_record(_stored_image_record() | {"task_type": "batch_summary"})
+    decision = policy.decide(request)
+    assert decision.rule == "batch-summary-shadowed"
+    row = {"id": uuid.uuid4(), "request": _stored_image_record()}
+    principal = Principal(uuid.uuid4(), "o", frozenset({Scope.submit}), None)
+    [shadow] = shadow_rows(policy, principal, [(row, request, decision)], draw=lambda: 0.0)
+    assert shadow["request"]["attachments"] == row["request"]["attachments"]
+    assert shadow["route_path"] == "autoregressive"
