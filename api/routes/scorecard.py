@@ -29,7 +29,7 @@ async def scorecard(
         str | None, Query(description="e.g. 30m, 24h, 7d; all history if absent")
     ] = None,
     by: Annotated[
-        str, Query(description="comma-separated: path, task_type, policy_version")
+        str, Query(description="comma-separated: path, task_type, policy_version, input_modality")
     ] = ",".join(DEFAULT_SCORECARD_BY),
     purpose: Purpose | None = None,
     diversity: Annotated[bool, Query(description="embed outputs for near duplicates")] = False,

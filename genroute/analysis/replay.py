@@ -125,19 +125,24 @@ def replay(
     shares = shares or {}
     draws = random.Random(candidate.version)  # the same split of the same history every run
     by_type: dict[str, TaskTypeReplay] = defaultdict(TaskTypeReplay)
+    # The same counts by what the requests held: a candidate may treat images apart.
+    by_modality: dict[str, Counter] = defaultdict(Counter)
     for routed, stored in requests:
         task_type = str(stored.get("task_type"))
-        entry = by_type[task_type]
+        entry, modality = by_type[task_type], by_modality[stored.get("input_modality", "text")]
         entry.requests += 1
+        modality["requests"] += 1
         entry.current[routed] += 1
         try:
             path = _decide(candidate, stored, shares, draws).path.value
         except (RequestRejected, ValidationError):
             entry.rejected += 1
+            modality["would_be_rejected"] += 1
             continue
         entry.candidate[path] += 1
         if path != routed:
             entry.changed += 1
+            modality["would_change_path"] += 1
             entry.moves[f"{routed} -> {path}"] += 1
     report = {}
     for task_type, entry in sorted(by_type.items()):
@@ -158,6 +163,12 @@ def replay(
             for (rule, task_type), step in sorted(shares.items())
         ],
         "by_task_type": report,
+        "by_input_modality": {
+            name: {
+                key: counts[key] for key in ("requests", "would_change_path", "would_be_rejected")
+            }
+            for name, counts in sorted(by_modality.items())
+        },
     }
 
 
@@ -171,6 +182,12 @@ def format_replay(report: dict[str, Any]) -> str:
             f"  adaptive share {share['rule']}/{share['task_type']}: {share['share']:.3f} to the "
             f"rule's path ({share['reason']})"
         )
+    for modality, counts in report["by_input_modality"].items():
+        if modality != "text":
+            lines.append(
+                f"  {modality} requests: {counts['requests']}, {counts['would_change_path']} "
+                f"would change path, {counts['would_be_rejected']} would be refused"
+            )
     for task_type, entry in report["by_task_type"].items():
         moves = ", ".join(f"{k}: {v}" for k, v in entry["moves"].items()) or "no change"
         lines.append(f"  {task_type}: {entry['requests']} requests; {moves}")

@@ -24,7 +24,7 @@ def since_option(value: str | None) -> timedelta | None:
     "--by",
     default=",".join(DEFAULT_SCORECARD_BY),
     show_default=True,
-    help="Group by these, comma-separated: path, task_type, policy_version.",
+    help="Group by these, comma-separated: path, task_type, policy_version, input_modality.",
 )
 @click.option(
     "--purpose",

@@ -148,6 +148,7 @@ class ScorecardRow(BaseModel):
     path: str | None = None
     task_type: str | None = None
     policy_version: str | None = None
+    input_modality: str | None = None
     requests: int
     in_flight: int
     accepted: int

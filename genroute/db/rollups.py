@@ -1,6 +1,6 @@
 """Scorecard rollups: additive figures per (hour created, purpose, owner, routed path, task
-type, policy version) and histograms of latency, queue wait and time to first output, so the
-scorecard reads a few thousand rows instead of every attempt.
+type, policy version, input modality) and histograms of latency, queue wait and time to first
+output, so the scorecard reads a few thousand rows instead of every attempt.
 
 One set of SELECTs defines the figures; it fills the rollups when a task finishes (and takes
 them back when a failed task is requeued), backfills them in the migration, and computes the
@@ -16,7 +16,8 @@ from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
 FINISHED = "('succeeded', 'failed')"
-KEY = ("hour", "purpose", "owner", "path", "task_type", "policy_version")
+KEY = ("hour", "purpose", "owner", "path", "task_type", "policy_version", "input_modality")
+_KEY_LIST = ", ".join(KEY)
 SUMS = (
     "requests",
     "accepted",
@@ -37,8 +38,9 @@ RATIO = 1.05
 FLOOR_S = 0.001
 
 _TASK_KEY = """date_trunc('hour', t.created_at, 'UTC') AS hour, t.purpose,
-    coalesce(t.owner, '') AS owner, t.route_path AS path, t.task_type, t.policy_version"""
-_GROUP = "1, 2, 3, 4, 5, 6"
+    coalesce(t.owner, '') AS owner, t.route_path AS path, t.task_type, t.policy_version,
+    t.input_modality"""
+_GROUP = "1, 2, 3, 4, 5, 6, 7"
 
 
 def bucket_sql(value: str) -> str:
@@ -91,7 +93,7 @@ def sums_select(task_filter: str, attempt_filter: str) -> str:
         GROUP BY {_GROUP}"""
     totals = ", ".join(f"sum({name}) AS {name}" for name in SUMS)
     return f"""
-        SELECT hour, purpose, owner, path, task_type, policy_version, {totals}
+        SELECT {_KEY_LIST}, {totals}
         FROM ({request_part} UNION ALL {attempt_part}) AS parts
         GROUP BY {_GROUP}"""
 
@@ -115,10 +117,10 @@ def histogram_select(task_filter: str, attempt_filter: str, metrics: tuple[str, 
     }
     union = " UNION ALL ".join(sources[m] for m in metrics)
     return f"""
-        SELECT hour, purpose, owner, path, task_type, policy_version, metric,
+        SELECT {_KEY_LIST}, metric,
             {bucket_sql("v")} AS bucket, count(*) AS count
         FROM ({union}) AS v
-        GROUP BY {_GROUP}, 7, 8"""
+        GROUP BY {_GROUP}, 8, 9"""
 
 
 @dataclass(frozen=True)
@@ -174,7 +176,7 @@ def roll_up_late_attempt(session: Session, attempt_id: uuid.UUID) -> None:
     session.flush()
     params = {"attempt_id": attempt_id}
     late = f"""
-        SELECT hour, purpose, owner, path, task_type, policy_version,
+        SELECT {_KEY_LIST},
             {_zeros(SUMS[:8])}, cost, tokens, token_seconds
         FROM ({sums_select("false", "a.id = :attempt_id")}) AS s"""
     _upsert(session, ROLLUPS, late, params)

@@ -26,7 +26,12 @@ from genroute.db.rollups import (
 )
 
 # The dimensions a scorecard may group by, and the task columns they read.
-DIMENSIONS = {"path": "route_path", "task_type": "task_type", "policy_version": "policy_version"}
+DIMENSIONS = {
+    "path": "route_path",
+    "task_type": "task_type",
+    "policy_version": "policy_version",
+    "input_modality": "input_modality",
+}
 
 GroupKey = tuple[str | None, ...]
 

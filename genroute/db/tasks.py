@@ -36,6 +36,7 @@ def task_row(
         id=uuid.uuid4(),
         task_type=request.task_type,
         request=request.record(attachments),
+        input_modality=request.input_modality.value,
         status=TaskStatus.queued.value,
         route_path=decision.path.value,
         route_rule=decision.rule,

@@ -4,6 +4,7 @@ Starts (or uses) PostgreSQL and Redis, migrates, runs the API and one worker per
 processes, submits realistic support tickets over HTTP and waits until every one is terminal.
 """
 
+import base64
 import functools
 import itertools
 import json
@@ -28,15 +29,26 @@ from genroute.db.session import make_engine
 from genroute.errors import GenrouteError
 from genroute.local.demo_data import clear_for_demo, demo_settings
 from genroute.local.embedded import services
+from genroute.local.screenshots import render
 from genroute.local.stack import ALL_PATHS, running_stack
 from genroute.settings import Settings
 
 
 def sample_tickets(count: int) -> list[dict[str, Any]]:
-    """`count` requests cycled from the bundled ticket set."""
+    """`count` requests cycled from the bundled ticket set; a ticket that comes with a
+    screenshot (a spec rendered here) carries it as an inline image attachment."""
     text = resources.files("genroute.data").joinpath("tickets.jsonl").read_text()
     tickets = [json.loads(line) for line in text.splitlines() if line.strip()]
-    return list(itertools.islice(itertools.cycle(tickets), count))
+    return [_with_screenshot(t) for t in itertools.islice(itertools.cycle(tickets), count)]
+
+
+def _with_screenshot(ticket: dict[str, Any]) -> dict[str, Any]:
+    if "screenshot" not in ticket:
+        return ticket
+    request = {key: value for key, value in ticket.items() if key != "screenshot"}
+    png = base64.b64encode(render(ticket["screenshot"])).decode()
+    image = {"type": "image", "data": f"data:image/png;base64,{png}", "name": "screenshot.png"}
+    return {**request, "attachments": [image]}
 
 
 def submit_all(client: httpx.Client, requests: list[dict[str, Any]]) -> list[str]:
@@ -103,6 +115,7 @@ def _sample(view: TaskView) -> dict[str, Any]:
     """One task as the demo shows it: its attempts' paths and outcomes, and its output."""
     return {
         "task_type": view.task_type,
+        "input_modality": view.input_modality.value,
         "path": view.route.path.value,
         "status": view.status.value,
         "attempts": [f"{a.path}:{a.outcome.value}" for a in view.attempts],
@@ -180,7 +193,8 @@ def run_demo(
         "failed": sum(v.status.value == "failed" for v in views),
         "elapsed_s": round(elapsed, 2),
         "by_path": summarize_by_path(views),
-        "samples": [_sample(v) for v in views[:4]],
+        # The first few, and the tickets that came with a screenshot (the image path).
+        "samples": [_sample(v) for v in views[:4] + [v for v in views[4:] if v.attachments]],
         "rollback_events": events,
         "report": str(report),
         **({"judge": judge_figures(views)} if judge else {}),
@@ -198,7 +212,8 @@ def print_summary(summary: dict[str, Any]) -> None:
     for sample in summary["samples"]:
         text = " ".join((sample["output"] or sample["last_error"] or "").split())
         lineage = " -> ".join(sample["attempts"])
-        print(f"[{sample['task_type']}: {lineage}, {sample['status']}] {text[:150]}")
+        shown = "" if sample["input_modality"] == "text" else f" + {sample['input_modality']}"
+        print(f"[{sample['task_type']}{shown}: {lineage}, {sample['status']}] {text[:150]}")
     print()
     for event in summary["rollback_events"]:
         print(

@@ -293,3 +293,26 @@ def test_the_python_client_uploads_a_screenshot_once_by_its_content(
         )
     assert (first.id, first.purpose, first.bytes) == (second.id, "vision", len(SCREENSHOT))
     assert accepted.route.path.value == "diffusion"
+
+
+@pytest.mark.timeout(300)
+def test_the_scorecard_splits_by_input_modality(client: httpx.Client) -> None:
+    request = {
+        "task_type": "visual_explanation",
+        "input": "",
+        "attachments": [{"type": "image", "data": data_url(image_bytes("Weekly tickets: 40"))}],
+        "fallback": "none",
+        "max_output_tokens": 16,
+        "metadata": {"suite": "scorecard-modality"},
+    }
+    task_id = client.post("/v1/tasks", json=request).raise_for_status().json()["id"]
+    assert wait_for_task(client, task_id).status.is_terminal
+    card = client.get("/v1/scorecard", params={"by": "task_type,input_modality"}).json()
+    rows = {
+        (row["task_type"], row["input_modality"]): row
+        for row in card["rows"]
+        if row["purpose"] == "production"
+    }
+    image = rows[("visual_explanation", "image")]
+    assert image["requests"] >= 1 and image["attempts"] >= 1
+    assert all(modality in ("text", "image", "video", "mixed") for _, modality in rows)

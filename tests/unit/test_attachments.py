@@ -1,6 +1,7 @@
 """Attachments without servers: decoding and bounding real image and video files, the request's
 derived modality, routing by what each path's model takes, and the OpenAI content parts."""
 
+import base64
 import io
 import json
 import uuid
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from genroute.analysis.replay import replay
+from genroute.analysis.replay import format_replay, replay
 from genroute.api.auth import Principal
 from genroute.api.openai_chat import part_param, part_params, task_request
 from genroute.api.shadows import shadow_rows
@@ -25,6 +26,7 @@ from genroute.contract import (
 from genroute.contract.openai import ChatCompletionRequest
 from genroute.errors import AttachmentRejected, PathUnavailable, PolicyError, RequestRejected
 from genroute.interfaces import GenerationRequest, ImageInput
+from genroute.local.demo import sample_tickets
 from genroute.policies import load_catalog, load_policy
 from genroute.runtime.media import MediaRejected, MediaTooLarge, decode_image, sample_video
 from genroute.runtime.path_modalities import load_path_modalities
@@ -284,8 +286,14 @@ def test_a_replay_decides_a_stored_image_request_by_what_its_paths_see() -> None
     assert report["by_task_type"]["ticket_summary"]["would_be_rejected"] == 0
     assert report["would_change_path"] == 0
     blind = load_policy(ROOT / "policies" / "default.yaml", CATALOG, modalities={})
-    refused = replay([("diffusion", record)], blind, {})
+    text = TaskRequest(task_type="ticket_summary", input="x").record()
+    refused = replay([("diffusion", record), ("diffusion", text)], blind, {})
     assert refused["by_task_type"]["ticket_summary"]["would_be_rejected"] == 1
+    assert refused["by_input_modality"] == {
+        "image": {"requests": 1, "would_change_path": 0, "would_be_rejected": 1},
+        "text": {"requests": 1, "would_change_path": 0, "would_be_rejected": 0},
+    }
+    assert "image requests: 1, 0 would change path, 1 would be refused" in format_replay(refused)
 
 
 def test_a_shadow_copy_keeps_the_attachments_of_its_original() -> None:
@@ -299,3 +307,16 @@ def test_a_shadow_copy_keeps_the_attachments_of_its_original() -> None:
     [shadow] = shadow_rows(policy, principal, [(row, request, decision)], draw=lambda: 0.0)
     assert shadow["request"]["attachments"] == row["request"]["attachments"]
     assert shadow["route_path"] == "autoregressive"
+
+
+def test_the_demo_shows_tickets_with_screenshots() -> None:
+    tickets = sample_tickets(12)
+    shown = [t for t in tickets if t.get("attachments")]
+    assert [t["task_type"] for t in shown] == ["ticket_summary", "document_fields"]
+    for ticket in shown:
+        request = TaskRequest.model_validate(ticket)
+        assert request.input_modality is InputModality.image
+        data = request.attachments[0].data or ""
+        png = base64.b64decode(data.partition(",")[2])
+        assert decode_image(io.BytesIO(png), 10**7).media_type == "image/png"
+    assert not any(t.get("attachments") for t in sample_tickets(6))  # the quick demo: text

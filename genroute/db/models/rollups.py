@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, Float, SmallInteger, String
+from sqlalchemy import BigInteger, DateTime, Float, SmallInteger, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from genroute.db.models.base import Base
@@ -10,7 +10,7 @@ from genroute.db.models.base import Base
 
 class RollupKey:
     """The group a rollup row counts: tasks created in `hour` (UTC) of one purpose, owner
-    ('' for none), routed path, task type and policy version."""
+    ('' for none), routed path, task type, policy version and input modality."""
 
     hour: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
     purpose: Mapped[str] = mapped_column(String(16), primary_key=True)
@@ -18,6 +18,9 @@ class RollupKey:
     path: Mapped[str] = mapped_column(String(32), primary_key=True)
     task_type: Mapped[str] = mapped_column(String(64), primary_key=True)
     policy_version: Mapped[str] = mapped_column(String(128), primary_key=True)
+    input_modality: Mapped[str] = mapped_column(
+        String(8), primary_key=True, server_default=text("'text'")
+    )
 
 
 class ScorecardRollup(RollupKey, Base):

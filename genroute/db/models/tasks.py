@@ -35,6 +35,9 @@ class Task(Base):
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
     task_type: Mapped[str] = mapped_column(String(64))
     request: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    # What the request held beside its text (text, image, video, mixed): the scorecard splits
+    # by it.
+    input_modality: Mapped[str] = mapped_column(String(8), server_default=text("'text'"))
     status: Mapped[str] = mapped_column(String(16), server_default=text("'queued'"))
 
     route_path: Mapped[str] = mapped_column(String(32))
