@@ -4,8 +4,8 @@
 low-contrast notices, charts whose two series share a colour), half English and half German.
 Each row is a spec that genroute.local.screenshots renders, the ticket text sent with it (which
 never holds the image's facts), the facts drawn in the image (what OCR must find and grounding
-must accept from it), an expected answer, and for documents the fields an extraction returns.
-Deterministic (seeded): a unit test checks that it rebuilds the committed file exactly. Not a
+must accept from it), an expected answer, and for documents the fields `document_fields`
+returns (its catalog schema's keys). Deterministic (seeded): a unit test checks that it rebuilds the committed file exactly. Not a
 benchmark (no --quick): bench/multimodal.py measures on it."""
 
 import json
@@ -118,7 +118,7 @@ def invoice(rng: random.Random, lang: str) -> dict:
             _text((50, 360), f"* {footnote}", 11, "#444444"),
         ],
     }
-    fields = {"invoice_number": number, "total": total, "due_date": due}
+    fields = {"document_type": "invoice", "number": number, "total": total, "due_date": due}
     expected = f"{w['invoice']} {number}: {total}, {w['due']} {due}; {footnote}"
     return {
         "spec": spec,
@@ -154,6 +154,7 @@ def shipping_label(rng: random.Random, lang: str, rotate: int) -> dict:
         "facts": [tracking, city, weight, str(days)],
         "small_print": [str(days)],
         "expected": expected,
+        "fields": {"document_type": "shipping_label", "tracking_number": tracking},
     }
 
 

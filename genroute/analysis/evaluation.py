@@ -18,7 +18,14 @@ from genroute.analysis.promotion_gate import Evidence, PathTally, gate_verdict
 from genroute.analysis.quality import Scored, score
 from genroute.analysis.scorecard import build_scorecard
 from genroute.client.backlog import BacklogRow
-from genroute.contract import PathName, Purpose, RouteDecision, ScorecardRow, TaskRequest
+from genroute.contract import (
+    PathName,
+    Purpose,
+    RouteDecision,
+    ScorecardRow,
+    StoredAttachment,
+    TaskRequest,
+)
 from genroute.db.models import Task
 from genroute.db.tasks import task_row
 from genroute.errors import GenrouteError
@@ -38,13 +45,23 @@ class EvalPlan:
     latency_budget_ms: int | None = None
 
 
-def plan_rows(plan: EvalPlan, catalog: TaskTypeCatalog, policy_version: str) -> list[dict]:
-    """A task row per (item, path): forced to the path, one attempt, no fallback."""
+def plan_rows(
+    plan: EvalPlan,
+    catalog: TaskTypeCatalog,
+    policy_version: str,
+    attachments: dict[str, list[StoredAttachment]] | None = None,
+) -> list[dict]:
+    """A task row per (item, path): forced to the path, one attempt, no fallback; an item's
+    `attachments` (by row id) as stored before the run."""
+    attachments = attachments or {}
     rows = []
     for item in plan.items:
         body = {**item.request, "task_type": plan.task_type, "fallback": "none"}
         body.pop("idempotency_key", None)  # one item runs once per path
         body["metadata"] = {**body.get("metadata", {}), "eval_item": item.row_id}
+        shown = attachments.get(item.row_id, [])
+        if shown:
+            body["attachments"] = [{"type": a.type, "file_id": a.file_id} for a in shown]
         request = TaskRequest.model_validate(body)
         for path in plan.paths:
             decision = RouteDecision(
@@ -55,7 +72,7 @@ def plan_rows(plan: EvalPlan, catalog: TaskTypeCatalog, policy_version: str) -> 
                 reason=f"evaluation run {plan.run_id}: forced to {path.value}",
                 max_output_tokens=catalog.output_limit(request),
             )
-            row = task_row(request, decision, 1, EVAL_OWNER)
+            row = task_row(request, decision, 1, EVAL_OWNER, attachments=shown)
             rows.append({**row, "purpose": Purpose.evaluation.value, "eval_run": plan.run_id})
     return rows
 

@@ -45,6 +45,11 @@ def _paths(value: str) -> tuple[PathName, ...]:
     help="Column with each item's expected output: a label, expected JSON fields, or "
     '{"must_include": [facts]}; scored per path beside acceptance.',
 )
+@click.option(
+    "--attachment-column",
+    default=None,
+    help="Column of image or video paths (relative to DATASET) shown with each item.",
+)
 @click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N items.")
 @click.option("--latency-budget-ms", type=click.IntRange(1), default=None, help="p95 to meet.")
 @click.option("--timeout", "timeout_s", default=1800.0, show_default=True, help="Seconds to wait.")
@@ -57,6 +62,7 @@ def eval_command(
     input_column: str,
     id_column: str | None,
     expected_column: str,
+    attachment_column: str | None,
     limit: int | None,
     latency_budget_ms: int | None,
     timeout_s: float,
@@ -72,7 +78,12 @@ def eval_command(
 
     setup_logging("WARNING")
     paths = _paths(paths_text)
-    columns = ColumnMap(input=input_column, row_id=id_column, expected=expected_column)
+    columns = ColumnMap(
+        input=input_column,
+        row_id=id_column,
+        expected=expected_column,
+        attachments=attachment_column,
+    )
     items = read_backlog(dataset, task_type, columns)
     plan = EvalPlan(new_run_id(), task_type, paths, items[:limit], latency_budget_ms)
     click.echo(f"evaluating {len(plan.items)} items on {paths_text} (run {plan.run_id})", err=True)

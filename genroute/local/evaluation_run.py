@@ -8,16 +8,24 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from genroute.analysis.evaluation import EvalPlan, evaluation_report, plan_rows, write_outputs
-from genroute.contract import TaskStatus
+from genroute.analysis.evaluation import (
+    EVAL_OWNER,
+    EvalPlan,
+    evaluation_report,
+    plan_rows,
+    write_outputs,
+)
+from genroute.api.attachment_intake import STORED_PURPOSE, AttachmentIntake, sha256_of
+from genroute.contract import Attachment, StoredAttachment, TaskStatus
 from genroute.db.migrate import upgrade
 from genroute.db.models import Task
 from genroute.db.session import make_engine, make_session_factory
 from genroute.db.submissions import insert_tasks
-from genroute.errors import GenrouteError
+from genroute.errors import GenrouteError, RequestRejected
 from genroute.local.embedded import services
 from genroute.local.stack import running_stack
 from genroute.policies import load_catalog, load_policy
+from genroute.runtime.file_store import file_store, save_attachment_file
 from genroute.runtime.publishing import publish_committed
 from genroute.runtime.queueing import Message, make_celery
 from genroute.settings import Settings
@@ -36,6 +44,39 @@ def submit_plan(settings: Settings, sessions: sessionmaker[Session], rows: list[
         )
     finally:
         celery.close()
+
+
+def store_attachments(
+    settings: Settings, sessions: sessionmaker[Session], plan: EvalPlan, frames_per_s: float
+) -> dict[str, list[StoredAttachment]]:
+    """Each item's files stored (streamed from disk, named by content) and decoded as a
+    submission's are, by row id; a file that does not decode stops the run, naming it."""
+    store = file_store(settings, sessions)
+    stored = {}
+    with sessions.begin() as session:
+        intake = AttachmentIntake(session, sessions, store, settings, EVAL_OWNER)
+        for item in plan.items:
+            if not item.attachments:
+                continue
+            named = []
+            for kind, file in item.attachments:
+                with file.open("rb") as content:
+                    row = save_attachment_file(
+                        session,
+                        store,
+                        EVAL_OWNER,
+                        STORED_PURPOSE,
+                        file.name,
+                        content,
+                        file.stat().st_size,
+                        sha256_of(content),
+                    )
+                named.append(Attachment(type=kind, file_id=row.id, name=file.name))
+            try:
+                stored[item.row_id] = intake.take_in(named, frames_per_s)
+            except RequestRejected as exc:
+                raise GenrouteError(f"item {item.row_id}: {exc}") from exc
+    return stored
 
 
 def wait_for_run(sessions: sessionmaker[Session], run_id: str, count: int, timeout_s: float) -> int:
@@ -62,10 +103,12 @@ def run_evaluation(
         upgrade(live.database_url)
         catalog = load_catalog(live.task_types_file)
         policy = load_policy(live.policy_file, catalog)
-        rows = plan_rows(plan, catalog, policy.version)
         engine = make_engine(live.database_url, pool_size=2)
         sessions = make_session_factory(engine)
         try:
+            frames_per_s = catalog.get(plan.task_type).video_frames_per_s
+            shown = store_attachments(live, sessions, plan, frames_per_s)
+            rows = plan_rows(plan, catalog, policy.version, shown)
             paths = [p.value for p in plan.paths]
             with running_stack(live, paths, live.data_dir.resolve() / "logs"):
                 submit_plan(live, sessions, rows)

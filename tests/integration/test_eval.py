@@ -13,6 +13,7 @@ from sqlalchemy import create_engine, text
 
 from genroute.db.session import sqlalchemy_url
 from genroute.local.embedded import child_environment
+from genroute.local.screenshots import render
 from genroute.runtime.queueing import redis_from_broker_url
 from genroute.runtime.redis_keys import PATH_STATE_PREFIX
 from genroute.settings import Settings
@@ -20,10 +21,11 @@ from tests.helpers import isolated_settings
 
 pytestmark = pytest.mark.integration
 LABELLED = Path(__file__).resolve().parents[2] / "bench" / "data" / "labelled_tickets.jsonl"
+IMAGES = LABELLED.with_name("image_set.jsonl")
 
 
-def _eval(own: Settings, out: Path, *args: str) -> dict:
-    command = [sys.executable, "-m", "genroute", "eval", str(LABELLED), "--id-column", "id",
+def _eval(own: Settings, out: Path, *args: str, dataset: Path = LABELLED) -> dict:
+    command = [sys.executable, "-m", "genroute", "eval", str(dataset), "--id-column", "id",
                "--out", str(out), "--json", *args]  # fmt: skip
     done = subprocess.run(
         command, env=child_environment(own), capture_output=True, text=True, timeout=600
@@ -97,3 +99,31 @@ def test_eval_scores_extraction_against_expected_fields(settings: Settings, tmp_
     assert quality["kind"] == "fields" and quality["items"] == 2
     assert set(quality["per_field"]) == {"customer_name", "email", "order_id", "amount"}
     assert 0 <= quality["field_accuracy"] <= 1 and 0 <= quality["exact_match_rate"] <= 1
+
+
+def test_eval_shows_each_item_its_document_image(settings: Settings, tmp_path: Path) -> None:
+    """An image column (paths relative to the dataset): each item's image is stored and decoded
+    as a submission's is, shown to the model, and its expected fields scored."""
+    rows = [json.loads(line) for line in IMAGES.read_text().splitlines()]
+    invoices = [row for row in rows if row["kind"] == "invoice"][:2]
+    (tmp_path / "img").mkdir()
+    items = []
+    for row in invoices:
+        (tmp_path / "img" / f"{row['id']}.png").write_bytes(render(row["spec"]))
+        items.append({"id": row["id"], "note": row["ticket"], "image": f"img/{row['id']}.png",
+                      "expected": row["fields"]})  # fmt: skip
+    dataset = tmp_path / "invoices.jsonl"
+    dataset.write_text("".join(json.dumps(item) + "\n" for item in items))
+    with isolated_settings(settings, redis_db=4, data_dir=tmp_path / "data") as own:
+        report = _eval(own, tmp_path / "out", "--task-type", "document_fields", "--paths",
+                       "diffusion", "--input-column", "note", "--attachment-column", "image",
+                       "--expected-column", "expected", dataset=dataset)  # fmt: skip
+        engine = create_engine(sqlalchemy_url(own.database_url))
+        with engine.connect() as conn:
+            tasks = conn.execute(text("SELECT input_modality, request FROM tasks")).all()
+        engine.dispose()
+    assert [task.input_modality for task in tasks] == ["image", "image"]
+    assert all(task.request["attachments"][0]["media_type"] == "image/png" for task in tasks)
+    quality = report["paths"]["diffusion"]["quality"]
+    assert quality["kind"] == "fields" and quality["items"] == 2
+    assert set(quality["per_field"]) == {"document_type", "number", "total", "due_date"}
