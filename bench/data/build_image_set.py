@@ -5,8 +5,9 @@ low-contrast notices, charts whose two series share a colour), half English and 
 Each row is a spec that genroute.local.screenshots renders, the ticket text sent with it (which
 never holds the image's facts), the facts drawn in the image (what OCR must find and grounding
 must accept from it), an expected answer, and for documents the fields `document_fields`
-returns (its catalog schema's keys). Deterministic (seeded): a unit test checks that it rebuilds the committed file exactly. Not a
-benchmark (no --quick): bench/multimodal.py measures on it."""
+returns (its catalog schema's keys). Deterministic (seeded): a unit test checks that it
+rebuilds the committed file exactly. Not a benchmark (no --quick): bench/multimodal.py
+measures on it."""
 
 import json
 import random
