@@ -16,10 +16,10 @@ from typing import IO
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from genroute.contract import Attachment, StoredAttachment, VideoFrame
+from genroute.contract import Attachment, PrivacyTier, StoredAttachment, VideoFrame
 from genroute.db.files import get_file
 from genroute.errors import AttachmentRejected, InputTooLarge
-from genroute.runtime.file_store import FileStore, content_chunks, save_attachment_file
+from genroute.runtime.file_store import FileStores, content_chunks, save_attachment_file
 from genroute.runtime.media import MediaRejected, decode_image, sample_video
 from genroute.settings import Settings
 
@@ -38,9 +38,11 @@ class AttachmentIntake:
 
     session: Session
     sessions: sessionmaker[Session]
-    store: FileStore
+    store: FileStores
     settings: Settings
     owner: str
+    # Where the request's data may go: its attachments are kept only where it admits.
+    tier: PrivacyTier = PrivacyTier.external
 
     def take_in(
         self, attachments: list[Attachment], frames_per_s: float, field: str = "attachments"
@@ -134,8 +136,9 @@ class AttachmentIntake:
         return VideoFrame(file_id=file_id, at_s=at_s, sha256=digest)
 
     def _stored(self, content: IO[bytes], digest: str, size: int, filename: str) -> str:
+        store = self.store.for_tier(self.tier)
         row = save_attachment_file(
-            self.session, self.store, self.owner, STORED_PURPOSE, filename, content, size, digest
+            self.session, store, self.owner, STORED_PURPOSE, filename, content, size, digest
         )
         return row.id
 

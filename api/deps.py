@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from genroute.api.auto_task_types import AutoTaskTypes
 from genroute.policies import RoutingPolicy
-from genroute.runtime.file_store import FileStore
+from genroute.runtime.file_store import FileStores
 from genroute.runtime.finish_events import FinishWaiters
 from genroute.runtime.live_figures import LiveFigures
 from genroute.runtime.path_states import PathStateStore
@@ -51,7 +51,7 @@ def _live_figures(request: Request) -> LiveFigures:
     return request.app.state.live_figures
 
 
-def _file_store(request: Request) -> FileStore:
+def _file_store(request: Request) -> FileStores:
     return request.app.state.file_store
 
 
@@ -81,7 +81,7 @@ SessionsDep = Annotated[sessionmaker[Session], Depends(_sessions)]
 PathStatesDep = Annotated[PathStateStore, Depends(_path_states)]
 RateLimiterDep = Annotated[RateLimiter, Depends(_rate_limiter)]
 FinishWaitersDep = Annotated[FinishWaiters, Depends(_finish_waiters)]
-FileStoreDep = Annotated[FileStore, Depends(_file_store)]
+FileStoreDep = Annotated[FileStores, Depends(_file_store)]
 AutoTaskTypesDep = Annotated[AutoTaskTypes, Depends(_auto_task_types)]
 LiveFiguresDep = Annotated[LiveFigures, Depends(_live_figures)]
 # The broker's Redis (path states, rate limits, finish notifications).

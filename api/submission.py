@@ -46,7 +46,7 @@ from genroute.errors import RequestRejected
 from genroute.observability.logs import log_context
 from genroute.observability.metrics import TASKS_SUBMITTED
 from genroute.policies import RoutingPolicy
-from genroute.runtime.file_store import FileStore
+from genroute.runtime.file_store import FileStores
 from genroute.runtime.live_figures import LiveFigures
 from genroute.runtime.path_states import PathStateStore
 from genroute.runtime.publishing import publish_committed
@@ -94,7 +94,7 @@ class Submission:
     limiter: RateLimiter
     auto: AutoTaskTypes
     live: LiveFigures
-    store: FileStore
+    store: FileStores
 
     def charge(self, cost: int) -> None:
         """Spend `cost` of the key's submission rate, or refuse the whole call with 429."""
@@ -148,12 +148,17 @@ class Submission:
         """Each request's attachments decoded, bounded and stored before it is routed, so a
         bad one is refused at submit (naming it) and an idempotent replay compares what they
         hold; one that cannot be taken in refuses its request, not the whole call."""
-        intake = AttachmentIntake(
-            self.session, self.sessions, self.store, self.settings, self.principal.owner
-        )
         for item in items:
             if item.outcome is not None or not item.request.attachments:
                 continue
+            intake = AttachmentIntake(
+                self.session,
+                self.sessions,
+                self.store,
+                self.settings,
+                self.principal.owner,
+                item.request.privacy_tier,
+            )
             try:
                 task_type = self.policy.catalog.get(item.request.task_type)
                 item.stored = intake.take_in(item.request.attachments, task_type.video_frames_per_s)

@@ -13,6 +13,7 @@ from genroute.api.attachment_intake import ATTACHMENT_PURPOSES, sha256_of
 from genroute.api.auth import Reader, Submitter
 from genroute.api.deps import FileStoreDep, SessionDep, SessionsDep, SettingsDep
 from genroute.api.errors import OPENAI_ERROR_RESPONSES
+from genroute.contract import PrivacyTier
 from genroute.contract.openai_batch import OBJECT_ID_PATTERN, FileDeleted, FileList, FileObject
 from genroute.db.batches import batches_reading
 from genroute.db.files import get_file, list_files
@@ -69,8 +70,9 @@ async def upload_file(
         file.file.seek(0)
         if purpose in ATTACHMENT_PURPOSES:  # named by content: uploaded twice is one file
             digest = sha256_of(file.file)
+            kept = store.for_tier(PrivacyTier.external)  # no request's tier to go by yet
             row = save_attachment_file(
-                session, store, principal.owner, purpose, filename, file.file, size, digest
+                session, kept, principal.owner, purpose, filename, file.file, size, digest
             )
         else:
             row = save_file(session, store, principal.owner, purpose, filename, file.file, size)

@@ -41,10 +41,11 @@ def add_file(
     return row
 
 
-def attachment_file_id(owner: str, sha256: str) -> str:
-    """The id of an attachment's file: the same bytes sent twice by one owner are one file (a
-    retried request stores nothing new), and no owner's id says what another's holds."""
-    return "file-" + hashlib.sha256(f"{owner}|{sha256}".encode()).hexdigest()[:32]
+def attachment_file_id(owner: str, sha256: str, place: str) -> str:
+    """The id of an attachment's file: the same bytes sent twice by one owner to one place (the
+    database, or a bucket) are one file (a retried request stores nothing new), and no owner's
+    id says what another's holds."""
+    return "file-" + hashlib.sha256(f"{owner}|{sha256}|{place}".encode()).hexdigest()[:32]
 
 
 def add_file_once(

@@ -16,7 +16,7 @@ from genroute.analysis.evaluation import (
     write_outputs,
 )
 from genroute.api.attachment_intake import STORED_PURPOSE, AttachmentIntake, sha256_of
-from genroute.contract import Attachment, StoredAttachment, TaskStatus
+from genroute.contract import Attachment, PrivacyTier, StoredAttachment, TaskStatus
 from genroute.db.migrate import upgrade
 from genroute.db.models import Task
 from genroute.db.session import make_engine, make_session_factory
@@ -63,7 +63,7 @@ def store_attachments(
                 with file.open("rb") as content:
                     row = save_attachment_file(
                         session,
-                        store,
+                        store.for_tier(PrivacyTier.external),
                         EVAL_OWNER,
                         STORED_PURPOSE,
                         file.name,

@@ -12,6 +12,7 @@ from typing import IO, Any, Protocol
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+from genroute.contract import PrivacyTier
 from genroute.db.files import (
     add_file,
     add_file_once,
@@ -22,6 +23,7 @@ from genroute.db.files import (
 )
 from genroute.db.models import StoredFile
 from genroute.errors import Overloaded
+from genroute.runtime.placement import location_of_url
 from genroute.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -45,6 +47,7 @@ class LargeObjects:
     """PostgreSQL large objects (lo_put / lo_get, a piece at a time), at `pg-lo:<oid>`."""
 
     scheme = "pg-lo:"
+    place = "database"
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
@@ -81,14 +84,28 @@ class LargeObjects:
 
 class FileStores:
     """New files go to the configured store (S3 when set, else large objects); a stored file is
-    read from wherever its location says, so changing the setting strands no file."""
+    read from wherever its location says, so changing the setting strands no file. A request's
+    attachments go only where its privacy tier admits: to the bucket if the tier admits where
+    the bucket is (an AWS bucket is external), else to PostgreSQL, beside the task's text."""
 
-    def __init__(self, database: LargeObjects, bucket: "S3Store | None") -> None:
+    def __init__(
+        self,
+        database: LargeObjects,
+        bucket: "S3Store | None",
+        bucket_location: PrivacyTier = PrivacyTier.external,
+    ) -> None:
         self._database = database
         self._bucket = bucket
+        self._bucket_location = bucket_location
 
     def put(self, file_id: str, content: IO[bytes]) -> str:
         return (self._bucket or self._database).put(file_id, content)
+
+    def for_tier(self, tier: PrivacyTier) -> "LargeObjects | S3Store":
+        """Where a file under privacy tier `tier` may be kept."""
+        if self._bucket is not None and tier.admits(self._bucket_location):
+            return self._bucket
+        return self._database
 
     def chunks(self, location: str, start: int = 0) -> Iterator[bytes]:
         return self._at(location).chunks(location, start)
@@ -107,6 +124,8 @@ class FileStores:
 class S3Store:
     """An S3-compatible bucket, objects named `<prefix><file id>`. A store that cannot be
     reached answers 503 with Retry-After, never a 500."""
+
+    place = "bucket"
 
     def __init__(self, url: str, endpoint_url: str, region: str) -> None:
         import boto3  # the `s3` extra
@@ -153,13 +172,15 @@ class S3Store:
             raise Overloaded("file", f"the file store is unavailable ({exc}); retry") from exc
 
 
-def file_store(settings: Settings, sessions: sessionmaker[Session]) -> FileStore:
+def file_store(settings: Settings, sessions: sessionmaker[Session]) -> FileStores:
     bucket = None
     if settings.files_s3_url:
         bucket = S3Store(
             settings.files_s3_url, settings.files_s3_endpoint_url, settings.files_s3_region
         )
-    return FileStores(LargeObjects(sessions), bucket)
+    # Without an endpoint, the bucket is AWS's own: outside the cluster.
+    endpoint = settings.files_s3_endpoint_url or "https://s3.amazonaws.com"
+    return FileStores(LargeObjects(sessions), bucket, location_of_url(endpoint))
 
 
 def save_file(
@@ -180,7 +201,7 @@ def save_file(
 
 def save_attachment_file(
     session: Session,
-    store: FileStore,
+    store: "LargeObjects | S3Store",
     owner: str,
     purpose: str,
     filename: str,
@@ -188,11 +209,11 @@ def save_attachment_file(
     size: int,
     sha256: str,
 ) -> StoredFile:
-    """The owner's file of these bytes (an image or video): an earlier one of the same content,
-    or a new one named by it, so the same screenshot sent or uploaded twice is one file and a
-    request naming it replays as the same request. Bytes a concurrent call stored first are
-    dropped again."""
-    file_id = attachment_file_id(owner, sha256)
+    """The owner's file of these bytes (an image or video) in `store` (as the request's privacy
+    tier chose it): an earlier one of the same content and place, or a new one named by them,
+    so the same screenshot sent or uploaded twice is one file and a request naming it replays
+    as the same request. Bytes a concurrent call stored first are dropped again."""
+    file_id = attachment_file_id(owner, sha256, store.place)
     row = get_file(session, file_id, owner)
     if row is not None:
         return row

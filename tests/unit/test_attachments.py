@@ -24,10 +24,12 @@ from genroute.contract import (
     TaskRequest,
 )
 from genroute.contract.openai import ChatCompletionRequest
+from genroute.db.files import attachment_file_id
 from genroute.errors import AttachmentRejected, PathUnavailable, PolicyError, RequestRejected
 from genroute.interfaces import GenerationRequest, ImageInput
 from genroute.local.demo import sample_tickets
 from genroute.policies import load_catalog, load_policy
+from genroute.runtime.file_store import FileStores, LargeObjects, S3Store
 from genroute.runtime.media import MediaRejected, MediaTooLarge, decode_image, sample_video
 from genroute.runtime.path_modalities import load_path_modalities
 from genroute.workers.attachments import untaken_input
@@ -320,3 +322,19 @@ def test_the_demo_shows_tickets_with_screenshots() -> None:
         png = base64.b64decode(data.partition(",")[2])
         assert decode_image(io.BytesIO(png), 10**7).media_type == "image/png"
     assert not any(t.get("attachments") for t in sample_tickets(6))  # the quick demo: text
+
+
+def test_attachments_are_kept_only_where_their_privacy_tier_admits() -> None:
+    database = LargeObjects(None)  # type: ignore[arg-type]  # nothing is stored here
+    bucket = S3Store("s3://attachments/genroute", "", "us-east-1")
+    aws = FileStores(database, bucket, PrivacyTier.external)
+    assert aws.for_tier(PrivacyTier.external) is bucket
+    assert aws.for_tier(PrivacyTier.cluster) is database  # kept beside the task's text
+    assert aws.for_tier(PrivacyTier.node) is database
+    in_cluster = FileStores(database, bucket, PrivacyTier.cluster)
+    assert in_cluster.for_tier(PrivacyTier.cluster) is bucket
+    assert FileStores(database, None).for_tier(PrivacyTier.external) is database
+    # One content kept in two places is two files: neither names the other's bytes.
+    assert attachment_file_id("o", "0" * 64, "bucket") != attachment_file_id(
+        "o", "0" * 64, "database"
+    )
