@@ -32,6 +32,7 @@ from genroute.runtime.path_states import PathStateStore
 from genroute.runtime.periodic import Periodic
 from genroute.runtime.queueing import make_celery, redis_from_broker_url, redis_url
 from genroute.runtime.ratelimit import RateLimiter
+from genroute.runtime.retention import Pruner
 from genroute.runtime.routing_policy import load_routing_policy
 from genroute.runtime.share_controller import ShareController
 from genroute.runtime.sweeper import Sweeper, SweepTimes
@@ -138,9 +139,18 @@ def _lifespan(
 
 
 def _background_loops(state: State, settings: Settings) -> list[Periodic]:
-    """The sweeper, the batch runner and, for a policy with adaptive shares, the share
-    controller, in the order they start (they stop in reverse)."""
+    """The sweeper, the batch runner, retention when it is set and, for a policy with adaptive
+    shares, the share controller, in the order they start (they stop in reverse)."""
     loops: list[Periodic] = [_sweeper(state, settings), batch_runner(state, settings)]
+    if settings.retention_days is not None:
+        loops.append(
+            Pruner(
+                state.sessions,
+                state.file_store,
+                retention_days=settings.retention_days,
+                interval_s=settings.retention_interval_s,
+            )
+        )
     if state.policy.adaptive_rules():
         loops.append(
             ShareController(

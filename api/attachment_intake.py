@@ -114,7 +114,7 @@ class AttachmentIntake:
             if len(data) > limit:
                 raise _too_large(field, len(data), limit)
             return io.BytesIO(data)
-        row = get_file(self.session, item.file_id or "", self.owner)
+        row = get_file(self.session, item.file_id or "", self.owner, hold=True)
         if row is None:
             raise AttachmentRejected(field, f"no file '{item.file_id}' among this key's files")
         if row.purpose not in ATTACHMENT_PURPOSES:

@@ -78,6 +78,13 @@ class Settings(BaseSettings):
     ocr_languages: str = Field(default="eng+deu", pattern=r"^[a-z_]{3,16}(\+[a-z_]{3,16})*$")
     """Tesseract's languages for reading text inside attachments (grounding), installed data
     packs joined by `+` (Debian: tesseract-ocr-eng, tesseract-ocr-deu)."""
+    retention_days: float | None = Field(default=None, ge=1)
+    """How long finished tasks are kept, with their attempts, verdicts, feedback, and the
+    images and videos no remaining task shows (bytes included) and the text read in them;
+    unset keeps everything. Rolled-up scorecard figures stay. An expired task's idempotency
+    key is free again."""
+    retention_interval_s: float = Field(default=300.0, gt=0)
+    """How often each API process deletes a batch of what retention has let go."""
     max_batch_lines: int = Field(default=50_000, ge=1)
     """Most lines in one batch input file (OpenAI's limit); a longer file fails the batch at
     validation."""

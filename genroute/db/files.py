@@ -76,8 +76,13 @@ def file_content_chunk(session: Session, file_id: str, offset: int, size: int) -
     return session.execute(piece).scalar_one() or b""
 
 
-def get_file(session: Session, file_id: str, owner: str | None) -> StoredFile | None:
-    row = session.get(StoredFile, file_id)
+def get_file(
+    session: Session, file_id: str, owner: str | None, hold: bool = False
+) -> StoredFile | None:
+    """The file `owner` may read (any owner's for None). With `hold`, the row is held (FOR
+    SHARE) until the transaction ends: retention skips it while a submission reuses it."""
+    options = {"with_for_update": {"read": True}} if hold else {}
+    row = session.get(StoredFile, file_id, **options)
     return row if row is not None and owner in (None, row.owner) else None
 
 

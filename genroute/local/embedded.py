@@ -168,5 +168,8 @@ def child_environment(settings: Settings) -> dict[str, str]:
     use the same servers, files and limits."""
     env = dict(os.environ)
     for name, value in settings.model_dump(mode="json").items():
-        env[f"GENROUTE_{name.upper()}"] = str(value)
+        if value is None:  # unset stays unset (a child would read "None" as a value)
+            env.pop(f"GENROUTE_{name.upper()}", None)
+        else:
+            env[f"GENROUTE_{name.upper()}"] = str(value)
     return env

@@ -214,7 +214,7 @@ def save_attachment_file(
     so the same screenshot sent or uploaded twice is one file and a request naming it replays
     as the same request. Bytes a concurrent call stored first are dropped again."""
     file_id = attachment_file_id(owner, sha256, store.place)
-    row = get_file(session, file_id, owner)
+    row = get_file(session, file_id, owner, hold=True)
     if row is not None:
         return row
     content.seek(0)

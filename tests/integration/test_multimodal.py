@@ -15,10 +15,14 @@ from pathlib import Path
 import httpx
 import openai
 import pytest
+from sqlalchemy import text
 
 from genroute.client import Client
 from genroute.contract import TaskRequest, TaskView
 from genroute.local.stack import Stack
+from genroute.runtime.file_store import file_store
+from genroute.runtime.retention import prune_once
+from genroute.settings import Settings
 from tests.helpers import wait_for_task, wait_until
 from tests.media import data_url, image_bytes, video_bytes
 
@@ -316,3 +320,66 @@ def test_the_scorecard_splits_by_input_modality(client: httpx.Client) -> None:
     image = rows[("visual_explanation", "image")]
     assert image["requests"] >= 1 and image["attempts"] >= 1
     assert all(modality in ("text", "image", "video", "mixed") for _, modality in rows)
+
+
+def test_retention_deletes_expired_tasks_and_the_files_no_task_shows(
+    client: httpx.Client, settings: Settings, sessions
+) -> None:
+    """Tasks finished before the retention age go, with their attempts; an image only they
+    showed goes too, bytes and reading included; an image a newer task also shows stays."""
+
+    def submit(marker: str) -> TaskView:
+        request = {
+            "task_type": "ticket_summary",
+            "input": TICKET,
+            "attachments": [{"type": "image", "data": data_url(image_bytes(marker))}],
+            "fallback": "none",
+            "max_output_tokens": 16,
+        }
+        accepted = client.post("/v1/tasks", json=request).raise_for_status().json()
+        return wait_for_task(client, accepted["id"])
+
+    marker = uuid.uuid4().hex[:8]
+    alone, shared_old, shared_new = (
+        submit(f"A {marker}"),
+        submit(f"B {marker}"),
+        submit(f"B {marker}"),
+    )
+    gone, kept = alone.attachments[0], shared_old.attachments[0]
+    assert kept.file_id == shared_new.attachments[0].file_id
+    old = [str(alone.id), str(shared_old.id)]
+    with sessions.begin() as session:
+        session.execute(
+            text("UPDATE tasks SET finished_at = now() - interval '400 days' WHERE id = ANY(:ids)"),
+            {"ids": old},
+        )
+        session.execute(
+            text("UPDATE files SET created_at = now() - interval '400 days' WHERE id = ANY(:ids)"),
+            {"ids": [gone.file_id, kept.file_id]},
+        )
+        session.execute(
+            text(
+                "UPDATE attachment_texts SET created_at = now() - interval '400 days' "
+                "WHERE sha256 = :sha"
+            ),
+            {"sha": gone.sha256},
+        )
+        location = session.scalar(
+            text("SELECT location FROM files WHERE id = :id"), {"id": gone.file_id}
+        )
+    pruned = prune_once(sessions, file_store(settings, sessions), age_s=300 * 86400)
+    assert (pruned.tasks, pruned.files) == (2, 1) and pruned.readings >= 1
+    assert client.get(f"/v1/tasks/{alone.id}").status_code == 404
+    assert client.get(f"/v1/tasks/{shared_new.id}").status_code == 200
+    with sessions() as session:
+        files = set(session.scalars(text("SELECT id FROM files WHERE id = ANY(:ids)"),
+                                    {"ids": [gone.file_id, kept.file_id]}))  # fmt: skip
+        oid = int(location.removeprefix("pg-lo:"))
+        objects = session.scalar(
+            text("SELECT count(*) FROM pg_largeobject_metadata WHERE oid = :oid"), {"oid": oid}
+        )
+        attempts = session.scalar(
+            text("SELECT count(*) FROM attempts WHERE task_id = ANY(CAST(:ids AS uuid[]))"),
+            {"ids": old},
+        )
+    assert files == {kept.file_id} and objects == 0 and attempts == 0

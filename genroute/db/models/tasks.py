@@ -131,6 +131,14 @@ Index(
     postgresql_using="gin",
     postgresql_ops={"metadata": "jsonb_path_ops"},
 )
+# Retention asks which tasks still show a file (`request -> 'attachments' @> [...]`).
+Index(
+    "ix_tasks_request_attachments",
+    Task.request["attachments"].label("attachments"),
+    postgresql_using="gin",
+    postgresql_ops={"attachments": "jsonb_path_ops"},
+    postgresql_where=text("request ? 'attachments'"),
+)
 
 
 class Attempt(Base):
