@@ -89,3 +89,10 @@ def test_an_attachment_without_readable_text_is_named_not_passed_over() -> None:
     assert verdict.details["could_not_read"] == {"attachments[0]": unread.unread}
     plain = Grounding().check(_subject("The payment step fails.", unread))
     assert plain.passed and "could_not_read" in plain.details
+
+
+def test_an_id_whose_digits_ocr_split_is_still_grounded_in_the_image() -> None:
+    read = AttachmentText("attachments[0]", "TRK-96 183 Basel\nGewicht: 3,7 kg")
+    verdict = Grounding().check(_subject("Das Paket TRK-96183 geht nach Basel.", read))
+    assert verdict.passed, verdict.details
+    assert verdict.details["found_in_attachments"]["TRK-96183"] == ["attachments[0]"]

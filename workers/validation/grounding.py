@@ -22,6 +22,8 @@ from genroute.workers.validation.numbers import NUMBER, number_values, spelled_a
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _IDENTIFIER = re.compile(r"#?\b[A-Za-z]{1,6}-(?:[A-Za-z0-9]+-)*\d[A-Za-z0-9]*\b|#\d+\b")
+# OCR now and then splits an id's digits with a space ("TRK-96 183" for TRK-96183).
+_SPLIT_ID = re.compile(r"\b([A-Za-z]{1,6}-\d+) (\d+)\b")
 # Words as the name check splits them ("O'Brien" is "O" and "Brien", "E-Mail" "E" and "Mail").
 _WORD = regex.compile(r"\p{L}+")
 
@@ -80,6 +82,13 @@ def _ungrounded(output: str, source: str) -> dict[str, list[str]]:
     return {kind: items for kind, items in ungrounded.items() if items}
 
 
+def _as_read(text: str) -> str:
+    """Text read inside an image, with its ids' digits joined where OCR split them
+    ("TRK-96 183"), beside the reading as it came."""
+    joined = _SPLIT_ID.sub(r"\1\2", text)
+    return text if joined == text else f"{text}\n{joined}"
+
+
 def _found_in(
     output: str, source: str, texts: list[AttachmentText], kind: str, item: str
 ) -> list[str]:
@@ -101,7 +110,11 @@ class Grounding:
         language = detect_language(output) or source_language
         details: dict[str, object] = {"languages": {"output": language, "input": source_language}}
         ungrounded = _ungrounded(output, source)
-        readable = [text for text in subject.attachment_texts if text.text]
+        readable = [
+            AttachmentText(text.label, _as_read(text.text))
+            for text in subject.attachment_texts
+            if text.text
+        ]
         if ungrounded and readable:
             shown = "\n".join([source, *(text.text or "" for text in readable)])
             remaining = _ungrounded(output, shown)
