@@ -28,6 +28,7 @@ from genroute.runtime.queueing import make_celery
 from genroute.settings import Settings
 from genroute.workers.context import WorkerContext, build_context
 from genroute.workers.engines.registry import PathConfig, load_paths
+from genroute.workers.soft_shutdown import use_prompt_soft_shutdown
 from genroute.workers.tasks import register_generate
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,7 @@ def run_worker(
     # SIGTERM (what supervisors and `docker stop` send) becomes Celery's soft shutdown: stop
     # consuming, let running tasks finish within the grace period, then requeue what is left.
     app.conf.worker_soft_shutdown_timeout = settings.worker_shutdown_grace_s
+    use_prompt_soft_shutdown(app)  # ... and no longer than they run
     os.environ["REMAP_SIGTERM"] = "SIGQUIT"
     register_generate(app, _current_context)
     if config.batch_width > 1:
