@@ -49,8 +49,9 @@ def test_a_worker_gives_up_a_message_it_cannot_claim(settings: Settings, tmp_pat
         publish_many(app, [Message(uuid.uuid4(), "diffusion")])
         log = tmp_path / "worker.log"
         wait_until(lambda: "giving this message up" in log.read_text(), 60, "the message given up")
+        # Acknowledged, not left to redeliver forever (the ack follows the line logged).
+        wait_until(lambda: client.hlen("unacked") == 0, 10, "the given-up message acknowledged")
         assert queue_depth(client, "diffusion") == 0
-        assert client.hlen("unacked") == 0  # acknowledged, not left to redeliver forever
         assert log.read_text().count("Retry in") == 2
     finally:
         worker.stop()
