@@ -166,6 +166,22 @@ def test_a_video_is_sampled_to_frames_that_reach_the_model(client: httpx.Client)
     assert view.attempts[0].engine_facts["images"] == 3
 
 
+def test_a_rest_batch_refuses_only_its_corrupt_image_item(client: httpx.Client) -> None:
+    def item(image: bytes) -> dict:
+        attachment = {"type": "image", "data": data_url(image)}
+        return {"task_type": "visual_explanation", "input": "", "attachments": [attachment]}
+
+    answer = client.post(
+        "/v1/tasks/batch", json={"items": [item(SCREENSHOT), item(SCREENSHOT[:300])]}
+    )
+    result = answer.raise_for_status().json()
+    assert (result["accepted"], result["rejected"]) == (1, 1), result
+    good, broken = result["items"]
+    assert good["outcome"] == "accepted" and good["task"]["route"]["path"] == "diffusion"
+    assert broken["errors"][0]["field"] == "attachments[0]"
+    assert "image" in broken["errors"][0]["message"]
+
+
 def test_a_replayed_image_request_is_the_same_task_and_a_changed_one_conflicts(
     client: httpx.Client,
 ) -> None:
