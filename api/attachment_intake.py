@@ -1,9 +1,10 @@
 """Taking in a request's attachments at submit, before it is routed: each is read (inline
-base64 or data URL, or an uploaded file streamed from the file store), bounded, decoded
-(genroute.runtime.media), and stored as a file of the owner's, named by its content, so a
-retried request stores nothing new and an idempotent replay compares equal. A video is kept
-with the frames sampled from it, which is what models are given. Every refusal names the part
-(`attachments[i]`)."""
+base64 or data URL, or an uploaded file streamed from the file store), bounded and decoded
+(genroute.runtime.media), and named as a file of the owner's by its content and place, so a
+retried request stores nothing new and an idempotent replay compares equal. The new bytes
+(inline data, a video's sampled frames) are kept only once the request is accepted
+(`keep_pending`): a request refused by its limits or its route, or answered as a replay,
+leaves no file behind. Every refusal names the part (`attachments[i]`)."""
 
 import base64
 import binascii
@@ -17,9 +18,15 @@ from typing import IO
 from sqlalchemy.orm import Session, sessionmaker
 
 from genroute.contract import Attachment, PrivacyTier, StoredAttachment, VideoFrame
-from genroute.db.files import get_file
+from genroute.db.files import attachment_file_id, get_file
 from genroute.errors import AttachmentRejected, InputTooLarge
-from genroute.runtime.file_store import FileStores, content_chunks, save_attachment_file
+from genroute.runtime.file_store import (
+    FileStores,
+    LargeObjects,
+    S3Store,
+    content_chunks,
+    save_attachment_file,
+)
 from genroute.runtime.media import MediaRejected, decode_image, sample_video
 from genroute.settings import Settings
 
@@ -30,6 +37,40 @@ STORED_PURPOSE = "vision"
 _DATA_URL = re.compile(r"^data:(?P<type>[\w.+-]+/[\w.+-]+)?(?:;[\w=.+-]+)*;base64,", re.I)
 # An uploaded file is spooled to disk past this, never held whole in memory.
 _SPOOL_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class PendingFile:
+    """Bytes to keep as an attachment's file once its request is accepted, and where."""
+
+    store: "LargeObjects | S3Store"
+    data: bytes
+    sha256: str
+    filename: str
+
+
+@dataclass(frozen=True)
+class TakenIn:
+    """A request's attachments as its task will keep them, and the files still to write."""
+
+    stored: list[StoredAttachment]
+    pending: list[PendingFile]
+
+
+def keep_pending(session: Session, owner: str, pending: list[PendingFile]) -> None:
+    """Write an accepted request's new attachment files (each once: an earlier one of the same
+    content and place stands)."""
+    for file in pending:
+        save_attachment_file(
+            session,
+            file.store,
+            owner,
+            STORED_PURPOSE,
+            file.filename,
+            io.BytesIO(file.data),
+            len(file.data),
+            file.sha256,
+        )
 
 
 @dataclass(frozen=True)
@@ -46,17 +87,18 @@ class AttachmentIntake:
 
     def take_in(
         self, attachments: list[Attachment], frames_per_s: float, field: str = "attachments"
-    ) -> list[StoredAttachment]:
-        """Every attachment decoded and stored, in order; the first bad one refuses them all
-        with an error naming it (`field[i]`)."""
+    ) -> TakenIn:
+        """Every attachment decoded and named, in order, with the files to write once the
+        request is accepted; the first bad one refuses them all, naming it (`field[i]`)."""
         if len(attachments) > self.settings.max_attachments:
             raise AttachmentRejected(
                 field,
                 f"{len(attachments)} attachments, more than {self.settings.max_attachments} "
                 "(GENROUTE_MAX_ATTACHMENTS)",
             )
+        pending: list[PendingFile] = []
         stored = [
-            self._one(item, frames_per_s, f"{field}[{index}]")
+            self._one(item, frames_per_s, f"{field}[{index}]", pending)
             for index, item in enumerate(attachments)
         ]
         shown = sum(len(item.frames) if item.type == "video" else 1 for item in stored)
@@ -66,9 +108,11 @@ class AttachmentIntake:
                 f"they show the model {shown} images (video frames included), more than "
                 f"{self.settings.max_images_per_request} (GENROUTE_MAX_IMAGES_PER_REQUEST)",
             )
-        return stored
+        return TakenIn(stored, pending)
 
-    def _one(self, item: Attachment, frames_per_s: float, field: str) -> StoredAttachment:
+    def _one(
+        self, item: Attachment, frames_per_s: float, field: str, pending: list[PendingFile]
+    ) -> StoredAttachment:
         with self._content(item, field) as content:
             size = content.seek(0, io.SEEK_END)
             digest = sha256_of(content)
@@ -87,11 +131,15 @@ class AttachmentIntake:
                         self.settings.max_image_pixels,
                     )
                     media_type, width, height = video.media_type, video.width, video.height
-                    frames = [self._frame(f.at_s, f.png) for f in video.frames]
+                    frames = [self._frame(f.at_s, f.png, pending) for f in video.frames]
                     duration = round(video.duration_s, 3)
             except MediaRejected as exc:
                 raise AttachmentRejected(field, f"{item.type}: {exc}") from None
-            file_id = item.file_id or self._stored(content, digest, size, item.name or item.type)
+            if item.file_id is not None:
+                file_id = item.file_id
+            else:
+                content.seek(0)
+                file_id = self._pending(content.read(), digest, item.name or item.type, pending)
         return StoredAttachment(
             type=item.type,
             file_id=file_id,
@@ -130,17 +178,16 @@ class AttachmentIntake:
             spooled.write(piece)
         return spooled
 
-    def _frame(self, at_s: float, png: bytes) -> VideoFrame:
+    def _frame(self, at_s: float, png: bytes, pending: list[PendingFile]) -> VideoFrame:
         digest = hashlib.sha256(png).hexdigest()
-        file_id = self._stored(io.BytesIO(png), digest, len(png), f"frame-{at_s:.3f}s.png")
+        file_id = self._pending(png, digest, f"frame-{at_s:.3f}s.png", pending)
         return VideoFrame(file_id=file_id, at_s=at_s, sha256=digest)
 
-    def _stored(self, content: IO[bytes], digest: str, size: int, filename: str) -> str:
+    def _pending(self, data: bytes, digest: str, filename: str, pending: list[PendingFile]) -> str:
+        """The id the bytes' file will have where the request's tier admits them."""
         store = self.store.for_tier(self.tier)
-        row = save_attachment_file(
-            self.session, store, self.owner, STORED_PURPOSE, filename, content, size, digest
-        )
-        return row.id
+        pending.append(PendingFile(store, data, digest, filename[:256]))
+        return attachment_file_id(self.owner, digest, store.place)
 
 
 def sha256_of(content: IO[bytes]) -> str:

@@ -14,7 +14,7 @@ from celery import Celery
 from fastapi import Depends
 from sqlalchemy.orm import Session, sessionmaker
 
-from genroute.api.attachment_intake import AttachmentIntake
+from genroute.api.attachment_intake import AttachmentIntake, PendingFile, keep_pending
 from genroute.api.auth import Principal, Submitter
 from genroute.api.auto_task_types import AutoTaskTypes
 from genroute.api.call_routes import CallRoutes
@@ -63,7 +63,8 @@ class _Item:
 
     request: TaskRequest
     classification: dict[str, Any] | None = None  # how an `auto` request was resolved
-    stored: list[StoredAttachment] | None = None  # its attachments, decoded and stored
+    stored: list[StoredAttachment] | None = None  # its attachments, decoded and named
+    pending: tuple[PendingFile, ...] = ()  # their new bytes, kept once it is accepted
     outcome: Outcome | None = None  # its answer, once a step has one
     decision: RouteDecision | None = None
     row: dict[str, Any] | None = None  # the new task's row
@@ -109,9 +110,9 @@ class Submission:
 
     def stage(self, requests: list[TaskRequest]) -> "Staged":
         """The requests' tasks in the caller's transaction, through these steps: resolve
-        `auto` task types; decode and store attachments; answer replays of earlier
+        `auto` task types; decode and name attachments; answer replays of earlier
         idempotency keys and route the rest by the rules (split, cheapest output, budget);
-        admit each route by path state; insert
+        admit each route by path state; keep the accepted ones' attachment files and insert
         the new tasks and their shadow copies; answer repeats of a key within the call. The
         caller commits (with its own records of the outcomes, under any lock it holds), then
         publishes: nothing is in the broker before its row."""
@@ -145,9 +146,10 @@ class Submission:
                 item.outcome = exc
 
     def _take_in_attachments(self, items: list[_Item]) -> None:
-        """Each request's attachments decoded, bounded and stored before it is routed, so a
+        """Each request's attachments decoded, bounded and named before it is routed, so a
         bad one is refused at submit (naming it) and an idempotent replay compares what they
-        hold; one that cannot be taken in refuses its request, not the whole call."""
+        hold; one that cannot be taken in refuses its request, not the whole call. Their new
+        bytes are written only for requests accepted (`_insert`)."""
         for item in items:
             if item.outcome is not None or not item.request.attachments:
                 continue
@@ -161,7 +163,8 @@ class Submission:
             )
             try:
                 task_type = self.policy.catalog.get(item.request.task_type)
-                item.stored = intake.take_in(item.request.attachments, task_type.video_frames_per_s)
+                taken = intake.take_in(item.request.attachments, task_type.video_frames_per_s)
+                item.stored, item.pending = taken.stored, tuple(taken.pending)
             except RequestRejected as exc:
                 item.outcome = exc
 
@@ -199,11 +202,13 @@ class Submission:
                 item.decision = admitted
 
     def _insert(self, items: list[_Item]) -> tuple[list[_Item], list[dict[str, Any]]]:
-        """Insert the routed requests' tasks and their shadow copies. A row another
-        transaction beat to its idempotency key answers with the winner's task."""
+        """Keep the routed requests' new attachment files, and insert their tasks and shadow
+        copies. A row another transaction beat to its idempotency key answers with the
+        winner's task (whose files hold the same bytes)."""
         routed = [item for item in items if item.decision is not None and item.outcome is None]
         for item in routed:
             assert item.decision is not None
+            keep_pending(self.session, self.principal.owner, item.pending)
             item.row = task_row(
                 item.request,
                 item.decision,

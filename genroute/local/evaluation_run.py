@@ -15,7 +15,12 @@ from genroute.analysis.evaluation import (
     plan_rows,
     write_outputs,
 )
-from genroute.api.attachment_intake import STORED_PURPOSE, AttachmentIntake, sha256_of
+from genroute.api.attachment_intake import (
+    STORED_PURPOSE,
+    AttachmentIntake,
+    keep_pending,
+    sha256_of,
+)
 from genroute.contract import Attachment, PrivacyTier, StoredAttachment, TaskStatus
 from genroute.db.migrate import upgrade
 from genroute.db.models import Task
@@ -73,9 +78,11 @@ def store_attachments(
                     )
                 named.append(Attachment(type=kind, file_id=row.id, name=file.name))
             try:
-                stored[item.row_id] = intake.take_in(named, frames_per_s)
+                taken = intake.take_in(named, frames_per_s)
             except RequestRejected as exc:
                 raise GenrouteError(f"item {item.row_id}: {exc}") from exc
+            keep_pending(session, EVAL_OWNER, taken.pending)  # a video's frames
+            stored[item.row_id] = taken.stored
     return stored
 
 

@@ -399,3 +399,23 @@ def test_retention_deletes_expired_tasks_and_the_files_no_task_shows(
             {"ids": old},
         )
     assert files == {kept.file_id} and objects == 0 and attempts == 0
+
+
+def test_a_refused_image_request_leaves_no_file_behind(
+    sdk: openai.OpenAI, client: httpx.Client
+) -> None:
+    """Attachments are decoded before routing but their bytes are kept only for an accepted
+    request: one refused by its latency budget stores nothing, an accepted one its image."""
+
+    def files() -> set[str]:
+        return {f.id for f in sdk.files.list(purpose="vision")}
+
+    before = files()
+    image = {"type": "image", "data": data_url(image_bytes(f"never kept {uuid.uuid4()}"))}
+    request = {"task_type": "visual_explanation", "input": "", "attachments": [image]}
+    hopeless = client.post("/v1/tasks", json={**request, "latency_budget_ms": 1})
+    assert hopeless.status_code == 422, hopeless.text
+    assert files() == before
+    accepted = client.post("/v1/tasks", json=request).raise_for_status().json()
+    [stored] = wait_for_task(client, accepted["id"]).attachments
+    assert files() - before == {stored.file_id}
