@@ -101,7 +101,7 @@ class AttachmentIntake:
             self._one(item, frames_per_s, f"{field}[{index}]", pending)
             for index, item in enumerate(attachments)
         ]
-        shown = sum(len(item.frames) if item.type == "video" else 1 for item in stored)
+        shown = sum(len(item.shown()) for item in stored)
         if shown > self.settings.max_images_per_request:
             raise AttachmentRejected(
                 field,

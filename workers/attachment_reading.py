@@ -60,13 +60,11 @@ class AttachmentReader:
         label = attachment.label(index)
         if reader is None:
             return AttachmentText(label, None, "no OCR reader is installed (tesseract-ocr)")
-        images = (
-            [(attachment.sha256, attachment.file_id)]
-            if attachment.type == "image"
-            else [(frame.sha256, frame.file_id) for frame in attachment.frames]
-        )
         try:
-            read = [self._image(sha256, file_id, reader, cost) for sha256, file_id in images]
+            read = [
+                self._image(image.sha256, image.file_id, reader, cost)
+                for image in attachment.shown()
+            ]
         except (EngineError, OSError, ValueError, subprocess.SubprocessError) as exc:
             log.warning("could not read %s: %s", label, exc)
             return AttachmentText(label, None, f"reading it failed ({type(exc).__name__})")

@@ -37,14 +37,13 @@ def _images(
 ) -> Iterator[ImageInput]:
     for index, attachment in enumerate(attachments):
         label = attachment.label(index)
-        if attachment.type == "image":
-            data = file_bytes(sessions, store, attachment.file_id)
-            yield ImageInput(attachment.media_type, data, label)
-            continue
-        for frame in attachment.frames:
-            minutes, seconds = divmod(int(frame.at_s), 60)
-            data = file_bytes(sessions, store, frame.file_id)
-            yield ImageInput("image/png", data, f"{label} {minutes:02d}:{seconds:02d}")
+        for image in attachment.shown():
+            data = file_bytes(sessions, store, image.file_id)
+            if image.at_s is None:
+                yield ImageInput(image.media_type, data, label)
+                continue
+            minutes, seconds = divmod(int(image.at_s), 60)
+            yield ImageInput(image.media_type, data, f"{label} {minutes:02d}:{seconds:02d}")
 
 
 def file_bytes(sessions: sessionmaker[Session], store: FileStore, file_id: str) -> bytes:

@@ -4,7 +4,7 @@ submit (`StoredAttachment`: where the bytes are, what they are, and a video's sa
 A request's `input_modality` is derived from them, never trusted from the producer."""
 
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -81,6 +81,16 @@ class VideoFrame(BaseModel):
     sha256: str
 
 
+class ShownImage(NamedTuple):
+    """One image an attachment shows a model: the attachment itself, or a video's frame
+    (`at_s` its time in the video)."""
+
+    file_id: str
+    sha256: str
+    media_type: str
+    at_s: float | None = None
+
+
 class StoredAttachment(BaseModel):
     """An attachment as its task keeps it: the file its bytes are in, what they decoded as,
     and for a video the frames sampled from it (what models are given)."""
@@ -97,6 +107,12 @@ class StoredAttachment(BaseModel):
     height: int = Field(ge=1)
     duration_s: float | None = None
     frames: list[VideoFrame] = []
+
+    def shown(self) -> list[ShownImage]:
+        """The images a model is shown of it: an image itself, a video its sampled frames."""
+        if self.type == "image":
+            return [ShownImage(self.file_id, self.sha256, self.media_type)]
+        return [ShownImage(f.file_id, f.sha256, "image/png", f.at_s) for f in self.frames]
 
     def label(self, index: int) -> str:
         """How verdicts and prompts name it: its position, and its name when it has one."""

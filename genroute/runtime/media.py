@@ -78,14 +78,6 @@ def decode_image(content: IO[bytes], max_pixels: int) -> DecodedImage:
     return DecodedImage(media_type, width, height)
 
 
-def image_size(data: bytes) -> tuple[int, int]:
-    """(width, height) of an image already decoded once at submit."""
-    from PIL import Image
-
-    with Image.open(io.BytesIO(data)) as image:
-        return image.size
-
-
 def sample_video(
     content: IO[bytes], frames_per_s: float, max_frames: int, max_seconds: float, max_pixels: int
 ) -> DecodedVideo:
