@@ -20,7 +20,15 @@ from genroute.api.body_limit import BodySizeLimit
 from genroute.api.errors import install_error_handlers
 from genroute.api.ops import redis_gauges
 from genroute.api.readiness import readiness
-from genroute.api.routes import openai, openai_batches, openai_files, paths, scorecard, tasks
+from genroute.api.routes import (
+    openai,
+    openai_batches,
+    openai_files,
+    paths,
+    scorecard,
+    spend,
+    tasks,
+)
 from genroute.api.submission import Submission
 from genroute.config import batch_widths, path_queues
 from genroute.db.session import make_engine, make_session_factory
@@ -55,6 +63,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(tasks.router)
     app.include_router(paths.router)
     app.include_router(scorecard.router)
+    app.include_router(spend.router)
     app.include_router(openai.router)
     app.include_router(openai_files.router)
     app.include_router(openai_batches.router)

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from genroute.api.errors import field_errors
+from genroute.api.errors import OPENAI_ERROR_TYPES, field_errors
 from genroute.api.openai_chat import (
     chat_completion,
     part_param,
@@ -169,14 +169,23 @@ def refused_line(line: LineTask, refused: RequestRejected) -> LineError:
     that does not decode, named by its content part)."""
     exc = part_param(line.part_params, refused)
     line_no = line.line_no
+    status = 400 if exc.status_code == 422 else exc.status_code
     error = {
         "message": f"line {line_no}: {exc}",
-        "type": "invalid_request_error",
+        "type": OPENAI_ERROR_TYPES.get(status, "invalid_request_error"),
         "param": exc.field,
-        "code": "rejected",
+        "code": exc.openai_code or "rejected",
         "line": line_no,
     }
-    return LineError(line_no, line.custom_id, 400, {"error": error})
+    return LineError(line_no, line.custom_id, status, {"error": error})
+
+
+def line_refused_as(line: LineTask | LineError, earlier: LineError) -> LineError:
+    """`line` refused as an earlier line was, once that refusal holds for the rest of the
+    batch (its spend budget is spent)."""
+    error = {**earlier.body["error"], "line": line.line_no}
+    error["message"] = f"line {line.line_no}: not submitted; " + error["message"].split(": ", 1)[1]
+    return LineError(line.line_no, line.custom_id, earlier.status_code, {"error": error})
 
 
 def result_line(custom_id: str | None, view: TaskView) -> tuple[bool, dict[str, Any]]:

@@ -24,6 +24,7 @@ from genroute.api.batch_lines import (
     LineReader,
     LineTask,
     custom_id_of,
+    line_refused_as,
     refused_line,
     split_lines,
 )
@@ -35,7 +36,7 @@ from genroute.db.batch_lines import add_lines, cancel_queued_lines, first_lines_
 from genroute.db.batches import advance_lines_done, locked_batch, set_status, unfinished_batch_ids
 from genroute.db.models import Batch, StoredFile
 from genroute.db.tasks import db_now
-from genroute.errors import RequestRejected
+from genroute.errors import BudgetExceeded, RequestRejected
 from genroute.policies import TaskTypeCatalog
 from genroute.runtime.file_store import FileStore, content_chunks
 from genroute.runtime.finish_events import announce_finished
@@ -152,11 +153,16 @@ class BatchRunner(Periodic):
         read = [reader.read(line.no, line.raw, first_line_of) for line in chunk]
         tasks = [line for line in read if isinstance(line, LineTask)]
 
-        owner = Principal(batch.api_key_id, batch.owner, frozenset({Scope.submit.value}), None)
-        submission = self._submissions(session, owner)
-        staged = submission.stage([t.request for t in tasks])
-        by_line = dict(zip((t.line_no for t in tasks), staged.outcomes, strict=True))
-        rows = _line_rows(read, by_line)
+        stop = _budget_stop(batch)
+        staged, by_line = None, {}
+        if stop is None:
+            owner = Principal(batch.api_key_id, batch.owner, frozenset({Scope.submit.value}), None)
+            submission = self._submissions(session, owner)
+            staged = submission.stage([t.request for t in tasks])
+            by_line = dict(zip((t.line_no for t in tasks), staged.outcomes, strict=True))
+        rows = _line_rows(read, by_line, stop)
+        if stop is None:
+            batch.budget_refusal = _first_budget_refusal(rows)
         add_lines(session, batch_id, rows)
         if rows:
             done = rows[-1]["line_no"]
@@ -164,7 +170,8 @@ class BatchRunner(Periodic):
             ended = next(line for line in chunk if line.no == done)
             self._next_line_at[batch_id] = (done + 1, ended.end)
         session.commit()  # the tasks, their lines and the batch's progress; the lock goes
-        submission.publish(staged)
+        if staged is not None:
+            submission.publish(staged)
 
     def _wind_down(self, session: Session, batch: Batch, ending: str) -> None:
         """Cancel the batch's queued tasks, in one transaction with what follows: an expired
@@ -190,17 +197,45 @@ class BatchRunner(Periodic):
         session.commit()
 
 
-def _line_rows(read: list[LineTask | LineError], outcomes: dict[int, Outcome]) -> list[dict]:
+def _line_rows(
+    read: list[LineTask | LineError], outcomes: dict[int, Outcome], stop: LineError | None
+) -> list[dict]:
     """Rows of the chunk's lines in order, up to the first the submission could not take yet
     (it and every line after it wait for a later step; their tasks, if any were made, are
-    found again by their idempotency keys)."""
+    found again by their idempotency keys). Once the batch's budget is spent (`stop`), each
+    request line is refused as the first was, unsubmitted."""
     rows: list[dict[str, Any]] = []
     for line in read:
+        if stop is not None and isinstance(line, LineTask):
+            rows.append(_error_row(line_refused_as(line, stop)))
+            continue
         outcome = outcomes.get(line.line_no) if isinstance(line, LineTask) else None
-        if isinstance(outcome, RequestRejected) and outcome.retry_after_s is not None:
+        if isinstance(outcome, RequestRejected) and _comes_back(outcome):
             return rows
         rows.append(_line_row(line, outcome))
     return rows
+
+
+def _comes_back(refused: RequestRejected) -> bool:
+    """Whether a refusal is worth a later step: not a budget spent until its reset."""
+    return refused.retry_after_s is not None and not (
+        isinstance(refused, BudgetExceeded) and refused.final
+    )
+
+
+def _first_budget_refusal(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The first row refused for a spent budget, as the batch stores it (None: no such row)."""
+    for row in rows:
+        if row["error"] and row["error"]["error"].get("code") == BudgetExceeded.openai_code:
+            return {"status_code": row["status_code"], "body": row["error"]}
+    return None
+
+
+def _budget_stop(batch: Batch) -> LineError | None:
+    refusal = batch.budget_refusal
+    if refusal is None:
+        return None
+    return LineError(0, None, refusal["status_code"], refusal["body"])
 
 
 def _line_row(line: LineTask | LineError, outcome: Outcome | None) -> dict[str, Any]:

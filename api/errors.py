@@ -18,7 +18,13 @@ from starlette.exceptions import HTTPException
 
 from genroute.contract import ErrorBody
 from genroute.contract.openai import OpenAIErrorBody
-from genroute.errors import NotFound, Overloaded, RequestRejected, Unauthenticated
+from genroute.errors import (
+    BudgetExceeded,
+    NotFound,
+    Overloaded,
+    RequestRejected,
+    Unauthenticated,
+)
 from genroute.runtime.db_retry import is_connection_error
 
 log = logging.getLogger(__name__)
@@ -39,7 +45,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         409: "conflict with the task's state or an earlier idempotency key",
         413: "body or input too large",
         422: "invalid request; `errors` names each field",
-        429: "rate limit spent; see Retry-After",
+        429: "rate limit or spend budget spent (`code` budget_exceeded); see Retry-After",
         503: "no path can take the request right now; retry later",
     }.items()
 }
@@ -49,7 +55,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 OPENAI_PATHS = ("/v1/chat/", "/v1/models", "/v1/files", "/v1/batches")
 
 # OpenAI's error `type` for each status genroute answers on those paths.
-_OPENAI_TYPES = {
+OPENAI_ERROR_TYPES = {
     400: "invalid_request_error",
     401: "authentication_error",
     403: "permission_error",
@@ -79,7 +85,7 @@ OPENAI_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         409: "the task was cancelled, or the batch cannot change so",
         413: "body or file too large",
         422: "the task failed; `error.message` says why",
-        429: "rate limit spent; see Retry-After",
+        429: "rate limit spent, or `code` budget_exceeded; see Retry-After",
         503: "no path can take the request right now; retry later",
     }.items()
 }
@@ -99,7 +105,7 @@ def _openai_answer(
     status = 400 if status == 422 else status  # OpenAI answers invalid requests with 400
     error = {
         "message": message,
-        "type": _OPENAI_TYPES.get(status, "api_error"),
+        "type": OPENAI_ERROR_TYPES.get(status, "api_error"),
         "param": param,
         "code": code or _OPENAI_CODES.get(status),
     }
@@ -117,8 +123,8 @@ def field_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
     return found
 
 
-def _body(detail: str, errors: list[dict[str, str]]) -> dict[str, Any]:
-    return {"detail": detail, "errors": errors}
+def _body(detail: str, errors: list[dict[str, str]], code: str | None = None) -> dict[str, Any]:
+    return {"detail": detail, "errors": errors} | ({"code": code} if code else {})
 
 
 async def _validation_failed(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -135,11 +141,11 @@ async def _rejected(request: Request, exc: RequestRejected) -> JSONResponse:
         headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after_s)))
     if isinstance(exc, Unauthenticated):
         headers["WWW-Authenticate"] = "Bearer"
-    if exc.status_code in _FINAL_STATUSES:
-        headers["x-should-retry"] = "false"
+    if exc.status_code in _FINAL_STATUSES or (isinstance(exc, BudgetExceeded) and exc.final):
+        headers["x-should-retry"] = "false"  # the OpenAI SDKs would retry it in vain
     if _speaks_openai(request):
         return _openai_answer(exc.status_code, str(exc), exc.field, headers, exc.openai_code)
-    content = _body(str(exc), [{"field": exc.field, "message": exc.message}])
+    content = _body(str(exc), [{"field": exc.field, "message": exc.message}], exc.openai_code)
     return JSONResponse(status_code=exc.status_code, content=content, headers=headers)
 
 

@@ -10,13 +10,10 @@ import logging
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from celery import Celery
 from fastapi import Depends
-from sqlalchemy.orm import Session, sessionmaker
 
 from genroute.api.attachment_intake import AttachmentIntake, PendingFile, keep_pending
-from genroute.api.auth import Principal, Submitter
-from genroute.api.auto_task_types import AutoTaskTypes
+from genroute.api.auth import Submitter
 from genroute.api.call_routes import CallRoutes
 from genroute.api.deps import (
     AutoTaskTypesDep,
@@ -33,6 +30,7 @@ from genroute.api.deps import (
 from genroute.api.rate_limits import charge
 from genroute.api.replays import Outcome, Submitted, repeat_of, replay_of
 from genroute.api.shadows import priority_of, shadow_rows
+from genroute.api.spend_admission import SpendAdmission
 from genroute.contract import (
     RouteDecision,
     StoredAttachment,
@@ -45,14 +43,8 @@ from genroute.db.tasks import task_row
 from genroute.errors import RequestRejected
 from genroute.observability.logs import log_context
 from genroute.observability.metrics import TASKS_SUBMITTED
-from genroute.policies import RoutingPolicy
-from genroute.runtime.file_store import FileStores
-from genroute.runtime.live_figures import LiveFigures
-from genroute.runtime.path_states import PathStateStore
 from genroute.runtime.publishing import publish_committed
 from genroute.runtime.queueing import Message
-from genroute.runtime.ratelimit import RateLimiter
-from genroute.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +61,7 @@ class _Item:
     decision: RouteDecision | None = None
     row: dict[str, Any] | None = None  # the new task's row
     repeats: "_Item | None" = None  # the earlier item of this call with its idempotency key
+    hold_usd: float = 0.0  # what it holds of its caller's spend budgets, once admitted
 
 
 @dataclass(frozen=True)
@@ -85,17 +78,18 @@ class Staged:
 class Submission:
     """One API call's submissions, on behalf of `principal`."""
 
-    session: Session
-    sessions: sessionmaker[Session]
-    policy: RoutingPolicy
-    path_states: PathStateStore
-    settings: Settings
-    celery: Celery
-    principal: Principal
-    limiter: RateLimiter
-    auto: AutoTaskTypes
-    live: LiveFigures
-    store: FileStores
+    # Typed by their dependencies, so FastAPI builds a route's Submission itself.
+    session: SessionDep
+    sessions: SessionsDep
+    policy: PolicyDep
+    path_states: PathStatesDep
+    settings: SettingsDep
+    celery: CeleryDep
+    principal: Submitter
+    limiter: RateLimiterDep
+    auto: AutoTaskTypesDep
+    live: LiveFiguresDep
+    store: FileStoreDep
 
     def charge(self, cost: int) -> None:
         """Spend `cost` of the key's submission rate, or refuse the whole call with 429."""
@@ -113,7 +107,9 @@ class Submission:
         `auto` task types; decode and name attachments; answer replays of earlier
         idempotency keys and route the rest by the rules (split, cheapest output, budget);
         admit each route by path state; keep the accepted ones' attachment files and insert
-        the new tasks and their shadow copies; answer repeats of a key within the call. The
+        the new tasks and their shadow copies, each holding its expected cost of the caller's
+        spend budgets (a request with no room left refuses itself); answer repeats of a key
+        within the call. The
         caller commits (with its own records of the outcomes, under any lock it holds), then
         publishes: nothing is in the broker before its row."""
         items = [_Item(request) for request in requests]
@@ -122,7 +118,9 @@ class Submission:
         self._take_in_attachments(items)
         self._route_by_rules(items, routes)
         self._admit(items, routes)
+        spend = self._hold_spend(items)
         created, shadows = self._insert(items)
+        spend.record(self.session, {item.row["id"]: item.hold_usd for item in created if item.row})
         for item in items:
             if item.repeats is not None:
                 first = item.repeats
@@ -201,6 +199,17 @@ class Submission:
             else:
                 item.decision = admitted
 
+    def _hold_spend(self, items: list[_Item]) -> SpendAdmission:
+        """Admit each routed request against the caller's budgets (locked until commit)."""
+        spend = SpendAdmission.lock(self.session, self.principal, self.settings.budget_retry_s)
+        for item in items:
+            if spend.ledgers and item.decision is not None and item.outcome is None:
+                measured = self.live.costliest_request(item.decision.path, item.request.task_type)
+                item.hold_usd = self.settings.unmeasured_hold_usd if measured is None else measured
+                if refused := spend.admit(item.hold_usd):
+                    item.outcome, item.decision = refused, None
+        return spend
+
     def _insert(self, items: list[_Item]) -> tuple[list[_Item], list[dict[str, Any]]]:
         """Keep the routed requests' new attachment files, and insert their tasks and shadow
         copies. A row another transaction beat to its idempotency key answers with the
@@ -266,32 +275,4 @@ class Submission:
             log.exception("publishing %d tasks failed; the sweeper will retry", len(rows))
 
 
-def _submission(
-    principal: Submitter,
-    session: SessionDep,
-    sessions: SessionsDep,
-    policy: PolicyDep,
-    settings: SettingsDep,
-    celery: CeleryDep,
-    path_states: PathStatesDep,
-    limiter: RateLimiterDep,
-    auto: AutoTaskTypesDep,
-    live: LiveFiguresDep,
-    store: FileStoreDep,
-) -> Submission:
-    return Submission(
-        session,
-        sessions,
-        policy,
-        path_states,
-        settings,
-        celery,
-        principal,
-        limiter,
-        auto,
-        live,
-        store,
-    )
-
-
-SubmissionDep = Annotated[Submission, Depends(_submission)]
+SubmissionDep = Annotated[Submission, Depends(Submission)]

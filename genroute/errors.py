@@ -65,6 +65,19 @@ class BudgetUnmeetable(RequestRejected):
     """No path the request may use can finish within its latency budget (estimates say why)."""
 
 
+class BudgetExceeded(RequestRejected):
+    """A spend budget of the caller's key or owner has no room for another request: spent for
+    this period (`final`: retry after the reset), or held by requests still in flight (retry
+    shortly, as they finish and their actual cost replaces what they hold)."""
+
+    status_code = 429
+    openai_code = "budget_exceeded"
+
+    def __init__(self, message: str, retry_after_s: float, *, final: bool) -> None:
+        super().__init__("budget", message, retry_after_s)
+        self.final = final
+
+
 class Overloaded(RequestRejected):
     """This API process is at a capacity limit (long polls, database connections) or a store
     it needs is unreachable right now; worth retrying shortly."""

@@ -117,6 +117,12 @@ class Settings(BaseSettings):
     estimate_refresh_s: float = Field(default=5.0, ge=0)
     """How often an API process re-reads service times and worker counts for those estimates (queue
     depths are read on every submit with a budget)."""
+    unmeasured_hold_usd: float = Field(default=0.25, ge=0)
+    """What a request holds of its caller's spend budgets while its path and task type have no
+    finished request in the estimate window (afterwards: the costliest one there). A cold stack
+    then admits few requests at once against a small budget, never many unpriced ones."""
+    budget_retry_s: float = Field(default=5.0, gt=0)
+    """Retry-After of a refusal whose budget is held by requests in flight (not yet spent)."""
     share_interval_s: float = Field(default=30.0, gt=0)
     """How often adaptive shares move (one API process at a time)."""
     share_window_s: float = Field(default=3600.0, gt=0)

@@ -72,14 +72,15 @@ class WorkerContext:
         return wait_for_result(future, request.cancel, self.settings.task_soft_time_limit_s, run)
 
     def cost_facts(self, generation: Generation) -> dict[str, float]:
-        """GPU time shared evenly across the batch, and its cost at the path's rate."""
+        """GPU time shared evenly across the batch, and its cost at the path's prices."""
         batch_size = max(1, int(generation.facts.get("batch_size", 1)))
         seconds = (generation.finished_at - generation.started_at).total_seconds() / batch_size
-        return self.cost_of(seconds)
+        return attempt_cost(self.path_config, seconds, generation.tokens_in, generation.tokens_out)
 
     def cost_of(self, gpu_seconds: float) -> dict[str, float]:
-        """`gpu_seconds` of this path's engine at its rate (currency per GPU-hour)."""
-        return _cost(self.path_config, gpu_seconds)
+        """`gpu_seconds` of this path's engine at its GPU-hour price (no tokens: an attempt
+        that failed before its engine answered)."""
+        return attempt_cost(self.path_config, gpu_seconds)
 
     def judge(self, config: JudgeConfig) -> Judge:
         """The LLM judge `config` asks for, on this process's engine when it judges with its
@@ -100,7 +101,7 @@ class WorkerContext:
 
             def cost_of(generation: Generation) -> dict[str, float]:
                 held = (generation.finished_at - generation.started_at).total_seconds()
-                return _cost(path_config, held)
+                return attempt_cost(path_config, held, generation.tokens_in, generation.tokens_out)
 
         return Judge(
             generate, cost_of, config.path.value, config.question, config.max_output_tokens
@@ -148,11 +149,17 @@ class WorkerContext:
         self.db_engine.dispose()
 
 
-def _cost(config: PathConfig, gpu_seconds: float) -> dict[str, float]:
-    return {
-        "gpu_seconds": round(gpu_seconds, 6),
-        "cost": round(gpu_seconds * config.cost_per_gpu_hour / 3600, 8),
-    }
+def attempt_cost(
+    config: PathConfig, gpu_seconds: float, tokens_in: int = 0, tokens_out: int = 0
+) -> dict[str, float]:
+    """USD of engine time at the path's GPU-hour price plus tokens at its token prices (an
+    external OpenAI-compatible path bills tokens; a self-hosted one, GPU time)."""
+    usd = (
+        gpu_seconds * config.cost_per_gpu_hour / 3600
+        + tokens_in * config.usd_per_million_input_tokens / 1e6
+        + tokens_out * config.usd_per_million_output_tokens / 1e6
+    )
+    return {"gpu_seconds": round(gpu_seconds, 6), "cost": round(usd, 8)}
 
 
 def build_context(settings: Settings, path: PathName, worker_name: str) -> WorkerContext:

@@ -44,6 +44,7 @@ from genroute.db.listing import TaskQuery, list_tasks
 from genroute.db.models import Task
 from genroute.db.tasks import cancel_task, db_now, get_task, task_status
 from genroute.errors import (
+    BudgetExceeded,
     NoOutputToReview,
     RequestRejected,
     TaskNotCancellable,
@@ -89,6 +90,8 @@ def submit_batch(
             errors = [FieldError(**e) for e in field_errors(exc.errors())]
             results[index] = BatchItemResult(index=index, outcome="rejected", errors=errors)
     outcomes = submission.submit([request for _, request in valid])
+    if outcomes and all(isinstance(outcome, BudgetExceeded) for outcome in outcomes):
+        raise outcomes[0]  # nothing was made: the call as a whole meets the budget
     for (index, _), outcome in zip(valid, outcomes, strict=True):
         results[index] = _item_result(index, outcome)
     items = [result for result in results if result is not None]

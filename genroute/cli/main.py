@@ -17,6 +17,7 @@ from genroute.cli.paths import paths
 from genroute.cli.replay import replay
 from genroute.cli.run import api, db, demo, models, serve, worker
 from genroute.cli.scorecard import scorecard
+from genroute.cli.spend import budget, spend
 from genroute.errors import GenrouteError
 
 # Which extra brings each optional top-level module, so a producer's base install can say
@@ -61,6 +62,8 @@ for command in (
     enqueue,
     sample_backlog,
     scorecard,
+    spend,
+    budget,
     eval_command,
     replay,
     compare,

@@ -137,6 +137,8 @@ class PathEstimateView(BaseModel):
 class ErrorBody(BaseModel):
     detail: str
     errors: list[FieldError] = []
+    # A machine-readable reason where one helps the caller act (`budget_exceeded`).
+    code: str | None = None
 
 
 class ScorecardRow(BaseModel):

@@ -82,6 +82,8 @@ class AttemptOutcome(StrEnum):
     timeout = "timeout"
     invalid = "invalid"
     worker_lost = "worker_lost"
+    # Answered from the cache of accepted outputs: no model call, no engine cost.
+    cached = "cached"
 
 
 def _has_nul(value: Any) -> bool:

@@ -66,12 +66,17 @@ def list_keys(session: Session) -> list[ApiKey]:
     return list(session.scalars(select(ApiKey).order_by(ApiKey.created_at)))
 
 
-def revoke_key(session: Session, key_id_or_prefix: str) -> ApiKey | None:
-    """Revoke by id or prefix; None if no such key. Revoking twice keeps the first time."""
+def key_by_id_or_prefix(session: Session, key_id_or_prefix: str) -> ApiKey | None:
+    """The key (live or revoked) with this id or prefix, or None."""
     matches = ApiKey.prefix == key_id_or_prefix
     with contextlib.suppress(ValueError):  # an id as well as a prefix
         matches = matches | (ApiKey.id == uuid.UUID(key_id_or_prefix))
-    row = session.scalars(select(ApiKey).where(matches)).one_or_none()
+    return session.scalars(select(ApiKey).where(matches)).one_or_none()
+
+
+def revoke_key(session: Session, key_id_or_prefix: str) -> ApiKey | None:
+    """Revoke by id or prefix; None if no such key. Revoking twice keeps the first time."""
+    row = key_by_id_or_prefix(session, key_id_or_prefix)
     if row is not None and row.revoked_at is None:
         row.revoked_at = func.now()
     return row

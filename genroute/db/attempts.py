@@ -12,6 +12,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from genroute.contract import AttemptOutcome, TaskStatus
+from genroute.db.budgets import charge_attempt
 from genroute.db.models import Attempt, AttemptValidation, Task
 from genroute.db.rollups import roll_up_late_attempt
 from genroute.db.tasks import FALLBACK_QUEUE, db_now, finish_task, locked_task, requeue
@@ -179,7 +180,9 @@ def record_attempt(
         .execution_options(populate_existing=True)
     ).one()
     now = db_now(session)
+    charged_before = attempt.cost or 0.0
     _store_result(session, attempt, result, verdicts)
+    charge_attempt(session, task, (attempt.cost or 0.0) - charged_before, now)
     if task.current_attempt_id != attempt.id or task.status != TaskStatus.running.value:
         late = "finished after its claim was taken over; output not accepted"
         attempt.error = f"{attempt.error}; {late}" if attempt.error else late

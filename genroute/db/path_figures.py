@@ -51,6 +51,19 @@ _COSTS = text(
     GROUP BY a.path, t.task_type
     """
 )
+# Each (routed path, task type)'s costliest production request that ended lately, every
+# attempt summed (fallbacks and judges too): what a new one holds of its caller's budgets.
+_COSTLIEST = text(
+    """
+    SELECT route_path, task_type, max(cost) AS costliest
+    FROM (SELECT t.route_path, t.task_type, sum(coalesce(a.cost, 0)) AS cost
+          FROM tasks t JOIN attempts a ON a.task_id = t.id
+          WHERE t.finished_at > now() - make_interval(secs => :window_s)
+            AND t.purpose = 'production' AND t.status IN ('succeeded', 'failed')
+          GROUP BY t.id, t.route_path, t.task_type) AS per_task
+    GROUP BY route_path, task_type
+    """
+)
 # DiffusionGemma's canvas where an attempt does not say (vLLM's recipe serves 256).
 DEFAULT_CANVAS = 256
 
@@ -65,6 +78,12 @@ def measured_costs(session: Session, window_s: float) -> dict[tuple[str, str], P
     """Each (path, task type)'s cost figures from its first attempts within `window_s`."""
     params = {"window_s": window_s, "canvas": float(DEFAULT_CANVAS)}
     return {(row.path, row.task_type): _path_cost(row) for row in session.execute(_COSTS, params)}
+
+
+def costliest_requests(session: Session, window_s: float) -> dict[tuple[str, str], float]:
+    """Each (routed path, task type)'s costliest ended production request in `window_s`."""
+    rows = session.execute(_COSTLIEST, {"window_s": window_s})
+    return {(path, kind): float(cost) for path, kind, cost in rows}
 
 
 def costs_of(measured: dict[tuple[str, str], PathCost], task_type: str) -> dict[PathName, PathCost]:

@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from genroute.contract import RouteDecision, StoredAttachment, TaskRequest, TaskStatus
+from genroute.db.budgets import release_holds
 from genroute.db.models import Task
 from genroute.db.rollups import roll_up_task
 
@@ -177,6 +178,7 @@ def finish_task(
     task.finished_at = now
     task.updated_at = now
     task.lease_expires_at = None
+    release_holds(session, task.id)
     if status in (TaskStatus.succeeded, TaskStatus.failed):
         roll_up_task(session, task.id)
 

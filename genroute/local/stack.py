@@ -93,7 +93,7 @@ class Stack:
         self.api.stop()
         port, ops_port = urlsplit(self.api_url).port, urlsplit(self.ops_url).port
         assert port is not None and ops_port is not None
-        self.api = _start_api(port, ops_port, self.env, self.log_dir)
+        self.api = start_api(port, ops_port, self.env, self.log_dir)
         wait_for_api(self.api, self.api_url, timeout_s)
 
     def restart_worker(self, path: str, timeout_s: float = 240.0) -> ManagedProcess:
@@ -124,7 +124,7 @@ def wait_for_http(process: ManagedProcess, what: str, url: str, timeout_s: float
     raise _fail(process, f"{what} did not answer on {url} within {timeout_s}s")
 
 
-def _start_api(port: int, ops_port: int, env: dict[str, str], log_dir: Path) -> ManagedProcess:
+def start_api(port: int, ops_port: int, env: dict[str, str], log_dir: Path) -> ManagedProcess:
     args = ["api", "--host", "127.0.0.1", "--port", str(port), "--ops-port", str(ops_port)]
     return ManagedProcess("api", args, env, log_dir)
 
@@ -188,7 +188,7 @@ def running_stack(
     stack = Stack(
         settings,
         f"http://127.0.0.1:{port}",
-        _start_api(port, ops_port, env, log_dir),
+        start_api(port, ops_port, env, log_dir),
         log_dir,
         env,
         api_key,

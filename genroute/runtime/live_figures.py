@@ -19,7 +19,13 @@ import redis
 from sqlalchemy.orm import Session, sessionmaker
 
 from genroute.contract import PathName
-from genroute.db.path_figures import DEFAULT_CANVAS, costs_of, measured_costs, service_medians
+from genroute.db.path_figures import (
+    DEFAULT_CANVAS,
+    costliest_requests,
+    costs_of,
+    measured_costs,
+    service_medians,
+)
 from genroute.db.share_events import current_shares
 from genroute.policies.deadlines import PathEstimate
 from genroute.policies.path_costs import PathCost
@@ -37,6 +43,7 @@ class _Figures:
     service: dict[tuple[str, str], float] = field(default_factory=dict)
     workers: dict[str, int] = field(default_factory=dict)
     costs: dict[tuple[str, str], PathCost] = field(default_factory=dict)
+    costliest: dict[tuple[str, str], float] = field(default_factory=dict)
     shares: dict[tuple[str, str], float] = field(default_factory=dict)
     warmups: dict[str, WarmUp] = field(default_factory=dict)
 
@@ -92,6 +99,16 @@ class LiveFigures:
             return {}
         return costs_of(figures.costs, task_type)
 
+    def costliest_request(self, path: PathName, task_type: str) -> float | None:
+        """The most a recent request of `task_type` routed to `path` cost, all its attempts
+        together; None while none ended (or the figures cannot be read)."""
+        try:
+            figures = self._current()
+        except (redis.RedisError, OSError) as exc:
+            log.warning("live figures unreadable (%s); budgets hold the unmeasured amount", exc)
+            return None
+        return figures.costliest.get((path.value, task_type))
+
     def share(self, rule: str, task_type: str) -> float | None:
         """The latest share of `rule`'s path for `task_type` (None before its first move);
         while the figures cannot be re-read, the last one read."""
@@ -123,6 +140,7 @@ class LiveFigures:
         with self._sessions() as session:  # every database read on one connection
             service = service_medians(session, self._window_s)
             costs = measured_costs(session, self._window_s)
+            costliest = costliest_requests(session, self._window_s)
             shares = current_shares(session)
         workers = ready_workers(self._broker)
         return _Figures(
@@ -130,6 +148,7 @@ class LiveFigures:
             service=service,
             workers=Counter(worker.get("path", "") for worker in workers),
             costs=costs,
+            costliest=costliest,
             shares={key: current.share for key, current in shares.items()},
             warmups=_fastest_warmups(workers),
         )

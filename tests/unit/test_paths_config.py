@@ -118,3 +118,19 @@ def test_the_api_reads_the_batch_width_the_workers_run(tmp_path: Path) -> None:
     assert batch_widths(path, {})[PathName.diffusion] == 8
     with pytest.raises(PolicyError, match="GENROUTE_DIFFUSION_BATCH_WIDTH"):
         batch_widths(path, {"GENROUTE_DIFFUSION_BATCH_WIDTH": "wide"})
+
+
+def test_an_external_path_is_priced_by_its_tokens(tmp_path: Path) -> None:
+    from genroute.workers.context import attempt_cost
+
+    paths = tmp_path / "paths.yaml"
+    paths.write_text(
+        "paths:\n  autoregressive:\n    queues: [autoregressive, fallback]\n"
+        "    engine: openai-http\n    model: gpt-x\n    data_location: external\n"
+        "    usd_per_million_input_tokens: 2.5\n    usd_per_million_output_tokens: 10\n"
+        "    params: {base_url: 'https://api.example.com/v1'}\n"
+    )
+    external = load_paths(paths, environ={"GENROUTE_AUTOREGRESSIVE_COST_PER_GPU_HOUR": "3.6"})
+    config = external[PathName.autoregressive]
+    # 400 tokens in, 100 out, and one second of GPU time at $3.60 an hour
+    assert attempt_cost(config, 1.0, 400, 100) == {"gpu_seconds": 1.0, "cost": 0.003}

@@ -74,6 +74,8 @@ PATH_ENV_FIELDS: dict[str, Callable[[str], Any]] = {
     "batch_wait_ms": int,
     "claim_ahead": int,
     "cost_per_gpu_hour": float,
+    "usd_per_million_input_tokens": float,
+    "usd_per_million_output_tokens": float,
     "params": json.loads,
     "capabilities": json.loads,
     "data_location": str,
@@ -115,7 +117,10 @@ class PathConfig(BaseModel):
     # Requests a batched worker claims beyond its batch width, waiting while a batch runs so
     # the next starts the moment the engine is free (unset: one batch width more).
     claim_ahead: int | None = Field(default=None, ge=0, le=256)
+    # Prices in USD: engine time for a self-hosted path, tokens for an external one (or both).
     cost_per_gpu_hour: float = Field(default=0.0, ge=0)
+    usd_per_million_input_tokens: float = Field(default=0.0, ge=0)
+    usd_per_million_output_tokens: float = Field(default=0.0, ge=0)
     # What the API promises producers about this path (privacy tiers route by it).
     data_location: PrivacyTier = PrivacyTier.node
     params: dict[str, Any] = Field(default_factory=dict)

@@ -5,6 +5,7 @@ from genroute.db.models.api_keys import ApiKey
 from genroute.db.models.attachment_texts import AttachmentText
 from genroute.db.models.base import Base
 from genroute.db.models.batches import Batch, BatchLine, StoredFile
+from genroute.db.models.budgets import BudgetHold, BudgetPeriodSpend, SpendBudget
 from genroute.db.models.events import RollbackEvent, ShareEvent
 from genroute.db.models.feedback import TaskFeedback
 from genroute.db.models.rollups import ScorecardHistogram, ScorecardRollup
@@ -18,10 +19,13 @@ __all__ = [
     "Base",
     "Batch",
     "BatchLine",
+    "BudgetHold",
+    "BudgetPeriodSpend",
     "RollbackEvent",
     "ScorecardHistogram",
     "ScorecardRollup",
     "ShareEvent",
+    "SpendBudget",
     "StoredFile",
     "Task",
     "TaskFeedback",

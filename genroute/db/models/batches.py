@@ -77,6 +77,9 @@ class Batch(Base):
     # batch expired may succeed later; the counts stay what the files say).
     completed_count: Mapped[int | None] = mapped_column(Integer)
     failed_count: Mapped[int | None] = mapped_column(Integer)
+    # The error every remaining line gets once a line was refused for a spent budget: the
+    # batch stops submitting there.
+    budget_refusal: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
 
     __table_args__ = (
         Index("ix_batches_owner_created_at", "owner", "created_at"),
