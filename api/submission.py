@@ -12,8 +12,9 @@ from typing import Annotated, Any
 
 from fastapi import Depends
 
-from genroute.api.attachment_intake import AttachmentIntake, PendingFile, keep_pending
+from genroute.api.attachment_intake import AttachmentIntake, keep_pending
 from genroute.api.auth import Submitter
+from genroute.api.cached_answers import look_up
 from genroute.api.call_routes import CallRoutes
 from genroute.api.deps import (
     AutoTaskTypesDep,
@@ -31,15 +32,15 @@ from genroute.api.rate_limits import charge
 from genroute.api.replays import Outcome, Submitted, repeat_of, replay_of
 from genroute.api.shadows import priority_of, shadow_rows
 from genroute.api.spend_admission import SpendAdmission
+from genroute.api.submission_items import Staged, SubmittedItem
 from genroute.contract import (
-    RouteDecision,
-    StoredAttachment,
     TaskAccepted,
     TaskRequest,
     TaskStatus,
 )
+from genroute.db.output_cache import answer_from_cache
 from genroute.db.submissions import insert_tasks, tasks_by_idempotency_key
-from genroute.db.tasks import task_row
+from genroute.db.tasks import db_now, task_row
 from genroute.errors import RequestRejected
 from genroute.observability.logs import log_context
 from genroute.observability.metrics import TASKS_SUBMITTED
@@ -47,31 +48,6 @@ from genroute.runtime.publishing import publish_committed
 from genroute.runtime.queueing import Message
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(eq=False)  # each item is itself, however alike two requests are
-class _Item:
-    """One request on its way through a call, with what each step learned of it."""
-
-    request: TaskRequest
-    classification: dict[str, Any] | None = None  # how an `auto` request was resolved
-    stored: list[StoredAttachment] | None = None  # its attachments, decoded and named
-    pending: tuple[PendingFile, ...] = ()  # their new bytes, kept once it is accepted
-    outcome: Outcome | None = None  # its answer, once a step has one
-    decision: RouteDecision | None = None
-    row: dict[str, Any] | None = None  # the new task's row
-    repeats: "_Item | None" = None  # the earlier item of this call with its idempotency key
-    hold_usd: float = 0.0  # what it holds of its caller's spend budgets, once admitted
-
-
-@dataclass(frozen=True)
-class Staged:
-    """A call's outcomes, in its requests' order, and the new tasks (with their shadow
-    copies' rows) to publish once the transaction that holds them commits."""
-
-    outcomes: list[Outcome]
-    created: list[_Item]
-    shadows: list[dict[str, Any]]
 
 
 @dataclass
@@ -106,21 +82,33 @@ class Submission:
         """The requests' tasks in the caller's transaction, through these steps: resolve
         `auto` task types; decode and name attachments; answer replays of earlier
         idempotency keys and route the rest by the rules (split, cheapest output, budget);
-        admit each route by path state; keep the accepted ones' attachment files and insert
-        the new tasks and their shadow copies, each holding its expected cost of the caller's
-        spend budgets (a request with no room left refuses itself); answer repeats of a key
-        within the call. The
+        admit each route by path state; look each up in the cache of accepted outputs (a hit
+        is answered at once, unpublished); admit each against the caller's spend budgets (a
+        request with no room left refuses itself); keep the accepted ones' attachment files
+        and insert the new tasks and their shadow copies, each holding its expected cost of
+        the budgets; answer repeats of a key within the call. The
         caller commits (with its own records of the outcomes, under any lock it holds), then
         publishes: nothing is in the broker before its row."""
-        items = [_Item(request) for request in requests]
+        items = [SubmittedItem(request) for request in requests]
         routes = CallRoutes(self.policy, self.path_states, self.live, self.settings.max_input_chars)
         self._resolve_auto(items)
         self._take_in_attachments(items)
         self._route_by_rules(items, routes)
         self._admit(items, routes)
+        for item in items:
+            if item.decision is not None and item.outcome is None:
+                item.cache = look_up(
+                    self.session,
+                    self.policy,
+                    item.request,
+                    item.stored or [],
+                    item.decision,
+                    self.principal.owner,
+                )
         spend = self._hold_spend(items)
         created, shadows = self._insert(items)
-        spend.record(self.session, {item.row["id"]: item.hold_usd for item in created if item.row})
+        holds = {i.row["id"]: i.hold_usd for i in created if i.row and not i.cached}
+        spend.record(self.session, holds)
         for item in items:
             if item.repeats is not None:
                 first = item.repeats
@@ -132,9 +120,10 @@ class Submission:
         """Once the staged tasks are committed: count and log each, and publish them."""
         for item in staged.created:
             self._accepted(item)
-        self._publish([item.row for item in staged.created if item.row] + staged.shadows)
+        queued = [item.row for item in staged.created if item.row and not item.cached]
+        self._publish(queued + staged.shadows)
 
-    def _resolve_auto(self, items: list[_Item]) -> None:
+    def _resolve_auto(self, items: list[SubmittedItem]) -> None:
         """A request for `auto` becomes the task type its words resemble; one that cannot
         be resolved refuses itself, not the whole call."""
         for item in items:
@@ -143,7 +132,7 @@ class Submission:
             except RequestRejected as exc:
                 item.outcome = exc
 
-    def _take_in_attachments(self, items: list[_Item]) -> None:
+    def _take_in_attachments(self, items: list[SubmittedItem]) -> None:
         """Each request's attachments decoded, bounded and named before it is routed, so a
         bad one is refused at submit (naming it) and an idempotent replay compares what they
         hold; one that cannot be taken in refuses its request, not the whole call. Their new
@@ -166,12 +155,12 @@ class Submission:
             except RequestRejected as exc:
                 item.outcome = exc
 
-    def _route_by_rules(self, items: list[_Item], routes: CallRoutes) -> None:
+    def _route_by_rules(self, items: list[SubmittedItem], routes: CallRoutes) -> None:
         """The rules' route for each request that needs a new task. A key an earlier task
         holds answers with it; a key repeated within the call waits for its first item."""
         keys = [i.request.idempotency_key for i in items if i.request.idempotency_key]
         earlier = tasks_by_idempotency_key(self.session, self.principal.owner, keys)
-        first_of_key: dict[str, _Item] = {}
+        first_of_key: dict[str, SubmittedItem] = {}
         for item in items:
             if item.outcome is not None:
                 continue
@@ -189,7 +178,7 @@ class Submission:
                 if key is not None:
                     first_of_key[key] = item
 
-    def _admit(self, items: list[_Item], routes: CallRoutes) -> None:
+    def _admit(self, items: list[SubmittedItem], routes: CallRoutes) -> None:
         """Each route as the rollback controller leaves it; a refused one answers."""
         routed = [item for item in items if item.decision is not None and item.outcome is None]
         decided = [(item.request, item.decision) for item in routed if item.decision]
@@ -199,18 +188,23 @@ class Submission:
             else:
                 item.decision = admitted
 
-    def _hold_spend(self, items: list[_Item]) -> SpendAdmission:
+    def _hold_spend(self, items: list[SubmittedItem]) -> SpendAdmission:
         """Admit each routed request against the caller's budgets (locked until commit)."""
         spend = SpendAdmission.lock(self.session, self.principal, self.settings.budget_retry_s)
         for item in items:
             if spend.ledgers and item.decision is not None and item.outcome is None:
                 measured = self.live.costliest_request(item.decision.path, item.request.task_type)
-                item.hold_usd = self.settings.unmeasured_hold_usd if measured is None else measured
+                if not item.cached:  # a cached answer costs nothing
+                    item.hold_usd = (
+                        self.settings.unmeasured_hold_usd if measured is None else measured
+                    )
                 if refused := spend.admit(item.hold_usd):
                     item.outcome, item.decision = refused, None
         return spend
 
-    def _insert(self, items: list[_Item]) -> tuple[list[_Item], list[dict[str, Any]]]:
+    def _insert(
+        self, items: list[SubmittedItem]
+    ) -> tuple[list[SubmittedItem], list[dict[str, Any]]]:
         """Keep the routed requests' new attachment files, and insert their tasks and shadow
         copies. A row another transaction beat to its idempotency key answers with the
         winner's task (whose files hold the same bytes)."""
@@ -227,12 +221,21 @@ class Submission:
                 classification=item.classification,
                 attachments=item.stored,
             )
+            item.row["cache"] = item.cache.record() if item.cache else None
         inserted = insert_tasks(self.session, [item.row for item in routed if item.row])
         created = [item for item in routed if item.row and item.row["id"] in inserted]
+        now = db_now(self.session)
+        for item in created:
+            if item.cache is not None and item.cache.hit is not None and item.row:
+                answer_from_cache(self.session, item.row["id"], item.cache.hit, now)
         shadows = shadow_rows(
             self.policy,
             self.principal,
-            [(i.row, i.request, i.decision) for i in created if i.row and i.decision],
+            [
+                (i.row, i.request, i.decision)
+                for i in created
+                if i.row and i.decision and not i.cached
+            ],
         )
         insert_tasks(self.session, shadows)
         lost = [item for item in routed if item.row and item.row["id"] not in inserted]
@@ -241,14 +244,15 @@ class Submission:
         )
         for item in created:
             assert item.row is not None and item.decision is not None
-            queued = TaskAccepted(id=item.row["id"], status=TaskStatus.queued, route=item.decision)
-            item.outcome = Submitted(queued)
+            status = TaskStatus.succeeded if item.cached else TaskStatus.queued
+            accepted = TaskAccepted(id=item.row["id"], status=status, route=item.decision)
+            item.outcome = Submitted(accepted)
         for item in lost:
             winner = winners[item.request.idempotency_key or ""]
             item.outcome = replay_of(winner, item.request, item.stored)
         return created, shadows
 
-    def _accepted(self, item: _Item) -> None:
+    def _accepted(self, item: SubmittedItem) -> None:
         """Count and log one new task. The line carries its id, like the workers' lines, and
         the route's rule and reason: why it went where it went (a split, the cheapest accepted
         output, a latency budget) is then in the log, not only on the task."""

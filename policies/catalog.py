@@ -29,6 +29,19 @@ class JudgeConfig(BaseModel):
     max_output_tokens: int = Field(default=48, ge=4, le=512)
 
 
+class CacheConfig(BaseModel):
+    """Answer repeats of a request from its earlier accepted output for `ttl_s` seconds:
+    within one owner (`scope: owner`) or for every owner (`global`: only for inputs that are
+    no one's secret). Keyed on the task type's definition, the normalised input and
+    attachments, every parameter that changes the output, the path's model and the policy
+    version, so a change of any of them misses."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    ttl_s: int = Field(gt=0, le=90 * 86_400)
+    scope: Literal["owner", "global"] = "owner"
+
+
 class ValidationConfig(BaseModel):
     """What an output of this task type must satisfy before it is accepted."""
 
@@ -90,6 +103,8 @@ class TaskType(BaseModel):
     # Frames a video attachment is sampled to per second at submit (up to the setting
     # `max_video_frames`): a screen recording wants more than a slow walkthrough.
     video_frames_per_s: float = Field(default=1.0, gt=0, le=30)
+    # Opt-in: accepted outputs answer identical requests (never similar ones) for a while.
+    cache: CacheConfig | None = None
 
     @field_validator("prompt_template")
     @classmethod

@@ -29,6 +29,7 @@ class RoutingPolicy:
         version: str,
         data_locations: Mapping[PathName, PrivacyTier] | None = None,
         modalities: Mapping[PathName, frozenset[Modality]] | None = None,
+        models: Mapping[PathName, str] | None = None,
     ) -> None:
         self.document = document
         self.catalog = catalog
@@ -37,6 +38,8 @@ class RoutingPolicy:
         self.data_locations = dict(data_locations or {})
         # What each path's model takes in; a path not listed takes text only.
         self.modalities = dict(modalities or {})
+        # The model each path serves (cached outputs are keyed on it); "" where unknown.
+        self.models = dict(models or {})
         self._rules_by_name = {rule.name: rule for rule in document.rules}
 
     def location(self, path: PathName) -> PrivacyTier:
@@ -236,10 +239,12 @@ def load_policy(
     catalog: TaskTypeCatalog,
     data_locations: Mapping[PathName, PrivacyTier] | None = None,
     modalities: Mapping[PathName, frozenset[Modality]] | None = None,
+    models: Mapping[PathName, str] | None = None,
 ) -> RoutingPolicy:
     """Load, validate and version a policy file; every error names the file, rule and field.
     `data_locations` says where each path's engine sends data (privacy tiers route by it),
-    `modalities` what each path's model takes (attachments route by it)."""
+    `modalities` what each path's model takes (attachments route by it), `models` which model
+    it serves."""
     data = read_yaml_mapping(path)
     document = validate_mapping(path, data, PolicyFile, _name_rule)
     for index, rule in enumerate(document.rules):
@@ -251,4 +256,4 @@ def load_policy(
             )
     canonical = yaml.safe_dump(data, sort_keys=True).encode()
     version = f"{document.version}+{hashlib.sha256(canonical).hexdigest()[:8]}"
-    return RoutingPolicy(document, catalog, version, data_locations, modalities)
+    return RoutingPolicy(document, catalog, version, data_locations, modalities, models)

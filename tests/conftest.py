@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 import redis
+import yaml
 
 from genroute.db.migrate import upgrade
 from genroute.db.session import make_engine, make_session_factory
@@ -46,14 +47,31 @@ def service_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
         yield database, broker
 
 
+# Task types the suite adds to the shipped catalog: `classification` with its outputs cached
+# within an owner, and for every owner (the shipped catalog caches nothing).
+CACHED_TYPES = {"cached_label": "owner", "shared_label": "global"}
+
+
+def _catalog_with_cached_types(folder: Path) -> Path:
+    catalog = yaml.safe_load((ROOT / "policies" / "task_types.yaml").read_text())
+    for name, scope in CACHED_TYPES.items():
+        entry = {**catalog["task_types"]["classification"], "examples": []}
+        catalog["task_types"][name] = {**entry, "cache": {"ttl_s": 3600, "scope": scope}}
+    path = folder / "task_types.yaml"
+    path.write_text(yaml.safe_dump(catalog, sort_keys=False))
+    return path
+
+
 @pytest.fixture(scope="session")
 def settings(service_urls: tuple[str, str], tmp_path_factory: pytest.TempPathFactory) -> Settings:
     database_url, broker_url = service_urls
     upgrade(database_url)
+    data_dir = tmp_path_factory.mktemp("data")
     return Settings(
         database_url=database_url,
         broker_url=broker_url,
-        data_dir=tmp_path_factory.mktemp("data"),
+        data_dir=data_dir,
+        task_types_file=_catalog_with_cached_types(data_dir),
         paths_file=ROOT / "tests" / "paths.yaml",
         policy_file=ROOT / "tests" / "policy.yaml",
         claim_lease_s=4.0,

@@ -68,6 +68,7 @@ def _row(
         requests=requests,
         in_flight=in_flight,
         accepted=accepted,
+        cached=int(sums.get("cached") or 0),
         acceptance_rate=_share(accepted, requests),
         validation_failure_rate=_share(sums["invalid"], sums["produced"]),
         fallback_rate=_share(sums["fell_back"], requests),
@@ -156,6 +157,7 @@ def _cell(value: Any, kind: str) -> str:
 
 _COLUMNS = (
     ("requests", "requests", "int"),
+    ("cached", "cached", "int"),
     ("accepted", "acceptance_rate", "rate"),
     ("invalid", "validation_failure_rate", "rate"),
     ("fallback", "fallback_rate", "rate"),

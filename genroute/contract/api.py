@@ -154,6 +154,8 @@ class ScorecardRow(BaseModel):
     requests: int
     in_flight: int
     accepted: int
+    # Requests answered from the cache of accepted outputs: in no other figure here.
+    cached: int = 0
     acceptance_rate: float | None
     validation_failure_rate: float | None
     fallback_rate: float | None

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from genroute.contract import AttemptOutcome, TaskStatus
 from genroute.db.budgets import charge_attempt
 from genroute.db.models import Attempt, AttemptValidation, Task
+from genroute.db.output_cache import keep_accepted
 from genroute.db.rollups import roll_up_late_attempt
 from genroute.db.tasks import FALLBACK_QUEUE, db_now, finish_task, locked_task, requeue
 from genroute.interfaces import Verdict
@@ -227,6 +228,7 @@ def _settle_task(
 ) -> Recorded:
     """What the claiming attempt's outcome does to its task: accept, fall back, or fail."""
     if attempt.outcome == AttemptOutcome.succeeded.value:
+        keep_accepted(session, task, attempt, now)
         finish_task(
             session,
             task,

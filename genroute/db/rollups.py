@@ -27,6 +27,7 @@ SUMS = (
     "invalid",
     "produced",
     "timeouts",
+    "cached",
     "cost",
     "tokens",
     "token_seconds",
@@ -41,6 +42,10 @@ _TASK_KEY = """date_trunc('hour', t.created_at, 'UTC') AS hour, t.purpose,
     coalesce(t.owner, '') AS owner, t.route_path AS path, t.task_type, t.policy_version,
     t.input_modality"""
 _GROUP = "1, 2, 3, 4, 5, 6, 7"
+# A request answered from the cache of accepted outputs: counted as `cached` and nowhere else
+# (it says nothing of a path's acceptance or speed).
+_MODEL_ANSWERED = """NOT EXISTS (SELECT 1 FROM attempts c
+    WHERE c.id = t.result_attempt_id AND c.outcome = 'cached')"""
 
 
 def bucket_sql(value: str) -> str:
@@ -76,14 +81,15 @@ def sums_select(task_filter: str, attempt_filter: str) -> str:
             count(*) FILTER (WHERE t.queue = 'fallback') AS fell_back,
             coalesce(sum(extract(epoch FROM t.finished_at - t.created_at)), 0) AS latency_sum,
             {_zeros(SUMS[4:])}
-        FROM tasks t WHERE t.status IN {FINISHED} AND ({task_filter})
+        FROM tasks t WHERE t.status IN {FINISHED} AND ({task_filter}) AND {_MODEL_ANSWERED}
         GROUP BY {_GROUP}"""
     attempt_part = f"""
         SELECT {_TASK_KEY}, {_zeros(SUMS[:4])},
-            count(*) AS attempts,
+            count(*) FILTER (WHERE a.outcome <> 'cached') AS attempts,
             count(*) FILTER (WHERE a.outcome = 'invalid') AS invalid,
             count(*) FILTER (WHERE a.outcome IN ('succeeded', 'invalid')) AS produced,
             count(*) FILTER (WHERE a.outcome = 'timeout') AS timeouts,
+            count(*) FILTER (WHERE a.outcome = 'cached') AS cached,
             coalesce(sum(a.cost), 0) AS cost,
             coalesce(sum(a.tokens_out) FILTER (WHERE a.gpu_seconds > 0), 0) AS tokens,
             coalesce(sum(a.gpu_seconds)
@@ -103,7 +109,8 @@ def histogram_select(task_filter: str, attempt_filter: str, metrics: tuple[str, 
     sources = {
         "latency": f"""SELECT {_TASK_KEY}, {METRICS["latency"]} AS metric,
             extract(epoch FROM t.finished_at - t.created_at) AS v
-            FROM tasks t WHERE t.status IN {FINISHED} AND ({task_filter})""",
+            FROM tasks t WHERE t.status IN {FINISHED} AND ({task_filter})
+              AND {_MODEL_ANSWERED}""",
         "queue_wait": f"""SELECT {_TASK_KEY}, {METRICS["queue_wait"]} AS metric,
             extract(epoch FROM a.started_at - a.enqueued_at) AS v
             FROM tasks t JOIN attempts a ON a.task_id = t.id
@@ -177,7 +184,7 @@ def roll_up_late_attempt(session: Session, attempt_id: uuid.UUID) -> None:
     params = {"attempt_id": attempt_id}
     late = f"""
         SELECT {_KEY_LIST},
-            {_zeros(SUMS[:8])}, cost, tokens, token_seconds
+            {_zeros(SUMS[:9])}, cost, tokens, token_seconds
         FROM ({sums_select("false", "a.id = :attempt_id")}) AS s"""
     _upsert(session, ROLLUPS, late, params)
     first_output = histogram_select("false", "a.id = :attempt_id", ("first_output",))

@@ -30,6 +30,9 @@ USER_TEXT = {
     # Image task types take text alone too (the note a sender wrote beside the image).
     "document_fields": "Invoice INV-2231, total 20 EUR, due 2026-12-01.",
     "visual_explanation": "The dashboard shows 40 tickets this week, up from 25.",
+    # The suite's copies of classification whose outputs are cached (tests/conftest.py).
+    "cached_label": "I was charged twice for order #B-2231.",
+    "shared_label": "I was charged twice for order #B-2231.",
 }
 
 

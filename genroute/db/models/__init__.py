@@ -8,6 +8,7 @@ from genroute.db.models.batches import Batch, BatchLine, StoredFile
 from genroute.db.models.budgets import BudgetHold, BudgetPeriodSpend, SpendBudget
 from genroute.db.models.events import RollbackEvent, ShareEvent
 from genroute.db.models.feedback import TaskFeedback
+from genroute.db.models.output_cache import OutputCacheEntry
 from genroute.db.models.rollups import ScorecardHistogram, ScorecardRollup
 from genroute.db.models.tasks import Attempt, AttemptValidation, Task
 
@@ -21,6 +22,7 @@ __all__ = [
     "BatchLine",
     "BudgetHold",
     "BudgetPeriodSpend",
+    "OutputCacheEntry",
     "RollbackEvent",
     "ScorecardHistogram",
     "ScorecardRollup",

@@ -37,6 +37,9 @@ class ScorecardRollup(RollupKey, Base):
     invalid: Mapped[int] = mapped_column(BigInteger)
     produced: Mapped[int] = mapped_column(BigInteger)
     timeouts: Mapped[int] = mapped_column(BigInteger)
+    # Requests answered from the cache of accepted outputs: counted here, not in the figures
+    # above (a hit is no evidence about a path).
+    cached: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
     cost: Mapped[float] = mapped_column(Float)
     tokens: Mapped[int] = mapped_column(BigInteger)
     token_seconds: Mapped[float] = mapped_column(Float)

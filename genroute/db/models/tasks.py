@@ -85,6 +85,8 @@ class Task(Base):
     deadline_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # What `task_type: auto` resolved to, with the classifier's confidence in each type.
     classification: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # Where a cached task type keeps its accepted output: {key, ttl_s}.
+    cache: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
 
     attempts: Mapped[list["Attempt"]] = relationship(
         back_populates="task", order_by="Attempt.attempt_no", lazy="selectin"
