@@ -1,6 +1,6 @@
 """Build the FastAPI application. Policy and catalog load (and fail) at start-up."""
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, MutableMapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
@@ -32,6 +32,7 @@ from genroute.api.routes import (
 from genroute.api.submission import Submission
 from genroute.config import batch_widths, path_queues
 from genroute.db.session import make_engine, make_session_factory
+from genroute.observability.tracing import configure_tracing, shutdown_tracing
 from genroute.policies import RoutingPolicy
 from genroute.runtime.file_store import file_store
 from genroute.runtime.finish_events import FinishWaiters
@@ -52,9 +53,17 @@ def create_app(settings: Settings) -> FastAPI:
     Operators' endpoints (metrics, detailed readiness, the docs page) are served apart by
     `genroute.api.ops` on an internal listener."""
     policy = load_routing_policy(settings)
+    # Where the OTEL_* variables ask for traces: FastAPI's own telemetry then makes each
+    # request's server span (continuing a caller's traceparent), and submissions carry it on.
+    configure_tracing("genroute-api")
     lifespan = _lifespan(settings, policy)
     app = FastAPI(
-        title="genroute", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
+        title="genroute",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        telemetry={"exclude": _probe},  # a liveness probe every few seconds is no trace
     )
     # A batch input file may be larger than any other body (its own limit, plus the form).
     uploads = {"/v1/files": settings.max_file_bytes + 64 * 1024}
@@ -85,6 +94,10 @@ def create_app(settings: Settings) -> FastAPI:
         )
 
     return app
+
+
+def _probe(scope: MutableMapping[str, Any]) -> bool:
+    return scope.get("path") in ("/healthz", "/readyz")
 
 
 def _lifespan(
@@ -143,6 +156,7 @@ def _lifespan(
                 loop.stop()
             redis_client.close()
             db_engine.dispose()
+            shutdown_tracing()
 
     return lifespan
 

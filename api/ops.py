@@ -21,7 +21,13 @@ from genroute.settings import Settings
 
 def create_ops_app(public: FastAPI, settings: Settings) -> FastAPI:
     """Operators' endpoints over `public`'s state (its lifespan opens and closes it)."""
-    ops = FastAPI(title="genroute operations", docs_url=None, redoc_url=None, openapi_url=None)
+    ops = FastAPI(
+        title="genroute operations",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        telemetry={"tracing": False, "metrics": False, "logs": False},  # scrapes are no requests
+    )
 
     @ops.get("/metrics")
     def metrics() -> Response:

@@ -38,6 +38,7 @@ def shadow_rows(
         shadow = task_row(request, copy, 1, principal.owner, principal.key_id)
         shadow.update(idempotency_key=None, purpose=Purpose.shadow.value, shadow_of=row["id"])
         shadow["request"] = row["request"]  # as stored at submit, attachments and all
+        shadow["trace"] = row.get("trace")  # in the original request's trace
         rows.append(shadow)
     return rows
 

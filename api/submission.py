@@ -44,6 +44,7 @@ from genroute.db.tasks import db_now, task_row
 from genroute.errors import RequestRejected
 from genroute.observability.logs import log_context
 from genroute.observability.metrics import TASKS_SUBMITTED
+from genroute.observability.tracing import current_carrier
 from genroute.runtime.publishing import publish_committed
 from genroute.runtime.queueing import Message
 
@@ -222,6 +223,7 @@ class Submission:
                 attachments=item.stored,
             )
             item.row["cache"] = item.cache.record() if item.cache else None
+            item.row["trace"] = current_carrier()
         inserted = insert_tasks(self.session, [item.row for item in routed if item.row])
         created = [item for item in routed if item.row and item.row["id"] in inserted]
         now = db_now(self.session)
@@ -271,7 +273,8 @@ class Submission:
 
     def _publish(self, rows: list[dict[str, Any]]) -> None:
         messages = [
-            Message(row["id"], row["queue"], priority_of(row), row["task_type"]) for row in rows
+            Message(row["id"], row["queue"], priority_of(row), row["task_type"], row.get("trace"))
+            for row in rows
         ]
         try:
             publish_committed(self.celery, self.sessions, messages)

@@ -19,6 +19,7 @@ from genroute.runtime.queueing import redis_from_broker_url
 from genroute.settings import Settings
 from genroute.workers.engines.models import BUILT_IN, resolve_model
 from tests.helpers import fresh_database
+from tests.otlp_receiver import Receiver, otlp_receiver
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -100,12 +101,21 @@ def redis_client(settings: Settings) -> Iterator[redis.Redis]:
 
 
 @pytest.fixture(scope="session")
-def stack(settings: Settings) -> Iterator[Stack]:
+def otlp() -> Iterator[Receiver]:
+    """An OTLP receiver (HTTP and gRPC) the shared stack exports its traces to."""
+    with otlp_receiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture(scope="session")
+def stack(settings: Settings, otlp: Receiver) -> Iterator[Stack]:
     """The API and one worker per path as real processes, shared by every test of the run
-    (one stack only: two would consume the same queues)."""
+    (one stack only: two would consume the same queues), exporting traces over OTLP/HTTP."""
     for model in BUILT_IN:
         resolve_model(model, settings.model_cache_dir)
-    with running_stack(settings, ["autoregressive", "diffusion"], settings.data_dir / "logs") as s:
+    tracing = {"OTEL_EXPORTER_OTLP_ENDPOINT": otlp.http_url, "OTEL_BSP_SCHEDULE_DELAY": "200"}
+    paths, logs = ["autoregressive", "diffusion"], settings.data_dir / "logs"
+    with running_stack(settings, paths, logs, extra_env=tracing) as s:
         yield s
 
 

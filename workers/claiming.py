@@ -62,6 +62,9 @@ class Prepared:
     # Only production outcomes feed the rollback controller: an evaluation run or a shadow
     # copy measures a path without steering traffic.
     steers_rollback: bool
+    # Why it went where it went, for the attempt's trace.
+    route_rule: str = ""
+    policy_version: str = ""
 
 
 def claim(context: WorkerContext, task_id: uuid.UUID, queue: str) -> tuple[Claim, Prepared | None]:
@@ -95,6 +98,8 @@ def claim(context: WorkerContext, task_id: uuid.UUID, queue: str) -> tuple[Claim
             task.created_at,
             result.attempt.attempt_no,
             production,
+            task.route_rule,
+            task.policy_version,
         )
         attempt_metrics.claimed(queue, result.attempt.enqueued_at, result.attempt.started_at)
         return result, prepared

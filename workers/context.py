@@ -17,6 +17,7 @@ from genroute.contract import PathName
 from genroute.db.attempts import WorkerIdentity
 from genroute.db.session import make_engine, make_session_factory
 from genroute.interfaces import Engine, Generation, GenerationRequest
+from genroute.observability.tracing import configure_tracing, shutdown_tracing
 from genroute.policies import RoutingPolicy, TaskTypeCatalog, load_catalog, load_policy
 from genroute.policies.catalog import JudgeConfig
 from genroute.runtime.file_store import FileStore, file_store
@@ -147,6 +148,7 @@ class WorkerContext:
         finally:
             self.redis.close()
         self.db_engine.dispose()
+        shutdown_tracing()
 
 
 def attempt_cost(
@@ -163,8 +165,10 @@ def attempt_cost(
 
 
 def build_context(settings: Settings, path: PathName, worker_name: str) -> WorkerContext:
-    """Load the path's engine, open the database and announce readiness."""
+    """Load the path's engine, open the database and announce readiness (and export traces,
+    where the OTEL_* variables ask for them, from this process)."""
     config = load_paths(settings.paths_file)[path]
+    configure_tracing(f"genroute-worker-{path.value}")
     engine = build_engine(config, settings.model_cache_dir, settings.torch_threads)
     batcher = None
     if config.in_process and config.batch_width > 1:

@@ -15,14 +15,24 @@ from collections.abc import Callable
 
 from celery import Celery, Task
 from celery.exceptions import MaxRetriesExceededError
+from opentelemetry import trace
 from sqlalchemy.exc import DBAPIError
 
 from genroute.db.attempts import Claim, Recorded
 from genroute.observability.logs import add_log_context, log_context
+from genroute.observability.tracing import current_carrier
 from genroute.runtime.db_retry import is_transient
 from genroute.runtime.publishing import publish_committed
 from genroute.runtime.queueing import GENERATE_TASK, Message
 from genroute.workers.attempt import check_output, generate_once, record
+from genroute.workers.attempt_spans import (
+    add_verdicts,
+    attempt_attributes,
+    delivery_span,
+    message_trace,
+    model_call_span,
+    validation_span,
+)
 from genroute.workers.claiming import Prepared, claim
 from genroute.workers.context import WorkerContext
 
@@ -41,9 +51,10 @@ class AttemptFailed(Exception):
 def publish_requeued(
     app: Celery, context: WorkerContext, task_id: uuid.UUID, queue: str, task_type: str
 ) -> None:
-    """Publish a task just committed as queued again (fallback or diversion)."""
+    """Publish a task just committed as queued again (fallback or diversion), in the trace of
+    the delivery that requeued it."""
     budget = context.settings.db_retry_budget_s
-    message = Message(task_id, queue, task_type=task_type)
+    message = Message(task_id, queue, task_type=task_type, trace=current_carrier())
     publish_committed(app, context.sessions, [message], retry_budget_s=budget)
 
 
@@ -55,12 +66,15 @@ def register_generate(app: Celery, current_context: Callable[[], WorkerContext])
         context = current_context()
         queue = (self.request.delivery_info or {}).get("routing_key") or "unknown"
         identity = context.identity
-        with log_context(
-            task_id=task_id,
-            path=identity.path,
-            queue=queue,
-            engine=identity.engine,
-            worker=identity.name,
+        with (
+            log_context(
+                task_id=task_id,
+                path=identity.path,
+                queue=queue,
+                engine=identity.engine,
+                worker=identity.name,
+            ),
+            delivery_span(context, task_id, queue, message_trace(self.request)),
         ):
             return run_generate(self, context, uuid.UUID(task_id), queue)
 
@@ -112,8 +126,13 @@ def run_generate(celery_task: Task, context: WorkerContext, task_id: uuid.UUID, 
         log.info("task %s: nothing to do (%s)", task_id, claimed.skipped)
         return f"nothing to do: {claimed.skipped}"
     add_log_context(attempt_id=str(prepared.attempt_id), attempt=prepared.attempt_no)
-    result, verdicts = check_output(context, prepared, generate_once(context, prepared))
+    generated = generate_once(context, prepared)
+    model_call_span(context, prepared, generated)
+    with validation_span(prepared) as checking:
+        result, verdicts = check_output(context, prepared, generated)
+        add_verdicts(checking, verdicts)
     recorded = record(context, prepared, result, verdicts)
+    attempt_attributes(trace.get_current_span(), prepared, result, recorded)
     if recorded.queue is not None:
         publish_requeued(celery_task.app, context, task_id, recorded.queue, prepared.task_type_name)
     return _outcome(context, prepared, recorded)

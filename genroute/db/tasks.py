@@ -54,6 +54,7 @@ def task_row(
         idempotency_key=request.idempotency_key,
         classification=classification,
         cache=None,
+        trace=None,
         # Set now, not at publish: a fast worker may claim before the publish is recorded.
         # (Bulk inserts replace it with one database timestamp for the batch.)
         enqueued_at=func.now(),

@@ -178,11 +178,12 @@ def running_stack(
     key_owner: str = "operator",
     key_scopes: tuple[Scope, ...] = (Scope.admin,),
     port: int | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[Stack]:
     """API plus one worker per path (`worker_args` added, e.g. `--gpu 0`), against `settings`'
     servers, with a fresh API key for `key_owner` (`Stack.http()` sends it), the API on `port`
-    (default: a free one); all stopped on exit."""
-    env = child_environment(settings)
+    (default: a free one) and `extra_env` in every process's environment; all stopped on exit."""
+    env = {**child_environment(settings), **(extra_env or {})}
     port, ops_port = port or free_port(), free_port()
     api_key = issue_key(settings, key_owner, key_scopes)
     stack = Stack(

@@ -16,6 +16,7 @@ import redis
 from celery import Celery
 from kombu import Queue
 
+from genroute.observability.tracing import publish_span
 from genroute.settings import Settings
 
 GENERATE_TASK = "genroute.generate"
@@ -77,6 +78,8 @@ class Message:
     queue: str
     priority: int = DEFAULT_PRIORITY
     task_type: str | None = None
+    # The request's trace context (W3C headers), carried in the message's headers.
+    trace: dict[str, str] | None = None
 
 
 # Redis commands one publish round trip carries (a message is its LPUSH and, with task-sent
@@ -99,16 +102,18 @@ def publish_many(app: Celery, messages: Sequence[Message]) -> None:
         producer.batch(max_size=PUBLISH_BATCH_COMMANDS),
     ):
         for message in messages:
-            app.send_task(
-                GENERATE_TASK,
-                args=[str(message.task_id)],
-                kwargs={"task_type": message.task_type} if message.task_type else {},
-                queue=message.queue,
-                task_id=str(message.task_id),
-                priority=message.priority,
-                producer=producer,
-                retry=False,
-            )
+            with publish_span(message.queue, message.task_id, message.trace) as headers:
+                app.send_task(
+                    GENERATE_TASK,
+                    args=[str(message.task_id)],
+                    kwargs={"task_type": message.task_type} if message.task_type else {},
+                    queue=message.queue,
+                    task_id=str(message.task_id),
+                    priority=message.priority,
+                    producer=producer,
+                    retry=False,
+                    headers=headers,
+                )
 
 
 def queue_lists(queue: str) -> list[str]:

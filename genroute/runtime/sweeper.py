@@ -37,9 +37,8 @@ class SweepTimes:
 
 
 def _message(task: Task) -> Message:
-    return Message(
-        task.id, task.queue, task.request.get("priority", DEFAULT_PRIORITY), task.task_type
-    )
+    priority = task.request.get("priority", DEFAULT_PRIORITY)
+    return Message(task.id, task.queue, priority, task.task_type, trace=task.trace)
 
 
 def sweep_once(

@@ -87,6 +87,9 @@ class Task(Base):
     classification: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     # Where a cached task type keeps its accepted output: {key, ttl_s}.
     cache: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # The request's trace context (W3C headers) while tracing is on: whoever publishes the
+    # task (API, sweeper, a worker's fallback) carries it in the message.
+    trace: Mapped[dict[str, str] | None] = mapped_column(JSONB)
 
     attempts: Mapped[list["Attempt"]] = relationship(
         back_populates="task", order_by="Attempt.attempt_no", lazy="selectin"
