@@ -18,7 +18,7 @@ from genroute.api.auto_task_types import AutoTaskTypes
 from genroute.api.batch_runner import BatchRunner, SubmissionFactory
 from genroute.api.body_limit import BodySizeLimit
 from genroute.api.errors import install_error_handlers
-from genroute.api.ops import redis_gauges
+from genroute.api.ops import budget_gauges, redis_gauges
 from genroute.api.readiness import readiness
 from genroute.api.routes import (
     openai,
@@ -134,8 +134,12 @@ def _lifespan(
         app.state.path_states = PathStateStore(redis_client, policy.rollback)
         app.state.rate_limiter = RateLimiter(redis_client)
         queues = {path.value: names for path, names in path_queues(settings.paths_file).items()}
-        gauges = redis_gauges(redis_client, app.state.path_states, queues)
-        REGISTRY.register(gauges)
+        gauges = [
+            redis_gauges(redis_client, app.state.path_states, queues),
+            budget_gauges(app.state.sessions),
+        ]
+        for collector in gauges:
+            REGISTRY.register(collector)
         loops = _background_loops(app.state, settings)
         for loop in loops:
             loop.start()
@@ -151,7 +155,8 @@ def _lifespan(
         finally:
             await waiters.stop()
             await app.state.async_redis.aclose()
-            REGISTRY.unregister(gauges)
+            for collector in gauges:
+                REGISTRY.unregister(collector)
             for loop in reversed(loops):
                 loop.stop()
             redis_client.close()

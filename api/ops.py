@@ -10,8 +10,11 @@ from fastapi import FastAPI, Response
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 
 from genroute.api.readiness import readiness
+from genroute.db.budgets import budget_states
 from genroute.observability.metrics import ScrapeTimeGauges
 from genroute.policies.rollback import PathState
 from genroute.runtime.path_states import PathStateStore
@@ -93,5 +96,35 @@ def redis_gauges(
             ["path", "task_type", "state"],
             samples,
         )
+
+    return ScrapeTimeGauges(read)
+
+
+def budget_gauges(sessions: sessionmaker[Session]) -> ScrapeTimeGauges:
+    """Each spend budget's current period, read from PostgreSQL when scraped: spend, what
+    requests in flight hold, the limit and the soft limit (dashboards plot spend against
+    budget, alerts fire past the soft limit). A scrape while the database is away still
+    answers with the process's own metrics."""
+
+    def read() -> Iterator[tuple[str, str, list[str], list[tuple]]]:
+        try:
+            with sessions() as session:
+                states = budget_states(session, None)
+        except SQLAlchemyError:
+            return
+        labels = ["subject_kind", "subject", "period"]
+        figures = {
+            "genroute_budget_spent_usd": ("Spend this period (USD)", "spent_usd"),
+            "genroute_budget_held_usd": ("Held by requests in flight (USD)", "held_usd"),
+            "genroute_budget_limit_usd": ("The budget's limit (USD)", "limit_usd"),
+            "genroute_budget_soft_limit_usd": ("The budget's soft limit (USD)", "soft_limit_usd"),
+        }
+        for name, (text, field) in figures.items():
+            samples = [
+                (s.subject_kind.value, s.subject, s.period.value, float(getattr(s, field)))
+                for s in states
+                if getattr(s, field) is not None
+            ]
+            yield name, text, labels, samples
 
     return ScrapeTimeGauges(read)

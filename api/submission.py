@@ -43,7 +43,7 @@ from genroute.db.submissions import insert_tasks, tasks_by_idempotency_key
 from genroute.db.tasks import db_now, task_row
 from genroute.errors import RequestRejected
 from genroute.observability.logs import log_context
-from genroute.observability.metrics import TASKS_SUBMITTED
+from genroute.observability.metrics import CACHE_LOOKUPS, TASKS_SUBMITTED
 from genroute.observability.tracing import current_carrier
 from genroute.runtime.publishing import publish_committed
 from genroute.runtime.queueing import Message
@@ -108,6 +108,10 @@ class Submission:
                 )
         spend = self._hold_spend(items)
         created, shadows = self._insert(items)
+        for item in created:
+            if item.cache is not None:
+                result = "hit" if item.cached else "miss"
+                CACHE_LOOKUPS.labels(item.request.task_type, result).inc()
         holds = {i.row["id"]: i.hold_usd for i in created if i.row and not i.cached}
         spend.record(self.session, holds)
         for item in items:

@@ -49,6 +49,9 @@ def finished(
         failed = [verdict for verdict in verdicts if not verdict.passed]
         outcome = AttemptOutcome.invalid if failed else result.outcome
         metrics.ATTEMPTS.labels(path, task_type, outcome.value).inc()
+        metrics.SPEND.labels(path, task_type).inc(
+            float((result.engine_facts or {}).get("cost") or 0)
+        )
         for verdict in failed:
             metrics.VALIDATION_FAILURES.labels(verdict.validator, task_type).inc()
         if recorded.next == "fallback":

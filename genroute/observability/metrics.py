@@ -53,6 +53,16 @@ GENERATION = Histogram(
     ["path", "engine"],
     buckets=LATENCY_BUCKETS,
 )
+CACHE_LOOKUPS = Counter(
+    "genroute_cache_lookups",
+    "Submissions of cached task types, by whether the cache of accepted outputs answered",
+    ["task_type", "result"],
+)
+SPEND = Counter(
+    "genroute_spend_usd",
+    "Recorded attempts' cost in USD (failed, refused and judged attempts too)",
+    ["path", "task_type"],
+)
 LONG_POLLS = Gauge(
     "genroute_long_polls", "Long polls this API process holds", multiprocess_mode="livesum"
 )

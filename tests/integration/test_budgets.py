@@ -131,6 +131,13 @@ def test_concurrent_submitters_stop_within_one_request_of_the_cap(
     assert budget["state"] == "exceeded" and budget["spent_usd"] == pytest.approx(spent, abs=1e-7)
     ledger_spent, held = _ledger(sessions, owner)
     assert ledger_spent == pytest.approx(spent, abs=1e-7) and held == pytest.approx(0, abs=1e-9)
+    scraped = httpx.get(f"{stack.ops_url}/metrics").text  # what dashboards plot against cap
+    [line] = [
+        line
+        for line in scraped.splitlines()
+        if line.startswith("genroute_budget_spent_usd{") and f'subject="{owner}"' in line
+    ]
+    assert float(line.rsplit(" ", 1)[1]) == pytest.approx(spent, abs=1e-7)
 
 
 @pytest.fixture(scope="module")
@@ -239,3 +246,22 @@ def test_an_openai_batch_stops_at_the_budget_and_fails_its_remaining_lines(
     assert all(e["response"]["body"]["error"]["param"] == "budget" for e in refused)
     spent, costliest = _attempt_costs(sessions, owner)
     assert 0.0005 <= spent <= 0.0005 + costliest
+
+
+def test_a_rest_batch_past_the_budget_answers_per_item(stack: Stack, sessions) -> None:
+    """The first item is admitted (nothing is spent or held yet); the others find the budget
+    held by it, and are refused on their own, worth a retry shortly."""
+    owner, secret, _key_id = _key(stack, sessions)
+    with sessions.begin() as session:
+        set_budget(session, BudgetSubject.owner, owner, 1e-7, BudgetPeriod.day)
+    with _client(stack.api_url, secret) as client:
+        answer = client.post("/v1/tasks/batch", json={"items": [ticket(), ticket(), ticket()]})
+        body = answer.raise_for_status().json()
+        [first, *refused] = body["items"]
+        assert first["outcome"] == "accepted" and body["rejected"] == 2
+        for item in refused:
+            assert item["outcome"] == "rejected" and item["errors"][0]["field"] == "budget"
+            assert "held by requests in flight" in item["errors"][0]["message"]
+        wait_for_task(client, first["task"]["id"])
+    _spent, held = _ledger(sessions, owner)
+    assert held == pytest.approx(0, abs=1e-12)  # the ended task's hold went back

@@ -59,6 +59,8 @@ def test_a_repeat_is_answered_from_the_cache_without_a_model_call(stack: Stack) 
     assert row["cached"] == 1 and row["requests"] == 1  # the hit is no evidence about a path
     [spent] = spend["rows"]
     assert spent["cached_outputs"] == 1 and spent["accepted_outputs"] == 2
+    scraped = httpx.get(f"{stack.ops_url}/metrics").text
+    assert 'genroute_cache_lookups_total{result="hit",task_type="cached_label"}' in scraped
 
 
 def test_another_owner_misses_unless_the_cache_is_global(stack: Stack) -> None:

@@ -75,3 +75,28 @@ def test_one_task_is_one_trace_across_the_api_and_worker_processes(
     checks = next(s for s in spans if s.name == "validate" and s.parent_span_id == first.span_id)
     verdicts = {k for k in checks.attributes if k.startswith("genroute.verdict.")}
     assert verdicts == {f"genroute.verdict.{v.validator}" for v in view.attempts[0].validations}
+
+
+def test_a_fallback_attempt_is_in_the_same_trace(stack: Stack, otlp: Receiver) -> None:
+    trace_id = secrets.token_hex(16)
+    headers = {"traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01"}
+    with stack.http() as client:
+        # Random diffusion text is never an allowed label: the fallback answers.
+        answer = client.post("/v1/tasks", json=ticket(task_type="classification"), headers=headers)
+        view = wait_for_task(client, answer.raise_for_status().json()["id"], timeout_s=180)
+    assert [a.queue for a in view.attempts] == ["diffusion", "fallback"]
+
+    def deliveries() -> list[ReceivedSpan] | None:
+        found = [s for s in otlp.trace(trace_id) if s.name.startswith("process ")]
+        return found if len(found) == 2 else None
+
+    first, fallback = sorted(
+        wait_until(deliveries, 30, "both deliveries' spans", interval_s=0.2),
+        key=lambda span: span.attributes["genroute.attempt"],
+    )
+    by_id = {span.span_id: span for span in otlp.trace(trace_id)}
+    requeue = by_id[fallback.parent_span_id]  # the publish that put it on the fallback queue
+    assert requeue.name == "publish fallback" and requeue.parent_span_id == first.span_id
+    assert first.attributes["genroute.outcome"] == "invalid"
+    assert first.attributes["genroute.next"] == "fallback"
+    assert fallback.attributes["genroute.outcome"] == "succeeded"
