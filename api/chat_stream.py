@@ -176,7 +176,8 @@ async def _ending(
         yield error_event(unfinished_error(view, 0)[1])
         yield DONE
         return
-    accepted = next(a for a in reversed(view.attempts) if a.outcome == "succeeded")
+    accepted = view.accepted_attempt()
+    assert accepted is not None  # a succeeded task accepted one
     output = view.output or ""
     rest = relay.rest_of(accepted.attempt_no, output)
     if rest:

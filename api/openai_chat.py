@@ -179,7 +179,7 @@ def task_record(view: TaskView) -> TaskRecord:
 def chat_completion(view: TaskView) -> ChatCompletion:
     """A succeeded task as OpenAI's answer: the accepted output, the accepting attempt's
     token counts and finish reason."""
-    accepted = next((a for a in reversed(view.attempts) if a.outcome == "succeeded"), None)
+    accepted = view.accepted_attempt()
     tokens_in = (accepted.tokens_in or 0) if accepted else 0
     tokens_out = (accepted.tokens_out or 0) if accepted else 0
     finish = (accepted.engine_facts.get("finish_reason") if accepted else None) or "stop"

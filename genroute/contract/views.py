@@ -74,3 +74,8 @@ class TaskView(BaseModel):
     # What the request held beside its text, and the attachments as stored at submit.
     input_modality: InputModality = InputModality.text
     attachments: list[StoredAttachment] = []
+
+    def accepted_attempt(self) -> AttemptView | None:
+        """The attempt whose output the task accepted (a model's, or the cache's), if any."""
+        accepting = (AttemptOutcome.succeeded, AttemptOutcome.cached)
+        return next((a for a in reversed(self.attempts) if a.outcome in accepting), None)

@@ -81,7 +81,12 @@ def test_the_openai_route_answers_a_repeat_from_the_cache(stack: Stack) -> None:
     with openai.OpenAI(base_url=f"{stack.api_url}/v1", api_key=secret, max_retries=0) as sdk:
         first = sdk.chat.completions.create(model="cached_label", messages=messages)
         again = sdk.chat.completions.create(model="cached_label", messages=messages)
+        chunks = list(
+            sdk.chat.completions.create(model="cached_label", messages=messages, stream=True)
+        )
     assert again.choices[0].message.content == first.choices[0].message.content
+    streamed = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert streamed == first.choices[0].message.content  # a hit streams as its one last chunk
     assert again.id != first.id
 
 
