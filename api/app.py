@@ -32,6 +32,7 @@ from genroute.api.routes import (
 from genroute.api.submission import Submission
 from genroute.config import batch_widths, path_queues
 from genroute.db.session import make_engine, make_session_factory
+from genroute.observability.metrics import ScrapeTimeGauges
 from genroute.observability.tracing import configure_tracing, shutdown_tracing
 from genroute.policies import RoutingPolicy
 from genroute.runtime.file_store import file_store
@@ -133,13 +134,7 @@ def _lifespan(
         )
         app.state.path_states = PathStateStore(redis_client, policy.rollback)
         app.state.rate_limiter = RateLimiter(redis_client)
-        queues = {path.value: names for path, names in path_queues(settings.paths_file).items()}
-        gauges = [
-            redis_gauges(redis_client, app.state.path_states, queues),
-            budget_gauges(app.state.sessions),
-        ]
-        for collector in gauges:
-            REGISTRY.register(collector)
+        gauges = _scrape_time_gauges(app.state, settings)
         loops = _background_loops(app.state, settings)
         for loop in loops:
             loop.start()
@@ -164,6 +159,16 @@ def _lifespan(
             shutdown_tracing()
 
     return lifespan
+
+
+def _scrape_time_gauges(state: State, settings: Settings) -> list[ScrapeTimeGauges]:
+    """Gauges read when /metrics is scraped (queues and path states from Redis, budgets from
+    PostgreSQL), registered with the process's registry."""
+    queues = {path.value: names for path, names in path_queues(settings.paths_file).items()}
+    gauges = [redis_gauges(state.redis, state.path_states, queues), budget_gauges(state.sessions)]
+    for collector in gauges:
+        REGISTRY.register(collector)
+    return gauges
 
 
 def _background_loops(state: State, settings: Settings) -> list[Periodic]:

@@ -6,14 +6,13 @@ when tracing is off."""
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Any
 
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from genroute.db.attempts import AttemptResult, Recorded
 from genroute.interfaces import Verdict
-from genroute.observability.tracing import context_of, tracer
+from genroute.observability.tracing import context_of, record_model_call, tracer
 from genroute.workers.claiming import Prepared
 from genroute.workers.context import WorkerContext
 
@@ -74,18 +73,9 @@ def add_verdicts(span: Span, verdicts: list[Verdict]) -> None:
 def model_call_span(context: WorkerContext, prepared: Prepared, result: AttemptResult) -> None:
     """The engine's call for this attempt, as a finished client span (its batch's own run)."""
     started, finished = result.engine_started_at, result.engine_finished_at
-    if started is None or finished is None:
-        return  # the engine never ran it
-    model = context.identity.model
-    span = tracer().start_span(
-        f"chat {model}",
-        kind=SpanKind.CLIENT,
-        start_time=_ns(started),
-        attributes=_model_attributes(context, prepared, result),
-    )
-    if result.error:
-        span.set_status(Status(StatusCode.ERROR, result.error[:200]))
-    span.end(end_time=_ns(finished))
+    if started is not None and finished is not None:  # else the engine never ran it
+        attributes = _model_attributes(context, prepared, result)
+        record_model_call(context.identity.model, started, finished, attributes, result.error)
 
 
 def attempt_attributes(
@@ -114,11 +104,9 @@ def _model_attributes(
 ) -> dict[str, Any]:
     request, facts = prepared.request, result.engine_facts or {}
     attributes: dict[str, Any] = {
-        "gen_ai.operation.name": "chat",
         "gen_ai.provider.name": "openai"
         if context.identity.engine == "openai-http"
         else context.identity.engine,
-        "gen_ai.request.model": context.identity.model,
         "gen_ai.response.model": context.identity.model,
         "gen_ai.request.max_tokens": request.max_output_tokens,
         "genroute.engine": context.identity.engine,
@@ -140,7 +128,3 @@ def _model_attributes(
         if facts.get(fact) is not None:
             attributes[name] = facts[fact]
     return attributes
-
-
-def _ns(moment: datetime) -> int:
-    return int(moment.timestamp() * 1e9)

@@ -104,8 +104,14 @@ class WorkerContext:
                 held = (generation.finished_at - generation.started_at).total_seconds()
                 return attempt_cost(path_config, held, generation.tokens_in, generation.tokens_out)
 
+        model = self.identity.model if config.path.value == self.identity.path else engine.model
         return Judge(
-            generate, cost_of, config.path.value, config.question, config.max_output_tokens
+            generate,
+            cost_of,
+            config.path.value,
+            config.question,
+            config.max_output_tokens,
+            model=model,
         )
 
     def path_closed(self, task_type: str, queue: str) -> bool:

@@ -74,6 +74,19 @@ BATCH_SIZE = Histogram(
 )
 
 
+# Gauges the API computes when scraped (api/ops.py): queue depths and path states from Redis,
+# spend budgets from PostgreSQL.
+SCRAPE_TIME_GAUGES = (
+    "genroute_queue_depth",
+    "genroute_path_backlog",
+    "genroute_path_state",
+    "genroute_budget_spent_usd",
+    "genroute_budget_held_usd",
+    "genroute_budget_limit_usd",
+    "genroute_budget_soft_limit_usd",
+)
+
+
 class ScrapeTimeGauges(Collector):
     """Gauges computed when scraped: `read()` yields (name, help, labels, samples)."""
 

@@ -17,7 +17,8 @@ import logging
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
@@ -155,3 +156,27 @@ def publish_span(
         attributes=attributes,
     ):  # fmt: skip
         yield current_carrier()
+
+
+def record_model_call(
+    model: str,
+    started: datetime,
+    finished: datetime,
+    attributes: Mapping[str, Any],
+    error: str | None = None,
+) -> None:
+    """A model call that already happened, as a finished client span `chat <model>` under the
+    current span, timed as given (an engine's own run of a batch, not a wait for it)."""
+    span = tracer().start_span(
+        f"chat {model}",
+        kind=trace.SpanKind.CLIENT,
+        start_time=_ns(started),
+        attributes={"gen_ai.operation.name": "chat", "gen_ai.request.model": model, **attributes},
+    )
+    if error:
+        span.set_status(trace.Status(trace.StatusCode.ERROR, error[:200]))
+    span.end(end_time=_ns(finished))
+
+
+def _ns(moment: datetime) -> int:
+    return int(moment.timestamp() * 1e9)

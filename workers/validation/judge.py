@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from genroute.interfaces import Generation, GenerationRequest, ValidationInput, Verdict
+from genroute.observability.tracing import record_model_call
 
 JUDGE_SYSTEM_PROMPT = (
     "You are a strict reviewer of support-ticket summaries. You answer only from the ticket. "
@@ -51,9 +52,17 @@ class Judge:
     question: str
     max_output_tokens: int = 48
     name: str = "judge"
+    model: str = ""
 
     def check(self, subject: ValidationInput) -> Verdict:
         generation = self.generate(judge_request(subject, self.question, self.max_output_tokens))
+        usage = {
+            "gen_ai.usage.input_tokens": generation.tokens_in,
+            "gen_ai.usage.output_tokens": generation.tokens_out,
+            "genroute.path": self.path,
+            "genroute.judge": True,
+        }
+        record_model_call(self.model, generation.started_at, generation.finished_at, usage)
         verdict, rest = parse_answer(generation.text)
         details: dict[str, object] = {
             "path": self.path,
