@@ -2,10 +2,8 @@
 every result; `genroute sample-backlog` writes a realistic ticket backlog to try it on."""
 
 import csv
-import itertools
 import json
 import sys
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -149,15 +147,23 @@ def _write_results(
 
 @click.command("sample-backlog")
 @click.option("--count", type=click.IntRange(1), default=500, show_default=True)
+@click.option(
+    "--repeat-share",
+    type=click.FloatRange(0, 1),
+    default=0.2,
+    show_default=True,
+    help="Share of tickets that repeat an earlier one word for word.",
+)
+@click.option(
+    "--seed", type=int, default=7, show_default=True, help="The same seed, the same rows."
+)
 @click.option("--out", type=click.File("w", encoding="utf-8", lazy=False), default="-")
-def sample_backlog(count: int, out: Any) -> None:
+def sample_backlog(count: int, repeat_share: float, seed: int, out: Any) -> None:
     """Write COUNT support tickets as CSV (columns ticket_id, customer_tier, text) to --out
-    (default: standard output)."""
-    text = resources.files("genroute.data").joinpath("tickets.jsonl").read_text()
-    tickets = [json.loads(line) for line in text.splitlines() if line.strip()]
-    tiers = itertools.cycle(["free", "pro", "enterprise"])
+    (default: standard output): most about orders of their own, some repeated word for word."""
+    from genroute.client.sample_backlog import sample_tickets
+
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["ticket_id", "customer_tier", "text"])
-    for number, ticket in zip(range(count), itertools.cycle(tickets), strict=False):
-        writer.writerow([f"T-{20000 + number}", next(tiers), ticket["input"]])
+    writer.writerows(sample_tickets(count, repeat_share, seed))
     click.echo(f"wrote {count} tickets to {out.name}", err=True)

@@ -149,3 +149,11 @@ def test_multimodal_bench(tmp_path: Path) -> None:
     assert ocr["reader"].startswith("tesseract") and ocr["images"] == 10
     assert 0 < ocr["recall"] <= 1 and set(ocr["recall_by_language"]) == {"en", "de"}
     assert result["decode_ms_per_image"]["mean"] > 0
+
+
+def test_cache_bench(tmp_path: Path) -> None:
+    result = _quick("cache", 300, tmp_path)
+    assert result["bench"] == "cache" and result["cached"]["accepted"] == result["tickets"]
+    assert 0 < result["hit_rate"] <= result["repeat_share"]
+    assert result["cached"]["hits"] == result["model_attempts_saved"] > 0
+    assert result["cost_saved_usd"] > 0 and result["baseline"]["hits"] == 0
