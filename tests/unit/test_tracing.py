@@ -16,7 +16,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from genroute.contract import AttemptOutcome
 from genroute.db.attempts import AttemptResult, Recorded
 from genroute.errors import ConfigurationError
-from genroute.interfaces import GenerationRequest, Verdict
+from genroute.interfaces import Generation, GenerationRequest, ValidationInput, Verdict
 from genroute.observability.tracing import (
     _exporters,
     _otlp_exporter,
@@ -31,6 +31,7 @@ from genroute.workers.attempt_spans import (
     model_call_span,
     validation_span,
 )
+from genroute.workers.validation.judge import Judge
 from tests.helpers import wait_until
 from tests.otlp_receiver import otlp_receiver
 
@@ -148,3 +149,19 @@ def test_an_attempt_is_traced_in_genai_conventions(finished_spans: InMemorySpanE
     assert process.attributes["genroute.rule"] == "summaries-diffusion"
     assert process.attributes["genroute.cost_usd"] == 0.001
     assert process.attributes["genroute.outcome"] == "invalid"
+
+
+def test_the_judges_model_call_is_a_span_of_its_own(finished_spans: InMemorySpanExporter) -> None:
+    finished_spans.clear()
+    started = datetime(2026, 12, 5, 12, tzinfo=UTC)
+
+    def generate(request: GenerationRequest) -> Generation:
+        return Generation("yes", 50, 2, started, None, started + timedelta(seconds=0.5))
+
+    judge = Judge(generate, lambda g: {"cost": 0.0002}, "autoregressive", "Supported?", model="sm")
+    subject = ValidationInput("A summary.", "The ticket.", "prompt", 3, None)
+    assert judge.check(subject).passed
+    [span] = finished_spans.get_finished_spans()
+    assert span.name == "chat sm" and span.attributes["genroute.judge"] is True
+    assert span.attributes["gen_ai.usage.input_tokens"] == 50
+    assert span.attributes["genroute.path"] == "autoregressive"
