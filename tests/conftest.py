@@ -56,7 +56,11 @@ CACHED_TYPES = {"cached_label": "owner", "shared_label": "global"}
 def _catalog_with_cached_types(folder: Path) -> Path:
     catalog = yaml.safe_load((ROOT / "policies" / "task_types.yaml").read_text())
     for name, scope in CACHED_TYPES.items():
-        entry = {**catalog["task_types"]["classification"], "examples": []}
+        entry = {
+            **catalog["task_types"]["classification"],
+            "description": f"The suite's copy of classification, its outputs cached ({scope}).",
+            "examples": [],
+        }
         catalog["task_types"][name] = {**entry, "cache": {"ttl_s": 3600, "scope": scope}}
     path = folder / "task_types.yaml"
     path.write_text(yaml.safe_dump(catalog, sort_keys=False))

@@ -3,14 +3,17 @@ and the US-dollar budgets that cap each key's or owner's spend per period."""
 
 import json
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import click
-from sqlalchemy.orm import Session
 
 from genroute.cli.scorecard import since_option
 from genroute.cli.support import live_database
 from genroute.contract.spend import BudgetPeriod, BudgetState, BudgetSubject, SpendReport
 from genroute.errors import GenrouteError
+
+if TYPE_CHECKING:  # the base install (client and enqueue) has no SQLAlchemy
+    from sqlalchemy.orm import Session
 
 
 @click.command()
@@ -73,7 +76,7 @@ def budget() -> None:
     budget_exceeded."""
 
 
-def _subject(session: Session, key: str | None, owner: str | None) -> tuple[BudgetSubject, str]:
+def _subject(session: "Session", key: str | None, owner: str | None) -> tuple[BudgetSubject, str]:
     """The budget's subject from --key (an id or prefix) or --owner, exactly one."""
     from genroute.db.api_keys import key_by_id_or_prefix
 

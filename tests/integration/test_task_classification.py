@@ -34,7 +34,9 @@ def test_the_classifier_picks_by_wording_and_falls_back_below_its_threshold() ->
     assert max(unsure.scores, key=unsure.scores.__getitem__) == "extraction"
 
 
-def test_auto_is_resolved_at_submit_and_kept_on_the_task(client: httpx.Client) -> None:
+def test_auto_is_resolved_at_submit_and_kept_on_the_task(
+    client: httpx.Client, settings: Settings
+) -> None:
     key = f"auto-{uuid.uuid4()}"
     request = {
         "task_type": "auto",
@@ -48,7 +50,7 @@ def test_auto_is_resolved_at_submit_and_kept_on_the_task(client: httpx.Client) -
     assert task["task_type"] == "extraction"
     record = task["classification"]
     assert record["task_type"] == "extraction" and not record["used_default"]
-    assert set(record["scores"]) == set(CATALOG.task_types)
+    assert set(record["scores"]) == set(load_catalog(settings.task_types_file).task_types)
     assert accepted.json()["route"]["rule"] == "structured-autoregressive"  # routed as its type
     again = client.post("/v1/tasks", json=request)  # an idempotent replay resolves the same
     assert again.status_code == 200 and again.json()["id"] == accepted.json()["id"]
