@@ -31,6 +31,8 @@ class SpendAdmission:
     now: datetime
     retry_s: float
     pending: dict[uuid.UUID, float] = field(default_factory=dict)
+    # Budgets past their soft limit, in words, for the answer's Genroute-Budget-Warning header.
+    warnings: list[str] = field(default_factory=list)
 
     @classmethod
     def lock(cls, session: Session, principal: Principal, retry_s: float) -> "SpendAdmission":
@@ -72,13 +74,13 @@ class SpendAdmission:
         return BudgetExceeded(message, self.retry_s, final=False)
 
     def _warn_past_soft_limit(self, ledger: Ledger) -> None:
-        soft = ledger.budget.soft_limit_usd
-        if soft is not None and ledger.period.spent_usd >= soft:
-            log.warning(
-                "%s budget of %s past its soft limit: $%.4f of $%.4f (limit $%.4f)",
-                ledger.budget.subject_kind,
-                ledger.budget.subject,
-                ledger.period.spent_usd,
-                soft,
-                ledger.budget.limit_usd,
-            )
+        budget, spent = ledger.budget, ledger.period.spent_usd
+        if budget.soft_limit_usd is None or spent < budget.soft_limit_usd:
+            return
+        warning = (
+            f"the {budget.subject_kind} budget of {budget.subject} is past its soft limit: "
+            f"${spent:.4f} of ${budget.soft_limit_usd:.4f} (limit ${budget.limit_usd:.4f})"
+        )
+        if warning not in self.warnings:
+            self.warnings.append(warning)
+            log.warning("%s", warning)

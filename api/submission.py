@@ -7,10 +7,10 @@ misses the broker is republished by the sweeper.
 """
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import Depends
+from fastapi import Depends, Response
 
 from genroute.api.attachment_intake import AttachmentIntake, keep_pending
 from genroute.api.auth import Submitter
@@ -67,6 +67,8 @@ class Submission:
     auto: AutoTaskTypesDep
     live: LiveFiguresDep
     store: FileStoreDep
+    # Budgets past their soft limit after `submit`, in words (not a dependency: init=False).
+    budget_warnings: list[str] = field(init=False, default_factory=list)
 
     def charge(self, cost: int) -> None:
         """Spend `cost` of the key's submission rate, or refuse the whole call with 429."""
@@ -77,7 +79,13 @@ class Submission:
         staged = self.stage(requests)
         self.session.commit()
         self.publish(staged)
+        self.budget_warnings = staged.budget_warnings
         return staged.outcomes
+
+    def warn(self, response: Response) -> None:
+        """Name the caller's budgets past their soft limit in the answer's headers."""
+        if self.budget_warnings:
+            response.headers["Genroute-Budget-Warning"] = "; ".join(self.budget_warnings)
 
     def stage(self, requests: list[TaskRequest]) -> "Staged":
         """The requests' tasks in the caller's transaction, through these steps: resolve
@@ -119,7 +127,7 @@ class Submission:
                 first = item.repeats
                 item.outcome = repeat_of(first.outcome, first.request, item.request)
         outcomes = [item.outcome for item in items if item.outcome is not None]
-        return Staged(outcomes, created, shadows)
+        return Staged(outcomes, created, shadows, spend.warnings)
 
     def publish(self, staged: "Staged") -> None:
         """Once the staged tasks are committed: count and log each, and publish them."""

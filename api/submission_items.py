@@ -38,3 +38,4 @@ class Staged:
     outcomes: list[Outcome]
     created: list[SubmittedItem]
     shadows: list[dict[str, Any]]
+    budget_warnings: list[str]  # budgets past their soft limit, in words

@@ -65,6 +65,7 @@ def submit_task(
     [outcome] = submission.submit([request])
     if isinstance(outcome, RequestRejected):
         raise outcome
+    submission.warn(response)
     if not outcome.accepted.created:
         response.status_code = status.HTTP_200_OK
     return outcome.accepted
@@ -72,7 +73,7 @@ def submit_task(
 
 @router.post("/batch")
 def submit_batch(
-    body: BatchSubmit, submission: SubmissionDep, settings: SettingsDep
+    body: BatchSubmit, response: Response, submission: SubmissionDep, settings: SettingsDep
 ) -> BatchResult:
     """Submit up to `GENROUTE_MAX_BATCH_ITEMS` requests; each is validated and answered on its
     own (accepted, duplicate of an earlier idempotency key, or rejected with its errors)."""
@@ -92,6 +93,7 @@ def submit_batch(
     outcomes = submission.submit([request for _, request in valid])
     if outcomes and all(isinstance(outcome, BudgetExceeded) for outcome in outcomes):
         raise outcomes[0]  # nothing was made: the call as a whole meets the budget
+    submission.warn(response)
     for (index, _), outcome in zip(valid, outcomes, strict=True):
         results[index] = _item_result(index, outcome)
     items = [result for result in results if result is not None]

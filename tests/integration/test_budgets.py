@@ -265,3 +265,18 @@ def test_a_rest_batch_past_the_budget_answers_per_item(stack: Stack, sessions) -
         wait_for_task(client, first["task"]["id"])
     _spent, held = _ledger(sessions, owner)
     assert held == pytest.approx(0, abs=1e-12)  # the ended task's hold went back
+
+
+def test_a_budget_past_its_soft_limit_warns_in_the_answer(stack: Stack, sessions) -> None:
+    owner, secret, _key_id = _key(stack, sessions)
+    with sessions.begin() as session:
+        set_budget(session, BudgetSubject.owner, owner, 10.0, BudgetPeriod.week, soft_limit_usd=0)
+    with _client(stack.api_url, secret) as client:
+        single = client.post("/v1/tasks", json=ticket())
+        batch = client.post("/v1/tasks/batch", json={"items": [ticket()]})
+        for task_id in (single.json()["id"], batch.json()["items"][0]["task"]["id"]):
+            wait_for_task(client, task_id)
+    for answer in (single, batch):
+        assert answer.status_code in (200, 202)
+        warning = answer.headers["Genroute-Budget-Warning"]
+        assert f"the owner budget of {owner} is past its soft limit" in warning
