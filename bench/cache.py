@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 from engines import only_path, wait_for_views
 
-from genroute.client.sample_backlog import sample_tickets
+from genroute.client.sample_backlog import backlog_tickets
 from genroute.contract import TaskView
 from genroute.db.migrate import upgrade
 from genroute.local.scratch_services import scratch_services
@@ -90,8 +90,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a short backlog")
     args = parser.parse_args()
     if args.quick:
-        args.tickets, args.batch = 40, 10
-    texts = [text for _id, _tier, text in sample_tickets(args.tickets, args.repeat_share, seed=7)]
+        args.tickets, args.batch, args.repeat_share = 20, 10, 0.4
+    texts = [text for _id, _tier, text in backlog_tickets(args.tickets, args.repeat_share, seed=7)]
     with tempfile.TemporaryDirectory() as tmp, scratch_services(Path(tmp)) as live:
         upgrade(live.database_url)
         folder = Path(tmp)

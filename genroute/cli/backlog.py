@@ -161,9 +161,9 @@ def _write_results(
 def sample_backlog(count: int, repeat_share: float, seed: int, out: Any) -> None:
     """Write COUNT support tickets as CSV (columns ticket_id, customer_tier, text) to --out
     (default: standard output): most about orders of their own, some repeated word for word."""
-    from genroute.client.sample_backlog import sample_tickets
+    from genroute.client.sample_backlog import backlog_tickets
 
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["ticket_id", "customer_tier", "text"])
-    writer.writerows(sample_tickets(count, repeat_share, seed))
+    writer.writerows(backlog_tickets(count, repeat_share, seed))
     click.echo(f"wrote {count} tickets to {out.name}", err=True)

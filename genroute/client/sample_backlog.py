@@ -4,11 +4,11 @@ a share repeats an earlier ticket word for word (a customer writing twice, a for
 duplicate, a system alert), the earlier popular ones more often. Seeded, so a benchmark and
 its baseline see the same rows."""
 
-import json
 import random
 import re
 from collections.abc import Iterator
-from importlib import resources
+
+from genroute.data import bundled_tickets
 
 TIERS = ("free", "pro", "enterprise")
 # What makes a ticket about another order or customer: an id's digits (order #B-22817,
@@ -20,16 +20,11 @@ _EMAIL = re.compile(r"\b[a-z]+(\.[a-z]+)?(@example\.(?:com|net))")
 _NAMES = ("ana", "ben", "chen", "dara", "emil", "fatima", "goran", "hana", "ivo", "jana")
 
 
-def packaged_tickets() -> list[str]:
-    text = resources.files("genroute.data").joinpath("tickets.jsonl").read_text()
-    return [json.loads(line)["input"] for line in text.splitlines() if line.strip()]
-
-
-def sample_tickets(count: int, repeat_share: float, seed: int) -> Iterator[tuple[str, str, str]]:
+def backlog_tickets(count: int, repeat_share: float, seed: int) -> Iterator[tuple[str, str, str]]:
     """`count` rows of (ticket id, customer tier, text); `repeat_share` of them repeat an
     earlier row on purpose (boilerplate tickets repeat beyond it)."""
     rng = random.Random(seed)
-    templates, earlier = packaged_tickets(), []
+    templates, earlier = [ticket["input"] for ticket in bundled_tickets()], []
     for number in range(count):
         if earlier and rng.random() < repeat_share:
             text = rng.choice(earlier)  # each repeat is itself a candidate: popular ones grow

@@ -7,11 +7,9 @@ processes, submits realistic support tickets over HTTP and waits until every one
 import base64
 import functools
 import itertools
-import json
 import secrets
 import sys
 import time
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,7 @@ from sqlalchemy.orm import Session
 from genroute.analysis.html_report import write_report
 from genroute.analysis.path_summary import format_table, summarize_by_path
 from genroute.contract import Scope, TaskView
+from genroute.data import bundled_tickets
 from genroute.db.migrate import upgrade
 from genroute.db.models import RollbackEvent
 from genroute.db.session import make_engine
@@ -37,8 +36,7 @@ from genroute.settings import Settings
 def sample_tickets(count: int) -> list[dict[str, Any]]:
     """`count` requests cycled from the bundled ticket set; a ticket that comes with a
     screenshot (a spec rendered here) carries it as an inline image attachment."""
-    text = resources.files("genroute.data").joinpath("tickets.jsonl").read_text()
-    tickets = [json.loads(line) for line in text.splitlines() if line.strip()]
+    tickets = bundled_tickets()
     return [_with_screenshot(t) for t in itertools.islice(itertools.cycle(tickets), count)]
 
 

@@ -1,7 +1,7 @@
 """The OpenAI-compatible Batch API, driven by the official `openai` package against the
-running stack: a file of 200 lines (some malformed) runs to `completed` with every custom_id
-in the output or error file exactly once; a cancelled batch and an expired one deliver what
-finished; an API killed mid-submission loses and duplicates no line."""
+running stack: a file of 120 lines (some malformed; six submission steps) runs to `completed`
+with every custom_id in the output or error file exactly once; a cancelled batch and an expired
+one deliver what finished; an API killed mid-submission loses and duplicates no line."""
 
 import functools
 import json
@@ -29,6 +29,8 @@ def _raw(custom_id: str | None, url: str = "/v1/chat/completions", **body: Any) 
 
 
 HI = [{"role": "user", "content": "hi"}]
+# Lines in the big batch: six of the suite's 20-line submission steps, malformed lines among them.
+LINES = 120
 # Line number: (its text, the custom_id its error line carries); each fails alone.
 MALFORMED = {
     7: ("this is not json", None),
@@ -113,15 +115,15 @@ def _held_once(outputs: list[dict], errors: list[dict], expected: dict[str, int]
 
 
 @pytest.mark.timeout(600)
-def test_a_200_line_batch_completes_with_every_line_once(
+def test_a_120_line_batch_completes_with_every_line_once(
     sdk: openai.OpenAI, stack: Stack, sessions
 ) -> None:
-    content, expected = batch_file(200, MALFORMED)
+    content, expected = batch_file(LINES, MALFORMED)
     batch = _run(sdk, content)
     assert batch.status == "validating" and batch.metadata == {"suite": "batch"}
     done = _until(sdk, batch.id, {"completed", "failed"}, 540)
     assert done.status == "completed", done
-    assert done.request_counts.total == 200
+    assert done.request_counts.total == LINES
     outputs, errors = _results(sdk, done)
     _held_once(outputs, errors, expected)
     assert done.request_counts.completed == len(outputs)
@@ -148,7 +150,7 @@ def test_a_200_line_batch_completes_with_every_line_once(
             text("SELECT count(*) FROM tasks WHERE idempotency_key LIKE :key"),
             {"key": f"batch:{batch.id}:%"},
         ).scalar()
-    assert tasks == 200 - len(MALFORMED)
+    assert tasks == LINES - len(MALFORMED)
     listed = [b.id for b in sdk.batches.list(limit=100)]
     assert batch.id in listed
 
