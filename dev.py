@@ -107,9 +107,11 @@ def _answers(port: int) -> bool:
 
 
 def install_browser() -> None:
-    """Debian's Chromium for the HTML report's browser test, where this runs as root with apt
-    (as in CI); elsewhere the test says in its skip reason that no browser was found."""
+    """Debian's Chromium, and its ChromeDriver for the console's tests, for the browser tests
+    where this runs as root with apt (as in CI); elsewhere the tests say in their skip reason
+    that no browser was found."""
     apt_install("chromium", ["chromium"])
+    apt_install("chromedriver", ["chromium-driver"])
 
 
 def install_ocr() -> None:

@@ -21,6 +21,7 @@ from genroute.api.errors import install_error_handlers
 from genroute.api.ops import budget_gauges, redis_gauges
 from genroute.api.readiness import readiness
 from genroute.api.routes import (
+    console,
     openai,
     openai_batches,
     openai_files,
@@ -77,6 +78,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(openai.router)
     app.include_router(openai_files.router)
     app.include_router(openai_batches.router)
+    app.include_router(console.router)
 
     _document_task_types(app, sorted(policy.catalog.task_types))
 

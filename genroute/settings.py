@@ -117,6 +117,9 @@ class Settings(BaseSettings):
     estimate_refresh_s: float = Field(default=5.0, ge=0)
     """How often an API process re-reads service times and worker counts for those estimates (queue
     depths are read on every submit with a budget)."""
+    review_sample_rate: float = Field(default=0.05, ge=0, le=1)
+    """Share of accepted production outputs, per path and task type alike, that the console's
+    review queue offers reviewers (drawn by task id, so every process agrees)."""
     unmeasured_hold_usd: float = Field(default=0.25, ge=0)
     """What a request holds of its caller's spend budgets while its path and task type have no
     finished request in the estimate window (afterwards: the costliest one there). A cold stack

@@ -87,6 +87,7 @@ def settings(service_urls: tuple[str, str], tmp_path_factory: pytest.TempPathFac
         batch_step_lines=20,
         batch_interval_s=0.5,
         estimate_refresh_s=1.0,
+        review_sample_rate=1.0,  # every accepted output reaches the console's review queue
     )
 
 

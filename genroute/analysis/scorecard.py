@@ -47,6 +47,11 @@ def _share(part: float | None, whole: float | None) -> float | None:
     return None if not whole or part is None else part / whole
 
 
+def _float(value: Any) -> float | None:
+    """A database average (a Decimal for integer columns) as a float; None stays None."""
+    return None if value is None else float(value)
+
+
 def _row(
     key: GroupKey,
     by: Sequence[str],
@@ -89,6 +94,7 @@ def _row(
         human_edit_rate=_share(feedback.get("edited"), reviewed),
         human_rejection_rate=_share(feedback.get("rejected"), reviewed),
         mean_edit_distance=feedback.get("mean_edit_distance"),
+        mean_usefulness=_float(feedback.get("mean_usefulness")),
     )
 
 

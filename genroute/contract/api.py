@@ -17,6 +17,8 @@ class Scope(StrEnum):
 
     submit = "submit"
     read = "read"
+    # Review sampled outputs of its owner's tasks in the console (and give them feedback).
+    review = "review"
     admin = "admin"
 
 
@@ -176,6 +178,7 @@ class ScorecardRow(BaseModel):
     human_edit_rate: float | None = None
     human_rejection_rate: float | None = None
     mean_edit_distance: float | None = None
+    mean_usefulness: float | None = None
     diversity: "DiversityFigures | None" = None
 
 
@@ -207,6 +210,8 @@ class FeedbackIn(BaseModel):
     verdict: Literal["accepted", "edited", "rejected"]
     edited_text: str | None = Field(default=None, min_length=1, max_length=200_000)
     reason: str | None = Field(default=None, max_length=2000)
+    # How useful the output is to whoever reads it: 1 (useless) to 5 (exactly what was needed).
+    usefulness: int | None = Field(default=None, ge=1, le=5)
 
     @model_validator(mode="after")
     def _edit_matches_verdict(self) -> "FeedbackIn":
@@ -224,4 +229,5 @@ class FeedbackView(BaseModel):
     edited_text: str | None
     reason: str | None
     edit_distance: float | None
+    usefulness: int | None = None
     updated_at: datetime

@@ -29,6 +29,7 @@ def record_feedback(
         "verdict": feedback.verdict,
         "edited_text": feedback.edited_text,
         "reason": feedback.reason,
+        "usefulness": feedback.usefulness,
         "edit_distance": (
             edit_distance(output, feedback.edited_text)
             if feedback.verdict == "edited" and feedback.edited_text is not None

@@ -68,7 +68,8 @@ def _feedback_figures(by: Sequence[str]) -> str:
             count(*) FILTER (WHERE f.verdict = 'accepted') AS human_accepted,
             count(*) FILTER (WHERE f.verdict = 'edited') AS edited,
             count(*) FILTER (WHERE f.verdict = 'rejected') AS rejected,
-            avg(f.edit_distance) FILTER (WHERE f.verdict = 'edited') AS mean_edit_distance
+            avg(f.edit_distance) FILTER (WHERE f.verdict = 'edited') AS mean_edit_distance,
+            avg(f.usefulness) AS mean_usefulness
         FROM t JOIN task_feedback f ON f.task_id = t.id
         GROUP BY {group}
     """

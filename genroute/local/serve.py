@@ -32,6 +32,7 @@ def serve_forever(settings: Settings) -> None:
             serve_file.write_text(json.dumps({"api_url": stack.api_url, "api_key": stack.api_key}))
             serve_file.chmod(0o600)
             print(f"genroute API on {stack.api_url}", flush=True)
+            print(f"console: {stack.api_url}/console/ (sign in with the key below)", flush=True)
             print(f"operators: {stack.ops_url}/metrics, /readyz, /docs", flush=True)
             print(f"API key: {stack.api_key}", flush=True)
             print(f"logs in {log_dir}; Ctrl-C stops everything", flush=True)

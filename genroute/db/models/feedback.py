@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, String, Text
+from sqlalchemy import Float, ForeignKey, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from genroute.db.models.base import Base, now_column
@@ -23,6 +23,8 @@ class TaskFeedback(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     # Levenshtein distance between the output and the edit over the longer one's length.
     edit_distance: Mapped[float | None] = mapped_column(Float)
+    # 1 (useless) to 5 (exactly what was needed), where the reviewer said.
+    usefulness: Mapped[int | None] = mapped_column(SmallInteger)
     api_key_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("api_keys.id", ondelete="SET NULL")
     )

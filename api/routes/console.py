@@ -1,0 +1,134 @@
+"""The web console at `/console/`, served by the API itself (the producers' listener: reviewers
+and operators reach it where producers reach the API, and it answers only to an API key):
+sign in with a key, which stays in a cookie only this path reads; review sampled outputs. A
+page shows only what the key's scopes allow; a key without them is refused with a page saying
+which scope it lacks."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from genroute.api import console_pages as pages
+from genroute.api.auth import Principal
+from genroute.api.deps import SessionsDep, SettingsDep
+from genroute.api.errors import field_errors
+from genroute.contract import FeedbackIn, Scope, TaskStatus
+from genroute.db.api_keys import find_key
+from genroute.db.feedback import record_feedback
+from genroute.db.models import Task
+from genroute.db.review_queue import next_to_review
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+COOKIE = "genroute_console"
+
+
+def _principal(request: Request, sessions: SessionsDep) -> Principal | None:
+    presented = request.cookies.get(COOKIE)
+    if not presented:
+        return None
+    with sessions() as session:
+        row = find_key(session, presented)
+        if row is None:
+            return None
+        return Principal(row.id, row.owner, frozenset(row.scopes), row.rate_limit_per_minute)
+
+
+def _reviewer(principal: Principal | None) -> Response | None:
+    """Where a caller who may not review goes instead (None: they may)."""
+    if principal is None:
+        return RedirectResponse("/console/", status_code=303)
+    if not principal.may(Scope.review):
+        message = f"this API key lacks the 'review' scope (it has {sorted(principal.scopes)})"
+        return HTMLResponse(pages.refused(message), status_code=403)
+    return None
+
+
+@router.get("/")
+def console_home(request: Request, sessions: SessionsDep) -> Response:
+    if _principal(request, sessions) is None:
+        return HTMLResponse(pages.sign_in())
+    return RedirectResponse("/console/review", status_code=303)
+
+
+@router.post("/sign-in")
+def sign_in(key: Annotated[str, Form()], sessions: SessionsDep, request: Request) -> Response:
+    with sessions() as session:
+        known = find_key(session, key.strip()) is not None
+    if not known:
+        return HTMLResponse(pages.sign_in("That key is unknown or revoked."), status_code=401)
+    answer = RedirectResponse("/console/review", status_code=303)
+    answer.set_cookie(
+        COOKIE,
+        key.strip(),
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/console",
+    )
+    return answer
+
+
+@router.post("/sign-out")
+def sign_out() -> Response:
+    answer = RedirectResponse("/console/", status_code=303)
+    answer.delete_cookie(COOKIE, path="/console")
+    return answer
+
+
+@router.get("/review")
+def review_next(request: Request, sessions: SessionsDep, settings: SettingsDep) -> Response:
+    principal = _principal(request, sessions)
+    if (elsewhere := _reviewer(principal)) is not None:
+        return elsewhere
+    assert principal is not None
+    with sessions() as session:
+        task = next_to_review(session, principal.owner_filter(), settings.review_sample_rate)
+        if task is None:
+            return HTMLResponse(pages.nothing_to_review())
+        left = f"sampled at {settings.review_sample_rate:.0%}"
+        body = pages.review(
+            str(task.id),
+            task.task_type,
+            task.request.get("input", ""),
+            task.output_text or "",
+            left,
+        )
+    return HTMLResponse(body)
+
+
+@router.post("/review/{task_id}")
+def review_record(
+    task_id: uuid.UUID,
+    request: Request,
+    sessions: SessionsDep,
+    verdict: Annotated[str, Form()],
+    edited_text: Annotated[str, Form()] = "",
+    usefulness: Annotated[str, Form()] = "",
+) -> Response:
+    """Record the verdict (with the edit and its distance, and usefulness), then the next."""
+    principal = _principal(request, sessions)
+    if (elsewhere := _reviewer(principal)) is not None:
+        return elsewhere
+    assert principal is not None
+    try:
+        feedback = FeedbackIn.model_validate(
+            {
+                "verdict": verdict,
+                "edited_text": edited_text if verdict == "edited" else None,
+                "usefulness": usefulness or None,
+            }
+        )
+    except ValidationError as exc:
+        problems = "; ".join(f"{e['field']}: {e['message']}" for e in field_errors(exc.errors()))
+        return HTMLResponse(pages.refused(problems), status_code=422)
+    with sessions.begin() as session:
+        task = session.get(Task, task_id)
+        owner = principal.owner_filter()
+        if task is None or (owner is not None and task.owner != owner):
+            return HTMLResponse(pages.refused("no such task to review"), status_code=404)
+        if task.status == TaskStatus.succeeded.value and task.output_text is not None:
+            record_feedback(session, task.id, task.output_text, feedback, principal.key_id)
+    return RedirectResponse("/console/review", status_code=303)

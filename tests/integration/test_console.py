@@ -1,0 +1,122 @@
+"""The console in a real headless browser (Debian's Chromium, driven through its ChromeDriver
+by Selenium) against the running stack: a reviewer signs in with a review key, reviews five
+sampled outputs from the keyboard (one of them corrected), and the scorecard's human figures
+change; a key without the scope is refused; the pages load nothing from anywhere."""
+
+import shutil
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from genroute.contract import Scope
+from genroute.local.stack import Stack, issue_key
+from tests.helpers import wait_for_task, wait_until
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if CHROMIUM is None or DRIVER is None:
+        pytest.skip(
+            "no Chromium and ChromeDriver here (`python3 dev.py setup` installs Debian's "
+            "chromium and chromium-driver when it runs as root with apt, as in CI)"
+        )
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _sign_in(driver, stack: Stack, key: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver.delete_all_cookies()
+    driver.get(f"{stack.api_url}/console/")
+    driver.find_element(By.ID, "key").send_keys(key)
+    driver.find_element(By.CSS_SELECTOR, "form button").click()
+
+
+def _status(driver) -> str:
+    return driver.execute_script("return document.querySelector('main').dataset.status")
+
+
+def _item(driver) -> str | None:
+    """The item on screen (its form's action), read in one step of the page's own script."""
+    return driver.execute_script(
+        "const form = document.getElementById('review'); return form ? form.action : null"
+    )
+
+
+def _human(client: httpx.Client) -> dict:
+    rows = client.get("/v1/scorecard", params={"by": "task_type"}).raise_for_status().json()
+    return next(row for row in rows["rows"] if row["task_type"] == "chat")
+
+
+def test_a_reviewer_reviews_five_outputs_from_the_keyboard(stack: Stack, browser) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    owner = f"console-{uuid.uuid4().hex[:6]}"
+    producer = issue_key(stack.settings, owner, (Scope.submit, Scope.read))
+    with httpx.Client(base_url=stack.api_url, headers={"X-API-Key": producer}) as client:
+        ids = [
+            client.post(
+                "/v1/tasks",
+                json={"task_type": "chat", "input": f"Greet customer {n}.", "max_output_tokens": 8},
+            ).json()["id"]
+            for n in range(6)
+        ]
+        assert all(wait_for_task(client, i).status == "succeeded" for i in ids)
+        assert _human(client)["human_reviewed"] == 0
+
+        _sign_in(browser, stack, issue_key(stack.settings, owner, (Scope.review,)))
+        reviewed = []
+        for number in range(5):
+            action = wait_until(lambda: _item(browser), 10, "the review page")
+            assert action not in reviewed  # never the same item twice
+            reviewed.append(action)
+            body = browser.find_element(By.TAG_NAME, "body")
+            if number == 0:  # correct the first one: e, type, Ctrl+Enter
+                body.send_keys("e")
+                browser.switch_to.active_element.send_keys(" Thanks!")
+                browser.switch_to.active_element.send_keys(Keys.CONTROL, Keys.ENTER)
+            else:
+                body.send_keys("4")
+                body.send_keys("r" if number == 4 else "a")
+            wait_until(lambda a=action: _item(browser) != a, 10, "the next item")
+        loaded = browser.execute_script("return performance.getEntriesByType('resource').length")
+        assert loaded == 0  # every style and script is inline
+        figures = _human(client)
+    assert {action.rsplit("/", 1)[1] for action in reviewed} <= set(ids)
+    assert figures["human_reviewed"] == 5
+    assert figures["human_edit_rate"] == pytest.approx(0.2)
+    assert figures["human_rejection_rate"] == pytest.approx(0.2)
+    assert figures["mean_usefulness"] == pytest.approx(4.0)  # the edit gave none
+
+
+def test_a_key_without_the_review_scope_is_refused(stack: Stack, browser) -> None:
+    _sign_in(browser, stack, issue_key(stack.settings, "console-reader", (Scope.read,)))
+    wait_until(lambda: _status(browser) == "refused", 10, "the refusal")
+    assert "lacks the 'review' scope" in browser.page_source
+    browser.get(f"{stack.api_url}/console/review")
+    assert _status(browser) == "refused"
+
+
+def test_a_wrong_key_cannot_sign_in(stack: Stack, browser) -> None:
+    _sign_in(browser, stack, "gr_0123456789ab_not-a-key")
+    wait_until(lambda: "unknown or revoked" in browser.page_source, 10, "the refusal")
+    assert _status(browser) == "sign-in"
+    assert browser.get_cookie("genroute_console") is None
