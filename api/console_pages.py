@@ -1,7 +1,8 @@
 """The console's pages as HTML, without I/O: server-rendered, every style and script inline
 (nothing is loaded from anywhere, so it works offline and behind any proxy), every value
-escaped. The review page is driven from the keyboard: `a` accepts, `r` rejects, `1`-`5` rate
-usefulness, `e` edits the text (`Ctrl+Enter` sends the edit, `Esc` leaves the box)."""
+escaped. Review pages are driven from the keyboard: on one output `a` accepts, `r` rejects,
+`1`-`5` rate usefulness, `e` edits the text (`Ctrl+Enter` sends the edit, `Esc` leaves the box);
+on a pair `1` or Left prefers the first answer, `2` or Right the second, `t` calls a tie."""
 
 from html import escape
 
@@ -62,6 +63,7 @@ def page(title: str, body: str, signed_in: bool = True, status: str = "") -> str
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>{escape(title)} · genroute</title><style>{_STYLE}</style></head><body>"
         f"<header><strong>genroute</strong><a href='/console/review'>Review</a>"
+        "<a href='/console/pairs'>Compare</a>"
         f"<span style='flex:1'></span>{sign_out}</header>"
         f"<main data-status='{escape(status)}'><h1>{escape(title)}</h1>{body}</main></body></html>"
     )
@@ -116,3 +118,40 @@ def review(task_id: str, task_type: str, request_input: str, output: str, left: 
         f"<script>{_REVIEW_SCRIPT}</script>"
     )
     return page("Review", body, status="review")
+
+
+_PAIR_SCRIPT = """
+const form = document.getElementById('pair');
+function choose(choice) { form.elements['choice'].value = choice; form.submit(); }
+for (const button of document.querySelectorAll('[data-choice]'))
+  button.addEventListener('click', () => choose(button.dataset.choice));
+document.addEventListener('keydown', (event) => {
+  if (event.ctrlKey || event.metaKey || event.altKey) return;
+  if (event.key === '1' || event.key === 'ArrowLeft') choose('a');
+  else if (event.key === '2' || event.key === 'ArrowRight') choose('b');
+  else if (event.key === 't') choose('tie');
+});
+"""
+
+
+def pair(task_id: str, task_type: str, request_input: str, first: str, second: str) -> str:
+    """Two answers to one input, in an order drawn for this reviewer, their paths hidden."""
+    body = (
+        f"<p class='keys'>{escape(task_type)} · which answer is better?</p>"
+        f"<section class='card'><h2>Request</h2><pre>{escape(request_input)}</pre></section>"
+        f"<form id='pair' method='post' action='/console/pairs/{escape(task_id)}'>"
+        "<input type='hidden' name='choice' value=''>"
+        f"<section class='card'><h2>Answer 1</h2><pre id='first'>{escape(first)}</pre>"
+        "<button type='button' data-choice='a'>This one (1)</button></section>"
+        f"<section class='card'><h2>Answer 2</h2><pre id='second'>{escape(second)}</pre>"
+        "<button type='button' data-choice='b'>This one (2)</button></section>"
+        "<button type='button' data-choice='tie'>As good as each other (t)</button>"
+        "<p class='keys'>1 or Left: the first · 2 or Right: the second · t: a tie</p></form>"
+        f"<script>{_PAIR_SCRIPT}</script>"
+    )
+    return page("Compare", body, status="pair")
+
+
+def no_pairs() -> str:
+    body = "<p>No pair to compare: shadow copies answered by another path show up here.</p>"
+    return page("Compare", body, status="no-pairs")

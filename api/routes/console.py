@@ -4,12 +4,14 @@ sign in with a key, which stays in a cookie only this path reads; review sampled
 page shows only what the key's scopes allow; a key without them is refused with a page saying
 which scope it lacks."""
 
+import hashlib
 import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
 from genroute.api import console_pages as pages
 from genroute.api.auth import Principal
@@ -19,6 +21,7 @@ from genroute.contract import FeedbackIn, Scope, TaskStatus
 from genroute.db.api_keys import find_key
 from genroute.db.feedback import record_feedback
 from genroute.db.models import Task
+from genroute.db.pairwise import Pair, next_pair, pair_of, record_preference
 from genroute.db.review_queue import next_to_review
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -132,3 +135,60 @@ def review_record(
         if task.status == TaskStatus.succeeded.value and task.output_text is not None:
             record_feedback(session, task.id, task.output_text, feedback, principal.key_id)
     return RedirectResponse("/console/review", status_code=303)
+
+
+def _first_shown(pair: Pair, key_id: uuid.UUID) -> str:
+    """Which path's answer this reviewer sees first: drawn once per pair and reviewer, so a
+    reload shows the same order and position says nothing about the path."""
+    draw = hashlib.sha256(f"{pair.task_id}:{key_id}".encode()).digest()[0] % 2
+    return pair.task_path if draw == 0 else pair.shadow_path
+
+
+@router.get("/pairs")
+def pairs_next(request: Request, sessions: SessionsDep) -> Response:
+    principal = _principal(request, sessions)
+    if (elsewhere := _reviewer(principal)) is not None:
+        return elsewhere
+    assert principal is not None
+    with sessions() as session:
+        found = next_pair(session, principal.owner_filter(), principal.key_id)
+    if found is None:
+        return HTMLResponse(pages.no_pairs())
+    first = _first_shown(found, principal.key_id)
+    outputs = {found.task_path: found.task_output, found.shadow_path: found.shadow_output}
+    second = found.shadow_path if first == found.task_path else found.task_path
+    body = pages.pair(
+        str(found.task_id), found.task_type, found.input or "", outputs[first], outputs[second]
+    )
+    return HTMLResponse(body)
+
+
+@router.post("/pairs/{task_id}")
+def pairs_record(
+    task_id: uuid.UUID,
+    request: Request,
+    sessions: SessionsDep,
+    choice: Annotated[str, Form()],
+) -> Response:
+    """Record which answer was preferred (`a` the first shown, `b` the second, or `tie`)."""
+    principal = _principal(request, sessions)
+    if (elsewhere := _reviewer(principal)) is not None:
+        return elsewhere
+    assert principal is not None
+    if choice not in ("a", "b", "tie"):
+        return HTMLResponse(pages.refused(f"choice: '{choice}' is not a, b or tie"), 422)
+    with sessions.begin() as session:
+        found = pair_of(session, task_id)
+        owner = principal.owner_filter()
+        if found is None or (owner is not None and not _owned(session, task_id, owner)):
+            return HTMLResponse(pages.refused("no such pair to compare"), status_code=404)
+        first = _first_shown(found, principal.key_id)
+        second = found.shadow_path if first == found.task_path else found.task_path
+        preferred = {"a": first, "b": second, "tie": None}[choice]
+        record_preference(session, found, principal.key_id, preferred, first)
+    return RedirectResponse("/console/pairs", status_code=303)
+
+
+def _owned(session: Session, task_id: uuid.UUID, owner: str) -> bool:
+    task = session.get(Task, task_id)
+    return task is not None and task.owner == owner

@@ -1,6 +1,7 @@
 """The scorecard: per group of finished requests, what a route delivers and what it costs.
 `build_scorecard` turns the grouped SQL figures into rows; `format_scorecard` prints them."""
 
+import math
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -11,9 +12,11 @@ from sqlalchemy.orm import Session
 from genroute.contract import (
     DEFAULT_SCORECARD_BY,
     DiversityFigures,
+    Purpose,
     Scorecard,
     ScorecardRow,
 )
+from genroute.db.pairwise import preference_tallies
 from genroute.db.rollups import SUMS
 from genroute.db.scorecard import (
     DIMENSIONS,
@@ -144,7 +147,32 @@ def build_scorecard(
         if key in texts:
             row.diversity = _diversity(*texts[key], diversity_scorer)
         rows.append(row)
+    _add_preferences(rows, preference_tallies(session, start, owner))
     return Scorecard(since=start, generated_at=now, by=list(by), rows=rows)
+
+
+def _add_preferences(
+    rows: list[ScorecardRow], tallies: dict[tuple[str, str], tuple[int, float]]
+) -> None:
+    """Each production row of one path and task type gets its blind pairwise figures."""
+    for row in rows:
+        if row.purpose != Purpose.production.value or not (row.path and row.task_type):
+            continue
+        comparisons, wins = tallies.get((row.path, row.task_type), (0, 0.0))
+        if comparisons:
+            row.preference_comparisons = comparisons
+            row.preference_win_rate = wins / comparisons
+            row.preference_interval = wilson_interval(wins, comparisons)
+
+
+def wilson_interval(successes: float, trials: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval of a share (95% by default): sound at small counts and at 0
+    or 1, where the normal approximation is not."""
+    share = successes / trials
+    centre = (share + z * z / (2 * trials)) / (1 + z * z / trials)
+    spread = z * math.sqrt(share * (1 - share) / trials + z * z / (4 * trials * trials))
+    spread /= 1 + z * z / trials
+    return (round(max(0.0, centre - spread), 4), round(min(1.0, centre + spread), 4))
 
 
 def _cell(value: Any, kind: str) -> str:

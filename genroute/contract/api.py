@@ -179,6 +179,11 @@ class ScorecardRow(BaseModel):
     human_rejection_rate: float | None = None
     mean_edit_distance: float | None = None
     mean_usefulness: float | None = None
+    # Blind pairwise reviews of shadow pairs (production rows grouped by path and task type):
+    # pairs this path was in, its share of wins (a tie half), and that share's 95% interval.
+    preference_comparisons: int = 0
+    preference_win_rate: float | None = None
+    preference_interval: tuple[float, float] | None = None
     diversity: "DiversityFigures | None" = None
 
 

@@ -9,8 +9,11 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from sqlalchemy import func
 
 from genroute.contract import Scope
+from genroute.db.models import Attempt, Task
+from genroute.db.rollups import roll_up_task
 from genroute.local.stack import Stack, issue_key
 from tests.helpers import wait_for_task, wait_until
 
@@ -120,3 +123,68 @@ def test_a_wrong_key_cannot_sign_in(stack: Stack, browser) -> None:
     wait_until(lambda: "unknown or revoked" in browser.page_source, 10, "the refusal")
     assert _status(browser) == "sign-in"
     assert browser.get_cookie("genroute_console") is None
+
+
+def _answered(session, path: str, output: str, **task: object) -> uuid.UUID:
+    """A finished task whose accepted output `path` produced (a hand-made shadow pair half)."""
+    task_id, attempt_id = uuid.uuid4(), uuid.uuid4()
+    session.add(
+        Task(
+            id=task_id,
+            task_type="batch_summary",
+            request={"input": "1. Parcel late. 2. Refund missing."},
+            status="succeeded",
+            route_path=path,
+            route_rule="batch-summary-shadowed",
+            policy_version="v1",
+            route_reason="seeded pair",
+            max_output_tokens=64,
+            queue=path,
+            attempt_count=1,
+            max_attempts=1,
+            result_attempt_id=attempt_id,
+            output_text=output,
+            finished_at=func.now(),
+            **task,
+        )
+    )
+    session.flush()
+    session.add(
+        Attempt(
+            id=attempt_id, task_id=task_id, attempt_no=1, path=path, queue=path,
+            outcome="succeeded", output_text=output, finished_at=func.now(),
+        )
+    )  # fmt: skip
+    roll_up_task(session, task_id)  # the scorecard reads its rollups, as a finish fills them
+    return task_id
+
+
+def test_a_blind_pair_is_compared_from_the_keyboard(stack: Stack, browser, sessions) -> None:
+    owner = f"pairs-{uuid.uuid4().hex[:6]}"
+    with sessions.begin() as session:
+        original = _answered(session, "diffusion", "Two issues: a late parcel.", owner=owner)
+        _answered(
+            session,
+            "autoregressive",
+            "Two issues: a late parcel and a missing refund.",
+            owner=owner,
+            purpose="shadow",
+            shadow_of=original,
+        )
+    _sign_in(browser, stack, issue_key(stack.settings, owner, (Scope.review,)))
+    browser.get(f"{stack.api_url}/console/pairs")
+    assert _status(browser) == "pair"
+    first = browser.execute_script("return document.getElementById('first').textContent")
+    assert "diffusion" not in browser.page_source and "autoregressive" not in browser.page_source
+    better = "1" if "missing refund" in first else "2"  # the answer that covers both issues
+    browser.execute_script("document.activeElement.blur()")
+    browser.switch_to.active_element.send_keys(better)
+    wait_until(lambda: _status(browser) == "no-pairs", 10, "the pair leaving the queue")
+    reader = issue_key(stack.settings, owner, (Scope.read,))
+    with httpx.Client(base_url=stack.api_url, headers={"X-API-Key": reader}) as client:
+        card = client.get("/v1/scorecard", params={"by": "path,task_type"}).json()
+    [row] = [r for r in card["rows"] if r["purpose"] == "production"]
+    assert (row["path"], row["preference_comparisons"]) == ("diffusion", 1)
+    assert row["preference_win_rate"] == 0.0  # the reviewer preferred the shadow's answer
+    low, high = row["preference_interval"]
+    assert low == 0.0 and 0.7 < high < 0.85  # one pair says little: Wilson's interval says so

@@ -45,3 +45,12 @@ def test_bucket_edges_and_middles() -> None:
         assert bucket_of(statistics.fmean([low, high])) == bucket
     assert percentile({}, 0.5) is None
     assert percentile({0: 3}, 0.95) == 0.0
+
+
+def test_the_wilson_interval_is_honest_at_small_counts_and_at_the_ends() -> None:
+    from genroute.analysis.scorecard import wilson_interval
+
+    assert wilson_interval(0, 1) == (0.0, 0.7935)  # one loss says little
+    assert wilson_interval(50, 100) == (0.4038, 0.5962)
+    low, high = wilson_interval(100, 100)
+    assert high == 1.0 and 0.96 < low < 0.97

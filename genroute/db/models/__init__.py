@@ -9,6 +9,7 @@ from genroute.db.models.budgets import BudgetHold, BudgetPeriodSpend, SpendBudge
 from genroute.db.models.events import RollbackEvent, ShareEvent
 from genroute.db.models.feedback import TaskFeedback
 from genroute.db.models.output_cache import OutputCacheEntry
+from genroute.db.models.pairwise import PairwiseReview
 from genroute.db.models.rollups import ScorecardHistogram, ScorecardRollup
 from genroute.db.models.tasks import Attempt, AttemptValidation, Task
 
@@ -23,6 +24,7 @@ __all__ = [
     "BudgetHold",
     "BudgetPeriodSpend",
     "OutputCacheEntry",
+    "PairwiseReview",
     "RollbackEvent",
     "ScorecardHistogram",
     "ScorecardRollup",
