@@ -1,7 +1,9 @@
-"""`genroute serve`: the whole stack in the foreground, for local use and the backlog example.
-Dead workers are restarted (as a supervisor would); a dead API ends the command."""
+"""`genroute serve`: the whole stack in the foreground, for local use and the backlog example:
+the API (with its console), a worker per path and Flower behind generated credentials. Dead
+workers are restarted (as a supervisor would); a dead API ends the command."""
 
 import json
+import secrets
 import signal
 import threading
 
@@ -26,13 +28,16 @@ def serve_forever(settings: Settings) -> None:
             list(ALL_PATHS),
             log_dir,
             key_owner="local",
-            key_scopes=(Scope.submit, Scope.read),
+            key_scopes=(Scope.submit, Scope.read, Scope.review),
             port=live.api_port,
         ) as stack:
             serve_file.write_text(json.dumps({"api_url": stack.api_url, "api_key": stack.api_key}))
             serve_file.chmod(0o600)
+            flower_password = secrets.token_urlsafe(12)
+            flower_url = stack.start_flower("local", flower_password)
             print(f"genroute API on {stack.api_url}", flush=True)
             print(f"console: {stack.api_url}/console/ (sign in with the key below)", flush=True)
+            print(f"Flower: {flower_url} (user local, password {flower_password})", flush=True)
             print(f"operators: {stack.ops_url}/metrics, /readyz, /docs", flush=True)
             print(f"API key: {stack.api_key}", flush=True)
             print(f"logs in {log_dir}; Ctrl-C stops everything", flush=True)
