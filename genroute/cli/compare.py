@@ -40,6 +40,14 @@ if TYPE_CHECKING:  # imported where used: the CLI starts without the server's pa
     help="The most one attempt can cost (default: each path's GPU-hour rate over the hard "
     "time limit, twice for a judge); 0 leaves cost untested.",
 )
+@click.option(
+    "--metric",
+    type=click.Choice(["acceptance", "human"]),
+    default="acceptance",
+    show_default=True,
+    help="acceptance: validators' verdicts (and cost); human: reviewers' blind preferences "
+    "between the two paths' answers to the same inputs (the console's pairs).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
 def compare(
     task_type: str,
@@ -48,6 +56,7 @@ def compare(
     margin: float,
     alpha: float,
     max_attempt_cost: float | None,
+    metric: str,
     as_json: bool,
 ) -> None:
     """Answer `promote`, `keep` or `not enough evidence (about N more outcomes needed)`: from
@@ -65,19 +74,25 @@ def compare(
         )
     with live_database() as (settings, sessions), sessions() as session:
         upgrade(settings.database_url)
-        evidence = _evidence(session, task_type, names, start)
-        bound = max_attempt_cost if max_attempt_cost is not None else _cost_bound(settings, names)
+        if metric == "human":
+            evidence, bound = _preferences(session, task_type, names, start), 0.0
+        else:
+            evidence = _evidence(session, task_type, names, start)
+            bound = (
+                max_attempt_cost if max_attempt_cost is not None else _cost_bound(settings, names)
+            )
     verdict = _judged(evidence, margin, alpha, bound)
     if as_json:
         body = {
             "task_type": task_type,
+            "metric": metric,
             "start": start.isoformat() if start else None,
             "candidate": asdict(evidence.candidate),
             "incumbent": asdict(evidence.incumbent),
         }
         click.echo(json.dumps({**body, **asdict(verdict)}))
         return
-    _print(task_type, evidence, verdict, margin, alpha)
+    _print(task_type, evidence, verdict, margin, alpha, metric)
 
 
 def _evidence(
@@ -105,6 +120,24 @@ def _evidence(
     return Evidence(candidate, incumbent)
 
 
+def _preferences(
+    session: "Session", task_type: str, names: list[str], start: datetime | None
+) -> "Evidence":
+    """Blind pairwise judgements as paired evidence: a path "accepts" a pair it won or tied,
+    so the difference in acceptance is (candidate's wins - incumbent's wins) / pairs, and the
+    gate promotes a candidate reviewers do not prefer less than by the margin."""
+    from genroute.analysis.promotion_gate import Evidence, PathTally
+    from genroute.db.pairwise import head_to_head
+
+    mine, theirs = names
+    judged = head_to_head(session, task_type, mine, theirs, start)
+    return Evidence(
+        PathTally(mine, judged.pairs, judged.candidate_wins + judged.ties, 0.0),
+        PathTally(theirs, judged.pairs, judged.incumbent_wins + judged.ties, 0.0),
+        paired=True,
+    )
+
+
 def _cost_bound(settings: "Settings", names: list[str]) -> float:
     """The most an attempt can cost on either path: it cannot hold the engine past the hard
     time limit, and a judge may hold one as long again."""
@@ -122,21 +155,29 @@ def _judged(evidence: "Evidence", margin: float, alpha: float, bound: float) -> 
 
 
 def _print(
-    task_type: str, evidence: "Evidence", verdict: "GateVerdict", margin: float, alpha: float
+    task_type: str,
+    evidence: "Evidence",
+    verdict: "GateVerdict",
+    margin: float,
+    alpha: float,
+    metric: str,
 ) -> None:
     candidate, incumbent = evidence.candidate, evidence.incumbent
     click.echo(f"{task_type}: {candidate.path} (candidate) against {incumbent.path} (incumbent)")
     unit = "pairs" if evidence.paired else "outcomes"
-    click.echo(f"  evidence: {verdict.evidence}")
+    human = metric == "human"
+    evidence_kind = "blind pairwise reviews" if human else verdict.evidence
+    click.echo(f"  evidence: {evidence_kind}")
     for path in (candidate, incumbent):
         interval = verdict.cost_per_accepted[path.path]
         cost = f"[{interval[0]:.6g}, {interval[1]:.6g}]" if interval else "not tested"
         click.echo(
-            f"  {path.path}: {path.outcomes} {unit}, {path.acceptance:.1%} accepted, "
-            f"cost per accepted output {cost}"
+            f"  {path.path}: {path.outcomes} {unit}, {path.acceptance:.1%} "
+            + ("preferred or tied" if human else f"accepted, cost per accepted output {cost}")
         )
     click.echo(
-        f"  difference in acceptance {verdict.difference:+.3f}, valid at any peek with "
+        f"  difference in {'preference' if human else 'acceptance'} {verdict.difference:+.3f}, "
+        f"valid at any peek with "
         f"{1 - alpha:.0%}: [{verdict.lower:+.3f}, {verdict.upper:+.3f}] (margin {margin})"
     )
     more = verdict.more_outcomes_needed

@@ -103,3 +103,44 @@ def preference_tallies(
     """(path, task type): (pairs judged, wins) over production tasks created since `start`."""
     rows = session.execute(_TALLY, {"start": start, "owner": owner})
     return {(path, kind): (int(count), float(wins)) for path, kind, count, wins in rows}
+
+
+_HEAD_TO_HEAD = text(
+    """
+    SELECT count(*) AS pairs,
+           count(*) FILTER (WHERE p.preferred_path = :candidate) AS candidate_wins,
+           count(*) FILTER (WHERE p.preferred_path = :incumbent) AS incumbent_wins
+    FROM pairwise_reviews p JOIN tasks t ON t.id = p.task_id
+    WHERE t.task_type = :task_type
+      AND ((p.task_path = :candidate AND p.shadow_path = :incumbent)
+           OR (p.task_path = :incumbent AND p.shadow_path = :candidate))
+      AND (CAST(:start AS timestamptz) IS NULL OR t.created_at >= :start)
+    """
+)
+
+
+@dataclass(frozen=True)
+class HeadToHead:
+    """Blind pairwise judgements between two paths on one task type."""
+
+    pairs: int
+    candidate_wins: int
+    incumbent_wins: int
+
+    @property
+    def ties(self) -> int:
+        return self.pairs - self.candidate_wins - self.incumbent_wins
+
+
+def head_to_head(
+    session: Session, task_type: str, candidate: str, incumbent: str, start: datetime | None
+) -> HeadToHead:
+    """Every judgement between `candidate` and `incumbent` on `task_type` since `start`."""
+    params = {
+        "task_type": task_type,
+        "candidate": candidate,
+        "incumbent": incumbent,
+        "start": start,
+    }
+    row = session.execute(_HEAD_TO_HEAD, params).one()
+    return HeadToHead(int(row.pairs), int(row.candidate_wins), int(row.incumbent_wins))

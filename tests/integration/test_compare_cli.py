@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from genroute.db.models import Attempt, Task
+from genroute.db.models import Attempt, PairwiseReview, Task
 from genroute.db.session import make_engine, make_session_factory
 from genroute.local.embedded import child_environment
 from genroute.settings import Settings
@@ -204,3 +204,55 @@ def test_capacity_emits_keda_targets_that_apply_to_the_gpu_overlay(
     }["genroute-worker-diffusion"]
     assert scaled["maxReplicaCount"] == sizing["workers"]
     assert scaled["triggers"][0]["metadata"]["threshold"] == str(load["batch_width"] + waiting)
+
+
+def _judged_pairs(session, count: int, preferred: list[str | None]) -> None:
+    """`count` shadow pairs of summaries (diffusion answering, the autoregressive shadow too),
+    each judged once, preferring `preferred[i % len]` (None: a tie)."""
+    now = datetime.now(UTC)
+    for number in range(count):
+        original, shadow = uuid.uuid4(), uuid.uuid4()
+        for task_id, path, shadow_of in (
+            (original, "diffusion", None),
+            (shadow, "autoregressive", original),
+        ):
+            session.add(
+                Task(
+                    id=task_id, task_type="ticket_summary", request={"input": f"p{number}"},
+                    status="succeeded", route_path=path, route_rule="rule", policy_version="v1",
+                    route_reason="seeded", max_output_tokens=64, queue=path, attempt_count=1,
+                    max_attempts=1, created_at=now, shadow_of=shadow_of,
+                    purpose="shadow" if shadow_of else "production",
+                )
+            )  # fmt: skip
+            session.flush()
+        session.add(
+            PairwiseReview(
+                task_id=original, shadow_task_id=shadow, task_path="diffusion",
+                shadow_path="autoregressive", shown_first="diffusion",
+                preferred_path=preferred[number % len(preferred)],
+            )
+        )  # fmt: skip
+
+
+def test_compare_gates_on_human_preference(settings: Settings) -> None:
+    """120 judged pairs, diffusion preferred in 80, tied in 20: reviewers do not prefer it
+    less, so the gate promotes it on this metric; pairs counted from a later start settle
+    nothing."""
+    with isolated_database(settings) as own:
+        engine = make_engine(own.database_url)
+        with make_session_factory(engine).begin() as session:
+            _judged_pairs(session, 120, ["diffusion"] * 4 + [None] + ["autoregressive"])
+        engine.dispose()
+        verdict = json.loads(_compare(own, "--metric", "human", "--json").stdout)
+        assert verdict["metric"] == "human" and verdict["evidence"] == "shadow pairs"
+        assert verdict["candidate"]["outcomes"] == 120
+        assert verdict["candidate"]["accepted"] == 100  # its 80 wins and the 20 ties
+        assert verdict["incumbent"]["accepted"] == 40
+        assert verdict["decision"] == "promote", verdict
+        text = _compare(own, "--metric", "human").stdout
+        assert "evidence: blind pairwise reviews" in text and "preferred or tied" in text
+        early = json.loads(
+            _compare(own, "--metric", "human", "--json", "--start", "2999-01-01").stdout
+        )
+        assert early["decision"] == "not enough evidence"
