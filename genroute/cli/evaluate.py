@@ -101,3 +101,43 @@ def eval_command(
     advice = report["recommendation"]
     click.echo(f"recommendation: {advice['path'] or 'no change'}: {advice['reasoning']}")
     click.echo(f"report: {report['html']} and {report['json']}")
+
+
+@click.command("export-reviewed")
+@click.option("--task-type", required=True, help="The task type whose reviewed outputs to export.")
+@click.option("--out", type=click.File("w", encoding="utf-8"), default="-", help="JSONL file.")
+@click.option("--since", default=None, help="Only requests created this long ago: 30d, 12h.")
+@click.option("--owner", default=None, help="Only this owner's requests.")
+def export_reviewed(task_type: str, out: object, since: str | None, owner: str | None) -> None:
+    """Write the task type's reviewed outputs as a `genroute eval` dataset (JSONL, columns id,
+    input, expected or reference, verdict, usefulness): accepted outputs as they were,
+    corrected ones as corrected, rejected ones left out."""
+    from datetime import UTC, datetime
+
+    from genroute.analysis.reviewed_dataset import Reviewed, dataset_rows
+    from genroute.cli.scorecard import since_option
+    from genroute.cli.support import live_database
+    from genroute.db.feedback import reviewed_outputs
+    from genroute.policies import load_catalog
+
+    window = since_option(since)
+    start = datetime.now(UTC) - window if window is not None else None
+    with live_database() as (settings, sessions), sessions() as session:
+        kind = load_catalog(settings.task_types_file).get(task_type)
+        found = reviewed_outputs(session, task_type, start, owner)
+        reviewed = [
+            Reviewed(
+                str(task.id),
+                str(task.request.get("input", "")),
+                task.output_text or "",
+                feedback.verdict,
+                feedback.edited_text,
+                feedback.usefulness,
+            )
+            for task, feedback in found
+        ]
+    count = 0
+    for row in dataset_rows(kind, reviewed):
+        out.write(json.dumps(row) + "\n")  # type: ignore[attr-defined]
+        count += 1
+    click.echo(f"wrote {count} reviewed items of {len(reviewed)} judged", err=True)

@@ -9,7 +9,7 @@ import click
 from genroute.cli.backlog import enqueue, sample_backlog
 from genroute.cli.capacity import capacity
 from genroute.cli.compare import compare
-from genroute.cli.evaluate import eval_command
+from genroute.cli.evaluate import eval_command, export_reviewed
 from genroute.cli.failed import failed
 from genroute.cli.keys import keys
 from genroute.cli.ops import flower, worker_health
@@ -65,6 +65,7 @@ for command in (
     spend,
     budget,
     eval_command,
+    export_reviewed,
     replay,
     compare,
     capacity,

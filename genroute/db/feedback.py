@@ -2,14 +2,15 @@
 commit: the caller owns the transaction."""
 
 import uuid
+from datetime import datetime
 
 from rapidfuzz.distance import Levenshtein
-from sqlalchemy import func
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from genroute.contract import FeedbackIn
-from genroute.db.models import TaskFeedback
+from genroute.contract import FeedbackIn, Purpose
+from genroute.db.models import Task, TaskFeedback
 
 
 def edit_distance(output: str, edited: str) -> float:
@@ -46,3 +47,21 @@ def record_feedback(
         .returning(TaskFeedback)
     )
     return session.scalars(statement, execution_options={"populate_existing": True}).one()
+
+
+def reviewed_outputs(
+    session: Session, task_type: str, since: datetime | None, owner: str | None
+) -> list[tuple[Task, TaskFeedback]]:
+    """Production tasks of `task_type` (created since `since`, of `owner`) with a verdict on
+    their output, oldest first."""
+    query = (
+        select(Task, TaskFeedback)
+        .join(TaskFeedback, TaskFeedback.task_id == Task.id)
+        .where(Task.task_type == task_type, Task.purpose == Purpose.production.value)
+        .order_by(Task.created_at)
+    )
+    if since is not None:
+        query = query.where(Task.created_at >= since)
+    if owner is not None:
+        query = query.where(Task.owner == owner)
+    return [(task, feedback) for task, feedback in session.execute(query)]

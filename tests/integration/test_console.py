@@ -3,6 +3,7 @@ by Selenium) against the running stack: a reviewer signs in with a review key, r
 sampled outputs from the keyboard (one of them corrected), and the scorecard's human figures
 change; a key without the scope is refused; the pages load nothing from anywhere."""
 
+import json
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ from genroute.contract import Scope
 from genroute.db.models import Attempt, Task
 from genroute.db.rollups import roll_up_task
 from genroute.local.stack import Stack, issue_key
-from tests.helpers import wait_for_task, wait_until
+from tests.helpers import run_genroute, wait_for_task, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -108,6 +109,12 @@ def test_a_reviewer_reviews_five_outputs_from_the_keyboard(stack: Stack, browser
     assert figures["human_edit_rate"] == pytest.approx(0.2)
     assert figures["human_rejection_rate"] == pytest.approx(0.2)
     assert figures["mean_usefulness"] == pytest.approx(4.0)  # the edit gave none
+    exported = run_genroute(
+        stack.settings, "export-reviewed", "--task-type", "chat", "--owner", owner
+    )
+    rows = [json.loads(line) for line in exported.splitlines()]
+    assert len(rows) == 4  # the rejected output is no answer to expect
+    assert sum("Thanks!" in row["reference"] for row in rows) == 1  # the correction
 
 
 def test_a_key_without_the_review_scope_is_refused(stack: Stack, browser) -> None:
