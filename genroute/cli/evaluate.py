@@ -105,7 +105,9 @@ def eval_command(
 
 @click.command("export-reviewed")
 @click.option("--task-type", required=True, help="The task type whose reviewed outputs to export.")
-@click.option("--out", type=click.File("w", encoding="utf-8"), default="-", help="JSONL file.")
+@click.option(
+    "--out", type=click.File("w", encoding="utf-8", lazy=False), default="-", help="JSONL file."
+)
 @click.option("--since", default=None, help="Only requests created this long ago: 30d, 12h.")
 @click.option("--owner", default=None, help="Only this owner's requests.")
 def export_reviewed(task_type: str, out: object, since: str | None, owner: str | None) -> None:
