@@ -118,3 +118,21 @@ def test_languages_are_detected_offline() -> None:
     assert detect_language(GERMAN_TICKET) == "de"
     assert detect_language(ENGLISH_TICKET) == "en"
     assert detect_language("12345 !!") is None
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Fehler bei Abrechnungs- und Zahlungsdetails nach dem Update",  # a suspended compound
+        "Prozess Update für die Rechnung",  # stacked nouns of a subject line
+        "Login geht nicht, Account gesperrt, Newsletter trotzdem erhalten",  # loanwords
+        "Ticket Status Feedback zur Lieferung",
+    ],
+)
+def test_german_compound_pieces_loanwords_and_stacked_nouns_are_not_names(subject: str) -> None:
+    assert name_candidates(subject, "de") == []
+
+
+def test_stacked_german_nouns_still_leave_names_standing() -> None:
+    found = name_candidates("Update zur Lieferung an Jonas Hoffmann, Vorwerk Kobold defekt", "de")
+    assert found == ["Jonas Hoffmann", "Vorwerk Kobold"]

@@ -4,8 +4,10 @@ German capitalises every noun, so there a capitalised word is a name only when i
 ordinary German word: one that is common in German text (wordfreq's Zipf frequency, shipped in
 the wheel) and rare in English, where names and international words are just as common
 ("Lieferung", "Angaben", but not "Maria", "Hoffmann" or "Software"), or a compound ending in
-one ("Systemarchitektur"), or a noun right after an article; a word after a title (Herr, Frau,
-Dr.) is always a name."""
+one ("Systemarchitektur"), or a compound's head with its linking s ("Abrechnungs-"), or one of
+the English loanwords tickets use as nouns ("Update", "Account"), or a noun right after an
+article. A run of ordinary nouns ("Prozess Update", a subject line's stack) names nothing; a
+word after a title (Herr, Frau, Dr.) is always a name."""
 
 import functools
 
@@ -35,6 +37,16 @@ _COMMON = _word_set(
     "november december json yes no none null ok euro euros dollar dollars cent cents pfund "
     "franken"
 )
+# English words German support tickets use as ordinary nouns ("nach dem Update", "Account
+# gesperrt"): as common in German text as in English, so frequency alone cannot tell them from
+# names like "Maria".
+_GERMAN_LOANWORDS = _word_set(
+    "update updates upgrade login logout account accounts feedback newsletter software "
+    "hardware support service team ticket tickets status email mail online shop app apps "
+    "download upload link browser server cloud website homepage portal dashboard tool "
+    "account-daten chat hotline laptop smartphone tablet headset router bug backup "
+    "cookie cookies passwort-reset reset token voucher gutschein-code code codes paket"
+)
 _NOT_NAMES = _COMMON | _TITLES
 # A run of capitalised words (with Unicode letters: "Müller", "Łukasz"), camel-case product
 # names ("ThinkPad", "AirPods") and i-names ("iPhone") included.
@@ -50,6 +62,9 @@ _GERMAN_COMMON = 2.0
 _ENGLISH_RARE = 2.5
 # A compound's tail or a hyphenated compound's last part this common is an ordinary word.
 _GERMAN_FREQUENT = 3.0
+# Nouns this common stack in subject lines ("Prozess Update"); rarer ones make up names
+# ("Vorwerk Kobold", both near 3.1).
+_GERMAN_EVERYDAY = 3.5
 
 
 @functools.cache
@@ -58,8 +73,10 @@ def ordinary_german(word: str) -> bool:
     or a compound with a German-specific tail ("Systemarchitektur"), or a German-specific head
     and a common tail ("Kaufdatum")."""
     lower = word.lower()
-    if _german_specific(lower):
+    if _german_specific(lower) or lower in _GERMAN_LOANWORDS:
         return True
+    if lower.endswith("s") and len(lower) > 5 and _german_specific(lower[:-1]):
+        return True  # a compound's head with its linking s ("Abrechnungs- und Zahlungsdaten")
     for cut in range(3, len(lower) - 4):
         head, tail = lower[:cut], lower[cut:]
         if _german_specific(tail):
@@ -67,6 +84,14 @@ def ordinary_german(word: str) -> bool:
         if cut >= 4 and _german_specific(head) and _german_word(tail):
             return True
     return False
+
+
+def _everyday_noun(word: str) -> bool:
+    """A noun too common to name anything when it stands with others ("Prozess Update"), unlike
+    rarer German words that make up product names ("Vorwerk Kobold")."""
+    lower = word.lower()
+    everyday = zipf_frequency(lower, "de") >= _GERMAN_EVERYDAY
+    return lower in _GERMAN_LOANWORDS or (everyday and ordinary_german(word))
 
 
 def _german_specific(lower: str) -> bool:
@@ -97,6 +122,8 @@ def _names_in_run(
     if at_start and words and words[0].lower() not in _TITLES:
         words, previous, at_start = words[1:], words[0].lower(), False
     if language in NOUN_CAPITALISING and len(words) >= 2:
+        if all(_everyday_noun(word) for word in words):  # "Prozess Update": a subject line
+            return []
         if not all(ordinary_german(word) for word in words):  # "Kundin Sabine Krüger"
             while words and ordinary_german(words[0]):
                 previous, words = words[0].lower(), words[1:]
