@@ -9,11 +9,11 @@ import uuid
 import httpx
 import openai
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from genroute.contract import AttemptOutcome, Scope, TaskRequest
 from genroute.db.attempts import AttemptResult, WorkerIdentity, claim_task, record_attempt
-from genroute.db.models import OutputCacheEntry
+from genroute.db.models import OutputCacheEntry, Task
 from genroute.db.tasks import create_task, mark_published
 from genroute.interfaces import Verdict
 from genroute.local.stack import Stack, issue_key
@@ -107,3 +107,16 @@ def test_an_output_that_failed_its_checks_is_never_kept(settings, sessions) -> N
     with sessions() as session:
         kept = session.scalar(select(func.count()).where(OutputCacheEntry.key == key))
     assert kept == 0
+
+
+def test_an_entry_goes_with_the_task_that_produced_it(stack: Stack, sessions) -> None:
+    """Retention deletes old tasks; their outputs must not live on in the cache."""
+    with _client(stack, f"cache-{uuid.uuid4().hex[:6]}") as client:
+        done = wait_for_task(client, _label(client, "cached_label", _ticket())["id"])
+    assert done.status == "succeeded", done.error
+    kept = select(func.count()).where(OutputCacheEntry.source_task_id == done.id)
+    with sessions.begin() as session:
+        assert session.scalar(kept) == 1
+        session.execute(delete(Task).where(Task.id == done.id))
+    with sessions() as session:
+        assert session.scalar(kept) == 0

@@ -23,8 +23,10 @@ class OutputCacheEntry(Base):
     model: Mapped[str | None] = mapped_column(String(256))
     output_text: Mapped[str] = mapped_column(Text)
     tokens_out: Mapped[int | None] = mapped_column(Integer)
+    # Deleting the task (retention) deletes the entry: an output is kept no longer than its
+    # task, whatever the entry's TTL.
     source_task_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("tasks.id", ondelete="SET NULL")
+        ForeignKey("tasks.id", ondelete="CASCADE")
     )
     created_at: Mapped[datetime] = now_column()
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
