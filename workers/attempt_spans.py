@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+from celery.exceptions import Retry
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from genroute.db.attempts import AttemptResult, Recorded
@@ -50,8 +51,18 @@ def delivery_span(context: WorkerContext, task_id: str, queue: str, carried: Map
         context=context_of(carried),
         kind=SpanKind.CONSUMER,
         attributes=attributes,
+        record_exception=False,
+        set_status_on_exception=False,
     ) as span:
-        yield span
+        try:
+            yield span
+        except Retry:  # the message comes back later (claim held elsewhere, database away)
+            span.set_attribute("genroute.retried", True)
+            raise
+        except Exception as exc:
+            span.record_exception(exc)
+            span.set_status(Status(StatusCode.ERROR, str(exc)[:200]))
+            raise
 
 
 @contextmanager

@@ -165,3 +165,20 @@ def test_the_judges_model_call_is_a_span_of_its_own(finished_spans: InMemorySpan
     assert span.name == "chat sm" and span.attributes["genroute.judge"] is True
     assert span.attributes["gen_ai.usage.input_tokens"] == 50
     assert span.attributes["genroute.path"] == "autoregressive"
+
+
+def test_a_retried_delivery_is_no_error_and_a_crash_is(
+    finished_spans: InMemorySpanExporter,
+) -> None:
+    from celery.exceptions import Retry
+
+    finished_spans.clear()
+    context = SimpleNamespace(identity=SimpleNamespace(path="diffusion", name="w1"))
+    with pytest.raises(Retry), delivery_span(context, "t-1", "diffusion", {}):
+        raise Retry("claim held elsewhere")
+    with pytest.raises(ZeroDivisionError), delivery_span(context, "t-2", "diffusion", {}):
+        _ = 1 / 0
+    retried, crashed = finished_spans.get_finished_spans()
+    assert retried.status.status_code is trace.StatusCode.UNSET
+    assert retried.attributes["genroute.retried"] is True
+    assert crashed.status.status_code is trace.StatusCode.ERROR and crashed.events
