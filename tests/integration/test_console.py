@@ -51,6 +51,10 @@ def _sign_in(driver, stack: Stack, key: str) -> None:
     driver.get(f"{stack.api_url}/console/")
     driver.find_element(By.ID, "key").send_keys(key)
     driver.find_element(By.CSS_SELECTOR, "form button").click()
+    # The sign-in's answer (a redirect on, or the form again) has arrived: a page fetched
+    # before it would be replaced by it.
+    arrived = "return location.pathname !== '/console/' && document.readyState === 'complete'"
+    wait_until(lambda: driver.execute_script(arrived), 10, "the sign-in's answer")
 
 
 def _status(driver) -> str:
