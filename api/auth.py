@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session, sessionmaker
 
 from genroute.api.deps import SessionsDep
 from genroute.contract import Scope
@@ -51,12 +52,20 @@ def _principal(
         raise Unauthenticated(
             "authorization", "an API key is required: send 'Authorization: Bearer <key>'"
         )
-    # A session of its own, closed before the handler runs: a long poll must not keep this
-    # lookup's connection (idle in transaction) for as long as it waits.
+    principal = principal_of(sessions, presented)
+    if principal is None:
+        raise Unauthenticated("authorization", "the API key is unknown or revoked")
+    return principal
+
+
+def principal_of(sessions: sessionmaker[Session], presented: str) -> Principal | None:
+    """Who `presented` (an API key's text) is, or None if no live key. A session of its own,
+    closed before the handler runs: a long poll must not keep this lookup's connection (idle
+    in transaction) for as long as it waits."""
     with sessions() as session:
         row = find_key(session, presented.strip())
         if row is None:
-            raise Unauthenticated("authorization", "the API key is unknown or revoked")
+            return None
         return Principal(row.id, row.owner, frozenset(row.scopes), row.rate_limit_per_minute)
 
 

@@ -11,7 +11,7 @@ period resets; held to the limit, retry shortly (requests in flight may cost les
 import logging
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
@@ -38,7 +38,10 @@ class SpendAdmission:
     def lock(cls, session: Session, principal: Principal, retry_s: float) -> "SpendAdmission":
         """The caller's budgets, locked until the call's transaction ends."""
         ledgers = locked_ledgers(session, principal.key_id, principal.owner)
-        return cls(ledgers, db_now(session), retry_s)
+        # The database's clock names a reset; with no budget nothing is refused, and a
+        # submission spends no round trip on it.
+        now = db_now(session) if ledgers else datetime.now(UTC)
+        return cls(ledgers, now, retry_s)
 
     def admit(self, hold_usd: float) -> BudgetExceeded | None:
         """Admit one request that holds `hold_usd`, or the refusal of the first budget

@@ -222,6 +222,7 @@ class Submission:
         copies. A row another transaction beat to its idempotency key answers with the
         winner's task (whose files hold the same bytes)."""
         routed = [item for item in items if item.decision is not None and item.outcome is None]
+        trace = current_carrier()  # the call's span, the parent of each task's trace
         for item in routed:
             assert item.decision is not None
             keep_pending(self.session, self.principal.owner, item.pending)
@@ -235,13 +236,14 @@ class Submission:
                 attachments=item.stored,
             )
             item.row["cache"] = item.cache.record() if item.cache else None
-            item.row["trace"] = current_carrier()
+            item.row["trace"] = trace
         inserted = insert_tasks(self.session, [item.row for item in routed if item.row])
         created = [item for item in routed if item.row and item.row["id"] in inserted]
-        now = db_now(self.session)
-        for item in created:
-            if item.cache is not None and item.cache.hit is not None and item.row:
-                answer_from_cache(self.session, item.row["id"], item.cache.hit, now)
+        hits = [(item.row["id"], item.cache.hit) for item in created if item.row and item.cached]
+        now = db_now(self.session) if hits else None
+        for task_id, entry in hits:
+            assert entry is not None and now is not None
+            answer_from_cache(self.session, task_id, entry, now)
         shadows = shadow_rows(
             self.policy,
             self.principal,

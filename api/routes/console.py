@@ -14,11 +14,10 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from genroute.api import console_pages as pages
-from genroute.api.auth import Principal
+from genroute.api.auth import Principal, principal_of
 from genroute.api.deps import SessionsDep, SettingsDep
 from genroute.api.errors import field_errors
 from genroute.contract import FeedbackIn, Scope, TaskStatus
-from genroute.db.api_keys import find_key
 from genroute.db.feedback import record_feedback
 from genroute.db.models import Task
 from genroute.db.pairwise import Pair, next_pair, pair_of, record_preference
@@ -30,23 +29,18 @@ COOKIE = "genroute_console"
 
 def _principal(request: Request, sessions: SessionsDep) -> Principal | None:
     presented = request.cookies.get(COOKIE)
-    if not presented:
-        return None
-    with sessions() as session:
-        row = find_key(session, presented)
-        if row is None:
-            return None
-        return Principal(row.id, row.owner, frozenset(row.scopes), row.rate_limit_per_minute)
+    return principal_of(sessions, presented) if presented else None
 
 
-def _reviewer(principal: Principal | None) -> Response | None:
-    """Where a caller who may not review goes instead (None: they may)."""
+def _reviewer(request: Request, sessions: SessionsDep) -> Principal | Response:
+    """The signed-in reviewer, or where a caller who may not review goes instead."""
+    principal = _principal(request, sessions)
     if principal is None:
         return RedirectResponse("/console/", status_code=303)
     if not principal.may(Scope.review):
         message = f"this API key lacks the 'review' scope (it has {sorted(principal.scopes)})"
         return HTMLResponse(pages.refused(message), status_code=403)
-    return None
+    return principal
 
 
 @router.get("/")
@@ -58,9 +52,7 @@ def console_home(request: Request, sessions: SessionsDep) -> Response:
 
 @router.post("/sign-in")
 def sign_in(key: Annotated[str, Form()], sessions: SessionsDep, request: Request) -> Response:
-    with sessions() as session:
-        known = find_key(session, key.strip()) is not None
-    if not known:
+    if principal_of(sessions, key) is None:
         return HTMLResponse(pages.sign_in("That key is unknown or revoked."), status_code=401)
     answer = RedirectResponse("/console/review", status_code=303)
     answer.set_cookie(
@@ -83,10 +75,9 @@ def sign_out() -> Response:
 
 @router.get("/review")
 def review_next(request: Request, sessions: SessionsDep, settings: SettingsDep) -> Response:
-    principal = _principal(request, sessions)
-    if (elsewhere := _reviewer(principal)) is not None:
-        return elsewhere
-    assert principal is not None
+    principal = _reviewer(request, sessions)
+    if isinstance(principal, Response):
+        return principal
     with sessions() as session:
         task = next_to_review(session, principal.owner_filter(), settings.review_sample_rate)
         if task is None:
@@ -112,10 +103,9 @@ def review_record(
     usefulness: Annotated[str, Form()] = "",
 ) -> Response:
     """Record the verdict (with the edit and its distance, and usefulness), then the next."""
-    principal = _principal(request, sessions)
-    if (elsewhere := _reviewer(principal)) is not None:
-        return elsewhere
-    assert principal is not None
+    principal = _reviewer(request, sessions)
+    if isinstance(principal, Response):
+        return principal
     try:
         feedback = FeedbackIn.model_validate(
             {
@@ -128,35 +118,33 @@ def review_record(
         problems = "; ".join(f"{e['field']}: {e['message']}" for e in field_errors(exc.errors()))
         return HTMLResponse(pages.refused(problems), status_code=422)
     with sessions.begin() as session:
-        task = session.get(Task, task_id)
-        owner = principal.owner_filter()
-        if task is None or (owner is not None and task.owner != owner):
+        task = _visible_task(session, task_id, principal)
+        if task is None:
             return HTMLResponse(pages.refused("no such task to review"), status_code=404)
         if task.status == TaskStatus.succeeded.value and task.output_text is not None:
             record_feedback(session, task.id, task.output_text, feedback, principal.key_id)
     return RedirectResponse("/console/review", status_code=303)
 
 
-def _first_shown(pair: Pair, key_id: uuid.UUID) -> str:
-    """Which path's answer this reviewer sees first: drawn once per pair and reviewer, so a
-    reload shows the same order and position says nothing about the path."""
+def _order(pair: Pair, key_id: uuid.UUID) -> tuple[str, str]:
+    """The two paths in the order this reviewer sees their answers: drawn once per pair and
+    reviewer, so a reload shows the same order and position says nothing about the path."""
     draw = hashlib.sha256(f"{pair.task_id}:{key_id}".encode()).digest()[0] % 2
-    return pair.task_path if draw == 0 else pair.shadow_path
+    paths = (pair.task_path, pair.shadow_path)
+    return paths if draw == 0 else paths[::-1]
 
 
 @router.get("/pairs")
 def pairs_next(request: Request, sessions: SessionsDep) -> Response:
-    principal = _principal(request, sessions)
-    if (elsewhere := _reviewer(principal)) is not None:
-        return elsewhere
-    assert principal is not None
+    principal = _reviewer(request, sessions)
+    if isinstance(principal, Response):
+        return principal
     with sessions() as session:
         found = next_pair(session, principal.owner_filter(), principal.key_id)
     if found is None:
         return HTMLResponse(pages.no_pairs())
-    first = _first_shown(found, principal.key_id)
+    first, second = _order(found, principal.key_id)
     outputs = {found.task_path: found.task_output, found.shadow_path: found.shadow_output}
-    second = found.shadow_path if first == found.task_path else found.task_path
     body = pages.pair(
         str(found.task_id), found.task_type, found.input or "", outputs[first], outputs[second]
     )
@@ -171,24 +159,23 @@ def pairs_record(
     choice: Annotated[str, Form()],
 ) -> Response:
     """Record which answer was preferred (`a` the first shown, `b` the second, or `tie`)."""
-    principal = _principal(request, sessions)
-    if (elsewhere := _reviewer(principal)) is not None:
-        return elsewhere
-    assert principal is not None
+    principal = _reviewer(request, sessions)
+    if isinstance(principal, Response):
+        return principal
     if choice not in ("a", "b", "tie"):
         return HTMLResponse(pages.refused(f"choice: '{choice}' is not a, b or tie"), 422)
     with sessions.begin() as session:
         found = pair_of(session, task_id)
-        owner = principal.owner_filter()
-        if found is None or (owner is not None and not _owned(session, task_id, owner)):
+        if found is None or _visible_task(session, task_id, principal) is None:
             return HTMLResponse(pages.refused("no such pair to compare"), status_code=404)
-        first = _first_shown(found, principal.key_id)
-        second = found.shadow_path if first == found.task_path else found.task_path
+        first, second = _order(found, principal.key_id)
         preferred = {"a": first, "b": second, "tie": None}[choice]
         record_preference(session, found, principal.key_id, preferred, first)
     return RedirectResponse("/console/pairs", status_code=303)
 
 
-def _owned(session: Session, task_id: uuid.UUID, owner: str) -> bool:
+def _visible_task(session: Session, task_id: uuid.UUID, principal: Principal) -> Task | None:
+    """The task, if this reviewer may see it (its owner's, or any for an admin key)."""
     task = session.get(Task, task_id)
-    return task is not None and task.owner == owner
+    owner = principal.owner_filter()
+    return task if task is not None and (owner is None or task.owner == owner) else None

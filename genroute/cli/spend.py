@@ -9,7 +9,13 @@ import click
 
 from genroute.cli.scorecard import since_option
 from genroute.cli.support import live_database
-from genroute.contract.spend import BudgetPeriod, BudgetState, BudgetSubject, SpendReport
+from genroute.contract.spend import (
+    SPEND_GROUP_FIELDS,
+    BudgetPeriod,
+    BudgetState,
+    BudgetSubject,
+    SpendReport,
+)
 from genroute.errors import GenrouteError
 
 if TYPE_CHECKING:  # the base install (client and enqueue) has no SQLAlchemy
@@ -49,16 +55,13 @@ def format_spend(report: SpendReport) -> str:
     lines.append("  ".join(f"{name:>16}" for name in header))
     for row in report.rows:
         fields = row.model_dump()
-        groups = [str(fields[_FIELD[name]]) for name in report.by]
+        groups = [str(fields[SPEND_GROUP_FIELDS[name]]) for name in report.by]
         figures = [row.attempts, f"{row.cost_usd:.6f}", row.accepted_outputs, row.cached_outputs]
         per = f"{row.cost_per_accepted_usd:.6f}" if row.cost_per_accepted_usd is not None else "-"
         lines.append("  ".join(f"{str(v)[-16:]:>16}" for v in [*groups, *figures, per]))
     lines.append(f"total ${report.total_usd:.6f} for {report.accepted_outputs} accepted outputs")
     lines.extend(_budget_line(budget) for budget in report.budgets)
     return "\n".join(lines)
-
-
-_FIELD = {"owner": "owner", "key": "api_key_id", "task_type": "task_type", "path": "path"}
 
 
 def _budget_line(budget: BudgetState) -> str:

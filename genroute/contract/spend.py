@@ -60,6 +60,15 @@ class BudgetState(BaseModel):
     state: str
 
 
+# The SpendRow field each group of a report (`by`) fills.
+SPEND_GROUP_FIELDS = {
+    "owner": "owner",
+    "key": "api_key_id",
+    "task_type": "task_type",
+    "path": "path",
+}
+
+
 class SpendRow(BaseModel):
     """One group's attempts in the window and what they cost, with the cost of each output
     that passed validation (None: none did)."""

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from genroute.contract import AttemptOutcome, Purpose
-from genroute.contract.spend import SpendReport, SpendRow
+from genroute.contract.spend import SPEND_GROUP_FIELDS, SpendReport, SpendRow
 from genroute.db.budgets import budget_states
 from genroute.db.models import ApiKey, Attempt, Task
 from genroute.errors import RequestRejected
@@ -22,7 +22,6 @@ SPEND_GROUPS = {
     "task_type": Task.task_type,
     "path": Attempt.path,
 }
-_ROW_FIELD = {"owner": "owner", "key": "api_key_id", "task_type": "task_type", "path": "path"}
 
 
 def parse_spend_by(text: str) -> list[str]:
@@ -79,7 +78,7 @@ def spend_report(
 
 def _row(by: list[str], found: object) -> SpendRow:
     cost, outputs = float(found.cost), int(found.accepted)  # type: ignore[attr-defined]
-    groups = {_ROW_FIELD[name]: getattr(found, name) for name in by}
+    groups = {SPEND_GROUP_FIELDS[name]: getattr(found, name) for name in by}
     return SpendRow(
         **groups,
         attempts=int(found.attempts),  # type: ignore[attr-defined]
