@@ -127,10 +127,19 @@ def test_languages_are_detected_offline() -> None:
         "Prozess Update für die Rechnung",  # stacked nouns of a subject line
         "Login geht nicht, Account gesperrt, Newsletter trotzdem erhalten",  # loanwords
         "Ticket Status Feedback zur Lieferung",
+        "Von 50 Lizenzen des Team-Pakets sind nur 45 sichtbar",  # a hyphenated compound, inflected
+        "Die am 1.12. bestellte Ware ist noch nicht da",  # a noun after an inflected participle
+        "Sie möchte nur einen neuen Behälter statt eines neuen Mixers",  # after an adjective
+        "Beide Updates des Pakets schlugen fehl",  # inflected loanwords
     ],
 )
 def test_german_compound_pieces_loanwords_and_stacked_nouns_are_not_names(subject: str) -> None:
     assert name_candidates(subject, "de") == []
+
+
+def test_a_name_after_an_adjective_or_in_a_compound_still_counts() -> None:
+    found = name_candidates("Laut der neuen Kollegin Fatima Haddad lag ein Dyson-Sauger bei", "de")
+    assert found == ["Fatima Haddad", "Dyson Sauger"]
 
 
 def test_stacked_german_nouns_still_leave_names_standing() -> None:

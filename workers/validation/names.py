@@ -5,9 +5,11 @@ ordinary German word: one that is common in German text (wordfreq's Zipf frequen
 the wheel) and rare in English, where names and international words are just as common
 ("Lieferung", "Angaben", but not "Maria", "Hoffmann" or "Software"), or a compound ending in
 one ("Systemarchitektur"), or a compound's head with its linking s ("Abrechnungs-"), or one of
-the English loanwords tickets use as nouns ("Update", "Account"), or a noun right after an
-article. A run of ordinary nouns ("Prozess Update", a subject line's stack) names nothing; a
-word after a title (Herr, Frau, Dr.) is always a name."""
+the English loanwords tickets use as nouns ("Update", "Account", inflected: "des Pakets"), or a
+noun right after an article or an inflected adjective ("die bestellte Ware"). A run of ordinary
+nouns ("Prozess Update", a subject line's stack) names nothing, nor does a hyphenated compound
+of ordinary parts ("Team-Pakets"); a word after a title (Herr, Frau, Dr.) is always a
+name."""
 
 import functools
 
@@ -56,6 +58,9 @@ _NAME = regex.compile(
 )
 _SENTENCE_START = regex.compile(r"(?:[.!?:]\s+|\n\s*(?:[-*\u2022]\s*)?)")
 _PREVIOUS_WORD = regex.compile(r"(\p{L}+)\.?\s+$")
+# Endings of inflected German nouns (genitive, plural) and of attributive adjectives.
+_NOUN_ENDINGS = ("s", "es", "n", "en", "e")
+_ADJECTIVE_ENDINGS = ("e", "en", "er", "es", "em")
 # Zipf frequencies: an ordinary German word is at least this common in German ...
 _GERMAN_COMMON = 2.0
 # ... and rarer than this in English (names and loanwords are common in both).
@@ -77,6 +82,9 @@ def ordinary_german(word: str) -> bool:
         return True
     if lower.endswith("s") and len(lower) > 5 and _german_specific(lower[:-1]):
         return True  # a compound's head with its linking s ("Abrechnungs- und Zahlungsdaten")
+    for ending in _NOUN_ENDINGS:  # an inflected loanword ("des Pakets", "die Updates")
+        if lower.endswith(ending) and lower[: -len(ending)] in _GERMAN_LOANWORDS:
+            return True
     for cut in range(3, len(lower) - 4):
         head, tail = lower[:cut], lower[cut:]
         if _german_specific(tail):
@@ -110,15 +118,23 @@ def _sentence_starts(text: str) -> set[int]:
     return {0} | {match.end() for match in _SENTENCE_START.finditer(text)}
 
 
+def _after_adjective(previous: str) -> bool:
+    """Whether the word before a German capitalised word is an inflected adjective or participle
+    ("eines neuen Mixers", "die bestellte Ware"): then that word is a noun, not a name."""
+    return previous[:1].islower() and len(previous) > 3 and previous.endswith(_ADJECTIVE_ENDINGS)
+
+
 def _names_in_run(
     words: list[str], previous: str, at_start: bool, after_hyphen: bool, language: str | None
 ) -> list[str]:
     """The words of one run of capitalised words that name something. `previous` is the word
-    before the run; a word after a title is always a name. In German, two or more capitalised
-    words in a row ("Jonas Hoffmann", "ein Kindle Paperwhite", "Vorwerk Kobold") name
+    before the run, as written; a word after a title is always a name. In German, two or more
+    capitalised words in a row ("Jonas Hoffmann", "ein Kindle Paperwhite", "Vorwerk Kobold") name
     something, since the nouns of ordinary prose stand apart, once ordinary nouns in front are
     set aside ("Kundin Sabine Krüger"); a lone one is a name only if it is no ordinary German
     word."""
+    noun_position = _after_adjective(previous) and not at_start
+    previous = previous.lower()
     if at_start and words and words[0].lower() not in _TITLES:
         words, previous, at_start = words[1:], words[0].lower(), False
     if language in NOUN_CAPITALISING and len(words) >= 2:
@@ -139,7 +155,7 @@ def _names_in_run(
             kept.append(word)
             continue
         if language in NOUN_CAPITALISING:
-            if index == 0 and previous in _GERMAN_DETERMINERS:
+            if index == 0 and (previous in _GERMAN_DETERMINERS or noun_position):
                 continue
             if index == 0 and after_hyphen and _german_word(lower):  # E-Mail, Online-Shop
                 continue
@@ -149,6 +165,13 @@ def _names_in_run(
     return kept
 
 
+def _ordinary_compound(run: str) -> bool:
+    """A hyphenated German compound ("Team-Pakets", "Login-Prozess") is one noun, ordinary when
+    every part is (not "Dyson-Sauger")."""
+    parts = run.split("-")
+    return len(parts) > 1 and " " not in run and all(ordinary_german(part) for part in parts)
+
+
 def name_candidates(text: str, language: str | None) -> list[str]:
     """The words of `text` that name something, as runs ("Maria Lopez"), judged by the
     rules of `language` (None: the English rules)."""
@@ -156,9 +179,12 @@ def name_candidates(text: str, language: str | None) -> list[str]:
     found = []
     for match in _NAME.finditer(text):
         before = _PREVIOUS_WORD.search(text, 0, match.start())
-        previous = before.group(1).lower() if before else ""
+        previous = before.group(1) if before else ""
         after_hyphen = match.start() > 0 and text[match.start() - 1] == "-"
-        words = match.group().replace("-", " ").replace("'", " ").split()
+        run = match.group()
+        if language in NOUN_CAPITALISING and _ordinary_compound(run):
+            continue
+        words = run.replace("-", " ").replace("'", " ").split()
         kept = _names_in_run(words, previous, match.start() in starts, after_hyphen, language)
         if kept:
             found.append(" ".join(kept))
