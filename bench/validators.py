@@ -1,7 +1,13 @@
-"""False flags and recall of the output validators on the project's grounding set, per
-validator, per kind of fabricated fact and per language, side by side in one run.
+"""False flags and recall of the output validators on two sets, per validator, per kind of
+invented fact and per language, side by side in one run.
 
     .venv/bin/python bench/validators.py [--quick] [--judge-items N]
+
+The multilingual set (bench/support/multilingual_set.py) is 64 hand-written tickets in English,
+German and French, a quarter of them summarised in another language, with one invented fact of
+each kind per summary; its targets are the issue's: false flags at most 5% on English and 10% on
+German summaries, recall at least 95% on every kind, and the cost per summary. Claim support
+runs twice there, with and without translating across languages, to show what that adds.
 
 bench/data/grounding_set.jsonl (built by build_grounding_set.py) holds 160 messy support tickets,
 96 English and 64 German, each with a grounded summary and the same summary with one
@@ -23,18 +29,22 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from support.multilingual_set import FACT_KINDS, multilingual_set
+
 from genroute.interfaces import ValidationInput, Validator
 from genroute.policies import load_catalog
 from genroute.policies.catalog import JudgeConfig
 from genroute.settings import Settings
 from genroute.workers.validation.claims import ClaimSupport
 from genroute.workers.validation.grounding import Grounding
+from genroute.workers.validation.lexicon import LEXICON_FILE, lexicon
 from genroute.workers.validation.pipeline import validate, validators_for
 
 ITEMS = Path(__file__).resolve().parent / "data" / "grounding_set.jsonl"
 SURFACE_KINDS = ("number", "date", "id", "email", "person", "product", "amount_in_words")
 MEANING_KINDS = ("uncapitalised_claim", "reversed_meaning")
 TARGETS = {"max_false_flag_rate": 0.05, "min_surface_recall": 0.95}
+MULTILINGUAL_TARGETS = {"max_false_flag_rate": {"en": 0.05, "de": 0.10}, "min_recall": 0.95}
 
 
 def grounding_set(count: int | None) -> list[dict[str, Any]]:
@@ -72,8 +82,12 @@ def _rate(hits: int, total: int) -> float | None:
 
 
 def measure(
-    validator: Validator | Combined, rows: list[dict[str, Any]], prompt_for: Any
+    validator: Validator | Combined,
+    rows: list[dict[str, Any]],
+    prompt_for: Any,
+    kinds: tuple[str, ...] = SURFACE_KINDS + MEANING_KINDS,
 ) -> dict[str, Any]:
+    """Refusals per kind, per summary language and (where rows have one) per language pair."""
     flagged: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # key -> [refused, seen]
     misses: dict[str, list[str]] = defaultdict(list)
     started = time.perf_counter()
@@ -84,24 +98,66 @@ def measure(
             subject = ValidationInput(output, row["ticket"], prompt_for(row["ticket"]), 96, None)
             refused = _refuses(validator, subject)
             checks += 1
-            for key in (kind, f"{kind}/{row['lang']}"):
+            for key in (kind, f"{kind}/{row['lang']}", f"{kind}/{row.get('pair')}"):
                 flagged[key][0] += refused
                 flagged[key][1] += 1
             wrong = refused if kind == "grounded" else not refused
             if wrong and len(misses[kind]) < 3:
                 misses[kind].append(f"{row['id']}: {output[-160:]}")
-    languages = sorted({row["lang"] for row in rows})
+    groups = sorted({row["lang"] for row in rows} | {row["pair"] for row in rows if "pair" in row})
 
-    def by_language(kind: str) -> dict[str, float | None]:
-        figures = {"all": _rate(*flagged[kind])}
-        figures.update({lang: _rate(*flagged[f"{kind}/{lang}"]) for lang in languages})
-        return figures
+    def by_group(kind: str) -> dict[str, float | None]:
+        return {"all": _rate(*flagged[kind])} | {
+            group: _rate(*flagged[f"{kind}/{group}"]) for group in groups
+        }
 
     return {
-        "false_flag_rate": by_language("grounded"),
-        "recall": {kind: by_language(kind) for kind in SURFACE_KINDS + MEANING_KINDS},
+        "false_flag_rate": by_group("grounded"),
+        "recall": {kind: by_group(kind) for kind in kinds},
         "examples_wrong": dict(misses),
         "ms_per_check": round(1000 * (time.perf_counter() - started) / checks, 2),
+    }
+
+
+def measure_multilingual(
+    validators: dict[str, Validator | Combined], quick: bool, prompt_for: Any
+) -> dict[str, Any]:
+    """The multilingual set, its targets and what one summary costs to check."""
+    rows = multilingual_set(16 if quick else None)
+    compared = {
+        **validators,
+        "claim_support_untranslated": ClaimSupport(
+            validators["claim_support"].min_support,
+            translate=False,  # type: ignore[union-attr]
+        ),
+    }
+    results = {name: measure(v, rows, prompt_for, FACT_KINDS) for name, v in compared.items()}
+    combined = results["combined"]
+    flags = combined["false_flag_rate"]
+    return {
+        "items": len(rows),
+        "summaries_by_language": {
+            lang: sum(row["lang"] == lang for row in rows)
+            for lang in sorted({r["lang"] for r in rows})
+        },
+        "pairs": sorted({row["pair"] for row in rows}),
+        "validators": results,
+        "cost_per_summary_ms": combined["ms_per_check"],
+        "lexicon": {
+            "installed": lexicon() is not None,
+            "mb": round(LEXICON_FILE.stat().st_size / 1e6, 1) if LEXICON_FILE.exists() else None,
+        },
+        "targets": MULTILINGUAL_TARGETS,
+        "targets_held": {
+            "false_flags": all(
+                flags.get(lang) is not None and flags[lang] <= limit
+                for lang, limit in MULTILINGUAL_TARGETS["max_false_flag_rate"].items()
+            ),
+            "recall_on_every_kind": all(
+                combined["recall"][kind]["all"] >= MULTILINGUAL_TARGETS["min_recall"]
+                for kind in FACT_KINDS
+            ),
+        },
     }
 
 
@@ -192,6 +248,7 @@ def main() -> None:
         "combined": Combined(validators_for(summary_type, {})),
     }
     results = {name: measure(v, rows, prompt_for) for name, v in validators.items()}
+    multilingual = measure_multilingual(validators, args.quick, prompt_for)
     judge_config = summary_type.validation.judge or JudgeConfig()
     judged = rows[: args.judge_items or (1 if args.quick else 40)]
     results["judge"] = measure_judge(build_judge(settings, judge_config), judged, prompt_for)
@@ -205,6 +262,7 @@ def main() -> None:
         "validators": results,
         "targets": TARGETS,
         "targets_held": targets_held(results["combined"]),
+        "multilingual": multilingual,
         "machine": f"{platform.machine()} {os.cpu_count()} cpus",
     }
     text = json.dumps(report)

@@ -115,6 +115,28 @@ def test_validators_bench(tmp_path: Path) -> None:
     assert judge["items"] == 1 and 0 <= judge["unparseable_rate"] <= 1
     held = {"false_flags_at_most_5_percent_in_each_language", "surface_recall_at_least_95_percent"}
     assert set(result["targets_held"]) == held
+    multilingual = result["multilingual"]
+    assert multilingual["items"] == 16 and set(multilingual["summaries_by_language"]) == {
+        "en",
+        "de",
+        "fr",
+    }
+    assert len(multilingual["pairs"]) == 9  # every ticket language by every summary language
+    for name in ("grounding", "claim_support", "claim_support_untranslated", "combined"):
+        figures = multilingual["validators"][name]
+        assert {"en", "de", "fr", "de>en", "fr>de"} <= set(figures["false_flag_rate"])
+        assert set(figures["recall"]) == {
+            "number",
+            "date",
+            "id",
+            "email",
+            "person",
+            "product",
+            "amount",
+            "claim",
+        }
+    assert multilingual["cost_per_summary_ms"] > 0
+    assert set(multilingual["targets_held"]) == {"false_flags", "recall_on_every_kind"}
 
 
 @pytest.mark.timeout(600)
