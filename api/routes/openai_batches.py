@@ -20,9 +20,8 @@ from genroute.contract.openai_batch import (
     BatchList,
     BatchObject,
     BatchProgress,
-    RequestCounts,
 )
-from genroute.db.batch_lines import LineCounts, line_counts
+from genroute.db.batch_lines import line_counts, request_counts
 from genroute.db.batches import (
     batch_by_idempotency_key,
     get_batch,
@@ -50,22 +49,6 @@ _UNITS = {"s": 1, "m": 60, "h": 3600}
 
 def _stamp(moment: datetime | None) -> int | None:
     return int(moment.timestamp()) if moment is not None else None
-
-
-def request_counts(row: Batch, counts: LineCounts) -> RequestCounts:
-    """While a batch runs: succeeded tasks, and lines that failed (refused, or tasks failed,
-    cancelled or expired). Once it has ended: what its output and error files hold, so
-    completed and failed add up to the total and stay so."""
-    if row.completed_count is not None and row.failed_count is not None:
-        return RequestCounts(
-            total=row.total_lines, completed=row.completed_count, failed=row.failed_count
-        )
-    not_succeeded = sum(counts.by_status.get(s, 0) for s in ("failed", "cancelled", "expired"))
-    return RequestCounts(
-        total=row.total_lines,
-        completed=counts.by_status.get("succeeded", 0),
-        failed=counts.refused + not_succeeded,
-    )
 
 
 def batch_object(row: Batch, session: Session) -> BatchObject:

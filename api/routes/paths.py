@@ -10,8 +10,8 @@ from fastapi import APIRouter, Query
 from genroute.api.auth import Reader
 from genroute.api.deps import LiveFiguresDep, PathStatesDep, PolicyDep, SessionDep
 from genroute.api.errors import ERROR_RESPONSES
-from genroute.contract import PathEstimateView, PathName, PathStateView, ShareView, TaskTypeName
-from genroute.policies.rollback import RollbackState
+from genroute.contract import PathEstimateView, PathStateView, ShareView, TaskTypeName
+from genroute.runtime.path_state_views import path_state_views
 from genroute.runtime.share_controller import share_views
 
 router = APIRouter(prefix="/v1/paths", tags=["paths"], responses=ERROR_RESPONSES)
@@ -20,23 +20,7 @@ router = APIRouter(prefix="/v1/paths", tags=["paths"], responses=ERROR_RESPONSES
 @router.get("")
 def path_states(_principal: Reader, policy: PolicyDep, store: PathStatesDep) -> list[PathStateView]:
     """Every (path, task type) pair; a pair with no outcomes yet is `active`."""
-    known = store.all()
-    views = []
-    for path in PathName:
-        for task_type in sorted(policy.catalog.task_types):
-            state = known.get((path.value, task_type), RollbackState())
-            views.append(
-                PathStateView(
-                    path=path.value,
-                    task_type=task_type,
-                    state=state.state.value,
-                    samples=len(state.outcomes),
-                    failures=sum(1 for ok in state.outcomes if not ok),
-                    cooldown_s=state.cooldown_s,
-                    data_location=policy.location(path).value,
-                )
-            )
-    return views
+    return path_state_views(policy, store)
 
 
 @router.get("/shares")

@@ -24,7 +24,7 @@ CHARTS = {
 }
 
 
-def _latency_chart(by_path: dict[str, dict[int, int]], bars: int = 20) -> dict[str, Any]:
+def latency_chart(by_path: dict[str, dict[int, int]], bars: int = 20) -> dict[str, Any]:
     """The rollups' latency buckets per path, merged into at most `bars` ranges from the
     fastest request to the 99th percentile of all (slower ones counted in the last range)."""
     merged: dict[int, int] = {}
@@ -137,7 +137,7 @@ def report_data(session: Session, since: timedelta | None) -> dict[str, Any]:
         "generated_at": full.generated_at.isoformat(),
         "since": full.since.isoformat() if full.since else None,
         "charts": {
-            "latency": _latency_chart(latency),
+            "latency": latency_chart(latency),
             "rates": _rates_chart(by_type.rows),
             "cost": _cost_chart(by_path_type.rows),
             "rollbacks": _rollback_chart(events, full.since, full.generated_at),
@@ -147,9 +147,9 @@ def report_data(session: Session, since: timedelta | None) -> dict[str, Any]:
     }
 
 
-def render_page(title: str, intro: str, charts: dict[str, tuple[str, dict]], body: str) -> str:
-    """A self-contained page: `charts` (name -> caption, spec) drawn by the inline script from
-    the embedded JSON, then `body` (HTML). `intro` is plain text."""
+def chart_section(charts: dict[str, tuple[str, dict]]) -> str:
+    """`charts` (name -> caption, spec) as figures the inline script draws from the embedded
+    JSON: no network, no library."""
     script = resources.files("genroute.data").joinpath("report.js").read_text()
     data = {"charts": {name: spec for name, (_caption, spec) in charts.items()}}
     # "</" inside the JSON would end the script element early.
@@ -158,6 +158,16 @@ def render_page(title: str, intro: str, charts: dict[str, tuple[str, dict]], bod
         f'<figure data-chart="{name}"><figcaption>{html.escape(caption)}</figcaption></figure>'
         for name, (caption, _spec) in charts.items()
     )
+    return (
+        f"{figures}\n"
+        f'<script type="application/json" id="report-data">{payload}</script>\n'
+        f"<script>{script}</script>"
+    )
+
+
+def render_page(title: str, intro: str, charts: dict[str, tuple[str, dict]], body: str) -> str:
+    """A self-contained page: `charts` drawn by the inline script, then `body` (HTML). `intro`
+    is plain text."""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>{html.escape(title)}</title>
@@ -172,10 +182,8 @@ td, th {{ border: 1px solid #ddd; padding: 4px 8px; text-align: left; vertical-a
 <body>
 <h1>{html.escape(title)}</h1>
 <p>{html.escape(intro)}</p>
-{figures}
+{chart_section(charts)}
 {body}
-<script type="application/json" id="report-data">{payload}</script>
-<script>{script}</script>
 </body></html>
 """
 

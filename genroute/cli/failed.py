@@ -40,18 +40,17 @@ def failed_list(limit: int, as_json: bool) -> None:
 def failed_requeue(task_ids: tuple, queue: str | None, attempts: int | None) -> None:
     """Give failed tasks a fresh attempt budget and queue them again."""
     from genroute.db.tasks import requeue_failed
-    from genroute.runtime.publishing import publish_committed
-    from genroute.runtime.queueing import Message, make_celery
+    from genroute.runtime.publishing import message_for, publish_committed
+    from genroute.runtime.queueing import make_celery
 
     with live_database() as (settings, sessions):
         app = make_celery(settings, settings.broker_url)
         for task_id in task_ids:
             with sessions.begin() as session:
                 task = requeue_failed(session, task_id, queue, attempts or settings.max_attempts)
-                target = task.queue if task else None
-                task_type = task.task_type if task else None
-            if target is None:
+                message = message_for(task) if task else None
+            if message is None:
                 click.echo(f"{task_id}: not a failed task, left alone", err=True)
                 continue
-            publish_committed(app, sessions, [Message(task_id, target, task_type=task_type)])
-            click.echo(f"{task_id}: requeued on {target}")
+            publish_committed(app, sessions, [message])
+            click.echo(f"{task_id}: requeued on {message.queue}")

@@ -11,7 +11,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, selectinload
 
 from genroute.contract import TaskStatus
-from genroute.db.models import BatchLine, Task
+from genroute.contract.openai_batch import RequestCounts
+from genroute.db.models import Batch, BatchLine, Task
 from genroute.db.tasks import db_now, finish_task
 
 
@@ -98,3 +99,19 @@ def cancel_queued_lines(session: Session, batch_id: str, why: str) -> list[uuid.
         finish_task(session, task, now, TaskStatus.cancelled, error=why)
         cancelled.append(task.id)
     return cancelled
+
+
+def request_counts(row: Batch, counts: LineCounts) -> RequestCounts:
+    """While a batch runs: succeeded tasks, and lines that failed (refused, or tasks failed,
+    cancelled or expired). Once it has ended: what its output and error files hold, so
+    completed and failed add up to the total and stay so."""
+    if row.completed_count is not None and row.failed_count is not None:
+        return RequestCounts(
+            total=row.total_lines, completed=row.completed_count, failed=row.failed_count
+        )
+    not_succeeded = sum(counts.by_status.get(s, 0) for s in ("failed", "cancelled", "expired"))
+    return RequestCounts(
+        total=row.total_lines,
+        completed=counts.by_status.get("succeeded", 0),
+        failed=counts.refused + not_succeeded,
+    )

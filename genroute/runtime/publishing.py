@@ -10,9 +10,17 @@ from collections.abc import Sequence
 from celery import Celery
 from sqlalchemy.orm import Session, sessionmaker
 
+from genroute.db.models import Task
 from genroute.db.tasks import mark_published
 from genroute.runtime.db_retry import with_db_retry
-from genroute.runtime.queueing import Message, publish_many
+from genroute.runtime.queueing import DEFAULT_PRIORITY, Message, publish_many
+
+
+def message_for(task: Task) -> Message:
+    """The message that queues `task` as it stands: its queue, its request's priority, its
+    trace."""
+    priority = task.request.get("priority", DEFAULT_PRIORITY)
+    return Message(task.id, task.queue, priority, task.task_type, trace=task.trace)
 
 
 def publish_committed(

@@ -17,12 +17,11 @@ import redis
 from celery import Celery
 from sqlalchemy.orm import Session, sessionmaker
 
-from genroute.db.models import Task
 from genroute.db.tasks import queued_published_before, tasks_to_republish
 from genroute.runtime.broker_holdings import broker_holdings
 from genroute.runtime.periodic import Periodic
-from genroute.runtime.publishing import publish_committed
-from genroute.runtime.queueing import DEFAULT_PRIORITY, QUEUES, Message
+from genroute.runtime.publishing import message_for, publish_committed
+from genroute.runtime.queueing import QUEUES
 
 log = logging.getLogger(__name__)
 
@@ -36,18 +35,13 @@ class SweepTimes:
     orphaned_s: float
 
 
-def _message(task: Task) -> Message:
-    priority = task.request.get("priority", DEFAULT_PRIORITY)
-    return Message(task.id, task.queue, priority, task.task_type, trace=task.trace)
-
-
 def sweep_once(
     sessions: sessionmaker[Session], app: Celery, broker: redis.Redis, times: SweepTimes
 ) -> int:
     """Republish every task that needs it; returns how many were sent."""
     with sessions.begin() as session:
         due = [
-            (_message(task), task.status)
+            (message_for(task), task.status)
             for task in tasks_to_republish(session, times.unpublished_grace_s, times.stale_queued_s)
         ]
     for requeued in (False, True):
@@ -65,7 +59,9 @@ def _republish_orphans(
     """Queued tasks whose message the broker lost: the database is read first, so a message
     claimed meanwhile is seen in `unacked`, and one finished meanwhile costs a no-op claim."""
     with sessions() as session:
-        suspects = [_message(task) for task in queued_published_before(session, orphaned_s, QUEUES)]
+        suspects = [
+            message_for(task) for task in queued_published_before(session, orphaned_s, QUEUES)
+        ]
     if not suspects:
         return 0
     holdings = broker_holdings(broker, {message.queue for message in suspects}, orphaned_s)
