@@ -22,6 +22,7 @@ from genroute.api.ops import budget_gauges, redis_gauges
 from genroute.api.readiness import readiness
 from genroute.api.routes import (
     console,
+    console_operations,
     openai,
     openai_batches,
     openai_files,
@@ -79,6 +80,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(openai_files.router)
     app.include_router(openai_batches.router)
     app.include_router(console.router)
+    app.include_router(console_operations.router)
 
     _document_task_types(app, sorted(policy.catalog.task_types))
 

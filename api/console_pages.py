@@ -18,6 +18,14 @@ textarea{width:100%;min-height:7rem;font:inherit}
 .error{color:#a21b1b}
 button.choice{margin-right:.4rem}
 button.choice[aria-pressed=true]{background:#1d2330;color:#fff}
+main.wide{max-width:none}
+table{border-collapse:collapse;background:#fff;font-size:.85rem;margin:.5rem 0 1.5rem}
+th,td{border:1px solid #dfe3ea;padding:.25rem .5rem;text-align:left;vertical-align:top}
+th{cursor:pointer;background:#eef0f4;user-select:none}
+th[aria-sort=ascending]::after{content:" \\25B2"}
+th[aria-sort=descending]::after{content:" \\25BC"}
+figure{background:#fff;border:1px solid #dfe3ea;border-radius:8px;margin:1rem 0;padding:.5rem}
+figcaption{font-weight:600}.empty{color:#5b6576;font-style:italic}
 """
 
 _REVIEW_SCRIPT = """
@@ -53,7 +61,9 @@ document.addEventListener('keydown', (event) => {
 """
 
 
-def page(title: str, body: str, signed_in: bool = True, status: str = "") -> str:
+def page(
+    title: str, body: str, signed_in: bool = True, status: str = "", wide: bool = False
+) -> str:
     sign_out = (
         '<form method="post" action="/console/sign-out"><button>Sign out</button></form>'
         if signed_in
@@ -63,9 +73,12 @@ def page(title: str, body: str, signed_in: bool = True, status: str = "") -> str
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>{escape(title)} · genroute</title><style>{_STYLE}</style></head><body>"
         f"<header><strong>genroute</strong><a href='/console/review'>Review</a>"
-        "<a href='/console/pairs'>Compare</a>"
+        "<a href='/console/pairs'>Compare</a><a href='/console/scorecard'>Scorecard</a>"
+        "<a href='/console/paths'>Paths</a><a href='/console/batches'>Batches</a>"
+        "<a href='/console/dead-letters'>Dead letters</a>"
         f"<span style='flex:1'></span>{sign_out}</header>"
-        f"<main data-status='{escape(status)}'><h1>{escape(title)}</h1>{body}</main></body></html>"
+        f"<main class='{'wide' if wide else ''}' data-status='{escape(status)}'>"
+        f"<h1>{escape(title)}</h1>{body}</main></body></html>"
     )
 
 

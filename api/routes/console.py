@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from genroute.api import console_pages as pages
 from genroute.api.auth import Principal, principal_of
+from genroute.api.console_auth import COOKIE, allowed, landing, signed_in
 from genroute.api.deps import SessionsDep, SettingsDep
 from genroute.api.errors import field_errors
 from genroute.contract import FeedbackIn, Scope, TaskStatus
@@ -24,37 +25,26 @@ from genroute.db.pairwise import Pair, next_pair, pair_of, record_preference
 from genroute.db.review_queue import next_to_review
 
 router = APIRouter(prefix="/console", include_in_schema=False)
-COOKIE = "genroute_console"
-
-
-def _principal(request: Request, sessions: SessionsDep) -> Principal | None:
-    presented = request.cookies.get(COOKIE)
-    return principal_of(sessions, presented) if presented else None
 
 
 def _reviewer(request: Request, sessions: SessionsDep) -> Principal | Response:
-    """The signed-in reviewer, or where a caller who may not review goes instead."""
-    principal = _principal(request, sessions)
-    if principal is None:
-        return RedirectResponse("/console/", status_code=303)
-    if not principal.may(Scope.review):
-        message = f"this API key lacks the 'review' scope (it has {sorted(principal.scopes)})"
-        return HTMLResponse(pages.refused(message), status_code=403)
-    return principal
+    return allowed(request, sessions, Scope.review)
 
 
 @router.get("/")
 def console_home(request: Request, sessions: SessionsDep) -> Response:
-    if _principal(request, sessions) is None:
+    principal = signed_in(request, sessions)
+    if principal is None:
         return HTMLResponse(pages.sign_in())
-    return RedirectResponse("/console/review", status_code=303)
+    return RedirectResponse(landing(principal), status_code=303)
 
 
 @router.post("/sign-in")
 def sign_in(key: Annotated[str, Form()], sessions: SessionsDep, request: Request) -> Response:
-    if principal_of(sessions, key) is None:
+    principal = principal_of(sessions, key)
+    if principal is None:
         return HTMLResponse(pages.sign_in("That key is unknown or revoked."), status_code=401)
-    answer = RedirectResponse("/console/review", status_code=303)
+    answer = RedirectResponse(landing(principal), status_code=303)
     answer.set_cookie(
         COOKIE,
         key.strip(),

@@ -101,11 +101,43 @@
     return spec.events.length;
   }
 
+  // Time along x (hours), a line per series; a null value is a gap in its line.
+  function lines(figure, spec) {
+    const svg = svgIn(figure);
+    const values = spec.series.flatMap((s) => s.values.filter((v) => v !== null));
+    const top = spec.format === percent ? 1 : Math.max(...values, 1e-12) * 1.1;
+    const plotW = W - M.left - M.right, plotH = H - M.top - M.bottom;
+    yAxis(svg, top, spec.format, spec.yLabel);
+    const times = spec.times.map((t) => Date.parse(t));
+    const t0 = times[0], span = Math.max(times[times.length - 1] - t0, 1);
+    const x = (i) => M.left + (times.length === 1 ? plotW / 2 : (plotW * (times[i] - t0)) / span);
+    const y = (v) => M.top + plotH - (plotH * v) / top;
+    let marks = 0;
+    spec.series.forEach((series, s) => {
+      const color = COLORS[s % COLORS.length];
+      let d = "";
+      series.values.forEach((value, i) => {
+        if (value === null) { d += " "; return; }
+        d += `${d.endsWith(" ") || d === "" ? "M" : "L"}${x(i).toFixed(1)},${y(value).toFixed(1)}`;
+        const dot = el("circle", { cx: x(i), cy: y(value), r: 3, fill: color, class: "mark" }, svg);
+        el("title", {}, dot, `${series.name} ${spec.times[i]}: ${spec.format(value)}`);
+        marks++;
+      });
+      el("path", { d: d.trim().replace(/ +/g, " "), fill: "none", stroke: color }, svg);
+    });
+    el("text", { x: M.left, y: H - M.bottom + 16, "font-size": 11 }, svg,
+      spec.times[0].replace("T", " ").slice(0, 16));
+    el("text", { x: W - M.right, y: H - M.bottom + 16, "font-size": 11, "text-anchor": "end" },
+      svg, spec.times[spec.times.length - 1].replace("T", " ").slice(0, 16));
+    legend(svg, spec.series.map((s) => s.name));
+    return marks;
+  }
+
   const percent = (v) => `${Math.round(v * 100)}%`;
   const seconds = (v) => `${v.toFixed(v < 10 ? 2 : 0)} s`;
   const money = (v) => v.toPrecision(3);
   const count = (v) => `${Math.round(v)}`;
-  const draw = { groupedBars, timeline };
+  const draw = { groupedBars, timeline, lines };
   const formats = { percent, seconds, money, count };
 
   const data = JSON.parse(document.getElementById("report-data").textContent);

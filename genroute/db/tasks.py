@@ -222,14 +222,17 @@ def refuse_task(session: Session, task_id: uuid.UUID, why: str) -> bool:
     return True
 
 
-def failed_tasks(session: Session, limit: int = 100) -> list[Task]:
-    """The dead letters, newest first."""
+def failed_tasks(session: Session, limit: int = 100, owner: str | None = None) -> list[Task]:
+    """The dead letters (of `owner`, or everyone's), newest first; their attempts, with each
+    one's validations, load with them: their lineage."""
     query = (
         select(Task)
         .where(Task.status == TaskStatus.failed.value)
         .order_by(Task.finished_at.desc())
         .limit(limit)
     )
+    if owner is not None:
+        query = query.where(Task.owner == owner)
     return list(session.scalars(query))
 
 

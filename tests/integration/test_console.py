@@ -4,7 +4,6 @@ sampled outputs from the keyboard (one of them corrected), and the scorecard's h
 change; a key without the scope is refused; the pages load nothing from anywhere."""
 
 import json
-import shutil
 import uuid
 from collections.abc import Iterator
 
@@ -16,49 +15,21 @@ from genroute.contract import Scope
 from genroute.db.models import Attempt, Task
 from genroute.db.rollups import roll_up_task
 from genroute.local.stack import Stack, issue_key
+from tests.browser import (
+    headless_chromium,
+    loaded_from_network,
+    page_status,
+    sign_in,
+    table_rows,
+)
 from tests.helpers import run_genroute, wait_for_task, wait_until
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
-
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    if CHROMIUM is None or DRIVER is None:
-        pytest.skip(
-            "no Chromium and ChromeDriver here (`python3 dev.py setup` installs Debian's "
-            "chromium and chromium-driver when it runs as root with apt, as in CI)"
-        )
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
-def _sign_in(driver, stack: Stack, key: str) -> None:
-    from selenium.webdriver.common.by import By
-
-    driver.delete_all_cookies()
-    driver.get(f"{stack.api_url}/console/")
-    driver.find_element(By.ID, "key").send_keys(key)
-    driver.find_element(By.CSS_SELECTOR, "form button").click()
-    # The sign-in's answer (a redirect on, or the form again) has arrived: a page fetched
-    # before it would be replaced by it.
-    arrived = "return location.pathname !== '/console/' && document.readyState === 'complete'"
-    wait_until(lambda: driver.execute_script(arrived), 10, "the sign-in's answer")
-
-
-def _status(driver) -> str:
-    return driver.execute_script("return document.querySelector('main').dataset.status")
+    yield from headless_chromium()
 
 
 def _item(driver) -> str | None:
@@ -66,6 +37,13 @@ def _item(driver) -> str | None:
     return driver.execute_script(
         "const form = document.getElementById('review'); return form ? form.action : null"
     )
+
+
+def _reviewed_on_the_scorecard(driver, stack: Stack) -> int:
+    """Reviewed chat outputs, summed over the rows of the console's scorecard table."""
+    driver.get(f"{stack.api_url}/console/scorecard")
+    rows = table_rows(driver, "scorecard")
+    return sum(int(row["reviewed"]) for row in rows if row["task type"] == "chat")
 
 
 def _human(client: httpx.Client) -> dict:
@@ -90,7 +68,9 @@ def test_a_reviewer_reviews_five_outputs_from_the_keyboard(stack: Stack, browser
         assert all(wait_for_task(client, i).status == "succeeded" for i in ids)
         assert _human(client)["human_reviewed"] == 0
 
-        _sign_in(browser, stack, issue_key(stack.settings, owner, (Scope.review,)))
+        sign_in(browser, stack, issue_key(stack.settings, owner, (Scope.review, Scope.read)))
+        assert _reviewed_on_the_scorecard(browser, stack) == 0
+        browser.get(f"{stack.api_url}/console/review")
         reviewed = []
         for number in range(5):
             action = wait_until(lambda: _item(browser), 10, "the review page")
@@ -105,9 +85,9 @@ def test_a_reviewer_reviews_five_outputs_from_the_keyboard(stack: Stack, browser
                 body.send_keys("4")
                 body.send_keys("r" if number == 4 else "a")
             wait_until(lambda a=action: _item(browser) != a, 10, "the next item")
-        loaded = browser.execute_script("return performance.getEntriesByType('resource').length")
-        assert loaded == 0  # every style and script is inline
+        assert loaded_from_network(browser) == 0  # every style and script is inline
         figures = _human(client)
+    assert _reviewed_on_the_scorecard(browser, stack) == 5  # the console's scorecard page
     assert {action.rsplit("/", 1)[1] for action in reviewed} <= set(ids)
     assert figures["human_reviewed"] == 5
     assert figures["human_edit_rate"] == pytest.approx(0.2)
@@ -122,17 +102,18 @@ def test_a_reviewer_reviews_five_outputs_from_the_keyboard(stack: Stack, browser
 
 
 def test_a_key_without_the_review_scope_is_refused(stack: Stack, browser) -> None:
-    _sign_in(browser, stack, issue_key(stack.settings, "console-reader", (Scope.read,)))
-    wait_until(lambda: _status(browser) == "refused", 10, "the refusal")
-    assert "lacks the 'review' scope" in browser.page_source
-    browser.get(f"{stack.api_url}/console/review")
-    assert _status(browser) == "refused"
+    sign_in(browser, stack, issue_key(stack.settings, "console-reader", (Scope.read,)))
+    wait_until(lambda: page_status(browser) == "scorecard", 10, "a reader's first page")
+    for page in ("review", "pairs"):
+        browser.get(f"{stack.api_url}/console/{page}")
+        assert page_status(browser) == "refused"
+        assert "lacks the 'review' scope" in browser.page_source
 
 
-def test_a_wrong_key_cannot_sign_in(stack: Stack, browser) -> None:
-    _sign_in(browser, stack, "gr_0123456789ab_not-a-key")
+def test_a_wrong_key_cannotsign_in(stack: Stack, browser) -> None:
+    sign_in(browser, stack, "gr_0123456789ab_not-a-key")
     wait_until(lambda: "unknown or revoked" in browser.page_source, 10, "the refusal")
-    assert _status(browser) == "sign-in"
+    assert page_status(browser) == "sign-in"
     assert browser.get_cookie("genroute_console") is None
 
 
@@ -182,15 +163,15 @@ def test_a_blind_pair_is_compared_from_the_keyboard(stack: Stack, browser, sessi
             purpose="shadow",
             shadow_of=original,
         )
-    _sign_in(browser, stack, issue_key(stack.settings, owner, (Scope.review,)))
+    sign_in(browser, stack, issue_key(stack.settings, owner, (Scope.review,)))
     browser.get(f"{stack.api_url}/console/pairs")
-    assert _status(browser) == "pair"
+    assert page_status(browser) == "pair"
     first = browser.execute_script("return document.getElementById('first').textContent")
     assert "diffusion" not in browser.page_source and "autoregressive" not in browser.page_source
     better = "1" if "missing refund" in first else "2"  # the answer that covers both issues
     browser.execute_script("document.activeElement.blur()")
     browser.switch_to.active_element.send_keys(better)
-    wait_until(lambda: _status(browser) == "no-pairs", 10, "the pair leaving the queue")
+    wait_until(lambda: page_status(browser) == "no-pairs", 10, "the pair leaving the queue")
     reader = issue_key(stack.settings, owner, (Scope.read,))
     with httpx.Client(base_url=stack.api_url, headers={"X-API-Key": reader}) as client:
         card = client.get("/v1/scorecard", params={"by": "path,task_type"}).json()
