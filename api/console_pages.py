@@ -4,6 +4,7 @@ escaped. Review pages are driven from the keyboard: on one output `a` accepts, `
 `1`-`5` rate usefulness, `e` edits the text (`Ctrl+Enter` sends the edit, `Esc` leaves the box);
 on a pair `1` or Left prefers the first answer, `2` or Right the second, `t` calls a tie."""
 
+from collections.abc import Sequence
 from html import escape
 
 _STYLE = """
@@ -26,6 +27,8 @@ th[aria-sort=ascending]::after{content:" \\25B2"}
 th[aria-sort=descending]::after{content:" \\25BC"}
 figure{background:#fff;border:1px solid #dfe3ea;border-radius:8px;margin:1rem 0;padding:.5rem}
 figcaption{font-weight:600}.empty{color:#5b6576;font-style:italic}
+.attachments{display:flex;flex-wrap:wrap;gap:.5rem}.attachments figure{margin:.5rem 0}
+.attachments img{max-width:100%;max-height:24rem;display:block}
 """
 
 _REVIEW_SCRIPT = """
@@ -106,8 +109,26 @@ def nothing_to_review() -> str:
     return page("Review", body, status="empty")
 
 
-def review(task_id: str, task_type: str, request_input: str, output: str, left: str) -> str:
-    """One output to judge; the path that produced it is not shown (the review is blind)."""
+def attachments(images: Sequence[tuple[str, str]]) -> str:
+    """The request's images (a video as its sampled frames), from this console's own address."""
+    shown = "".join(
+        f"<figure><img src='{escape(address)}' alt='{escape(label)}' loading='lazy'>"
+        f"<figcaption>{escape(label)}</figcaption></figure>"
+        for address, label in images
+    )
+    return f"<div class='attachments'>{shown}</div>" if shown else ""
+
+
+def review(
+    task_id: str,
+    task_type: str,
+    request_input: str,
+    output: str,
+    left: str,
+    images: Sequence[tuple[str, str]] = (),
+) -> str:
+    """One output to judge, with the request's images; the path that produced it is not shown
+    (the review is blind)."""
     usefulness = "".join(
         f"<button type='button' class='choice' data-usefulness='{n}' aria-pressed='false'>"
         f"{n}</button>"
@@ -116,7 +137,7 @@ def review(task_id: str, task_type: str, request_input: str, output: str, left: 
     body = (
         f"<p class='keys'>{escape(task_type)} · {escape(left)}</p>"
         f"<section class='card'><h2>Request</h2><pre id='input'>{escape(request_input)}</pre>"
-        "</section>"
+        f"{attachments(images)}</section>"
         f"<form id='review' class='card' method='post' action='/console/review/{escape(task_id)}'>"
         "<h2>Output</h2>"
         f"<textarea name='edited_text' aria-label='output (edit to correct it)'>{escape(output)}"
@@ -147,11 +168,20 @@ document.addEventListener('keydown', (event) => {
 """
 
 
-def pair(task_id: str, task_type: str, request_input: str, first: str, second: str) -> str:
-    """Two answers to one input, in an order drawn for this reviewer, their paths hidden."""
+def pair(
+    task_id: str,
+    task_type: str,
+    request_input: str,
+    answers: tuple[str, str],
+    images: Sequence[tuple[str, str]] = (),
+) -> str:
+    """Two answers to one input (with its images), in an order drawn for this reviewer, their
+    paths hidden."""
+    first, second = answers
     body = (
         f"<p class='keys'>{escape(task_type)} · which answer is better?</p>"
-        f"<section class='card'><h2>Request</h2><pre>{escape(request_input)}</pre></section>"
+        f"<section class='card'><h2>Request</h2><pre>{escape(request_input)}</pre>"
+        f"{attachments(images)}</section>"
         f"<form id='pair' method='post' action='/console/pairs/{escape(task_id)}'>"
         "<input type='hidden' name='choice' value=''>"
         f"<section class='card'><h2>Answer 1</h2><pre id='first'>{escape(first)}</pre>"

@@ -9,20 +9,23 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from genroute.api import console_pages as pages
 from genroute.api.auth import Principal, principal_of
 from genroute.api.console_auth import COOKIE, allowed, landing, signed_in
-from genroute.api.deps import SessionsDep, SettingsDep
+from genroute.api.deps import FileStoreDep, SessionsDep, SettingsDep
 from genroute.api.errors import field_errors
 from genroute.contract import FeedbackIn, Scope, TaskStatus
+from genroute.contract.attachments import ShownImage, StoredAttachment
 from genroute.db.feedback import record_feedback
+from genroute.db.files import get_file
 from genroute.db.models import Task
 from genroute.db.pairwise import Pair, next_pair, pair_of, record_preference
 from genroute.db.review_queue import next_to_review
+from genroute.runtime.file_store import content_chunks
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -79,8 +82,53 @@ def review_next(request: Request, sessions: SessionsDep, settings: SettingsDep) 
             task.request.get("input", ""),
             task.output_text or "",
             left,
+            _images(task),
         )
     return HTMLResponse(body)
+
+
+def _shown(task: Task) -> list[tuple[str, ShownImage]]:
+    """Every image the task's model was shown (a video as its sampled frames), labelled."""
+    stored = [StoredAttachment.model_validate(a) for a in task.request.get("attachments", [])]
+    return [
+        (item.label(index) + (f" at {image.at_s:g} s" if image.at_s is not None else ""), image)
+        for index, item in enumerate(stored)
+        for image in item.shown()
+    ]
+
+
+def _images(task: Task) -> list[tuple[str, str]]:
+    """(address, label) of each image the reviewer sees beside the input."""
+    return [
+        (f"/console/tasks/{task.id}/images/{number}", label)
+        for number, (label, _image) in enumerate(_shown(task))
+    ]
+
+
+@router.get("/tasks/{task_id}/images/{number}")
+def task_image(
+    task_id: uuid.UUID,
+    number: int,
+    request: Request,
+    sessions: SessionsDep,
+    store: FileStoreDep,
+) -> Response:
+    """One image of a task under review, streamed from the file store (never held whole)."""
+    principal = _reviewer(request, sessions)
+    if isinstance(principal, Response):
+        return principal
+    with sessions() as session:
+        task = _visible_task(session, task_id, principal)
+        shown = _shown(task) if task is not None else []
+        if not 0 <= number < len(shown):
+            return HTMLResponse(pages.refused("no such image of a task to review"), 404)
+        image = shown[number][1]
+        row = get_file(session, image.file_id, None)
+        if row is None:
+            return HTMLResponse(pages.refused("that image's file is gone"), 404)
+    headers = {"content-length": str(row.bytes), "cache-control": "private, max-age=3600"}
+    chunks = content_chunks(sessions, row, store)
+    return StreamingResponse(chunks, media_type=image.media_type, headers=headers)
 
 
 @router.post("/review/{task_id}")
@@ -131,12 +179,18 @@ def pairs_next(request: Request, sessions: SessionsDep) -> Response:
         return principal
     with sessions() as session:
         found = next_pair(session, principal.owner_filter(), principal.key_id)
+        task = session.get(Task, found.task_id) if found is not None else None
+        images = _images(task) if task is not None else []
     if found is None:
         return HTMLResponse(pages.no_pairs())
     first, second = _order(found, principal.key_id)
     outputs = {found.task_path: found.task_output, found.shadow_path: found.shadow_output}
     body = pages.pair(
-        str(found.task_id), found.task_type, found.input or "", outputs[first], outputs[second]
+        str(found.task_id),
+        found.task_type,
+        found.input or "",
+        (outputs[first], outputs[second]),
+        images,
     )
     return HTMLResponse(body)
 

@@ -23,6 +23,7 @@ from tests.browser import (
     table_rows,
 )
 from tests.helpers import run_genroute, wait_for_task, wait_until
+from tests.media import data_url, image_bytes
 
 pytestmark = pytest.mark.integration
 
@@ -180,3 +181,32 @@ def test_a_blind_pair_is_compared_from_the_keyboard(stack: Stack, browser, sessi
     assert row["preference_win_rate"] == 0.0  # the reviewer preferred the shadow's answer
     low, high = row["preference_interval"]
     assert low == 0.0 and 0.7 < high < 0.85  # one pair says little: Wilson's interval says so
+
+
+def test_a_reviewer_sees_the_requests_images_and_no_one_elses(stack: Stack, browser) -> None:
+    owner = f"console-img-{uuid.uuid4().hex[:6]}"
+    producer = issue_key(stack.settings, owner, (Scope.submit, Scope.read))
+    screenshot = image_bytes("Error: payment declined (ORD-4411)", (640, 200))
+    attachment = {"type": "image", "data": data_url(screenshot), "name": "checkout.png"}
+    request = {"task_type": "chat", "input": "What does this show?", "max_output_tokens": 8}
+    with httpx.Client(base_url=stack.api_url, headers={"X-API-Key": producer}) as client:
+        answer = client.post("/v1/tasks", json={**request, "attachments": [attachment]})
+        task_id = answer.raise_for_status().json()["id"]
+        assert wait_for_task(client, task_id).status.value == "succeeded"
+    sign_in(browser, stack, issue_key(stack.settings, owner, (Scope.review,)))
+    wait_until(lambda: _item(browser), 10, "the review page")
+    image = wait_until(
+        lambda: browser.execute_script(
+            "const img = document.querySelector('.attachments img');"
+            "return img && img.complete && img.naturalWidth"
+            " ? [img.naturalWidth, img.naturalHeight, img.alt] : null"
+        ),
+        10,
+        "the screenshot shown",
+    )
+    assert image == [640, 200, "attachments[0] (checkout.png)"]
+    address = f"/console/tasks/{task_id}/images/0"
+    stranger = issue_key(stack.settings, f"{owner}-other", (Scope.review,))
+    with httpx.Client(base_url=stack.api_url, cookies={"genroute_console": stranger}) as other:
+        assert other.get(address).status_code == 404  # another owner's reviewer sees nothing
+        assert other.get(f"/console/tasks/{task_id}/images/1").status_code == 404
