@@ -19,7 +19,12 @@ from tests.doc_blocks import code_blocks, shell_commands
 
 ROOT = Path(__file__).resolve().parents[2]
 # Read by commands outside the settings model (documented by hand on the configuration page).
-OUTSIDE_SETTINGS = {"GENROUTE_GPU_ID", "GENROUTE_API_URL", "GENROUTE_API_KEY"}
+OUTSIDE_SETTINGS = {
+    "GENROUTE_GPU_ID",
+    "GENROUTE_API_URL",
+    "GENROUTE_API_KEY",
+    "GENROUTE_DICTIONARY_DIR",
+}
 
 
 @pytest.fixture(scope="module")
