@@ -181,6 +181,11 @@ def test_a_blind_pair_is_compared_from_the_keyboard(stack: Stack, browser, sessi
     assert row["preference_win_rate"] == 0.0  # the reviewer preferred the shadow's answer
     low, high = row["preference_interval"]
     assert low == 0.0 and 0.7 < high < 0.85  # one pair says little: Wilson's interval says so
+    sign_in(browser, stack, reader)
+    browser.get(f"{stack.api_url}/console/scorecard")
+    [shown] = table_rows(browser, "scorecard")
+    assert (shown["path"], shown["pairs"], shown["win rate"]) == ("diffusion", "1", "0%")
+    assert shown["95% interval"].startswith("0%-")
 
 
 def test_a_reviewer_sees_the_requests_images_and_no_one_elses(stack: Stack, browser) -> None:
