@@ -214,6 +214,12 @@ def lexicon() -> Lexicon | None:
     return Lexicon(LEXICON_FILE)
 
 
+@functools.lru_cache(maxsize=65_536)
+def _meaningful(english: str) -> bool:
+    """Not an English function word ("the", "for"): translations repeat, so this is cached."""
+    return zipf_frequency(english, "en") < _FUNCTION_WORD
+
+
 def stem(word: str) -> str:
     return word[:STEM]
 
@@ -227,11 +233,7 @@ class Meanings:
         translations = bridge.english(lower, language) if bridge and language != "en" else {}
         self._stems = {
             word: {stem(word)}
-            | {
-                stem(english)
-                for english in translations.get(word, ())
-                if zipf_frequency(english, "en") < _FUNCTION_WORD
-            }
+            | {stem(english) for english in translations.get(word, ()) if _meaningful(english)}
             for word in lower
         }
 
